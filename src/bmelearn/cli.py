@@ -1,0 +1,86 @@
+"""The ``bmelearn`` command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bmelearn import __version__
+from bmelearn.errors import BmeError
+
+app = typer.Typer(help="Machine learning on biomedical signals: raw files to a validated classifier and a report.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML file; omit it to run the demo on the built-in simulator.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder to write (default: runs/NAME-DATE-TIME).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config value: key.path=value (repeatable).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the run folder if it exists.")] = False,
+) -> None:
+    """Run an experiment end to end and write its run folder (results, summary, models, report.html)."""
+    from bmelearn.config import load_config
+    from bmelearn.experiment import run as run_experiment
+
+    try:
+        cfg = load_config(config, set_ or [])
+        folder = out or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total if total > 1 else None)
+
+            result = run_experiment(cfg, folder, progress, overwrite=overwrite)
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    _print_summary(result.summary)
+    console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title="Accuracy across subjects (mean, min–max)")
+    for column in ("protocol", "pipeline", "accuracy %", "balanced accuracy %"):
+        table.add_column(column)
+    for protocol, pipelines in summary.items():
+        for pipeline, metrics in pipelines.items():
+            cells = [
+                f"{100 * m['mean']:.1f} ({100 * m['min']:.1f}–{100 * m['max']:.1f})"
+                for m in (metrics["accuracy"], metrics["balanced_accuracy"])
+            ]
+            table.add_row(protocol, pipeline, *cells)
+    Console().print(table)
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets bmelearn can load, with their descriptions."""
+    from bmelearn.datasets import DATASETS
+
+    table = Table(title="Datasets (use the name as dataset.name in an experiment file)")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    table.add_column("options")
+    for info in DATASETS.values():
+        table.add_row(info.name, info.description, ", ".join(info.parameters))
+    Console().print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the bmelearn version."""
+    print(__version__)
+
+
+if __name__ == "__main__":
+    app()

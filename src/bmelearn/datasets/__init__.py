@@ -1,0 +1,80 @@
+"""Named datasets: the built-in simulator and loaders for public datasets (by local path)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bmelearn.datasets.myo import load_one_subject_myo
+from bmelearn.datasets.rps import load_emg_rps
+from bmelearn.datasets.simulator import simulate
+
+from bmelearn.datasets.threedc import load_3dc
+from bmelearn.errors import ConfigError
+from bmelearn.recording import RecordingSet
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A named dataset: how to load it and what it holds."""
+
+    name: str
+    description: str
+    load: Callable[..., RecordingSet]
+    needs_path: bool
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(inspect.signature(self.load).parameters)
+
+
+DATASETS = {
+    info.name: info
+    for info in (
+        DatasetInfo(
+            "simulator",
+            "Built-in simulated armband: 8 EMG channels at 1000 Hz + 3-axis accelerometer at 50 Hz, "
+            "hand gestures, several subjects and sessions; offline and deterministic from a seed.",
+            simulate,
+            needs_path=False,
+        ),
+        DatasetInfo(
+            "3dc",
+            "3DC armband (Côté-Allard et al. 2019): 10 EMG channels at 1000 Hz + IMU quaternion, "
+            "11 hand/wrist gestures, sessions train/test of 4 repetitions.",
+            load_3dc,
+            needs_path=True,
+        ),
+        DatasetInfo(
+            "one-subject-myo",
+            "Myo armband, one subject (LibEMG): 8 EMG channels at 200 Hz, 5 classes, 6 trials (sessions 1-6).",
+            load_one_subject_myo,
+            needs_path=True,
+        ),
+        DatasetInfo(
+            "emg-rps",
+            "Armband EMG, rock/paper/scissors/ok/rest (geomstats): 8 channels resampled to 244 Hz, "
+            "subjects mg and rr, sessions s1 and s2.",
+            load_emg_rps,
+            needs_path=True,
+        ),
+    )
+}
+
+
+def load_dataset(name: str, **params: Any) -> RecordingSet:
+    """Load a named dataset; ``params`` are the loader's arguments (e.g. ``path``, ``subjects``)."""
+    if name not in DATASETS:
+        raise ConfigError(f"dataset.name: unknown dataset {name!r}; choose from {sorted(DATASETS)}.")
+    info = DATASETS[name]
+    unknown = sorted(set(params) - set(info.parameters))
+    if unknown:
+        raise ConfigError(f"dataset: {unknown} are not options of dataset {name!r}; its options are {info.parameters}.")
+    if info.needs_path and params.get("path") is None:
+        raise ConfigError(f"dataset.path: dataset {name!r} is read from a local folder; set dataset.path to it.")
+    return info.load(**params)
+
+
+__all__ = ["DATASETS", "DatasetInfo", "load_dataset"]

@@ -1,0 +1,20 @@
+"""Evaluation: protocols (splitters), metrics, the leakage guard and evaluate()."""
+
+from bmelearn.evaluation.evaluate import RESULT_COLUMNS, count_fits, evaluate, summarize
+from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.metrics import classification_metrics
+from bmelearn.evaluation.protocols import PROTOCOLS, CrossSession, LeaveOneSubjectOut, WithinSession, make_protocol
+
+__all__ = [
+    "PROTOCOLS",
+    "RESULT_COLUMNS",
+    "CrossSession",
+    "LeaveOneSubjectOut",
+    "WithinSession",
+    "check_split",
+    "classification_metrics",
+    "count_fits",
+    "evaluate",
+    "make_protocol",
+    "summarize",
+]

@@ -1,0 +1,134 @@
+"""Evaluation protocols as scikit-learn splitters driven by the window metadata.
+
+``split(X, y, groups)`` takes ``groups`` as the window metadata table (columns subject,
+session, repetition), so the protocols also plug into scikit-learn's own tools
+(``cross_validate(model, F, y, groups=meta, cv=CrossSession())``). Every split keeps all
+windows of one (subject, session, repetition) on one side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import BaseCrossValidator
+
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation.leakage import check_split
+
+
+class MetadataSplitter(BaseCrossValidator):
+    """Base class: subclasses implement ``_folds(meta)`` yielding (train mask, test mask)."""
+
+    description = ""
+
+    def split(self, X: Any, y: Any = None, groups: pd.DataFrame | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        meta = self._meta(X, groups)
+        for train, test in self._folds(meta):
+            train_idx, test_idx = np.flatnonzero(train), np.flatnonzero(test)
+            if len(train_idx) and len(test_idx):
+                check_split(meta, train_idx, test_idx, protocol=type(self).__name__)
+                yield train_idx, test_idx
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: pd.DataFrame | None = None) -> int:
+        return sum(1 for _ in self.split(X, y, groups))
+
+    def _iter_test_masks(self, X=None, y=None, groups=None):  # required by BaseCrossValidator; split() is overridden
+        for _, test in self.split(X, y, groups):
+            mask = np.zeros(len(self._meta(X, groups)), dtype=bool)
+            mask[test] = True
+            yield mask
+
+    @staticmethod
+    def _meta(X: Any, groups: pd.DataFrame | None) -> pd.DataFrame:
+        meta = groups if groups is not None else X
+        if not isinstance(meta, pd.DataFrame) or not {"subject", "session", "repetition"} <= set(meta.columns):
+            raise ConfigError(
+                "protocols: pass the window metadata (a DataFrame with subject, session and repetition columns) as groups."
+            )
+        return meta.reset_index(drop=True)
+
+    def _folds(self, meta: pd.DataFrame) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+
+class WithinSession(MetadataSplitter):
+    """k-fold over repetitions, separately for each subject and session (the optimistic case)."""
+
+    description = "trained and tested within one session of one subject, on different repetitions (k-fold over repetitions)"
+
+    def __init__(self, n_splits: int = 4):
+        self.n_splits = n_splits
+
+    def _folds(self, meta):
+        if self.n_splits < 2:
+            raise ConfigError(f"protocols.within_session.n_splits must be at least 2, got {self.n_splits}.")
+        for (_, _), block in meta.groupby(["subject", "session"], sort=False):
+            reps = pd.unique(block["repetition"])
+            k = min(self.n_splits, len(reps))
+            if k < 2:
+                continue
+            in_block = meta.index.isin(block.index)
+            for fold in range(k):
+                held_out = reps[fold::k]
+                is_test = in_block & meta["repetition"].isin(held_out).to_numpy()
+                yield in_block & ~is_test, is_test
+
+
+class CrossSession(MetadataSplitter):
+    """For each subject, train on ``train`` sessions and test on ``test`` sessions (the next-day case).
+
+    By default, train on the first session (in the data's order) and test on all the others.
+    """
+
+    description = "trained on one recording session and tested on a later one, as a device is used on another day"
+
+    def __init__(self, train: Sequence | None = None, test: Sequence | None = None):
+        self.train = train
+        self.test = test
+
+    def _folds(self, meta):
+        sessions = list(pd.unique(meta["session"]))
+        train = list(self.train) if self.train is not None else sessions[:1]
+        test = list(self.test) if self.test is not None else [s for s in sessions if s not in train]
+        for name, wanted in (("train", train), ("test", test)):
+            unknown = [s for s in wanted if s not in sessions and str(s) not in map(str, sessions)]
+            if unknown:
+                raise ConfigError(f"protocols.cross_session.{name}: sessions {unknown} are not in the data {sessions}.")
+        if set(map(str, train)) & set(map(str, test)):
+            raise ConfigError(f"protocols.cross_session: sessions {train} are used for both training and testing.")
+        session = meta["session"].astype(str)
+        is_train = session.isin(list(map(str, train))).to_numpy()
+        is_test = session.isin(list(map(str, test))).to_numpy()
+        for subject in pd.unique(meta["subject"]):
+            mine = (meta["subject"] == subject).to_numpy()
+            yield mine & is_train, mine & is_test
+
+
+class LeaveOneSubjectOut(MetadataSplitter):
+    """Train on all subjects but one, test on that one (the new-patient case)."""
+
+    description = "trained on all other subjects and tested on a subject never seen in training (a new patient)"
+
+    def _folds(self, meta):
+        subjects = pd.unique(meta["subject"])
+        if len(subjects) < 2:
+            raise ConfigError("protocols.loso: leave-one-subject-out needs at least 2 subjects.")
+        for subject in subjects:
+            test = (meta["subject"] == subject).to_numpy()
+            yield ~test, test
+
+
+PROTOCOLS = {"within_session": WithinSession, "cross_session": CrossSession, "loso": LeaveOneSubjectOut}
+
+
+def make_protocol(name: str, **params: Any) -> MetadataSplitter:
+    """Build the named protocol (``within_session``, ``cross_session``, ``loso``)."""
+    if name not in PROTOCOLS:
+        raise ConfigError(f"protocols: unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}.")
+    try:
+        return PROTOCOLS[name](**params)
+    except TypeError as exc:
+        raise ConfigError(f"protocols.{name}: invalid parameter ({exc}).") from exc

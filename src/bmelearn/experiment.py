@@ -1,0 +1,226 @@
+"""Running an experiment end to end: dataset → preprocessing → windows → features →
+evaluation → run folder with results, summary, safe model files and the report.
+
+The run folder is written under a temporary name and renamed when everything is written,
+so an interrupted run never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import yaml
+from sklearn.base import clone
+
+from bmelearn import __version__
+from bmelearn.config import ExperimentConfig
+from bmelearn.datasets import load_dataset
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
+from bmelearn.features import FeatureExtractor
+from bmelearn.models import make_model
+from bmelearn.preprocessing import preprocess
+from bmelearn.quality import exclude_bad_channels
+from bmelearn.recording import Recording, RecordingSet
+from bmelearn.report import write_report
+from bmelearn.serialization import save_model
+from bmelearn.windowing import Windows, cut_windows
+
+#: progress(stage, completed, total): called as the run advances.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its folder, the tidy results, the confusion counts and the summary."""
+
+    folder: Path
+    results: pd.DataFrame
+    confusion: pd.DataFrame
+    summary: dict
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """A reproducible 32-bit seed for one random step, derived from the experiment seed."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+def load_recordings(config: ExperimentConfig) -> RecordingSet:
+    """The configured dataset, restricted to the modalities that have features."""
+    options = config.dataset.options
+    if config.dataset.name == "simulator":
+        options.setdefault("seed", config.seed)
+    recordings = load_dataset(config.dataset.name, **options)
+    wanted = list(config.features.per_modality)
+    missing = [m for m in wanted if m not in recordings.modalities]
+    if missing:
+        raise ConfigError(
+            f"features: modalities {missing} are not in dataset {config.dataset.name!r}, "
+            f"which has {recordings.modalities}."
+        )
+    return recordings.select(modalities=wanted)
+
+
+def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
+    """Feature matrix of all modalities side by side, its column names and the fitted extractors."""
+    prefix = len(config.features.per_modality) > 1
+    blocks, names, extractors = [], [], {}
+    for modality, features in config.features.per_modality.items():
+        extractor = FeatureExtractor(
+            features,
+            fs=windows.fs[modality],
+            ch_names=windows.ch_names[modality],
+            params={k: v for k, v in config.features.params.items()} or None,
+            prefix=f"{modality}:" if prefix else "",
+        )
+        used = set(extractor.fit(windows.arrays[modality][:1]).features_)
+        extractor.set_params(params={k: v for k, v in config.features.params.items() if k in used} or None)
+        blocks.append(extractor.fit_transform(windows.arrays[modality]))
+        names.extend(extractor.get_feature_names_out())
+        extractors[modality] = extractor
+    return np.hstack(blocks), names, extractors
+
+
+def example_signals(raw: RecordingSet, processed: RecordingSet, classes: list[str]) -> list[tuple[str, Recording]]:
+    """One trial of an active class (the second class, if any), before and after preprocessing."""
+    wanted = classes[1] if len(classes) > 1 else classes[0]
+    index = next((i for i, r in enumerate(processed) if r.meta["label"] == wanted and r.modality == processed[0].modality), 0)
+    trial = processed[index].meta
+    caption = f"subject {trial['subject']}, session {trial['session']}, repetition {trial['repetition']}, {trial['label']}"
+    pairs = [(f"raw signal ({caption})", raw[index])]
+    if processed[index] is not raw[index]:
+        pairs.append((f"after preprocessing ({caption})", processed[index]))
+    return pairs
+
+
+def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False) -> RunResult:
+    """Run the experiment and write its run folder at ``out``."""
+    progress = progress or (lambda stage, done, total: None)
+    final = Path(out)
+    if final.exists() and not overwrite:
+        raise ConfigError(f"{final} already exists; choose another --out folder or pass --overwrite.")
+    partial = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _run_into(config, partial, progress)
+        notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
+        _write_report(config, partial, result, notes)
+        _write_json(partial / "run.json", _run_info(config, time.perf_counter() - started, notes))
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    result.folder = final
+    return result
+
+
+def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> RunResult:
+    progress("loading dataset", 0, 1)
+    raw = load_recordings(config)
+    raw, _ = exclude_bad_channels(raw)
+    progress("preprocessing", 0, 1)
+    processed = preprocess(raw, [dict([item]) for step in config.preprocessing for item in step.items()])
+    windows = cut_windows(processed, config.windows.length, config.windows.step)
+    progress("features", 0, 1)
+    X, feature_names, extractors = extract_features(windows, config)
+
+    pipelines = {m.key: make_model(m.name, derive_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)}
+    protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
+    total = count_fits(windows.meta, pipelines, protocols)
+    done = 0
+
+    def fitted(description: str) -> None:
+        nonlocal done
+        done += 1
+        progress(f"evaluating: {description}", done, total)
+
+    results, confusion = evaluate(X, windows.meta, pipelines, protocols, windows.classes, config.dataset.name, fitted)
+    summary = summarize(results)
+
+    (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    results.to_csv(folder / "results.csv", index=False)
+    results.astype({"subject": str}).to_parquet(folder / "results.parquet", index=False)
+    confusion.to_csv(folder / "confusion.csv", index=False)
+    _write_json(folder / "summary.json", {"dataset": config.dataset.name, "n_windows": len(windows), "protocols": summary})
+
+    progress("saving models", 0, 1)
+    y = windows.y.astype(str)
+    card = {
+        "bmelearn_version": __version__,
+        "classes": windows.classes,
+        "window": {"length": config.windows.length, "step": config.windows.step},
+        "signals": {m: {"fs": windows.fs[m], "channels": list(windows.ch_names[m])} for m in windows.modalities},
+        "preprocessing": config.preprocessing,
+        "features": {m: e.features_ for m, e in extractors.items()},
+        "feature_params": config.features.params,
+        "feature_names": feature_names,
+        "training": {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]},
+    }
+    for key, pipeline in pipelines.items():
+        save_model(clone(pipeline).fit(X, y), folder / "models" / f"{key}.skops", card | {"model": key, "validated": summary_for(summary, key)})
+    result = RunResult(folder, results, confusion, summary)
+    result.dataset_summary = raw.meta  # type: ignore[attr-defined]
+    result.windows_meta = windows.meta  # type: ignore[attr-defined]
+    result.classes = windows.classes  # type: ignore[attr-defined]
+    result.examples = example_signals(raw, processed, windows.classes)  # type: ignore[attr-defined]
+    return result
+
+
+def summary_for(summary: dict, pipeline: str) -> dict:
+    """Mean accuracy and balanced accuracy of one pipeline under each protocol."""
+    return {
+        protocol: {metric: values[metric]["mean"] for metric in ("accuracy", "balanced_accuracy")}
+        for protocol, pipelines in summary.items()
+        for name, values in pipelines.items()
+        if name == pipeline
+    }
+
+
+def _write_report(config: ExperimentConfig, folder: Path, result: RunResult, notes: list[str]) -> None:
+    write_report(
+        folder / "report.html",
+        title=f"bmelearn report: {config.name}",
+        config=config.model_dump(mode="json"),
+        dataset_summary=result.dataset_summary,  # type: ignore[attr-defined]
+        classes=result.classes,  # type: ignore[attr-defined]
+        windows_meta=result.windows_meta,  # type: ignore[attr-defined]
+        results=result.results,
+        confusion=result.confusion,
+        examples=result.examples,  # type: ignore[attr-defined]
+        notes=notes,
+        version=__version__,
+    )
+
+
+def _run_info(config: ExperimentConfig, seconds: float, notes: list[str]) -> dict:
+    return {
+        "name": config.name,
+        "finished": datetime.now().isoformat(timespec="seconds"),
+        "duration_s": round(seconds, 2),
+        "bmelearn": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "notes": notes,
+    }
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

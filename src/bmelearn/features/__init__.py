@@ -1,0 +1,7 @@
+"""The feature catalogue: one module per family, a registry, named groups and the transformer."""
+
+from bmelearn.features import time_domain  # noqa: F401  (registers the time-domain features)
+from bmelearn.features.extractor import FeatureExtractor
+from bmelearn.features.registry import FEATURES, GROUPS, Feature, FeatureContext, register, register_group, resolve
+
+__all__ = ["FEATURES", "GROUPS", "Feature", "FeatureContext", "FeatureExtractor", "register", "register_group", "resolve"]

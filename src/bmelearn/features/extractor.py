@@ -1,0 +1,83 @@
+"""The scikit-learn transformer that turns 3-D windows into a named feature matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from bmelearn.errors import ConfigError, DataError
+from bmelearn.features.registry import FEATURES, FeatureContext, resolve
+
+
+class FeatureExtractor(TransformerMixin, BaseEstimator):
+    """Compute features from windows ``X`` of shape (n_windows, n_channels, n_times).
+
+    Parameters
+    ----------
+    features : list of str
+        Feature and group names (``["HTD"]``, ``["MAV", "RMS"]``).
+    fs : float
+        Sampling rate in Hz of the windows.
+    ch_names : list of str, optional
+        Channel names, used in output column names (``MAV_EMG3``); default ``ch1``, ``ch2`` ...
+    params : dict, optional
+        Per-feature parameters, e.g. ``{"ZC": {"threshold": 0.01}}``.
+    prefix : str
+        Prepended to every column name (e.g. the modality) to keep names unique.
+
+    Columns are ordered feature-major: all channels of the first feature, then the next.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] = ("HTD",),
+        fs: float | None = None,
+        ch_names: Sequence[str] | None = None,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        prefix: str = "",
+    ):
+        self.features = features
+        self.fs = fs
+        self.ch_names = ch_names
+        self.params = params
+        self.prefix = prefix
+
+    def fit(self, X: np.ndarray, y: Any = None) -> FeatureExtractor:
+        X = self._check(X)
+        self.features_ = resolve(list(self.features))
+        unknown = sorted(set(self.params or {}) - set(self.features_))
+        if unknown:
+            raise ConfigError(f"features.params: {unknown} are not among the selected features {self.features_}.")
+        n_channels = X.shape[1]
+        names = list(self.ch_names) if self.ch_names is not None else [f"ch{i + 1}" for i in range(n_channels)]
+        if len(names) != n_channels:
+            raise DataError(f"FeatureExtractor: {len(names)} channel names for {n_channels} channels.")
+        self.n_channels_ = n_channels
+        self.feature_names_out_ = np.array([f"{self.prefix}{f}_{ch}" for f in self.features_ for ch in names], dtype=object)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "features_")
+        X = self._check(X)
+        if X.shape[1] != self.n_channels_:
+            raise DataError(f"FeatureExtractor was fitted on {self.n_channels_} channels, got windows with {X.shape[1]}.")
+        ctx = FeatureContext(X, self.fs if self.fs is not None else float("nan"))
+        params = self.params or {}
+        return np.hstack([FEATURES[f](ctx, **params.get(f, {})) for f in self.features_])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_
+
+    @staticmethod
+    def _check(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 3:
+            raise DataError(f"FeatureExtractor expects windows of shape (n_windows, n_channels, n_times), got {X.shape}.")
+        if X.shape[-1] < 3:
+            raise DataError(f"FeatureExtractor: windows of {X.shape[-1]} samples are too short; use at least 3.")
+        return X

@@ -1,0 +1,74 @@
+"""Readers, one per file layout; :func:`read` picks one from the path and arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bmelearn.errors import DataError
+from bmelearn.io.long_csv import read_long_csv, recordings_from_table
+from bmelearn.io.pattern import match_files, read_pattern
+from bmelearn.io.quaternion import QUATERNION_CHANNELS, read_quaternions
+from bmelearn.io.text import parse_matrix, read_matrix
+from bmelearn.recording import Recording
+
+__all__ = [
+    "QUATERNION_CHANNELS",
+    "match_files",
+    "parse_matrix",
+    "read",
+    "read_file",
+    "read_long_csv",
+    "read_matrix",
+    "read_pattern",
+    "read_quaternions",
+    "recordings_from_table",
+]
+
+
+def read_file(
+    path: str | Path,
+    fs: float,
+    ch_names: Sequence[str] | None = None,
+    ch_type: str = "emg",
+    modality: str = "emg",
+    meta: dict[str, Any] | None = None,
+) -> Recording:
+    """One numeric text file (one sample per line, one column per channel) as a Recording.
+
+    Channel names come from ``ch_names``, else the file's header, else ``CH1``, ``CH2`` ...
+    """
+    data, header = read_matrix(path)
+    names = list(ch_names or header or [f"CH{i + 1}" for i in range(data.shape[1])])
+    if len(names) != data.shape[1]:
+        raise DataError(f"{path}: {data.shape[1]} columns but {len(names)} channel names {names}.")
+    meta = {"trial": Path(path).stem} | dict(meta or {}) | {"source": str(path)}
+    return Recording(data.T, fs, tuple(names), (ch_type,) * len(names), (), modality, meta)
+
+
+def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Recording]:
+    """Read recordings from a path.
+
+    - a folder with ``pattern``: one recording per matching file (:func:`read_pattern`; give
+      ``fs`` and ``ch_names``);
+    - a file with ``channels`` and ``label``: a long table of samples (:func:`read_long_csv`);
+    - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
+    """
+    path = Path(path)
+    if path.is_dir():
+        if pattern is None:
+            raise DataError(f"{path} is a folder: give a file pattern such as 'S{{subject}}/{{session}}/{{label}}.csv'.")
+        ch_names = kwargs.pop("ch_names")
+        return read_pattern(
+            path,
+            pattern,
+            read=lambda p: read_matrix(p)[0],
+            ch_names=ch_names,
+            ch_type=kwargs.pop("ch_type", "emg"),
+            modality=kwargs.pop("modality", "emg"),
+            **kwargs,
+        )
+    if "channels" in kwargs:
+        return read_long_csv(path, **kwargs)
+    return [read_file(path, **kwargs)]

@@ -1,0 +1,122 @@
+"""Folders of per-trial files whose metadata lives in the path.
+
+A pattern such as ``Participant{subject}/{session}/EMG/3dc_EMG_gesture_{repetition}_{label}.txt``
+describes where the files are and what each part of the path means. ``{rep}`` is accepted
+for ``{repetition}``. Numeric fields become integers; ``{label}`` is mapped to a class name
+through ``classes`` (a list indexed by the label number, or a dict).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmelearn.errors import DataError
+from bmelearn.recording import Recording
+
+FIELD = re.compile(r"\{(\w+)\}")
+ALIASES = {"rep": "repetition", "class": "label", "participant": "subject"}
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A regex that matches a relative path against the pattern, one named group per field."""
+    out, pos, seen = [], 0, set()
+    for m in FIELD.finditer(pattern):
+        out.append(re.escape(pattern[pos : m.start()]))
+        name = m.group(1)
+        out.append(f"(?P={name})" if name in seen else f"(?P<{name}>[^/]+?)")
+        seen.add(name)
+        pos = m.end()
+    out.append(re.escape(pattern[pos:]))
+    return re.compile("".join(out) + "$")
+
+
+def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Files under ``root`` matching ``pattern``, each with its path fields, in a natural order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: folder not found. Give the dataset's folder (e.g. --set dataset.path=...).")
+    regex = pattern_regex(pattern)
+    glob = FIELD.sub("*", pattern)
+    found = []
+    for path in root.glob(glob):
+        m = regex.match(path.relative_to(root).as_posix())
+        if m and path.is_file():
+            fields = {ALIASES.get(k, k): _number(v) for k, v in m.groupdict().items()}
+            found.append((path, fields))
+    if not found:
+        some = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())[:5]
+        raise DataError(
+            f"{root}: no file matches the pattern {pattern!r}. Files there look like {some or 'nothing (empty folder)'}; "
+            "fix the pattern or the path."
+        )
+    return sorted(found, key=lambda item: _natural_key(item[0].relative_to(root).as_posix()))
+
+
+def read_pattern(
+    root: str | Path,
+    pattern: str,
+    *,
+    fs: float,
+    read: Callable[[Path], np.ndarray],
+    ch_names: Sequence[str],
+    ch_type: str,
+    modality: str,
+    units: str | None = None,
+    classes: Sequence[str] | Mapping[Any, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[Recording]:
+    """Read every file matching ``pattern`` into one Recording each.
+
+    ``read(path)`` returns an array (n_samples, n_channels). ``defaults`` fills metadata the
+    path does not hold (e.g. ``{"subject": 1}``); ``keep(fields)`` filters files by their
+    path fields before they are read. The trial id is the path without the modality folder.
+    """
+    recordings = []
+    for path, fields in match_files(root, pattern):
+        meta = dict(defaults or {}) | fields
+        if "label" in meta and classes is not None:
+            meta["label"] = _class_name(meta["label"], classes, path)
+        if keep is not None and not keep(meta):
+            continue
+        data = read(path)
+        if data.ndim != 2 or data.shape[1] != len(ch_names):
+            raise DataError(
+                f"{path}: {data.shape[-1]} channel columns, expected {len(ch_names)} ({', '.join(ch_names)}). "
+                "Check that the file belongs to this dataset, or remove it."
+            )
+        trial = "/".join(f"{k}={meta.get(k)}" for k in ("subject", "session", "repetition", "label"))
+        meta = {"trial": trial} | meta | {"source": str(path)}
+        recordings.append(
+            Recording(
+                data.T,
+                fs,
+                ch_names=tuple(ch_names),
+                ch_types=(ch_type,) * len(ch_names),
+                units=(units,) * len(ch_names) if units else (),
+                modality=modality,
+                meta=meta,
+            )
+        )
+    return recordings
+
+
+def _class_name(label: Any, classes: Sequence[str] | Mapping[Any, str], path: Path) -> str:
+    try:
+        return classes[label]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        known = list(classes.items()) if isinstance(classes, Mapping) else list(enumerate(classes))
+        raise DataError(f"{path}: label {label!r} is not a known class; known: {known}.") from None
+
+
+def _number(value: str) -> Any:
+    return int(value) if value.isdigit() else value
+
+
+def _natural_key(text: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]

@@ -1,0 +1,34 @@
+"""Orientation quaternions written one per line as ``(w, x, y, z)`` (the 3DC IMU files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bmelearn.errors import DataError
+from bmelearn.io.text import parse_matrix, read_text
+
+QUATERNION_CHANNELS = ("QW", "QX", "QY", "QZ")
+
+
+def read_quaternions(path: str | Path) -> np.ndarray:
+    """Read ``(w, x, y, z)`` lines into an array (n_samples, 4) of unit quaternions.
+
+    Samples of zero norm (``(0, 0, 0, 0)``, which IMUs write before their first estimate)
+    are missing values: they are filled by linear interpolation from the valid neighbours.
+    """
+    text = read_text(path).replace("(", "").replace(")", "")
+    q, _ = parse_matrix(text, path)
+    if q.shape[1] != 4:
+        raise DataError(f"{path}: {q.shape[1]} values per line; a quaternion line holds 4: (w, x, y, z).")
+    norm = np.linalg.norm(q, axis=1)
+    valid = norm > 1e-6
+    if not valid.any():
+        raise DataError(f"{path}: every quaternion is zero; the IMU recorded no orientation. Exclude this file.")
+    q = q / np.where(valid, norm, 1.0)[:, None]
+    if not valid.all():
+        t = np.arange(len(q))
+        q = np.column_stack([np.interp(t, t[valid], q[valid, k]) for k in range(4)])
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q

@@ -1,0 +1,84 @@
+"""Reading numeric text files (CSV, TSV, whitespace) into sample × column arrays."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bmelearn.errors import DataError
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$", re.IGNORECASE)
+
+
+def _delimiter(line: str) -> str:
+    for sep in (",", ";", "\t"):
+        if sep in line:
+            return sep
+    return r"\s+"
+
+
+def _first_bad_line(text: str, sep: str, n_cols: int | None) -> tuple[int, str, str]:
+    """Line number (1-based), content and reason of the first line that is not numeric."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in re.split(sep, line.strip())]
+        if n_cols is not None and len(fields) != n_cols:
+            return number, line, f"{len(fields)} values where the first line has {n_cols}"
+        bad = [f for f in fields if not _NUMBER.match(f)]
+        if bad:
+            return number, line, f"{bad[0]!r} is not a number"
+    return 0, "", "unknown"
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text; a clear error when it is missing or empty."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Check the dataset path and file pattern.")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty. Remove it or re-export the recording.")
+    return text
+
+
+def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] | None]:
+    """Parse numeric text into an array (n_samples, n_columns) and the header names, if any.
+
+    The delimiter (comma, semicolon, tab or whitespace) and a header line are detected from
+    the first lines. An unparsable line is an error naming the file, the line and the value.
+    """
+    lines = text.lstrip().splitlines()
+    sep = _delimiter(lines[0])
+    first = [f.strip() for f in re.split(sep, lines[0].strip())]
+    has_header = not all(_NUMBER.match(f) for f in first)
+    if has_header and len(lines) < 2:
+        raise DataError(f"{source}: only a header line, no samples. Re-export the recording.")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text.lstrip()),
+            sep=sep,
+            header=0 if has_header else None,
+            dtype=np.float64,
+            engine="c" if sep != r"\s+" else "python",
+            skip_blank_lines=True,
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        body = "\n".join(lines[1:]) if has_header else "\n".join(lines)
+        number, line, reason = _first_bad_line(body, sep, len(first))
+        number += int(has_header)
+        raise DataError(
+            f"{source}, line {number}: cannot read {line.strip()[:80]!r} ({reason}). "
+            "Fix or delete that line; every line must hold one numeric sample per channel."
+        ) from exc
+    names = [str(c).strip() for c in frame.columns] if has_header else None
+    return frame.to_numpy(), names
+
+
+def read_matrix(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
+    """Read a numeric text file: an array (n_samples, n_columns) and its header names, if any."""
+    return parse_matrix(read_text(path), path)

@@ -1,0 +1,118 @@
+"""Figures of the report, drawn with matplotlib's Agg canvas and returned as PNG data URIs.
+
+No pyplot: each figure is a standalone :class:`~matplotlib.figure.Figure`, so building a
+report neither changes the caller's backend nor leaves figures open.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from bmelearn.recording import Recording
+
+DPI = 100
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+CHANNEL_COLOURS = {"emg": "#1f4e79", "acc": "#2ca02c", "gyro": "#d95f02", "quat": "#7570b3", "misc": "#555555"}
+ENVELOPE_BINS = 800  # about one bin per pixel column of a trace
+
+
+def to_data_uri(fig: Figure) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI (a 256-colour PNG, a third the size of a full-colour one)."""
+    FigureCanvasAgg(fig)
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format="png", dpi=DPI, facecolor="white")
+    image = Image.open(rendered).convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+    packed = io.BytesIO()
+    image.save(packed, format="png", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(packed.getvalue()).decode("ascii")
+
+
+def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, ylabel: str = "Accuracy (%)") -> str:
+    """Dot plot of one score per subject (x) and pipeline (colour); ``scores`` holds fractions."""
+    n_subjects, n_pipelines = scores.shape
+    fig = Figure(figsize=(min(max(4.5, 0.45 * n_subjects + 2.5), 10.0), 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(n_subjects)
+    spread = min(0.15, 0.6 / max(n_pipelines, 1))
+    for i, pipeline in enumerate(scores.columns):
+        offset = (i - (n_pipelines - 1) / 2) * spread
+        ax.plot(x + offset, 100 * scores[pipeline].to_numpy(dtype=float), "o", ms=6,
+                color=PALETTE[i % len(PALETTE)], label=str(pipeline))
+    if chance is not None:
+        ax.axhline(100 * chance, color="0.35", ls="--", lw=1, label="chance level")
+    ax.set_xticks(x, labels=[str(s) for s in scores.index], rotation=45 if n_subjects > 12 else 0)
+    ax.set_xlim(-0.6, n_subjects - 0.4)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("Subject")
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    return to_data_uri(fig)
+
+
+def confusion_figure(counts: pd.DataFrame, title: str = "") -> str:
+    """Row-normalised confusion-matrix heat map with percent and count in every cell."""
+    values = counts.to_numpy(dtype=float)
+    totals = values.sum(axis=1, keepdims=True)
+    share = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    n = len(counts.index)
+    side = min(max(3.6, 0.55 * n + 2.2), 11.0)
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(100 * share, cmap="Blues", vmin=0, vmax=100)
+    fontsize = max(5.0, 10.0 - 0.3 * n)
+    for i in range(n):
+        for j in range(len(counts.columns)):
+            count = values[i, j]
+            text = f"{100 * share[i, j]:.0f}%" if n > 15 else f"{100 * share[i, j]:.0f}%\n({count:.0f})"
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(counts.columns)), labels=[str(c) for c in counts.columns],
+                  rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(n), labels=[str(c) for c in counts.index])
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="% of the windows of the true class (row)")
+    return to_data_uri(fig)
+
+
+def signal_figure(recording: Recording, seconds: float = 5.0, max_channels: int = 16) -> str:
+    """The first ``seconds`` of a recording, one stacked trace per channel with its own scale and unit."""
+    n_samples = min(recording.n_samples, max(int(round(seconds * recording.fs)), 1))
+    n_channels = max(min(recording.n_channels, max_channels), 1)
+    fig = Figure(figsize=(8.0, 0.4 + 0.55 * n_channels), layout="constrained")
+    axes = fig.subplots(n_channels, 1, sharex=True, squeeze=False)[:, 0]
+    for i, ax in enumerate(axes):
+        if i < recording.n_channels:
+            colour = CHANNEL_COLOURS.get(recording.ch_types[i], "#555555")
+            _trace(ax, recording.times[:n_samples], recording.data[i, :n_samples], colour)
+            ax.set_ylabel(f"{recording.ch_names[i]}\n({recording.units[i]})", rotation=0, ha="right",
+                          va="center", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.margins(x=0)
+    axes[-1].set_xlim(0, max(n_samples - 1, 1) / recording.fs)
+    axes[-1].set_xlabel("Time (s)")
+    return to_data_uri(fig)
+
+
+def _trace(ax, times: np.ndarray, values: np.ndarray, colour: str) -> None:
+    """A line, or for long traces its min/max envelope per pixel column: it looks the same and compresses far better."""
+    if len(values) <= 2 * ENVELOPE_BINS:
+        ax.plot(times, values, lw=0.6, color=colour)
+        return
+    edges = np.linspace(0, len(values), ENVELOPE_BINS + 1).astype(int)
+    low = np.minimum.reduceat(values, edges[:-1])
+    high = np.maximum.reduceat(values, edges[:-1])
+    centres = times[(edges[:-1] + edges[1:]) // 2]
+    ax.fill_between(centres, low, high, color=colour, lw=0.6, edgecolor=colour)

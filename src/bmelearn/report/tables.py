@@ -1,0 +1,234 @@
+"""Summary tables computed from the tidy inputs of a report.
+
+Scores stay fractions in [0, 1] here; turning them into percent strings is the page's job.
+Every per-subject score averages the folds of that subject first, and every summary over
+subjects then averages those per-subject scores, so subjects with more folds weigh no more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bmelearn.errors import DataError
+
+RESULT_COLUMNS = ("dataset", "pipeline", "protocol", "fold", "subject", "metric", "class", "value")
+CONFUSION_COLUMNS = ("pipeline", "protocol", "subject", "true", "predicted", "count")
+SUMMARY_COLUMNS = ("subject", "session", "label", "trial", "modality", "fs", "n_channels", "duration")
+WINDOW_COLUMNS = ("label",)
+TRIAL_KEYS = ("subject", "session", "repetition", "label", "trial")
+HEADLINE_METRICS = ("accuracy", "balanced_accuracy")
+CLASS_METRICS = ("sensitivity", "specificity")
+
+
+def require_columns(table: pd.DataFrame, columns: Iterable[str], name: str) -> None:
+    """Raise a :class:`DataError` naming the columns ``table`` lacks."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"report: the {name} table lacks the columns {missing}; it has {list(table.columns)}.")
+
+
+def unique_in_order(values: Iterable) -> list:
+    """Distinct non-missing values, in the order they first appear."""
+    return list(dict.fromkeys(v for v in values if not pd.isna(v)))
+
+
+def natural_order(values: Iterable) -> list[str]:
+    """Distinct values as strings, sorted so that ``S2`` comes before ``S10``."""
+
+    def key(text: str) -> list[tuple]:
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
+
+    return sorted({str(v) for v in values if not pd.isna(v)}, key=key)
+
+
+def class_order(classes: Sequence[str], seen: Iterable) -> list[str]:
+    """The canonical classes, then any other class name found in the data."""
+    names = [str(c) for c in classes]
+    return names + [c for c in unique_in_order(str(v) for v in seen if not pd.isna(v)) if c and c not in names]
+
+
+@dataclass
+class ResultSummary:
+    """Per-subject scores (folds averaged) and the orders in which to show them."""
+
+    subject_scores: pd.DataFrame
+    datasets: list[str]
+    protocols: list[str]
+    pipelines: list[str]
+    subjects: list[str]
+    classes: list[str]
+
+    @classmethod
+    def from_results(cls, results: pd.DataFrame, classes: Sequence[str]) -> ResultSummary:
+        require_columns(results, RESULT_COLUMNS, "results")
+        r = pd.DataFrame(
+            {
+                "dataset": results["dataset"].fillna("").astype(str),
+                "protocol": results["protocol"].astype(str),
+                "pipeline": results["pipeline"].astype(str),
+                "subject": results["subject"].astype(str),
+                "metric": results["metric"].astype(str),
+                "class": results["class"].fillna("").astype(str),
+                "value": pd.to_numeric(results["value"], errors="coerce"),
+            }
+        )
+        keys = ["dataset", "protocol", "pipeline", "subject", "metric", "class"]
+        scores = r.groupby(keys, sort=False)["value"].mean().reset_index()
+        return cls(
+            subject_scores=scores,
+            datasets=unique_in_order(r["dataset"]),
+            protocols=unique_in_order(r["protocol"]),
+            pipelines=unique_in_order(r["pipeline"]),
+            subjects=natural_order(r["subject"]),
+            classes=class_order(classes, r["class"]),
+        )
+
+    def _select(self, **where: str) -> pd.DataFrame:
+        s = self.subject_scores
+        mask = np.ones(len(s), dtype=bool)
+        for column, value in where.items():
+            mask &= (s[column] == value).to_numpy()
+        return s[mask]
+
+    def conditions(self) -> list[tuple[str, str, str]]:
+        """The (dataset, protocol, pipeline) triples present, protocol-major."""
+        present = set(zip(self.subject_scores["dataset"], self.subject_scores["protocol"], self.subject_scores["pipeline"]))
+        return [
+            (d, p, m) for d in self.datasets for p in self.protocols for m in self.pipelines if (d, p, m) in present
+        ]
+
+    def headline(self) -> pd.DataFrame:
+        """One row per condition: number of subjects and mean/min/max over subjects of each headline metric."""
+        rows = []
+        for dataset, protocol, pipeline in self.conditions():
+            part = self._select(dataset=dataset, protocol=protocol, pipeline=pipeline)
+            row = {"dataset": dataset, "protocol": protocol, "pipeline": pipeline, "n_subjects": part["subject"].nunique()}
+            for metric in HEADLINE_METRICS:
+                values = part.loc[part["metric"] == metric, "value"].dropna()
+                row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
+                row[f"{metric}_min"] = values.min() if len(values) else np.nan
+                row[f"{metric}_max"] = values.max() if len(values) else np.nan
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def subject_table(self, dataset: str, protocol: str, metric: str) -> pd.DataFrame:
+        """Score of each subject (rows) for each pipeline (columns), folds averaged."""
+        part = self._select(dataset=dataset, protocol=protocol, metric=metric)
+        table = part.groupby(["subject", "pipeline"])["value"].mean().unstack("pipeline")
+        pipelines = unique_in_order(part["pipeline"])
+        return table.reindex(
+            index=[s for s in self.subjects if s in set(part["subject"])],
+            columns=[p for p in self.pipelines if p in pipelines],
+        )
+
+    def class_table(self, dataset: str, protocol: str, pipeline: str) -> pd.DataFrame:
+        """Sensitivity and specificity of each class (rows), averaged over subjects."""
+        part = self._select(dataset=dataset, protocol=protocol, pipeline=pipeline)
+        part = part[part["metric"].isin(CLASS_METRICS) & (part["class"] != "")]
+        table = part.groupby(["class", "metric"])["value"].mean().unstack("metric")
+        present = set(part["class"])
+        return table.reindex(index=[c for c in self.classes if c in present], columns=list(CLASS_METRICS))
+
+
+def confusion_matrices(confusion: pd.DataFrame, classes: Sequence[str], protocols: Sequence[str] = (),
+                       pipelines: Sequence[str] = ()) -> dict[tuple[str, str], pd.DataFrame]:
+    """Counts summed over subjects, one true × predicted table per (protocol, pipeline).
+
+    Rows and columns follow ``classes`` (then any other class found); missing cells are 0.
+    ``protocols`` and ``pipelines`` give a preferred order (e.g. that of the results table).
+    """
+    require_columns(confusion, CONFUSION_COLUMNS, "confusion")
+    c = pd.DataFrame(
+        {
+            "protocol": confusion["protocol"].astype(str),
+            "pipeline": confusion["pipeline"].astype(str),
+            "true": confusion["true"].astype(str),
+            "predicted": confusion["predicted"].astype(str),
+            "count": pd.to_numeric(confusion["count"], errors="coerce").fillna(0),
+        }
+    )
+    order = class_order(classes, [*c["true"], *c["predicted"]])
+    protocol_order = unique_in_order([*map(str, protocols), *c["protocol"]])
+    pipeline_order = unique_in_order([*map(str, pipelines), *c["pipeline"]])
+    out = {}
+    for protocol in protocol_order:
+        for pipeline in pipeline_order:
+            part = c[(c["protocol"] == protocol) & (c["pipeline"] == pipeline)]
+            if part.empty:
+                continue
+            counts = part.groupby(["true", "predicted"])["count"].sum().unstack("predicted")
+            out[(protocol, pipeline)] = counts.reindex(index=order, columns=order).fillna(0)
+    return out
+
+
+@dataclass
+class DatasetOverview:
+    """Head counts of the dataset and one row of facts per modality."""
+
+    n_subjects: int
+    sessions: list[str]
+    n_trials: int
+    modalities: pd.DataFrame  # modality, n_recordings, minutes, fs (list), n_channels (list)
+
+
+def dataset_overview(summary: pd.DataFrame) -> DatasetOverview:
+    """Subjects, sessions, trials and, per modality, minutes recorded, sampling rates and channel counts."""
+    require_columns(summary, SUMMARY_COLUMNS, "dataset summary")
+    rows = []
+    for modality in unique_in_order(summary["modality"]):
+        part = summary[summary["modality"] == modality]
+        rows.append(
+            {
+                "modality": str(modality),
+                "n_recordings": len(part),
+                "minutes": pd.to_numeric(part["duration"], errors="coerce").sum() / 60.0,
+                "fs": sorted(unique_in_order(pd.to_numeric(part["fs"], errors="coerce"))),
+                "n_channels": sorted(unique_in_order(part["n_channels"])),
+            }
+        )
+    return DatasetOverview(
+        n_subjects=summary["subject"].nunique(),
+        sessions=[str(s) for s in unique_in_order(summary["session"])],
+        n_trials=len(_trials(summary)),
+        modalities=pd.DataFrame(rows, columns=["modality", "n_recordings", "minutes", "fs", "n_channels"]),
+    )
+
+
+def _trials(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per trial (the modalities of a trial share its metadata)."""
+    keys = [k for k in TRIAL_KEYS if k in summary.columns]
+    return summary[keys].astype(str).drop_duplicates()
+
+
+def trials_per_class_and_session(summary: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Number of trials of each class (rows) in each session (columns)."""
+    require_columns(summary, SUMMARY_COLUMNS, "dataset summary")
+    trials = _trials(summary)
+    sessions = [str(s) for s in unique_in_order(summary["session"])]
+    table = trials.groupby(["label", "session"]).size().unstack("session")
+    return table.reindex(index=class_order(classes, trials["label"]), columns=sessions).fillna(0).astype(int)
+
+
+def windows_per_class(windows_meta: pd.DataFrame, classes: Sequence[str]) -> pd.Series:
+    """Number of analysis windows of each class, in class order."""
+    require_columns(windows_meta, WINDOW_COLUMNS, "windows")
+    labels = windows_meta["label"].astype(str)
+    return labels.value_counts().reindex(class_order(classes, labels)).fillna(0).astype(int)
+
+
+def typical_window_step(windows_meta: pd.DataFrame) -> float | None:
+    """The usual time (s) between the starts of consecutive windows of one trial, if it can be told."""
+    if "start" not in windows_meta.columns or windows_meta.empty:
+        return None
+    keys = [k for k in TRIAL_KEYS if k in windows_meta.columns]
+    steps = []
+    for _, part in windows_meta.astype({k: str for k in keys}).groupby(keys, sort=False):
+        starts = np.sort(pd.to_numeric(part["start"], errors="coerce").dropna().to_numpy())
+        steps.extend(np.diff(starts))
+    steps = [s for s in steps if s > 0]
+    return float(np.median(steps)) if steps else None
