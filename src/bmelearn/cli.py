@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,7 +43,7 @@ def run(
 
             result = run_experiment(cfg, folder, progress, overwrite=overwrite)
     except BmeError as exc:
-        console.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False)
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _print_summary(result.summary)
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")

@@ -227,7 +227,7 @@ def validate_config(raw: Any, source: str = "config") -> ExperimentConfig:
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = f"unknown key; allowed keys: {_allowed_keys(err['loc'][:-1])}"
-            lines.append(f"{key}: {message}")
+            lines.append(message if not err["loc"] else f"{key}: {message}")
         raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
 
 

@@ -49,7 +49,13 @@ def exclude_bad_channels(recordings: RecordingSet) -> tuple[RecordingSet, list[s
     dead: dict[str, dict[str, str]] = {}
     for rec in recordings:
         check_finite(rec)
-        for i in flat_channels(rec):
+        flat = flat_channels(rec)
+        if len(flat) == rec.n_channels:
+            raise DataError(
+                f"{rec.where}: every {rec.modality} channel ({', '.join(rec.ch_names)}) is flat (constant); "
+                "the recording holds no signal. Check the electrodes or remove this file."
+            )
+        for i in flat:
             dead.setdefault(rec.modality, {}).setdefault(rec.ch_names[i], rec.where)
         for i, share in clipped_channels(rec).items():
             notes.append(f"{rec.where}: channel {rec.ch_names[i]} looks clipped ({share:.0%} of samples at its limits).")
@@ -62,7 +68,11 @@ def exclude_bad_channels(recordings: RecordingSet) -> tuple[RecordingSet, list[s
             drop = dead.get(rec.modality, {})
             keep = [i for i, n in enumerate(rec.ch_names) if n not in drop]
             if not keep:
-                raise DataError(f"{rec.where}: every {rec.modality} channel is flat; check the recording.")
+                where = "; ".join(f"{name} in {src}" for name, src in drop.items())
+                raise DataError(
+                    f"no {rec.modality} channel is left: each is flat in some recording ({where}). "
+                    "Check or remove those recordings."
+                )
             kept.append(rec.pick(keep) if len(keep) < rec.n_channels else rec)
         recordings = recordings.like(kept)
     if len(notes) > 20:

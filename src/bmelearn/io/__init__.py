@@ -56,9 +56,12 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
     - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
     """
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() or pattern is not None:
         if pattern is None:
             raise DataError(f"{path} is a folder: give a file pattern such as 'S{{subject}}/{{session}}/{{label}}.csv'.")
+        missing = [k for k in ("fs", "ch_names") if k not in kwargs]
+        if missing:
+            raise DataError(f"{path}: reading files by pattern needs fs (Hz) and ch_names (one per column); {missing} missing.")
         ch_names = kwargs.pop("ch_names")
         return read_pattern(
             path,
@@ -71,4 +74,6 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
         )
     if "channels" in kwargs:
         return read_long_csv(path, **kwargs)
+    if "fs" not in kwargs:
+        raise DataError(f"{path}: give its sampling rate, fs (Hz), to read it as one recording.")
     return [read_file(path, **kwargs)]

@@ -64,14 +64,25 @@ def recordings_from_table(
     if time_unit not in TIME_SCALE:
         raise DataError(f"{source}: time_unit {time_unit!r} is not one of {list(TIME_SCALE)}.")
     values = table[list(channels)]
-    non_numeric = [c for c in channels if not pd.api.types.is_numeric_dtype(values[c])]
-    if non_numeric:
-        raise DataError(f"{source}: channel column(s) {non_numeric} hold non-numeric values; fix or drop those rows.")
+    for c in [*channels, *([time] if time else [])]:
+        if not pd.api.types.is_numeric_dtype(table[c]):
+            rows = np.flatnonzero((pd.to_numeric(table[c], errors="coerce").isna() & table[c].notna()).to_numpy())
+            example = f", e.g. {table[c].iloc[rows[0]]!r} at data row {rows[0] + 1}" if len(rows) else ""
+            raise DataError(f"{source}: column {c!r} holds non-numeric values{example}; fix or drop those rows.")
     data = values.to_numpy(dtype=np.float64)
     nan_rows = np.flatnonzero(~np.isfinite(data).all(axis=1))
     if len(nan_rows):
-        raise DataError(f"{source}: {len(nan_rows)} row(s) with missing channel values, the first at data row {nan_rows[0] + 1}.")
+        names = [c for c, bad in zip(channels, ~np.isfinite(data[nan_rows[0]]), strict=True) if bad]
+        raise DataError(
+            f"{source}: {len(nan_rows)} row(s) with missing channel values, the first at data row {nan_rows[0] + 1} "
+            f"(channel(s) {names}); fill or drop those rows."
+        )
     seconds = table[time].to_numpy(dtype=np.float64) * TIME_SCALE[time_unit] if time else None
+    if seconds is not None and not np.isfinite(seconds).all():
+        raise DataError(
+            f"{source}: time column {time!r} has missing values, the first at data row "
+            f"{np.flatnonzero(~np.isfinite(seconds))[0] + 1}; fill or drop those rows."
+        )
     subj = table[subject].to_numpy() if subject else np.full(len(table), 1)
     sess = table[session].to_numpy() if session else np.full(len(table), "session1")
     labels = table[label].astype(str).to_numpy()

@@ -15,9 +15,13 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$"
 
 
 def _delimiter(line: str) -> str:
-    for sep in (",", ";", "\t"):
+    for sep in (",", ";"):
         if sep in line:
             return sep
+    if "\t" in line:
+        # numbers separated by spaces and tabs mixed are whitespace-separated; names may hold spaces
+        mixed = any(len(f.split()) > 1 for f in line.strip().split("\t"))
+        return r"\s+" if mixed and all(_NUMBER.match(f) for f in line.split()) else "\t"
     return r"\s+"
 
 
@@ -31,7 +35,7 @@ def _first_bad_line(text: str, sep: str, n_cols: int | None) -> tuple[int, str, 
             return number, line, f"{len(fields)} values where the first line has {n_cols}"
         bad = [f for f in fields if not _NUMBER.match(f)]
         if bad:
-            return number, line, f"{bad[0]!r} is not a number"
+            return number, line, f"{bad[0]!r} is not a number" if bad[0] else "an empty value"
     return 0, "", "unknown"
 
 
@@ -49,34 +53,57 @@ def read_text(path: str | Path) -> str:
 def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] | None]:
     """Parse numeric text into an array (n_samples, n_columns) and the header names, if any.
 
-    The delimiter (comma, semicolon, tab or whitespace) and a header line are detected from
-    the first lines. An unparsable line is an error naming the file, the line and the value.
+    The delimiter (comma, semicolon, tab or whitespace) and a header line (names only, no
+    number) are detected from the first line. An unparsable line, or one with more or fewer
+    values than the first, is an error naming the file, the line and the value.
     """
+    skipped = text[: len(text) - len(text.lstrip())].count("\n")  # blank lines before the first line
     lines = text.lstrip().splitlines()
     sep = _delimiter(lines[0])
-    first = [f.strip() for f in re.split(sep, lines[0].strip())]
-    has_header = not all(_NUMBER.match(f) for f in first)
+    first = [f.strip().strip('"') for f in re.split(sep, lines[0].strip())]
+    numeric = [bool(_NUMBER.match(f)) for f in first]
+    has_header = not any(numeric)
+    if not has_header and not all(numeric):
+        bad = first[numeric.index(False)]
+        reason = f"{bad!r} is not a number" if bad else "an empty value"
+        raise DataError(
+            f"{source}, line {skipped + 1}: cannot read {lines[0].strip()[:80]!r} ({reason}). "
+            "A header line must hold only channel names; a sample line only numbers. Fix or delete that line."
+        )
     if has_header and len(lines) < 2:
         raise DataError(f"{source}: only a header line, no samples. Re-export the recording.")
+
+    def bad_line() -> DataError | None:
+        body = "\n".join(lines[1:]) if has_header else "\n".join(lines)
+        number, line, reason = _first_bad_line(body, sep, len(first))
+        if not number:
+            return None
+        number += int(has_header) + skipped
+        return DataError(
+            f"{source}, line {number}: cannot read {line.strip()[:80]!r} ({reason}). "
+            "Fix or delete that line; every line must hold one numeric sample per channel."
+        )
+
     try:
         frame = pd.read_csv(
             io.StringIO(text.lstrip()),
             sep=sep,
-            header=0 if has_header else None,
+            header=None,
+            skiprows=int(has_header),
             dtype=np.float64,
             engine="c" if sep != r"\s+" else "python",
             skip_blank_lines=True,
         )
     except (ValueError, pd.errors.ParserError) as exc:
-        body = "\n".join(lines[1:]) if has_header else "\n".join(lines)
-        number, line, reason = _first_bad_line(body, sep, len(first))
-        number += int(has_header)
-        raise DataError(
-            f"{source}, line {number}: cannot read {line.strip()[:80]!r} ({reason}). "
-            "Fix or delete that line; every line must hold one numeric sample per channel."
-        ) from exc
-    names = [str(c).strip() for c in frame.columns] if has_header else None
-    return frame.to_numpy(), names
+        error = bad_line() or DataError(f"{source}: cannot read it as a numeric table ({exc}). Check the file is a complete export.")
+        raise error from exc
+    data = frame.to_numpy()
+    if data.shape[1] != len(first) or np.isnan(data).any():
+        # a short line or an empty value is read as NaN: report it unless every NaN is a literal "nan"
+        error = bad_line()
+        if error is not None:
+            raise error
+    return data, first if has_header else None
 
 
 def read_matrix(path: str | Path) -> tuple[np.ndarray, list[str] | None]:

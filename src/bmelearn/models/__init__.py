@@ -17,14 +17,13 @@ def make_model(name: str, random_state: int | None = None, **params: Any) -> Pip
     """Build the named model (see ``MODELS``) with the estimator's own parameters."""
     if name not in CLASSIC:
         raise ConfigError(f"models: unknown model {name!r}; choose from {sorted(MODELS)}.")
-    try:
-        model = make_classic(name, random_state, **params)
-    except TypeError as exc:
-        raise ConfigError(f"models.{name}: invalid parameter ({exc}).") from exc
+    model = make_classic(name, random_state)
     estimator: BaseEstimator = model.steps[-1][1]
-    unknown = sorted(set(params) - set(estimator.get_params(deep=False)))
+    allowed = estimator.get_params(deep=False)
+    unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ConfigError(f"models.{name}: unknown parameter(s) {unknown}.")
+        raise ConfigError(f"models.{name}: unknown parameter(s) {unknown}; {name} takes {sorted(allowed)}.")
+    estimator.set_params(**params)
     return model
 
 

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
+
+from bmelearn.errors import ConfigError
+from bmelearn.models import MODELS, make_model
+from bmelearn.serialization import load_model, save_model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_fits_and_predicts(name):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (40, 4)), rng.normal(3, 1, (40, 4))])
+    y = np.array(["rest"] * 40 + ["grip"] * 40)
+    model = make_model(name, random_state=0).fit(X, y)
+    assert (model.predict(X) == y).mean() > 0.9
+    scaled = isinstance(model.steps[0][1], StandardScaler)
+    assert scaled == (name in {"svm", "knn", "logreg"})
+    assert clone(model).get_params().keys() == model.get_params().keys()
+
+
+def test_model_parameters_and_errors():
+    assert make_model("svm", C=10).steps[-1][1].C == 10
+    with pytest.raises(ConfigError, match="choose from"):
+        make_model("xgboost")
+    with pytest.raises(ConfigError, match="svm"):
+        make_model("svm", gamma_typo=1)
+
+
+def test_models_save_and_load_without_pickle(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 3)), np.array(["a", "b", "c"] * 10)
+    model = make_model("rf", random_state=0, n_estimators=5).fit(X, y)
+    save_model(model, tmp_path / "rf.skops", {"classes": ["a", "b", "c"]})
+    loaded, card = load_model(tmp_path / "rf.skops")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert card == {"classes": ["a", "b", "c"]}
