@@ -314,3 +314,10 @@ def test_read_single_file(tmp_path):
     assert recording.ch_names == ("EMG1", "EMG2")
     assert recording.duration == pytest.approx(0.003)
     np.testing.assert_array_equal(recording.data[1], [-0.5, -1.5, -2.5])
+
+
+def test_tab_separated_header_names_may_hold_spaces(tmp_path):
+    path = write(tmp_path, "names.tsv", "flexor left\tEMG 2\n1\t2\n3\t4\n")
+    data, names = read_matrix(path)
+    assert names == ["flexor left", "EMG 2"]
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
