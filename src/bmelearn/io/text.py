@@ -91,7 +91,7 @@ def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] |
             header=None,
             skiprows=int(has_header),
             dtype=np.float64,
-            engine="c" if sep != r"\s+" else "python",
+            engine="c",
             skip_blank_lines=True,
         )
     except (ValueError, pd.errors.ParserError) as exc:
