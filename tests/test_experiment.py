@@ -45,6 +45,7 @@ def test_results_table_is_tidy_and_consistent(small_run):
     assert summary["protocols"]["loso"]["lda"]["accuracy"]["mean"] == pytest.approx(loso["value"].mean())
     report = (small_run.folder / "report.html").read_text()
     assert "hand close" in report and "Cross-session" in report and "data:image/png;base64," in report
+    assert "band-pass filtered between 20 and 450 Hz and cleaned of 50 Hz mains interference" in report
 
 
 def test_same_seed_same_numbers(small_run, tmp_path):

@@ -91,9 +91,10 @@ class FeaturesConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_params(self) -> FeaturesConfig:
+        selected = {f for names in self.per_modality.values() for f in resolve(names)}
         for name, params in self.params.items():
-            if name not in FEATURES:
-                raise ValueError(f"params: {name!r} is not a feature; features are {sorted(FEATURES)}")
+            if name not in selected:
+                raise ValueError(f"params: {name!r} is not among the selected features {sorted(selected)}")
             unknown = sorted(set(params) - set(FEATURES[name].defaults))
             if unknown:
                 raise ValueError(f"params.{name}: unknown {unknown}; {name} takes {sorted(FEATURES[name].defaults)}")

@@ -28,7 +28,7 @@ from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
-from bmelearn.features import FeatureExtractor
+from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.models import make_model
 from bmelearn.preprocessing import preprocess
 from bmelearn.quality import exclude_bad_channels
@@ -77,15 +77,14 @@ def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.nda
     prefix = len(config.features.per_modality) > 1
     blocks, names, extractors = [], [], {}
     for modality, features in config.features.per_modality.items():
+        used = resolve(features)
         extractor = FeatureExtractor(
             features,
             fs=windows.fs[modality],
             ch_names=windows.ch_names[modality],
-            params={k: v for k, v in config.features.params.items()} or None,
+            params={k: v for k, v in config.features.params.items() if k in used} or None,
             prefix=f"{modality}:" if prefix else "",
         )
-        used = set(extractor.fit(windows.arrays[modality][:1]).features_)
-        extractor.set_params(params={k: v for k, v in config.features.params.items() if k in used} or None)
         blocks.append(extractor.fit_transform(windows.arrays[modality]))
         names.extend(extractor.get_feature_names_out())
         extractors[modality] = extractor
@@ -117,9 +116,18 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = _run_into(config, partial, progress)
+            result, report = _run_into(config, partial, progress)
         notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
-        _write_report(config, partial, result, notes)
+        write_report(
+            partial / "report.html",
+            title=f"bmelearn report: {config.name}",
+            config=config.model_dump(mode="json"),
+            results=result.results,
+            confusion=result.confusion,
+            notes=notes,
+            version=__version__,
+            **report,
+        )
         _write_json(partial / "run.json", _run_info(config, time.perf_counter() - started, notes))
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -131,7 +139,8 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
     return result
 
 
-def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> RunResult:
+def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tuple[RunResult, dict]:
+    """Do the work and write the data files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
     raw = load_recordings(config)
     raw, _ = exclude_bad_channels(raw)
@@ -175,12 +184,13 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> Run
     }
     for key, pipeline in pipelines.items():
         save_model(clone(pipeline).fit(X, y), folder / "models" / f"{key}.skops", card | {"model": key, "validated": summary_for(summary, key)})
-    result = RunResult(folder, results, confusion, summary)
-    result.dataset_summary = raw.meta  # type: ignore[attr-defined]
-    result.windows_meta = windows.meta  # type: ignore[attr-defined]
-    result.classes = windows.classes  # type: ignore[attr-defined]
-    result.examples = example_signals(raw, processed, windows.classes)  # type: ignore[attr-defined]
-    return result
+    report = {
+        "dataset_summary": raw.meta,
+        "classes": windows.classes,
+        "windows_meta": windows.meta,
+        "examples": example_signals(raw, processed, windows.classes),
+    }
+    return RunResult(folder, results, confusion, summary), report
 
 
 def summary_for(summary: dict, pipeline: str) -> dict:
@@ -191,22 +201,6 @@ def summary_for(summary: dict, pipeline: str) -> dict:
         for name, values in pipelines.items()
         if name == pipeline
     }
-
-
-def _write_report(config: ExperimentConfig, folder: Path, result: RunResult, notes: list[str]) -> None:
-    write_report(
-        folder / "report.html",
-        title=f"bmelearn report: {config.name}",
-        config=config.model_dump(mode="json"),
-        dataset_summary=result.dataset_summary,  # type: ignore[attr-defined]
-        classes=result.classes,  # type: ignore[attr-defined]
-        windows_meta=result.windows_meta,  # type: ignore[attr-defined]
-        results=result.results,
-        confusion=result.confusion,
-        examples=result.examples,  # type: ignore[attr-defined]
-        notes=notes,
-        version=__version__,
-    )
 
 
 def _run_info(config: ExperimentConfig, seconds: float, notes: list[str]) -> dict:

@@ -48,40 +48,13 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def write_report(
-    path: str | Path,
-    *,
-    title: str,
-    config: dict,
-    dataset_summary: pd.DataFrame,
-    classes: list[str],
-    windows_meta: pd.DataFrame,
-    results: pd.DataFrame,
-    confusion: pd.DataFrame,
-    examples: list[tuple[str, Recording]],
-    notes: Sequence[str] = (),
-    version: str = "",
-) -> None:
-    """Write a self-contained HTML report of an experiment to ``path``, written for a clinician.
-
-    ``dataset_summary`` has one row per recording (subject, session, repetition, label, trial,
-    modality, fs, n_channels, n_samples, duration in s); ``windows_meta`` one row per window
-    (at least label; start in s lets the window step be inferred); ``results`` is the tidy table
-    (dataset, pipeline, protocol, fold, subject, metric, class, value in [0, 1]) with metrics
-    accuracy, balanced_accuracy (class "") and per-class sensitivity, specificity; ``confusion``
-    has pipeline, protocol, subject, true, predicted, count. ``classes`` orders every per-class
-    table and matrix. ``examples`` are (caption, Recording) pairs drawn over their first 5 s.
-    ``version`` defaults to the installed bmelearn version.
+def write_report(path: str | Path, **report: Any) -> None:
+    """Write the self-contained HTML report (the arguments of :func:`render_report`) to ``path``.
 
     The page is rendered in full first, then written to a temporary file in the same folder and
-    moved into place, so ``path`` never holds a half-written report. Raises
-    :class:`~bmelearn.errors.DataError` if a table lacks a required column.
+    moved into place, so ``path`` never holds a half-written report.
     """
-    page = render_report(
-        title=title, config=config, dataset_summary=dataset_summary, classes=classes, windows_meta=windows_meta,
-        results=results, confusion=confusion, examples=examples, notes=notes, version=version,
-    )
-    write_atomically(Path(path), page)
+    write_atomically(Path(path), render_report(**report))
 
 
 def render_report(
@@ -97,7 +70,18 @@ def render_report(
     notes: Sequence[str] = (),
     version: str = "",
 ) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+    """The report of an experiment as one self-contained HTML page, written for a clinician.
+
+    ``dataset_summary`` has one row per recording (subject, session, repetition, label, trial,
+    modality, fs, n_channels, n_samples, duration in s); ``windows_meta`` one row per window
+    (at least label; start in s lets the window step be inferred); ``results`` is the tidy table
+    (dataset, pipeline, protocol, fold, subject, metric, class, value in [0, 1]) with metrics
+    accuracy, balanced_accuracy (class "") and per-class sensitivity, specificity; ``confusion``
+    has pipeline, protocol, subject, true, predicted, count. ``classes`` orders every per-class
+    table and matrix. ``examples`` are (caption, Recording) pairs drawn over their first 5 s.
+    ``version`` defaults to the installed bmelearn version. Raises
+    :class:`~bmelearn.errors.DataError` if a table lacks a required column.
+    """
     classes = [str(c) for c in classes]
     summary = tables.ResultSummary.from_results(results, classes)
     overview = tables.dataset_overview(dataset_summary)
@@ -198,7 +182,11 @@ def _intro(config: Mapping, summary: tables.ResultSummary, overview: tables.Data
     length, step = text.window_settings(config)
     step = step or tables.typical_window_step(windows_meta)
     return {
-        "paragraphs": [data, text.windows_sentence(length, step, n_windows)],
+        "paragraphs": [
+            data,
+            text.preprocessing_sentence(config.get("preprocessing")),
+            text.windows_sentence(length, step, n_windows),
+        ],
         "models": [(p, text.model_meaning(p)) for p in summary.pipelines],
         "protocols": [(text.protocol_label(p), p, text.protocol_meaning(p)) for p in summary.protocols],
     }

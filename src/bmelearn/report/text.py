@@ -153,3 +153,26 @@ def windows_sentence(length: float | None, step: float | None, n_windows: int) -
         cut = "The recordings were cut into short analysis windows"
     return (f"{cut}: {plural(n_windows, 'window')} in total. Each window is classified on its own, as a device "
             "deciding continuously in real time would do, so the scores below count windows, not whole movements.")
+
+
+_STEP_WORDS = {
+    "bandpass": lambda p: f"band-pass filtered between {p.get('low', 20):g} and {p.get('high', 450):g} Hz",
+    "highpass": lambda p: f"high-pass filtered at {p.get('cutoff', 20):g} Hz",
+    "lowpass": lambda p: f"low-pass filtered at {p.get('cutoff', 450):g} Hz",
+    "notch": lambda p: f"cleaned of {p.get('freq', 50):g} Hz mains interference and its harmonics",
+    "rectify": lambda p: "rectified",
+    "envelope": lambda p: f"turned into its envelope (smoothed at {p.get('cutoff', 6):g} Hz)",
+    "normalize": lambda p: "normalised channel by channel",
+    "resample": lambda p: f"resampled to {p.get('fs', 0):g} Hz",
+}
+
+
+def preprocessing_sentence(steps: Any) -> str:
+    """One sentence saying how the signals were cleaned, from the config's preprocessing steps."""
+    if not steps:
+        return "The signals were analysed as recorded, without filtering."
+    words = []
+    for step in steps:
+        ((name, params),) = step.items()
+        words.append(_STEP_WORDS.get(name, lambda p, n=name: f"processed by '{n}'")(params or {}))
+    return f"Before analysis, the EMG signals were {join_words(words)}, in that order."
