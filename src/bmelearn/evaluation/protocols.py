@@ -35,12 +35,6 @@ class MetadataSplitter(BaseCrossValidator):
     def get_n_splits(self, X: Any = None, y: Any = None, groups: pd.DataFrame | None = None) -> int:
         return sum(1 for _ in self.split(X, y, groups))
 
-    def _iter_test_masks(self, X=None, y=None, groups=None):  # required by BaseCrossValidator; split() is overridden
-        for _, test in self.split(X, y, groups):
-            mask = np.zeros(len(self._meta(X, groups)), dtype=bool)
-            mask[test] = True
-            yield mask
-
     @staticmethod
     def _meta(X: Any, groups: pd.DataFrame | None) -> pd.DataFrame:
         meta = groups if groups is not None else X
