@@ -13,18 +13,18 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-# name -> (description, factory(random_state, **params) -> estimator, needs scaling)
-CLASSIC: dict[str, tuple[str, Callable[..., Any], bool]] = {
-    "lda": ("linear discriminant analysis (the myoelectric-control baseline)", lambda rs, **p: LinearDiscriminantAnalysis(**p), False),
-    "svm": ("support vector machine, RBF kernel", lambda rs, **p: SVC(**({"random_state": rs} | p)), True),
-    "rf": ("random forest (100 trees)", lambda rs, **p: RandomForestClassifier(**({"random_state": rs, "n_jobs": -1} | p)), False),
-    "knn": ("k-nearest neighbours (k = 5)", lambda rs, **p: KNeighborsClassifier(**p), True),
-    "logreg": ("multinomial logistic regression", lambda rs, **p: LogisticRegression(**({"max_iter": 2000, "random_state": rs} | p)), True),
+# name -> (description, factory(random_state) -> estimator with bmelearn's defaults, needs scaling)
+CLASSIC: dict[str, tuple[str, Callable[[int | None], Any], bool]] = {
+    "lda": ("linear discriminant analysis (the myoelectric-control baseline)", lambda rs: LinearDiscriminantAnalysis(), False),
+    "svm": ("support vector machine, RBF kernel", lambda rs: SVC(random_state=rs), True),
+    "rf": ("random forest (100 trees)", lambda rs: RandomForestClassifier(random_state=rs, n_jobs=-1), False),
+    "knn": ("k-nearest neighbours (k = 5)", lambda rs: KNeighborsClassifier(), True),
+    "logreg": ("multinomial logistic regression", lambda rs: LogisticRegression(max_iter=2000, random_state=rs), True),
 }
 
 
-def make_classic(name: str, random_state: int | None = None, **params: Any) -> Pipeline:
-    """The named classifier as a Pipeline; ``params`` go to the scikit-learn estimator."""
+def make_classic(name: str, random_state: int | None = None) -> Pipeline:
+    """The named classifier with its defaults, as a Pipeline (scaler first where the model needs it)."""
     _, factory, needs_scaling = CLASSIC[name]
     steps = [("scale", StandardScaler())] if needs_scaling else []
-    return Pipeline([*steps, (name, factory(random_state, **params))])
+    return Pipeline([*steps, (name, factory(random_state))])

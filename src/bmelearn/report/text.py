@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from bmelearn.preprocessing import STEPS
 
 #: Evaluation protocols: a short name and what they mean for use in the clinic.
 PROTOCOLS = {
@@ -156,15 +159,22 @@ def windows_sentence(length: float | None, step: float | None, n_windows: int) -
 
 
 _STEP_WORDS = {
-    "bandpass": lambda p: f"band-pass filtered between {p.get('low', 20):g} and {p.get('high', 450):g} Hz",
-    "highpass": lambda p: f"high-pass filtered at {p.get('cutoff', 20):g} Hz",
-    "lowpass": lambda p: f"low-pass filtered at {p.get('cutoff', 450):g} Hz",
-    "notch": lambda p: f"cleaned of {p.get('freq', 50):g} Hz mains interference and its harmonics",
+    "bandpass": lambda p: f"band-pass filtered between {p['low']:g} and {p['high']:g} Hz",
+    "highpass": lambda p: f"high-pass filtered at {p['cutoff']:g} Hz",
+    "lowpass": lambda p: f"low-pass filtered at {p['cutoff']:g} Hz",
+    "notch": lambda p: f"cleaned of {p['freq']:g} Hz mains interference and its harmonics",
     "rectify": lambda p: "rectified",
-    "envelope": lambda p: f"turned into its envelope (smoothed at {p.get('cutoff', 6):g} Hz)",
+    "envelope": lambda p: f"turned into its envelope (smoothed at {p['cutoff']:g} Hz)",
     "normalize": lambda p: "normalised channel by channel",
-    "resample": lambda p: f"resampled to {p.get('fs', 0):g} Hz",
+    "resample": lambda p: f"resampled to {p['fs']:g} Hz",
 }
+
+
+def _step_parameters(name: str, params: Mapping | None) -> dict:
+    """The step's parameters with the preprocessing function's own defaults filled in."""
+    signature = inspect.signature(STEPS[name]) if name in STEPS else None
+    defaults = {k: v.default for k, v in signature.parameters.items() if v.default is not v.empty} if signature else {}
+    return defaults | dict(params or {})
 
 
 def preprocessing_sentence(steps: Any) -> str:
@@ -174,5 +184,5 @@ def preprocessing_sentence(steps: Any) -> str:
     words = []
     for step in steps:
         ((name, params),) = step.items()
-        words.append(_STEP_WORDS.get(name, lambda p, n=name: f"processed by '{n}'")(params or {}))
+        words.append(_STEP_WORDS.get(name, lambda p, n=name: f"processed by '{n}'")(_step_parameters(name, params)))
     return f"Before analysis, the EMG signals were {join_words(words)}, in that order."
