@@ -29,7 +29,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     prefix : str
         Prepended to every column name (e.g. the modality) to keep names unique.
 
-    Columns are ordered feature-major: all channels of the first feature, then the next.
+    Columns are ordered feature-major: all channels of the first feature, then the next; a
+    feature with several values per channel (AR coefficients, bands, wavelet levels) gives all
+    channels of its first value, then of the next (``AR_a1_EMG1, AR_a1_EMG2, …, AR_a2_EMG1``).
     """
 
     def __init__(
@@ -57,7 +59,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         if len(names) != n_channels:
             raise DataError(f"FeatureExtractor: {len(names)} channel names for {n_channels} channels.")
         self.n_channels_ = n_channels
-        self.feature_names_out_ = np.array([f"{self.prefix}{f}_{ch}" for f in self.features_ for ch in names], dtype=object)
+        params = self.params or {}
+        fs = float(self.fs) if self.fs is not None else float("nan")
+        columns = [c for f in self.features_ for c in FEATURES[f].column_names(names, dict(params.get(f, {})), fs, X.shape[-1])]
+        self.feature_names_out_ = np.array([self.prefix + c for c in columns], dtype=object)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -67,7 +72,13 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             raise DataError(f"FeatureExtractor was fitted on {self.n_channels_} channels, got windows with {X.shape[1]}.")
         ctx = FeatureContext(X, self.fs if self.fs is not None else float("nan"))
         params = self.params or {}
-        return np.hstack([FEATURES[f](ctx, **params.get(f, {})) for f in self.features_])
+        out = np.hstack([FEATURES[f](ctx, **params.get(f, {})) for f in self.features_])
+        if out.shape[1] != len(self.feature_names_out_):
+            raise DataError(
+                f"FeatureExtractor: windows of {X.shape[-1]} samples give {out.shape[1]} columns, but it was fitted "
+                f"for {len(self.feature_names_out_)}; fit and transform windows of the same length."
+            )
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")

@@ -1,20 +1,43 @@
 """The feature registry: every feature by its literature name, and named groups of features.
 
-A feature is a function ``f(ctx, **params) -> array (n_windows, n_channels)`` computed from
-a :class:`FeatureContext`, which holds the windows and computes intermediates shared by
-several features (first difference, ...) once per extraction call.
+A feature is a function ``f(ctx, **params) -> array (n_windows, n_columns)`` computed from
+a :class:`FeatureContext`, which holds the windows and computes the intermediates shared
+by several features (differences, spectrum, wavelet decomposition, ...) once per
+extraction call. Most features give one column per channel; some give several values per
+channel (``parts``: AR coefficients, frequency bands, wavelet levels), one per channel
+pair (``over="pair"``) or one per quaternion sensor (``over="quaternion"``).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pywt
 
-from bmelearn.errors import ConfigError
+from bmelearn.errors import ConfigError, DataError
+
+TINY = np.finfo(np.float64).tiny
+
+
+def safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, with 0 where ``den`` is 0 (a flat window has no ratio to speak of)."""
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+
+
+def safe_log(x: np.ndarray) -> np.ndarray:
+    """Natural log floored at the smallest positive double, so that log(0) is finite (≈ −708)."""
+    return np.log(np.maximum(x, TINY))
+
+
+def next_pow2(n: int) -> int:
+    return 1 << max(0, math.ceil(math.log2(n)))
 
 
 @dataclass
@@ -23,44 +46,149 @@ class FeatureContext:
 
     X: np.ndarray
     fs: float
+    _shared: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_times(self) -> int:
+        return self.X.shape[-1]
+
+    def require_fs(self, feature: str) -> float:
+        if not np.isfinite(self.fs) or self.fs <= 0:
+            raise DataError(f"features: {feature} needs the sampling rate; give FeatureExtractor(fs=...) in Hz.")
+        return float(self.fs)
 
     @cached_property
     def diff(self) -> np.ndarray:
         """First difference along time, (n_windows, n_channels, n_times - 1)."""
         return np.diff(self.X, axis=-1)
 
+    @cached_property
+    def diff2(self) -> np.ndarray:
+        """Second difference along time, (n_windows, n_channels, n_times - 2)."""
+        return np.diff(self.diff, axis=-1)
+
+    @cached_property
+    def abs(self) -> np.ndarray:
+        return np.abs(self.X)
+
+    @cached_property
+    def abs_sum(self) -> np.ndarray:
+        """Σ |x_i| per window and channel."""
+        return self.abs.sum(axis=-1)
+
+    @cached_property
+    def sq_sum(self) -> np.ndarray:
+        """Σ x_i² per window and channel."""
+        return np.einsum("wct,wct->wc", self.X, self.X)
+
+    @cached_property
+    def diff_sq_sum(self) -> np.ndarray:
+        """Σ (x_{i+1} − x_i)² per window and channel."""
+        return np.einsum("wct,wct->wc", self.diff, self.diff)
+
+    @cached_property
+    def diff2_sq_sum(self) -> np.ndarray:
+        """Σ (second difference)² per window and channel."""
+        return np.einsum("wct,wct->wc", self.diff2, self.diff2)
+
+    @cached_property
+    def diff_abs_sum(self) -> np.ndarray:
+        """Σ |x_{i+1} − x_i|: the waveform length."""
+        return np.abs(self.diff).sum(axis=-1)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        return self.X.mean(axis=-1)
+
+    @cached_property
+    def var(self) -> np.ndarray:
+        """Variance about the window mean, (1/N) Σ (x_i − x̄)²."""
+        return np.maximum(self.sq_sum / self.n_times - self.mean**2, 0.0)
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        """One-sided power spectrum |FFT(x)|²/N², zero-padded to the next power of two,
+        bins 0 … n_fft/2 − 1 (the Nyquist bin is left out, as in LibEMG)."""
+        n_fft = next_pow2(self.n_times)
+        spectrum = np.fft.rfft(self.X, n=n_fft, axis=-1)[..., : n_fft // 2]
+        return (spectrum.real**2 + spectrum.imag**2) / self.n_times**2
+
+    def freqs(self, feature: str) -> np.ndarray:
+        """Frequencies in Hz of the bins of :attr:`power`."""
+        n_fft = next_pow2(self.n_times)
+        return np.arange(n_fft // 2) * self.require_fs(feature) / n_fft
+
+    def shared(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """An intermediate used by several features, computed on first use and kept for this call."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+    def wavelets(self, wavelet: str, level: int) -> list[np.ndarray]:
+        """Discrete wavelet decomposition [cA_level, cD_level, …, cD_1] along time (PyWavelets)."""
+        return self.shared(("wavedec", wavelet, level), lambda: pywt.wavedec(self.X, wavelet, level=level, axis=-1))
+
+
+PartsFn = Callable[[dict[str, Any], float, int], list[str]]
+
 
 @dataclass(frozen=True)
 class Feature:
-    """One feature: its name, family, function, default parameters and documentation."""
+    """One feature: its name, family, function, default parameters and documentation.
+
+    ``parts(params, fs, n_times)`` lists the values a feature gives per channel (None: one);
+    ``over`` is what a column belongs to: ``channel``, ``pair`` of channels, or
+    ``quaternion`` sensor (four channels w, x, y, z).
+    """
 
     name: str
     family: str
     func: Callable[..., np.ndarray]
     defaults: dict[str, Any] = field(default_factory=dict)
+    parts: PartsFn | None = None
+    over: str = "channel"
 
     @property
     def doc(self) -> str:
         return (self.func.__doc__ or "").strip()
 
-    def __call__(self, ctx: FeatureContext, **params: Any) -> np.ndarray:
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise ConfigError(f"features: {self.name} has no parameter(s) {unknown}; its parameters are {sorted(self.defaults)}.")
-        return self.func(ctx, **(self.defaults | params))
+        return self.defaults | params
+
+    def __call__(self, ctx: FeatureContext, **params: Any) -> np.ndarray:
+        out = self.func(ctx, **self.check_params(params))
+        return out.reshape(out.shape[0], -1)
+
+    def column_names(self, ch_names: list[str], params: dict[str, Any], fs: float, n_times: int) -> list[str]:
+        """Column names, part-major: ``AR_a1_EMG1, AR_a1_EMG2, …, AR_a2_EMG1``."""
+        if self.over == "pair":
+            units = [f"{a}-{b}" for a, b in itertools.combinations(ch_names, 2)]
+        elif self.over == "quaternion":
+            if len(ch_names) % 4:
+                raise DataError(f"features: {self.name} needs quaternion channels in fours (w, x, y, z); got {len(ch_names)}.")
+            units = [ch_names[i] if len(ch_names) > 4 else "" for i in range(0, len(ch_names), 4)]
+        else:
+            units = list(ch_names)
+        parts = self.parts(self.check_params(params), fs, n_times) if self.parts else [""]
+        return ["_".join(s for s in (self.name, part, unit) if s) for part in parts for unit in units]
 
 
 FEATURES: dict[str, Feature] = {}
 GROUPS: dict[str, tuple[str, ...]] = {}
 
 
-def register(name: str, family: str, **defaults: Any) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
+def register(
+    name: str, family: str, parts: PartsFn | None = None, over: str = "channel", **defaults: Any
+) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
     """Decorator adding a feature function to the registry under ``name``."""
 
     def add(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         if name in FEATURES:
             raise ValueError(f"feature {name} registered twice")
-        FEATURES[name] = Feature(name, family, func, defaults)
+        FEATURES[name] = Feature(name, family, func, defaults, parts, over)
         return func
 
     return add
