@@ -10,24 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bmelearn.features.registry import FeatureContext, register, safe_div
-
-
-def burg(x: np.ndarray, order: int) -> np.ndarray:
-    """Prediction-error polynomial [1, α_1, …, α_p] of ``x`` (…, n_times) by Burg's method,
-    so that x_n + Σ α_k·x_{n−k} = e_n. Shape (…, order + 1)."""
-    if not 1 <= order < x.shape[-1]:
-        raise ValueError(f"AR: order must be between 1 and the window length − 1; got {order}")
-    poly = np.zeros((*x.shape[:-1], order + 1))
-    poly[..., 0] = 1.0
-    forward, backward = x[..., 1:], x[..., :-1]
-    for k in range(order):
-        num = -2.0 * np.einsum("...t,...t->...", forward, backward)
-        den = np.einsum("...t,...t->...", forward, forward) + np.einsum("...t,...t->...", backward, backward)
-        mu = safe_div(num, den)[..., None]
-        poly[..., : k + 2] = poly[..., : k + 2] + mu * poly[..., k + 1 :: -1]
-        forward, backward = (forward + mu * backward)[..., 1:], (backward + mu * forward)[..., :-1]
-    return poly
+from bmelearn.errors import ConfigError
+from bmelearn.features import kernels
+from bmelearn.features.registry import FeatureContext, register
 
 
 def _coefficient_parts(params: dict, fs: float, n_times: int) -> list[str]:
@@ -40,7 +25,9 @@ def _cepstral_parts(params: dict, fs: float, n_times: int) -> list[str]:
 
 def _ar(ctx: FeatureContext, order: int) -> np.ndarray:
     """AR coefficients a_1 … a_p, shape (n_windows, p, n_channels)."""
-    return ctx.shared(("ar", order), lambda: -np.moveaxis(burg(ctx.X, order)[..., 1:], -1, 1))
+    if not 1 <= order < ctx.n_times - 1:
+        raise ConfigError(f"features: AR order must be between 1 and the window length − 2 ({ctx.n_times - 2}); got {order}.")
+    return ctx.shared(("ar", order), lambda: -np.moveaxis(ctx.per_channel(kernels.burg(ctx.rows, order))[..., 1:], -1, 1))
 
 
 @register("AR", "autoregressive", parts=_coefficient_parts, order=4)

@@ -27,23 +27,23 @@ from bmelearn.features.registry import FeatureContext, register
 def _sample_entropy_row(x: np.ndarray, m: int, r: float) -> float:
     n_templates = x.size - m
     order = np.argsort(x[:n_templates], kind="mergesort")
+    # the templates (and their (m+1)-th sample) gathered in sorted order: sequential memory access
+    templates = np.empty((m + 1, n_templates))
+    for k in range(m + 1):
+        for p in range(n_templates):
+            templates[k, p] = x[order[p] + k]
+    first = templates[0]
+    # for each template, the sorted range of templates whose first sample is within r
+    ends = np.searchsorted(first, first + r, side="right")
     b = 0
     a = 0
     for p in range(n_templates):
-        i = order[p]
-        for q in range(p + 1, n_templates):
-            j = order[q]
-            if x[j] - x[i] > r:
-                break
+        for q in range(p + 1, ends[p]):  # branch-free body, so that it vectorizes
             match = True
             for k in range(1, m):
-                if abs(x[i + k] - x[j + k]) > r:
-                    match = False
-                    break
-            if match:
-                b += 1
-                if abs(x[i + m] - x[j + m]) <= r:
-                    a += 1
+                match &= abs(templates[k, p] - templates[k, q]) <= r
+            b += match
+            a += match & (abs(templates[m, p] - templates[m, q]) <= r)
     return math.log(max(b, 1) / max(a, 1))
 
 

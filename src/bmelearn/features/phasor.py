@@ -41,4 +41,4 @@ def rms_phasor(ctx: FeatureContext) -> np.ndarray:
 def wl_phasor(ctx: FeatureContext) -> np.ndarray:
     """Waveform-length phasor: log D_ij of the WL phasors, and log(D_ij/Δ_ij) with Δ from the WL of
     the first difference. Units: log(u); two values per channel pair."""
-    return _phasor(ctx.diff_abs_sum, np.abs(ctx.diff2).sum(axis=-1))
+    return _phasor(ctx.diff_abs_sum, ctx.diff2_abs_sum)

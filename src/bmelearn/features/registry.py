@@ -21,6 +21,7 @@ import numpy as np
 import pywt
 
 from bmelearn.errors import ConfigError, DataError
+from bmelearn.features import kernels
 
 TINY = np.finfo(np.float64).tiny
 
@@ -58,47 +59,55 @@ class FeatureContext:
         return float(self.fs)
 
     @cached_property
-    def diff(self) -> np.ndarray:
-        """First difference along time, (n_windows, n_channels, n_times - 1)."""
-        return np.diff(self.X, axis=-1)
-
-    @cached_property
-    def diff2(self) -> np.ndarray:
-        """Second difference along time, (n_windows, n_channels, n_times - 2)."""
-        return np.diff(self.diff, axis=-1)
-
-    @cached_property
     def abs(self) -> np.ndarray:
         return np.abs(self.X)
 
     @cached_property
+    def rows(self) -> np.ndarray:
+        """The windows as contiguous rows (n_windows · n_channels, n_times), for the compiled kernels."""
+        return np.ascontiguousarray(self.X.reshape(-1, self.n_times))
+
+    def per_channel(self, values: np.ndarray) -> np.ndarray:
+        """Row results (n_windows · n_channels, …) back to (n_windows, n_channels, …)."""
+        return values.reshape(*self.X.shape[:2], *values.shape[1:])
+
+    @cached_property
+    def _sums(self) -> dict[str, np.ndarray]:
+        return dict(zip(kernels.SUMS, np.moveaxis(self.per_channel(kernels.row_sums(self.rows)), -1, 0), strict=True))
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self._sums["x"] / self.n_times
+
+    @property
     def abs_sum(self) -> np.ndarray:
         """Σ |x_i| per window and channel."""
-        return self.abs.sum(axis=-1)
+        return self._sums["abs"]
 
-    @cached_property
+    @property
     def sq_sum(self) -> np.ndarray:
         """Σ x_i² per window and channel."""
-        return np.einsum("wct,wct->wc", self.X, self.X)
+        return self._sums["sq"]
 
-    @cached_property
-    def diff_sq_sum(self) -> np.ndarray:
-        """Σ (x_{i+1} − x_i)² per window and channel."""
-        return np.einsum("wct,wct->wc", self.diff, self.diff)
-
-    @cached_property
-    def diff2_sq_sum(self) -> np.ndarray:
-        """Σ (second difference)² per window and channel."""
-        return np.einsum("wct,wct->wc", self.diff2, self.diff2)
-
-    @cached_property
+    @property
     def diff_abs_sum(self) -> np.ndarray:
         """Σ |x_{i+1} − x_i|: the waveform length."""
-        return np.abs(self.diff).sum(axis=-1)
+        return self._sums["diff_abs"]
 
-    @cached_property
-    def mean(self) -> np.ndarray:
-        return self.X.mean(axis=-1)
+    @property
+    def diff_sq_sum(self) -> np.ndarray:
+        """Σ (x_{i+1} − x_i)² per window and channel."""
+        return self._sums["diff_sq"]
+
+    @property
+    def diff2_abs_sum(self) -> np.ndarray:
+        """Σ |second difference| per window and channel."""
+        return self._sums["diff2_abs"]
+
+    @property
+    def diff2_sq_sum(self) -> np.ndarray:
+        """Σ (second difference)² per window and channel."""
+        return self._sums["diff2_sq"]
 
     @cached_property
     def var(self) -> np.ndarray:

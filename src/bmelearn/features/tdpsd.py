@@ -2,7 +2,7 @@
 Khushaba et al., Expert Syst. Appl. 2017).
 
 Spectral moments are estimated in the time domain through Parseval's theorem:
-m0 = sqrt(Σ x²)/(N − 1), m2 = sqrt(Σ d²)/(N − 1), m4 = sqrt(Σ d2²)/(N − 1) (d, d2: first and
+m0 = sqrt(Σ x²)/(N − 1), m2 = sqrt(Σ d²/(N − 1)), m4 = sqrt(Σ d2²/(N − 1)) (d, d2: first and
 second differences), each power-normalized as m ← m^0.1/0.1. A descriptor f is computed on
 the signal (f_x) and on its log-power log(x² + ε) (f_l), and the feature is the
 orientation-like ratio −2·f_x·f_l/(f_x² + f_l²), which is dimensionless and lies in [−1, 1].
@@ -13,27 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register, safe_div, safe_log
 
 LAMBDA = 0.1
 EPS = np.spacing(1.0)
 
 
-def _descriptors(x: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> dict[str, np.ndarray]:
-    """The six TD-PSD log-descriptors of windows ``x`` (n_windows, n_channels, n_times)."""
-    n = x.shape[-1]
-
-    def moment(v: np.ndarray) -> np.ndarray:
-        return (np.sqrt(np.einsum("wct,wct->wc", v, v)) / (n - 1)) ** LAMBDA / LAMBDA
-
-    m0, m2, m4 = moment(x), moment(d1), moment(d2)
+def _descriptors(rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """The six TD-PSD log-descriptors of ``rows`` (n_rows, n) of n samples."""
+    _, _, sq, diff_abs, diff_sq, diff2_abs, diff2_sq = kernels.row_sums(rows).T
+    m0, m2, m4 = (m**LAMBDA / LAMBDA for m in (np.sqrt(sq) / (n - 1), np.sqrt(diff_sq / (n - 1)), np.sqrt(diff2_sq / (n - 1))))
     return {
         "M0": safe_log(m0),
         "M2": safe_log(np.abs(m0 - m2)),
         "M4": safe_log(np.abs(m0 - m4)),
         "SPARSI": safe_log(safe_div(np.sqrt(np.abs((m0 - m2) * (m0 - m4))), m0)),
         "IRF": safe_log(safe_div(m2, np.sqrt(m0 * m4))),
-        "WLF": 0.5 * (safe_log(np.abs(d1).sum(axis=-1)) - safe_log(np.abs(d2).sum(axis=-1))),
+        "WLF": 0.5 * (safe_log(diff_abs) - safe_log(diff2_abs)),
     }
 
 
@@ -41,9 +38,8 @@ def _both(ctx: FeatureContext) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
     """Descriptors of the signal and of its log-power, computed once per extraction call."""
 
     def compute() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        log_power = np.log(ctx.X**2 + EPS)
-        d1 = np.diff(log_power, axis=-1)
-        return _descriptors(ctx.X, ctx.diff, ctx.diff2), _descriptors(log_power, d1, np.diff(d1, axis=-1))
+        log_power = np.log(np.square(ctx.rows) + EPS)
+        return _descriptors(ctx.rows, ctx.n_times), _descriptors(log_power, ctx.n_times)
 
     return ctx.shared("tdpsd", compute)
 
@@ -51,7 +47,7 @@ def _both(ctx: FeatureContext) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
 def _ratio(ctx: FeatureContext, name: str) -> np.ndarray:
     signal, log_power = _both(ctx)
     fx, fl = signal[name], log_power[name]
-    return safe_div(-2.0 * fx * fl, fx**2 + fl**2)
+    return ctx.per_channel(safe_div(-2.0 * fx * fl, fx**2 + fl**2))
 
 
 @register("M0", "tdpsd")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register, safe_div, safe_log
 
 
@@ -56,26 +57,21 @@ def waveform_length(ctx: FeatureContext) -> np.ndarray:
 @register("ZC", "time-domain", threshold=0.0)
 def zero_crossings(ctx: FeatureContext, threshold: float) -> np.ndarray:
     """Zero crossings: count of i with x_i·x_{i+1} < 0 and |d_i| ≥ threshold (u, default 0). A count."""
-    x = ctx.X
-    crossing = x[..., :-1] * x[..., 1:] < 0
-    if threshold > 0:
-        crossing &= np.abs(ctx.diff) >= threshold
-    return np.count_nonzero(crossing, axis=-1).astype(np.float64)
+    return ctx.per_channel(kernels.zero_crossings(ctx.rows, threshold))
 
 
 @register("SSC", "time-domain", threshold=0.0)
 def slope_sign_changes(ctx: FeatureContext, threshold: float) -> np.ndarray:
     """Slope sign changes: count of i with (x_i − x_{i−1})·(x_i − x_{i+1}) ≥ threshold (u², default 0,
     LibEMG's convention). A count."""
-    d = ctx.diff
-    return np.count_nonzero(d[..., :-1] * d[..., 1:] <= -threshold, axis=-1).astype(np.float64)
+    return ctx.per_channel(kernels.slope_sign_changes(ctx.rows, threshold))
 
 
 @register("WAMP", "time-domain", threshold=2e-3)
 def willison_amplitude(ctx: FeatureContext, threshold: float) -> np.ndarray:
     """Willison amplitude: count of i with |d_i| > threshold (u; default 0.002, LibEMG's, meant for
     volts — set it for your units). A count."""
-    return np.count_nonzero(np.abs(ctx.diff) > threshold, axis=-1).astype(np.float64)
+    return ctx.per_channel(kernels.willison(ctx.rows, threshold))
 
 
 @register("LS", "time-domain")
@@ -99,9 +95,7 @@ def maximum_fractal_length(ctx: FeatureContext) -> np.ndarray:
 def mean_square_root(ctx: FeatureContext) -> np.ndarray:
     """Mean square root: MSR = |(1/N) Σ √x_i|, with the complex root of negative samples (as LibEMG),
     i.e. sqrt(mean(√x⁺)² + mean(√x⁻)²). Units: √u."""
-    root = np.sqrt(ctx.abs)
-    positive = np.where(ctx.X > 0, root, 0.0).sum(axis=-1)
-    negative = root.sum(axis=-1) - positive
+    positive, negative = np.moveaxis(ctx.per_channel(kernels.root_sums(ctx.rows)), -1, 0)
     return np.hypot(positive, negative) / ctx.n_times
 
 
