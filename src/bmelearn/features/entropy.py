@@ -6,8 +6,9 @@ u_i = (x_i, …, x_{i+m−1}), B counts the pairs i < j whose Chebyshev distance
 A the pairs that still match when extended to m + 1 samples; SAMPEN = ln(B/A). Templates
 are sorted by their first sample, so only pairs within r of each other are ever compared.
 
-Fuzzy entropy (Chen et al., IEEE TNSRE 15(2), 2007): templates have their own mean removed,
-pairs are weighted by exp(−d^n/r) instead of counted, φ_m is the mean weight over pairs,
+Fuzzy entropy (Chen et al., IEEE TNSRE 15(2), 2007; Chen et al., Med. Eng. Phys. 31, 2009):
+templates have their own mean removed, pairs are weighted by exp(−(d/r)^n) instead of counted
+(this form, unlike exp(−d^n/r), does not change when the signal is scaled), φ_m is the mean weight over pairs,
 and FUZZYEN = ln φ_m − ln φ_{m+1}.
 
 In both, r = tolerance × the window's standard deviation.
@@ -64,7 +65,7 @@ def _fuzzy_phi(x: np.ndarray, m: int, n_templates: int, r: float, power: float) 
             for k in range(m):
                 d = max(d, abs(templates[i, k] - templates[j, k]))
             if r > 0:
-                total += math.exp(-(d**power) / r)
+                total += math.exp(-((d / r) ** power))
             elif d == 0:
                 total += 1.0
     return 2.0 * total / (n_templates * (n_templates - 1))
@@ -114,7 +115,7 @@ def sample_entropy(ctx: FeatureContext, dim: int, tolerance: float) -> np.ndarra
 
 @register("FUZZYEN", "entropy", dim=2, tolerance=0.3, power=2)
 def fuzzy_entropy(ctx: FeatureContext, dim: int, tolerance: float, power: float) -> np.ndarray:
-    """Fuzzy entropy FUZZYEN = ln φ_dim − ln φ_{dim+1} with the similarity exp(−d^power/r) (power
+    """Fuzzy entropy FUZZYEN = ln φ_dim − ln φ_{dim+1} with the similarity exp(−(d/r)^power) (power
     default 2), templates of ``dim`` samples (default 2), r = ``tolerance``·SD (default 0.3). Nats."""
     rows, sd = _rows(ctx, dim)
     return _fuzzy_entropy(rows, dim, tolerance * sd, float(power)).reshape(ctx.X.shape[:2])

@@ -134,3 +134,24 @@ def burg(rows: np.ndarray, order: int) -> np.ndarray:
             m -= 1
         out[r] = a
     return out
+
+
+@numba.njit(parallel=True, cache=True, fastmath=FAST)
+def energy_stats(rows: np.ndarray) -> np.ndarray:
+    """Per row of coefficients c, with e = c²: Σe, Σe², Σ|e_{i+1} − e_i| and Σ e·ln e (0·ln 0 = 0)."""
+    n_rows, n = rows.shape
+    out = np.zeros((n_rows, 4))
+    for r in numba.prange(n_rows):
+        c = rows[r]
+        s = s2 = wl = ent = 0.0
+        prev = c[0] * c[0]
+        for i in range(n):
+            e = c[i] * c[i]
+            s += e
+            s2 += e * e
+            wl += abs(e - prev)
+            if e > 0:
+                ent += e * math.log(e)
+            prev = e
+        out[r, 0], out[r, 1], out[r, 2], out[r, 3] = s, s2, wl, ent
+    return out

@@ -19,13 +19,13 @@ def standard_deviation(ctx: FeatureContext) -> np.ndarray:
 
 @register("MIN", "motion")
 def minimum(ctx: FeatureContext) -> np.ndarray:
-    """Minimum sample of the window. Units: u."""
+    """Minimum: the smallest sample of the window, MIN = min_i x_i. Units: u."""
     return ctx.X.min(axis=-1)
 
 
 @register("MAX", "motion")
 def maximum(ctx: FeatureContext) -> np.ndarray:
-    """Maximum sample of the window. Units: u."""
+    """Maximum: the largest sample of the window, MAX = max_i x_i. Units: u."""
     return ctx.X.max(axis=-1)
 
 

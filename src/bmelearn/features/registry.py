@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,6 +27,7 @@ from bmelearn.errors import ConfigError, DataError
 from bmelearn.features import kernels
 
 TINY = np.finfo(np.float64).tiny
+THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
 
 
 def safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -115,12 +119,16 @@ class FeatureContext:
         return np.maximum(self.sq_sum / self.n_times - self.mean**2, 0.0)
 
     @cached_property
-    def power(self) -> np.ndarray:
-        """One-sided power spectrum |FFT(x)|²/N², zero-padded to the next power of two,
+    def magnitude(self) -> np.ndarray:
+        """One-sided magnitude spectrum |FFT(x)|/N, zero-padded to the next power of two,
         bins 0 … n_fft/2 − 1 (the Nyquist bin is left out, as in LibEMG)."""
         n_fft = next_pow2(self.n_times)
-        spectrum = np.fft.rfft(self.X, n=n_fft, axis=-1)[..., : n_fft // 2]
-        return (spectrum.real**2 + spectrum.imag**2) / self.n_times**2
+        return np.abs(np.fft.rfft(self.X, n=n_fft, axis=-1)[..., : n_fft // 2]) / self.n_times
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        """One-sided power spectrum |FFT(x)|²/N² over the bins of :attr:`magnitude`."""
+        return np.square(self.magnitude)
 
     def freqs(self, feature: str) -> np.ndarray:
         """Frequencies in Hz of the bins of :attr:`power`."""
@@ -135,7 +143,20 @@ class FeatureContext:
 
     def wavelets(self, wavelet: str, level: int) -> list[np.ndarray]:
         """Discrete wavelet decomposition [cA_level, cD_level, …, cD_1] along time (PyWavelets)."""
-        return self.shared(("wavedec", wavelet, level), lambda: pywt.wavedec(self.X, wavelet, level=level, axis=-1))
+        def decompose(X: np.ndarray) -> list[np.ndarray]:
+            with warnings.catch_warnings():  # windows shorter than the wavelet: documented boundary effects
+                warnings.filterwarnings("ignore", message="Level value of .* is too high")
+                return pywt.wavedec(X, wavelet, level=level, axis=-1)
+
+        def compute() -> list[np.ndarray]:
+            if len(self.X) < 2 * THREADS:
+                return decompose(self.X)
+            # PyWavelets releases the GIL: decompose blocks of windows on all cores
+            with ThreadPoolExecutor(THREADS) as pool:
+                blocks = list(pool.map(decompose, np.array_split(self.X, THREADS)))
+            return [np.concatenate(level_blocks) for level_blocks in zip(*blocks, strict=True)]
+
+        return self.shared(("wavedec", wavelet, level), compute)
 
 
 PartsFn = Callable[[dict[str, Any], float, int], list[str]]

@@ -58,10 +58,10 @@ def dft_representation(ctx: FeatureContext) -> np.ndarray:
     Nyquist (edges excluded), raised to the power 2/3. Units: u^(2/3); one value per band."""
     freqs = ctx.freqs("DFTR")
     bands = _dftr_bands({}, ctx.fs, ctx.n_times)
-    magnitude = np.sqrt(ctx.power)
     edges = DFTR_EDGES[: len(bands) + 1]
-    out = [magnitude[..., (freqs > lo) & (freqs < hi)].mean(axis=-1) for lo, hi in zip(edges, edges[1:], strict=False)]
-    return np.stack(out, axis=1) ** (2 / 3)
+    masks = np.array([(freqs > lo) & (freqs < hi) for lo, hi in zip(edges, edges[1:], strict=False)], dtype=np.float64)
+    band_means = ctx.magnitude @ (masks / masks.sum(axis=1, keepdims=True)).T  # (n_windows, n_channels, n_bands)
+    return np.cbrt(np.square(np.moveaxis(band_means, -1, 1)))
 
 
 @register("DOMFREQ", "spectral")

@@ -137,7 +137,7 @@ def mean_absolute_value_slope(ctx: FeatureContext, segments: int) -> np.ndarray:
 
 @register("MPK", "time-domain")
 def maximum_peak(ctx: FeatureContext) -> np.ndarray:
-    """Maximum peak: MPK = max_i x_i. Units: u."""
+    """Maximum peak: MPK = max_i x_i, the largest (signed) sample of the window, as LibEMG. Units: u."""
     return ctx.X.max(axis=-1)
 
 
@@ -145,20 +145,23 @@ def maximum_peak(ctx: FeatureContext) -> np.ndarray:
 def skewness(ctx: FeatureContext) -> np.ndarray:
     """Skewness: (1/N) Σ (x_i − x̄)³ / VAR^(3/2); 0 for a constant window. Dimensionless."""
     centred = ctx.X - ctx.mean[..., None]
-    return safe_div((centred**3).mean(axis=-1), ctx.var**1.5)
+    return safe_div(np.einsum("wct,wct,wct->wc", centred, centred, centred, optimize=True) / ctx.n_times, ctx.var**1.5)
 
 
 @register("KURT", "time-domain")
 def kurtosis(ctx: FeatureContext) -> np.ndarray:
     """Kurtosis (Pearson, 3 for a Gaussian): (1/N) Σ (x_i − x̄)⁴ / VAR²; 0 for a constant window. Dimensionless."""
-    centred = ctx.X - ctx.mean[..., None]
-    return safe_div((centred**4).mean(axis=-1), ctx.var**2)
+    squared = np.square(ctx.X - ctx.mean[..., None])
+    return safe_div(np.einsum("wct,wct->wc", squared, squared) / ctx.n_times, ctx.var**2)
 
 
 @register("TM", "time-domain", order=3)
 def temporal_moment(ctx: FeatureContext, order: int) -> np.ndarray:
     """Absolute temporal moment: TM = |(1/N) Σ x_i^order| (order default 3). Units: u^order."""
-    return np.abs((ctx.X**order).mean(axis=-1))
+    power = ctx.X
+    for _ in range(int(order) - 1):  # repeated products: np.power with an integer exponent is slow
+        power = power * ctx.X
+    return np.abs(power.mean(axis=-1))
 
 
 @register("PAP", "time-domain")

@@ -15,6 +15,7 @@ import numpy as np
 import pywt
 
 from bmelearn.errors import DataError
+from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register, safe_div, safe_log
 
 
@@ -33,37 +34,42 @@ def _level_parts(params: dict, fs: float, n_times: int) -> list[str]:
     return [f"A{n}"] + [f"D{k}" for k in range(n, 0, -1)]
 
 
-def _coefficients(ctx: FeatureContext, wavelet: str, level: int | None) -> list[np.ndarray]:
-    return ctx.wavelets(wavelet, levels(ctx.fs, ctx.n_times, wavelet, level))
+def _stats(ctx: FeatureContext, wavelet: str, level: int | None) -> list[tuple[np.ndarray, ...]]:
+    """Per level: Σe, Σe², Σ|Δe|, Σ e·ln e of the coefficients' energy e = c², and the count n."""
+    n_levels = levels(ctx.fs, ctx.n_times, wavelet, level)
+
+    def compute() -> list[tuple[np.ndarray, ...]]:
+        out = []
+        for c in ctx.wavelets(wavelet, n_levels):
+            sums = kernels.energy_stats(np.ascontiguousarray(c.reshape(-1, c.shape[-1])))
+            out.append((*np.moveaxis(ctx.per_channel(sums), -1, 0), c.shape[-1]))
+        return out
+
+    return ctx.shared(("wavelet-stats", wavelet, n_levels), compute)
 
 
 @register("WENG", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
 def wavelet_energy(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
     """Wavelet energy: log Σ c² per level. Units: log(u²); L + 1 values per channel."""
-    return np.stack([safe_log(np.einsum("wct,wct->wc", c, c)) for c in _coefficients(ctx, wavelet, level)], axis=1)
+    return np.stack([safe_log(s) for s, _, _, _, _ in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WV", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
 def wavelet_variance(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
     """Wavelet variance: log var(c²) per level, the spread of the coefficients' energy (as LibEMG).
     Units: log(u⁴); L + 1 values per channel."""
-    return np.stack([safe_log(np.var(c**2, axis=-1)) for c in _coefficients(ctx, wavelet, level)], axis=1)
+    return np.stack([safe_log(np.maximum(s2 / n - (s / n) ** 2, 0.0)) for s, s2, _, _, n in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WWL", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
 def wavelet_waveform_length(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
     """Wavelet waveform length: log Σ |Δ(c²)| per level, the waveform length of the coefficients'
     energy (as LibEMG). Units: log(u²); L + 1 values per channel."""
-    return np.stack([safe_log(np.abs(np.diff(c**2, axis=-1)).sum(axis=-1)) for c in _coefficients(ctx, wavelet, level)], axis=1)
+    return np.stack([safe_log(wl) for _, _, wl, _, _ in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WENT", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
 def wavelet_entropy(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
-    """Wavelet entropy: −Σ p·log p per level with p = c²/Σ c² (0 for a flat level). Nats; L + 1 values per channel."""
-    out = []
-    for c in _coefficients(ctx, wavelet, level):
-        energy = c**2
-        p = safe_div(energy, energy.sum(axis=-1, keepdims=True))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out.append(-np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1))
-    return np.stack(out, axis=1)
+    """Wavelet entropy: −Σ p·ln p per level with p = c²/Σ c², computed as ln E − Σ e·ln e / E
+    (0 for a flat level). Nats; L + 1 values per channel."""
+    return np.stack([np.where(s > 0, safe_log(s) - safe_div(ent, s), 0.0) for s, _, _, ent, _ in _stats(ctx, wavelet, level)], axis=1)
