@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -76,11 +76,23 @@ class WindowsConfig(_Strict):
     step: float = Field(0.1, gt=0)
 
 
+class SelectionConfig(_Strict):
+    """Feature selection inside each training fold: ``forward`` picks ``n_features`` whole features
+    (all channels of one feature together) by cross-validated accuracy over ``cv`` contiguous inner
+    folds; ``mutual_info`` and ``anova`` keep the ``n_features`` best columns."""
+
+    method: Literal["forward", "mutual_info", "anova"]
+    n_features: int = Field(gt=0)
+    cv: int = Field(default=3, ge=2)
+
+
 class FeaturesConfig(_Strict):
-    """Features per modality (``{emg: [HTD]}``) and per-feature parameters (``{ZC: {threshold: 0.01}}``)."""
+    """Features per modality (``{emg: [HTD]}``), per-feature parameters (``{ZC: {threshold: 0.01}}``)
+    and an optional feature selection (``{method: forward, n_features: 4}``)."""
 
     per_modality: dict[str, list[str]] = Field(default_factory=lambda: {"emg": ["HTD"]})
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    selection: SelectionConfig | None = None
 
     @field_validator("per_modality")
     @classmethod
@@ -138,8 +150,8 @@ class ExperimentConfig(_Strict):
         if isinstance(value, list):  # features: [HTD]  ->  applied to EMG
             return {"per_modality": {"emg": value}}
         if isinstance(value, dict) and "per_modality" not in value:  # features: {emg: [HTD], params: {...}}
-            params = value.get("params", {})
-            return {"per_modality": {k: v for k, v in value.items() if k != "params"}, "params": params}
+            options = {k: value[k] for k in ("params", "selection") if k in value}
+            return {"per_modality": {k: v for k, v in value.items() if k not in options}, **options}
         return value
 
     @field_validator("models", mode="before")

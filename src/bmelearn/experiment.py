@@ -29,6 +29,7 @@ from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
 from bmelearn.features import FeatureExtractor, resolve
+from bmelearn.features.selection import with_selection
 from bmelearn.models import make_model
 from bmelearn.preprocessing import preprocess
 from bmelearn.quality import exclude_bad_channels
@@ -91,6 +92,11 @@ def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.nda
     return np.hstack(blocks), names, extractors
 
 
+def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
+    """The feature each column comes from (``emg:MAV`` for every MAV column of the EMG)."""
+    return [f"{m}:{f}" for m, e in extractors.items() for f in e.features_ for _ in range(e.n_columns(f))]
+
+
 def example_signals(raw: RecordingSet, processed: RecordingSet, classes: list[str]) -> list[tuple[str, Recording]]:
     """One trial of an active class (the second class, if any), before and after preprocessing."""
     wanted = classes[1] if len(classes) > 1 else classes[0]
@@ -151,6 +157,9 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     X, feature_names, extractors = extract_features(windows, config)
 
     pipelines = {m.key: make_model(m.name, derive_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)}
+    if (selection := config.features.selection) is not None:
+        groups = feature_groups(extractors)
+        pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) for k, p in pipelines.items()}
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
     total = count_fits(windows.meta, pipelines, protocols)
     done = 0

@@ -61,8 +61,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.n_channels_ = n_channels
         params = self.params or {}
         fs = float(self.fs) if self.fs is not None else float("nan")
-        columns = [c for f in self.features_ for c in FEATURES[f].column_names(names, dict(params.get(f, {})), fs, X.shape[-1])]
-        self.feature_names_out_ = np.array([self.prefix + c for c in columns], dtype=object)
+        columns = {f: FEATURES[f].column_names(names, dict(params.get(f, {})), fs, X.shape[-1]) for f in self.features_}
+        self.n_columns_ = {f: len(c) for f, c in columns.items()}
+        self.feature_names_out_ = np.array([self.prefix + c for f in self.features_ for c in columns[f]], dtype=object)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -79,6 +80,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 f"for {len(self.feature_names_out_)}; fit and transform windows of the same length."
             )
         return out
+
+    def n_columns(self, feature: str) -> int:
+        """How many columns ``feature`` gives (channels × values per channel)."""
+        check_is_fitted(self, "n_columns_")
+        return self.n_columns_[feature]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
