@@ -70,13 +70,14 @@ def run_libemg(python: str, X: np.ndarray, fs: float, jobs: list[str], budget: f
 SIGN = {"AR": -1.0}
 
 
-def agreement(ours: np.ndarray, theirs: np.ndarray, n_channels: int) -> str:
+def agreement(ours: np.ndarray, theirs: np.ndarray, n_channels: int | None) -> str:
     """'same' when the values agree to 1e-6 (relative), else the median relative difference.
-    Several values per channel are part-major in bmelearn, channel-major in LibEMG."""
+    Several values per channel are part-major in bmelearn, channel-major in LibEMG
+    (``n_channels``: None for features over channel pairs, whose layouts agree)."""
     if ours.shape != theirs.shape:
         return "layout"
-    n_parts = ours.shape[1] // n_channels
-    if n_parts > 1 and ours.shape[1] == n_parts * n_channels:
+    n_parts = ours.shape[1] // n_channels if n_channels else 1
+    if n_parts > 1:
         ours = ours.reshape(len(ours), n_parts, n_channels).transpose(0, 2, 1).reshape(len(ours), -1)
     scale = np.maximum(np.abs(theirs), 1e-12)
     rel = np.abs(ours - theirs) / scale
@@ -108,7 +109,8 @@ def bench(name: str, X: np.ndarray, fs: float, jobs: list[str], libemg: str | No
                 key = f"{job}:{f}"
                 if key in theirs:
                     cols = [i for i, c in enumerate(ours.feature_names_out_) if c.split("_")[0] == f]
-                    agree.append(f"{f} {agreement(SIGN.get(f, 1.0) * ours_values[:, cols], theirs[key], X.shape[1])}")
+                    agree.append(f"{f} {agreement(SIGN.get(f, 1.0) * ours_values[:, cols], theirs[key],
+                                                    X.shape[1] if FEATURES[f].over == "channel" else None)}")
             row["agreement"] = agree
             line += f" {row['libemg_us_per_window']:14.1f} {row['speedup']:8.1f}x  {', '.join(agree)}"
         print(line, flush=True)

@@ -153,3 +153,11 @@ def test_bad_feature_requests_are_clear_errors():
     fe = FeatureExtractor(["MAV"]).fit(np.zeros((1, 2, 10)))
     with pytest.raises(DataError, match="fitted on 2 channels"):
         fe.transform(np.zeros((1, 3, 10)))
+
+
+def test_feature_catalogue_document_lists_every_feature_and_group():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "features.md").read_text(encoding="utf-8")
+    for name in list(FEATURES) + list(GROUPS):
+        assert f"| {name} |" in text, f"docs/features.md is missing {name}: regenerate it"

@@ -2,8 +2,9 @@
 Kang et al., IEEE TBME 42(8), 1995).
 
 The AR model of order p is x_n = Σ_{k=1..p} a_k·x_{n−k} + e_n, fitted per window and channel
-by Burg's method (as LibEMG, through librosa's ``lpc``), vectorized over windows × channels:
-the recursion runs over the p orders, never over windows.
+by Burg's method (as LibEMG, through librosa's ``lpc``), in a compiled kernel (Numba) that
+takes the (window, channel) rows in parallel. Coefficients are computed once per extraction
+call and shared by AR and CC.
 """
 
 from __future__ import annotations
