@@ -161,3 +161,15 @@ def test_feature_catalogue_document_lists_every_feature_and_group():
     text = (Path(__file__).resolve().parents[1] / "docs" / "features.md").read_text(encoding="utf-8")
     for name in list(FEATURES) + list(GROUPS):
         assert f"| {name} |" in text, f"docs/features.md is missing {name}: regenerate it"
+
+
+def test_bad_feature_parameters_and_shapes_name_the_fix():
+    X = np.random.default_rng(0).standard_normal((2, 3, 20))
+    with pytest.raises(ConfigError, match="MAVSLP.segments"):
+        FeatureExtractor(["MAVSLP"], fs=1000, params={"MAVSLP": {"segments": 50}}).fit_transform(X)
+    with pytest.raises(ConfigError, match="AR order"):
+        FeatureExtractor(["AR"], fs=1000, params={"AR": {"order": 30}}).fit_transform(X)
+    with pytest.raises(DataError, match="in fours"):
+        FeatureExtractor(["QROT"], fs=50).fit_transform(X)
+    with pytest.raises(DataError, match="DFTR needs the sampling rate"):
+        FeatureExtractor(["DFTR"]).fit(X)

@@ -21,6 +21,7 @@ import math
 import numba
 import numpy as np
 
+from bmelearn.errors import ConfigError
 from bmelearn.features.registry import FeatureContext, register
 
 
@@ -99,7 +100,7 @@ def _fuzzy_entropy(rows: np.ndarray, m: int, r: np.ndarray, power: float) -> np.
 
 def _rows(ctx: FeatureContext, dim: int) -> tuple[np.ndarray, np.ndarray]:
     if not 1 <= dim < ctx.n_times - 1:
-        raise ValueError(f"entropy: dim must be between 1 and the window length − 2; got {dim}")
+        raise ConfigError(f"features.params: entropy dim must be between 1 and the window length − 2 ({ctx.n_times - 2}); got {dim}.")
     rows = np.ascontiguousarray(ctx.X.reshape(-1, ctx.n_times))
     return rows, np.sqrt(ctx.var).reshape(-1)
 

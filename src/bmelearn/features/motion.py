@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bmelearn.errors import DataError
 from bmelearn.features.registry import FeatureContext, register, safe_div
 
 
@@ -55,7 +56,7 @@ def _unit_quaternions(ctx: FeatureContext) -> np.ndarray:
     """(n_windows, n_sensors, 4, n_times), each sample normalized to unit length."""
     n_windows, n_channels, n_times = ctx.X.shape
     if n_channels % 4:
-        raise ValueError(f"quaternion features need channels in fours (w, x, y, z); got {n_channels}")
+        raise DataError(f"features: quaternion features need channels in fours (w, x, y, z); got {n_channels}.")
     q = ctx.X.reshape(n_windows, n_channels // 4, 4, n_times)
     return q / np.maximum(np.linalg.norm(q, axis=2, keepdims=True), 1e-12)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bmelearn.errors import ConfigError
 from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register, safe_div, safe_log
 
@@ -129,7 +130,7 @@ def mean_absolute_value_slope(ctx: FeatureContext, segments: int) -> np.ndarray:
     (``segments`` equal parts, default 2; the last sample(s) of an uneven split are dropped).
     Units: u. Gives segments − 1 values per channel."""
     if segments < 2 or segments > ctx.n_times:
-        raise ValueError(f"MAVSLP: segments must be between 2 and the window length; got {segments}")
+        raise ConfigError(f"features.params.MAVSLP.segments: must be between 2 and the window length ({ctx.n_times}); got {segments}.")
     m = ctx.n_times // segments
     mav = ctx.abs[..., : m * segments].reshape(*ctx.X.shape[:2], segments, m).mean(axis=-1)
     return np.moveaxis(np.diff(mav, axis=-1), -1, 1)
