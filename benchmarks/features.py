@@ -6,8 +6,9 @@ Two sets of windows: real 3DC windows (participant 1, 200 ms, 10 channels, 1 kHz
 ``--data``) and high-density windows (200 ms, 64 channels, 4 kHz, from bmelearn's EMG
 simulator: no real recording of that size ships with the project). For each feature and
 group it prints bmelearn's µs per window and windows per second and, when LibEMG's Python
-is given (see benchmarks/README.md), LibEMG's µs per window on the same windows, the ratio
-(how many times faster bmelearn is), and whether the values agree. Last, the real-time
+is given (see benchmarks/README.md), LibEMG's µs per window on the same windows, timed just
+before bmelearn's on each job and in the same way (best of repeated calls), the ratio (how
+many times faster bmelearn is), and whether the values agree. Last, the real-time
 check: HTD + LS9 + TDPSD on a single 64-channel 4 kHz window, median of many calls.
 """
 
@@ -44,7 +45,8 @@ def hd_windows(n: int) -> np.ndarray:
 
 
 def time_ours(features: list[str], X: np.ndarray, fs: float, budget: float) -> tuple[float, np.ndarray]:
-    """Seconds per window for bmelearn on all of X (best of repeated calls), and the values."""
+    """Seconds per window for bmelearn on all of X (best of repeated calls within ``budget``
+    seconds, as LibEMG's), and the values."""
     fe = FeatureExtractor(features, fs=fs).fit(X)
     fe.transform(X[:2])  # compile Numba kernels before timing
     best, spent, values = np.inf, 0.0, None
@@ -56,24 +58,41 @@ def time_ours(features: list[str], X: np.ndarray, fs: float, budget: float) -> t
     return best / len(X), values
 
 
-def run_libemg(python: str, X: np.ndarray, fs: float, jobs: list[str], budget: float) -> dict[str, np.ndarray]:
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
-        np.savez(src, windows=X, fs=fs, jobs=json.dumps(jobs), budget=budget)
-        subprocess.run([python, str(Path(__file__).with_name("libemg_worker.py")), str(src), str(dst)], check=True)
-        with np.load(dst) as out:
+class LibEMG:
+    """LibEMG's FeatureExtractor in its own environment (libemg_worker.py), one job at a time."""
+
+    def __init__(self, python: str, X: np.ndarray, fs: float, budget: float):
+        self.tmp = tempfile.TemporaryDirectory()
+        src = Path(self.tmp.name) / "in.npz"
+        np.savez(src, windows=X, fs=fs, budget=budget)
+        worker = Path(__file__).with_name("libemg_worker.py")
+        self.process = subprocess.Popen([python, str(worker), str(src), self.tmp.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def time(self, job: str) -> dict[str, np.ndarray]:
+        """Seconds per window (``seconds``), windows timed (``n``) and each feature's values."""
+        self.process.stdin.write(job + "\n")
+        self.process.stdin.flush()
+        if json.loads(self.process.stdout.readline() or "null") != job:
+            raise RuntimeError(f"the LibEMG worker failed on {job} (its error is above)")
+        with np.load(Path(self.tmp.name) / f"{job}.npz") as out:
             return dict(out)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+        self.tmp.cleanup()
 
 
 # LibEMG reports the prediction-error polynomial (x_n + Σ α_k x_{n−k} = e_n); bmelearn the AR
 # coefficients of x_n = Σ a_k x_{n−k} + e_n, so a_k = −α_k.
 SIGN = {"AR": -1.0}
+LIBEMG_PART_MAJOR = {"DFTR", "WENG", "WV", "WWL", "WENT"}  # one block of channels per band or level
 
 
 def agreement(ours: np.ndarray, theirs: np.ndarray, n_channels: int | None) -> str:
     """'same' when the values agree to 1e-6 (relative), else the median relative difference.
-    Several values per channel are part-major in bmelearn, channel-major in LibEMG
-    (``n_channels``: None for features over channel pairs, whose layouts agree)."""
+    Several values per channel are part-major in bmelearn and channel-major in LibEMG except
+    for the features in LIBEMG_PART_MAJOR (``n_channels``: None where the layouts agree)."""
     if ours.shape != theirs.shape:
         return "layout"
     n_parts = ours.shape[1] // n_channels if n_channels else 1
@@ -87,34 +106,36 @@ def agreement(ours: np.ndarray, theirs: np.ndarray, n_channels: int | None) -> s
     return f"{np.median(rel[finite]):.1e}" if finite.any() else "nonfinite"
 
 
-def bench(name: str, X: np.ndarray, fs: float, jobs: list[str], libemg: str | None, budget: float) -> list[dict]:
+def bench(name: str, X: np.ndarray, fs: float, jobs: list[str], libemg_python: str | None, budget: float) -> list[dict]:
+    """Per job, LibEMG's time and then bmelearn's, one right after the other."""
     print(f"\n{name}: {X.shape[0]} windows of {X.shape[1]} channels x {X.shape[2]} samples at {fs:g} Hz")
-    theirs = run_libemg(libemg, X, fs, jobs, budget) if libemg else {}
+    libemg = LibEMG(libemg_python, X, fs, budget) if libemg_python else None
     rows = []
     header = f"{'job':10s} {'bmelearn us/win':>15s} {'windows/s':>11s}"
-    print(header + (f" {'LibEMG us/win':>14s} {'speed-up':>9s}  agreement" if libemg else ""))
+    print(header + (f" {'LibEMG us/win':>14s} {'speed-up':>9s}  agreement" if libemg else ""), flush=True)
     for job in jobs:
         members = resolve([job])
-        seconds, values = time_ours(members, X, fs, budget / 4)
+        theirs = libemg.time(job) if libemg else {}
+        seconds, values = time_ours(members, X, fs, budget)
         row = {"set": name, "job": job, "us_per_window": seconds * 1e6, "windows_per_s": 1 / seconds}
         line = f"{job:10s} {seconds * 1e6:15.1f} {1 / seconds:11.0f}"
         if libemg:
-            n = int(theirs[f"{job}:n"])
-            row["libemg_us_per_window"] = float(theirs[f"{job}:seconds"]) * 1e6
+            n = int(theirs["n"])
+            row["libemg_us_per_window"] = float(theirs["seconds"]) * 1e6
             row["speedup"] = row["libemg_us_per_window"] / row["us_per_window"]
-            ours = FeatureExtractor(members, fs=fs).fit(X)
-            ours_values = ours.transform(X[:n])
+            names = FeatureExtractor(members, fs=fs).fit(X).feature_names_out_
             agree = []
             for f in members:
-                key = f"{job}:{f}"
-                if key in theirs:
-                    cols = [i for i, c in enumerate(ours.feature_names_out_) if c.split("_")[0] == f]
-                    agree.append(f"{f} {agreement(SIGN.get(f, 1.0) * ours_values[:, cols], theirs[key],
-                                                    X.shape[1] if FEATURES[f].over == "channel" else None)}")
+                if f in theirs:
+                    cols = [i for i, c in enumerate(names) if c.split("_")[0] == f]
+                    per_channel = X.shape[1] if FEATURES[f].over == "channel" and f not in LIBEMG_PART_MAJOR else None
+                    agree.append(f"{f} {agreement(SIGN.get(f, 1.0) * values[:n, cols], theirs[f], per_channel)}")
             row["agreement"] = agree
             line += f" {row['libemg_us_per_window']:14.1f} {row['speedup']:8.1f}x  {', '.join(agree)}"
         print(line, flush=True)
         rows.append(row)
+    if libemg:
+        libemg.close()
     return rows
 
 

@@ -1,12 +1,16 @@
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
+import pywt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 
 from bmelearn.errors import ConfigError, DataError
-from bmelearn.features import FEATURES, GROUPS, FeatureExtractor, resolve
+from bmelearn.features import FEATURES, GROUPS, FeatureExtractor, catalogue, kernels, registry, resolve
 from bmelearn.windowing import cut_windows
 
 import feature_reference as ref
@@ -155,12 +159,37 @@ def test_bad_feature_requests_are_clear_errors():
         fe.transform(np.zeros((1, 3, 10)))
 
 
-def test_feature_catalogue_document_lists_every_feature_and_group():
-    from pathlib import Path
-
+def test_feature_catalogue_document_is_generated_from_the_registry():
     text = (Path(__file__).resolve().parents[1] / "docs" / "features.md").read_text(encoding="utf-8")
+    assert text == catalogue.markdown(), "docs/features.md is out of date: python -m bmelearn.features.catalogue > docs/features.md"
     for name in list(FEATURES) + list(GROUPS):
-        assert f"| {name} |" in text, f"docs/features.md is missing {name}: regenerate it"
+        assert f"| {name} |" in text
+
+
+@pytest.mark.parametrize("wavelet", ["sym8", "db4", "haar", "coif3", "bior2.2", "db3"])
+@pytest.mark.parametrize("n_times", [3, 16, 31, 200])
+def test_compiled_wavelet_transform_equals_pywavelets(wavelet, n_times):
+    # lengths down to shorter than the filter, where the symmetric extension wraps more than once
+    rows = np.random.default_rng(n_times).standard_normal((3, n_times))
+    bank = pywt.Wavelet(wavelet)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyWavelets warns that such levels are all boundary
+        expected = np.stack([np.concatenate(pywt.wavedec(r, wavelet, mode="symmetric", level=3)) for r in rows])
+    got = np.empty_like(expected)
+    kernels.wavedec(rows, np.asarray(bank.dec_lo), np.asarray(bank.dec_hi), 3, got)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_blocked_threaded_spectrum_and_wavelets_equal_the_one_block_result(monkeypatch, real_windows):
+    X = np.concatenate([real_windows] * 4)
+    names = ["MNF", "DFTR", "MSWT"]
+    one_block = FeatureExtractor(names, fs=1000).fit_transform(X)
+    monkeypatch.setattr(registry, "BLOCK", 3 * 256)  # three rows a block: many blocks on every thread
+    monkeypatch.setattr(registry, "THREADS", 2)
+    np.testing.assert_array_equal(FeatureExtractor(names, fs=1000).fit_transform(X), one_block)
+    # DFTR alone streams its bands from the FFT blocks; after MNF it reads the shared spectrum
+    alone = FeatureExtractor(["DFTR"], fs=1000).fit_transform(X)
+    np.testing.assert_allclose(alone, one_block[:, X.shape[1] : X.shape[1] + alone.shape[1]], rtol=1e-12)
 
 
 def test_bad_feature_parameters_and_shapes_name_the_fix():
@@ -171,5 +200,7 @@ def test_bad_feature_parameters_and_shapes_name_the_fix():
         FeatureExtractor(["AR"], fs=1000, params={"AR": {"order": 30}}).fit_transform(X)
     with pytest.raises(DataError, match="in fours"):
         FeatureExtractor(["QROT"], fs=50).fit_transform(X)
+    with pytest.raises(ConfigError, match="wavelet 'morlet'.*sym8"):
+        FeatureExtractor(["WENG"], fs=1000, params={"WENG": {"wavelet": "morlet"}}).fit(X)
     with pytest.raises(DataError, match="DFTR needs the sampling rate"):
         FeatureExtractor(["DFTR"]).fit(X)

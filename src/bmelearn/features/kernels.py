@@ -136,22 +136,110 @@ def burg(rows: np.ndarray, order: int) -> np.ndarray:
     return out
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FAST)
-def energy_stats(rows: np.ndarray) -> np.ndarray:
-    """Per row of coefficients c, with e = c²: Σe, Σe², Σ|e_{i+1} − e_i| and Σ e·ln e (0·ln 0 = 0)."""
-    n_rows, n = rows.shape
-    out = np.zeros((n_rows, 4))
-    for r in numba.prange(n_rows):
-        c = rows[r]
-        s = s2 = wl = ent = 0.0
-        prev = c[0] * c[0]
-        for i in range(n):
-            e = c[i] * c[i]
-            s += e
-            s2 += e * e
-            wl += abs(e - prev)
-            if e > 0:
-                ent += e * math.log(e)
-            prev = e
-        out[r, 0], out[r, 1], out[r, 2], out[r, 3] = s, s2, wl, ent
-    return out
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def magnitude(spectrum: np.ndarray, scale: float, out: np.ndarray) -> None:
+    """out[r, k] = scale·|spectrum[r, k]| for the first out.shape[1] bins (sqrt(re² + im²),
+    without np.abs's overflow-safe hypot, which is several times slower)."""
+    for r in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            z = spectrum[r, k]
+            out[r, k] = scale * math.sqrt(z.real * z.real + z.imag * z.imag)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def band_mean_magnitude(spectrum: np.ndarray, starts: np.ndarray, stops: np.ndarray, scale: float, out: np.ndarray) -> None:
+    """out[r, b] = scale · mean |spectrum[r, k]| over the bins starts[b] ≤ k < stops[b]."""
+    for r in range(out.shape[0]):
+        for b in range(starts.size):
+            total = 0.0
+            for k in range(starts[b], stops[b]):
+                z = spectrum[r, k]
+                total += math.sqrt(z.real * z.real + z.imag * z.imag)
+            out[r, b] = scale * total / max(1, stops[b] - starts[b])
+
+
+@numba.njit(cache=True)
+def _reflect(index: int, n: int) -> int:
+    """Index into a signal of length n extended half-sample symmetrically (… x1 x0 | x0 x1 … | xn-1 xn-2 …)."""
+    m = index % (2 * n)
+    return m if m < n else 2 * n - 1 - m
+
+
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def wavedec(rows: np.ndarray, dec_lo: np.ndarray, dec_hi: np.ndarray, n_levels: int, out: np.ndarray) -> None:
+    """Discrete wavelet transform of each row to ``n_levels`` levels with the decomposition filters
+    ``dec_lo``/``dec_hi`` and half-sample symmetric extension, as PyWavelets' ``wavedec`` in mode
+    ``symmetric``: level k keeps (n_{k−1} + F − 1) // 2 coefficients c[o] = Σ_j h[j]·x[2o + 1 − j].
+    Writes [cA_L, cD_L, …, cD_1] one after the other into ``out`` (n_rows, Σ lengths).
+
+    Polyphase form, so that the inner loop runs over consecutive outputs (SIMD): with the
+    extended signal split into its even and odd samples, and g the reversed filter,
+    c[o] = Σ_q g[2q]·odd[o + q] + g[2q + 1]·even[o + q + 1].
+    """
+    f = dec_lo.size
+    taps = f + f % 2  # an even number of taps: odd-length filters get a trailing zero
+    lo = np.zeros(taps)
+    hi = np.zeros(taps)
+    lo[:f] = dec_lo[::-1]
+    hi[:f] = dec_hi[::-1]
+    longest = length = rows.shape[1]  # a level can be longer than the last when n < F
+    for _ in range(n_levels):
+        length = (length + f - 1) // 2
+        longest = max(longest, length)
+    even = np.zeros(longest + taps)  # the extended signal ext[k] = x[k − (f − 1)], split into
+    odd = np.zeros(longest + taps)  # its even samples ext[2p] and odd samples ext[2p + 1]
+    approx = np.empty(longest)
+    coarser = np.empty(longest)
+    detail = np.empty(longest)
+    for r in range(rows.shape[0]):  # explicit loops throughout: Numba's slice assignment is slower
+        length = rows.shape[1]
+        for i in range(length):
+            approx[i] = rows[r, i]
+        end = out.shape[1]
+        for _ in range(n_levels):
+            m = (length + f - 1) // 2
+            for p in range(m + taps // 2 + 1):  # every polyphase sample the outputs read
+                k = 2 * p - (f - 1)
+                if 0 <= k and k + 1 < length:
+                    even[p] = approx[k]
+                    odd[p] = approx[k + 1]
+                else:
+                    even[p] = approx[_reflect(k, length)]
+                    odd[p] = approx[_reflect(k + 1, length)]
+            for o in range(m):
+                coarser[o] = 0.0
+                detail[o] = 0.0
+            for q in range(taps // 2):
+                lo0, lo1, hi0, hi1 = lo[2 * q], lo[2 * q + 1], hi[2 * q], hi[2 * q + 1]
+                for o in range(m):
+                    vo = odd[o + q]
+                    ve = even[o + q + 1]
+                    coarser[o] += lo0 * vo + lo1 * ve
+                    detail[o] += hi0 * vo + hi1 * ve
+            end -= m
+            for o in range(m):
+                out[r, end + o] = detail[o]
+                approx[o] = coarser[o]
+            length = m
+        for o in range(length):
+            out[r, o] = approx[o]
+
+
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def segment_energy_stats(energy: np.ndarray, log_energy: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+    """For each row and segment [bounds[s], bounds[s+1]) of energies e (with ln e given, 0 where
+    e = 0, or anything finite): Σe, Σe², Σ|e_{i+1} − e_i| and Σ e·ln e into out (n_rows,
+    n_segments, 4). The logs come from NumPy, whose SIMD log is several times faster than a
+    scalar one here."""
+    for r in range(energy.shape[0]):
+        for s in range(bounds.size - 1):
+            e = energy[r, bounds[s] : bounds[s + 1]]  # slices, not indices into the row: these loops vectorize
+            log_e = log_energy[r, bounds[s] : bounds[s + 1]]
+            s1 = s2 = wl = ent = 0.0
+            for i in range(e.size):
+                s1 += e[i]
+                s2 += e[i] * e[i]
+                ent += e[i] * log_e[i]
+            for i in range(e.size - 1):
+                wl += abs(e[i + 1] - e[i])
+            out[r, s, 0], out[r, s, 1], out[r, s, 2], out[r, s, 3] = s1, s2, wl, ent

@@ -57,10 +57,10 @@ def dft_representation(ctx: FeatureContext) -> np.ndarray:
     magnitude |FFT|/N over each band 20–92, 92–163, 163–235, 235–305, 305–378, 378–450 Hz below
     Nyquist (edges excluded), raised to the power 2/3. Units: u^(2/3); one value per band."""
     freqs = ctx.freqs("DFTR")
-    bands = _dftr_bands({}, ctx.fs, ctx.n_times)
-    edges = DFTR_EDGES[: len(bands) + 1]
-    masks = np.array([(freqs > lo) & (freqs < hi) for lo, hi in zip(edges, edges[1:], strict=False)], dtype=np.float64)
-    band_means = ctx.magnitude @ (masks / masks.sum(axis=1, keepdims=True)).T  # (n_windows, n_channels, n_bands)
+    edges = DFTR_EDGES[: len(_dftr_bands({}, ctx.fs, ctx.n_times)) + 1]
+    starts = np.searchsorted(freqs, edges[:-1], side="right")  # bins strictly inside each band
+    stops = np.searchsorted(freqs, edges[1:], side="left")
+    band_means = ctx.band_magnitudes(starts, stops)  # (n_windows, n_channels, n_bands)
     return np.cbrt(np.square(np.moveaxis(band_means, -1, 1)))
 
 

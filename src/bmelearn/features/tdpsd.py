@@ -20,9 +20,9 @@ LAMBDA = 0.1
 EPS = np.spacing(1.0)
 
 
-def _descriptors(rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """The six TD-PSD log-descriptors of ``rows`` (n_rows, n) of n samples."""
-    _, _, sq, diff_abs, diff_sq, diff2_abs, diff2_sq = kernels.row_sums(rows).T
+def _descriptors(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """The six TD-PSD log-descriptors from the :func:`kernels.row_sums` of rows of n samples."""
+    _, _, sq, diff_abs, diff_sq, diff2_abs, diff2_sq = sums.T
     m0, m2, m4 = (m**LAMBDA / LAMBDA for m in (np.sqrt(sq) / (n - 1), np.sqrt(diff_sq / (n - 1)), np.sqrt(diff2_sq / (n - 1))))
     return {
         "M0": safe_log(m0),
@@ -34,19 +34,21 @@ def _descriptors(rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
     }
 
 
-def _both(ctx: FeatureContext) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Descriptors of the signal and of its log-power, computed once per extraction call."""
+def _both(ctx: FeatureContext) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per descriptor, its values on the signal and on its log-power, computed once per call."""
 
-    def compute() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        log_power = np.log(np.square(ctx.rows) + EPS)
-        return _descriptors(ctx.rows, ctx.n_times), _descriptors(log_power, ctx.n_times)
+    def compute() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        log_power = np.square(ctx.rows)
+        log_power += EPS
+        np.log(log_power, out=log_power)
+        sums = np.concatenate([kernels.row_sums(ctx.rows), kernels.row_sums(log_power)])
+        return {name: np.split(values, 2) for name, values in _descriptors(sums, ctx.n_times).items()}
 
     return ctx.shared("tdpsd", compute)
 
 
 def _ratio(ctx: FeatureContext, name: str) -> np.ndarray:
-    signal, log_power = _both(ctx)
-    fx, fl = signal[name], log_power[name]
+    fx, fl = _both(ctx)[name]
     return ctx.per_channel(safe_div(-2.0 * fx * fl, fx**2 + fl**2))
 
 
