@@ -47,8 +47,8 @@ def main() -> None:
         start = time.perf_counter()
         F = FeatureExtractor([group], fs=windows.fs["emg"]).fit_transform(X)
         seconds = time.perf_counter() - start
-        results, _ = evaluate(F, meta, {"lda": make_model("lda", random_state=0)}, {"cross_session": CrossSession(["train"], ["test"])},
-                              windows.classes)
+        results = evaluate(F, meta, {"lda": make_model("lda", random_state=0)}, {"cross_session": CrossSession(["train"], ["test"])},
+                           windows.classes, n_boot=0).results
         acc = results[(results.metric == "accuracy")].groupby("subject")["value"].mean()
         acc = acc.set_axis(acc.index.astype(str)).reindex([str(s) for s in SUBJECTS])
         values = 100 * acc.to_numpy(dtype=float)

@@ -110,18 +110,23 @@ def test_evaluate_gives_a_tidy_table_and_summary(simulated):
     w = cut_windows(simulated.select(modalities="emg"), 0.2, 0.1)
     X = FeatureExtractor(["HTD"], fs=1000).fit_transform(w.X)
     protocols = {"cross_session": make_protocol("cross_session"), "loso": make_protocol("loso")}
-    results, confusion = evaluate(X, w.meta, {"lda": make_model("lda")}, protocols, simulated.classes, "sim")
-    assert list(results.columns) == ["dataset", "pipeline", "protocol", "fold", "subject", "metric", "class", "value"]
-    assert set(results["subject"]) == {1, 2, 3}
+    evaluation = evaluate(X, w.meta, {"lda": make_model("lda")}, protocols, simulated.classes, "sim", n_boot=200)
+    results, confusion = evaluation.results, evaluation.confusion
+    assert list(results.columns) == ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low",
+                                     "ci_high"]
+    assert set(results["subject"]) == {"1", "2", "3"}
     assert results["value"].between(0, 1).all()
     acc = results[(results.metric == "accuracy")]
     assert len(acc) == 3 + 3
-    # the confusion counts add up to the number of test windows of each protocol
+    assert (acc["ci_low"] <= acc["value"]).all() and (acc["value"] <= acc["ci_high"]).all()
+    # every test window is predicted once per protocol, and the confusion counts add up to them
     assert confusion.groupby("protocol")["count"].sum()["loso"] == len(w)
     assert confusion.groupby("protocol")["count"].sum()["cross_session"] == (w.meta.session == "session2").sum()
+    assert evaluation.predictions.groupby("protocol")["window"].nunique()["loso"] == len(w)
     summary = summarize(results)
     cs = summary["cross_session"]["lda"]["accuracy"]
-    assert cs["mean"] == pytest.approx(np.mean(list(cs["per_subject"].values())))
+    assert cs["mean"] == pytest.approx(np.mean([s["value"] for s in cs["per_subject"].values()]))
+    assert cs["ci_low"] <= cs["mean"] <= cs["ci_high"]
     # within-subject beats a new subject
     assert cs["mean"] > summary["loso"]["lda"]["accuracy"]["mean"]
 

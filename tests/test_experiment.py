@@ -28,7 +28,8 @@ def small_run(tmp_path_factory):
 
 def test_run_folder_holds_every_artifact(small_run):
     folder = small_run.folder
-    for name in ("config.yaml", "results.csv", "results.parquet", "confusion.csv", "summary.json", "report.html", "run.json"):
+    for name in ("config.yaml", "results.csv", "results.parquet", "confusion.csv", "predictions.parquet", "comparisons.csv",
+                 "summary.json", "report.html", "run.json"):
         assert (folder / name).is_file(), name
     assert sorted(p.name for p in (folder / "models").iterdir()) == ["knn.json", "knn.skops", "lda.json", "lda.skops"]
     assert not list(folder.parent.glob(".*partial"))
@@ -36,7 +37,8 @@ def test_run_folder_holds_every_artifact(small_run):
 
 def test_results_table_is_tidy_and_consistent(small_run):
     results = pd.read_csv(small_run.folder / "results.csv")
-    assert list(results.columns) == ["dataset", "pipeline", "protocol", "fold", "subject", "metric", "class", "value"]
+    assert list(results.columns) == ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low",
+                                     "ci_high"]
     assert set(results["pipeline"]) == {"lda", "knn"} and set(results["protocol"]) == {"cross_session", "loso"}
     parquet = pd.read_parquet(small_run.folder / "results.parquet")
     np.testing.assert_allclose(parquet["value"], results["value"])
@@ -52,7 +54,8 @@ def test_same_seed_same_numbers(small_run, tmp_path):
     again = run(load_config(None, SMALL), tmp_path / "again")
     pd.testing.assert_frame_equal(again.results, small_run.results)
     other = run(load_config(None, [*SMALL, "seed=1"]), tmp_path / "other")
-    assert not np.allclose(other.results["value"], small_run.results["value"])
+    accuracy = [r[r.metric == "accuracy"]["value"].to_numpy() for r in (other.results, small_run.results)]
+    assert not np.allclose(*accuracy)
 
 
 def test_saved_model_predicts_like_the_run(small_run):
@@ -102,7 +105,7 @@ def test_3dc_example_reproduces_libemg_within_two_points(group, tmp_path, shared
     per_subject = result.summary["cross_session"]["lda"]["accuracy"]["per_subject"]
     published = dict(zip("1234", LIBEMG_SHOWCASE[group], strict=True))
     for subject, reference in published.items():
-        assert 100 * per_subject[subject] == pytest.approx(reference, abs=2.0)
+        assert 100 * per_subject[subject]["value"] == pytest.approx(reference, abs=2.0)
 
 
 def test_cli_run_and_datasets(tmp_path):

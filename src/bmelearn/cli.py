@@ -45,18 +45,18 @@ def run(
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    _print_summary(result.summary)
+    _print_summary(result.summary, cfg.evaluation.confidence)
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
 
 
-def _print_summary(summary: dict) -> None:
-    table = Table(title="Accuracy across subjects (mean, min–max)")
+def _print_summary(summary: dict, confidence: float) -> None:
+    table = Table(title=f"Mean over subjects ({confidence:.0%} confidence interval)")
     for column in ("protocol", "pipeline", "accuracy %", "balanced accuracy %"):
         table.add_column(column)
     for protocol, pipelines in summary.items():
         for pipeline, metrics in pipelines.items():
             cells = [
-                f"{100 * m['mean']:.1f} ({100 * m['min']:.1f}–{100 * m['max']:.1f})"
+                f"{100 * m['mean']:.1f} ({100 * m['ci_low']:.1f}–{100 * m['ci_high']:.1f})"
                 for m in (metrics["accuracy"], metrics["balanced_accuracy"])
             ]
             table.add_row(protocol, pipeline, *cells)

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bmelearn.datasets import DATASETS
 from bmelearn.errors import BmeError, ConfigError
 from bmelearn.evaluation import make_protocol
+from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
 from bmelearn.models import make_model
@@ -47,10 +49,12 @@ def _single_key(item: Any, where: str) -> tuple[str, dict]:
 
 
 class DatasetConfig(BaseModel):
-    """``name`` of a dataset (see ``bmelearn datasets``) and its loader's options (path, subjects ...)."""
+    """``name`` of a dataset (see ``bmelearn datasets``), its loader's options (path, subjects ...)
+    and optionally the ``classes`` to keep (in this order; e.g. two of them for a binary task)."""
 
     model_config = ConfigDict(extra="allow")
     name: str = "simulator"
+    classes: list[str] | None = Field(default=None, min_length=2)
 
     @model_validator(mode="after")
     def _known(self) -> DatasetConfig:
@@ -113,6 +117,54 @@ class FeaturesConfig(_Strict):
         return self
 
 
+class OperatingPointConfig(_Strict):
+    """Binary tasks: the decision threshold, chosen on the training folds, that reaches ``value``
+    sensitivity (the highest specificity that keeps it) or ``value`` specificity, or that
+    maximizes Youden's J = sensitivity + specificity − 1."""
+
+    target: Literal["sensitivity", "specificity", "youden"]
+    value: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _value_when_needed(self) -> OperatingPointConfig:
+        if self.target != "youden" and self.value is None:
+            raise ValueError(f"target {self.target} needs a value, e.g. {{target: {self.target}, value: 0.9}}")
+        if self.target == "youden" and self.value is not None:
+            raise ValueError("target youden takes no value")
+        return self
+
+
+class RobustnessConfig(_Strict):
+    """Levels of each perturbation of the test windows of ``modality`` (see
+    bmelearn.evaluation.robustness): electrode shifts in electrodes, SNR in dB, powerline
+    amplitude relative to the channel RMS, channels dropped, gain factors."""
+
+    modality: str = "emg"
+    electrode_shift: list[float] = Field(default_factory=list)
+    snr_db: list[float] = Field(default_factory=list)
+    powerline: list[float] = Field(default_factory=list)
+    powerline_hz: float = Field(default=50.0, gt=0)
+    dropout: list[int] = Field(default_factory=list)
+    gain: list[float] = Field(default_factory=list)
+
+    @property
+    def levels(self) -> dict[str, list[float]]:
+        return {name: list(getattr(self, name)) for name in PERTURBATIONS if getattr(self, name)}
+
+
+class EvaluationConfig(_Strict):
+    """How results are scored: bootstrap intervals (``n_boot`` resamples, ``confidence``), the
+    ``positive`` class of a binary task, its ``operating_point``, the ``compare`` metric of the
+    pipeline statistics, and ``robustness`` curves."""
+
+    n_boot: int = Field(default=N_BOOT, ge=0)
+    confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
+    positive: str | None = None
+    operating_point: OperatingPointConfig | None = None
+    compare: Literal["accuracy", "balanced_accuracy", "kappa", "macro_f1"] = "balanced_accuracy"
+    robustness: RobustnessConfig | None = None
+
+
 class ModelConfig(_Strict):
     """A model by name, its estimator parameters, and an optional label for the results."""
 
@@ -136,6 +188,7 @@ class ExperimentConfig(_Strict):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name="lda")], min_length=1)
     protocols: list[dict[str, dict[str, Any]]] = Field(default_factory=lambda: [{"cross_session": {}}], min_length=1)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
 
     @field_validator("preprocessing", "protocols", mode="before")
     @classmethod

@@ -28,6 +28,9 @@ from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
+from bmelearn.evaluation.operating_point import with_operating_point
+from bmelearn.evaluation.robustness import PERTURBATIONS
+from bmelearn.evaluation.statistics import compare_pipelines, rank_pipelines
 from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.features.selection import with_selection
 from bmelearn.models import make_model
@@ -44,12 +47,16 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class RunResult:
-    """What a run produced: its folder, the tidy results, the confusion counts and the summary."""
+    """What a run produced: its folder, the tidy results, the confusion counts, the summary, the
+    pipeline comparisons and ranking, and the robustness results (empty when not asked for)."""
 
     folder: Path
     results: pd.DataFrame
     confusion: pd.DataFrame
     summary: dict
+    comparisons: pd.DataFrame
+    ranking: pd.DataFrame
+    robustness: pd.DataFrame
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -63,6 +70,11 @@ def load_recordings(config: ExperimentConfig) -> RecordingSet:
     if config.dataset.name == "simulator":
         options.setdefault("seed", config.seed)
     recordings = load_dataset(config.dataset.name, **options)
+    if (classes := config.dataset.classes) is not None:
+        unknown = [c for c in classes if c not in recordings.classes]
+        if unknown:
+            raise ConfigError(f"dataset.classes: {unknown} are not classes of {config.dataset.name!r}: {recordings.classes}.")
+        recordings = RecordingSet(recordings.select(labels=classes).recordings, classes, recordings.name)
     wanted = list(config.features.per_modality)
     missing = [m for m in wanted if m not in recordings.modalities]
     if missing:
@@ -90,6 +102,44 @@ def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.nda
         names.extend(extractor.get_feature_names_out())
         extractors[modality] = extractor
     return np.hstack(blocks), names, extractors
+
+
+def positive_class(config: ExperimentConfig, classes: list[str]) -> str | None:
+    """The positive class of a binary task (``evaluation.positive``, else the second class); None otherwise."""
+    positive = config.evaluation.positive
+    if positive is not None and positive not in classes:
+        raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
+    if len(classes) != 2:
+        if positive is not None or config.evaluation.operating_point is not None:
+            raise ConfigError(
+                f"evaluation: positive and operating_point apply to binary tasks; this one has {len(classes)} classes."
+            )
+        return None
+    return positive or classes[1]
+
+
+def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtractor], config: ExperimentConfig):
+    """``perturbed(test)`` for :func:`evaluate`: the features of every configured perturbation of
+    the test windows of the robustness modality (the other modalities unchanged)."""
+    robustness = config.evaluation.robustness
+    if robustness is None:
+        return None
+    modality = robustness.modality
+    if modality not in windows.arrays:
+        raise ConfigError(f"evaluation.robustness.modality: {modality!r} has no features; the data has {windows.modalities}.")
+
+    def perturbed(test: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
+        rng = np.random.default_rng(derive_seed(config.seed, 7, len(test), int(test[0])))
+        out = []
+        for name, levels in robustness.levels.items():
+            for level in levels:
+                arrays = {m: a[test] for m, a in windows.arrays.items()}
+                arrays[modality] = PERTURBATIONS[name](arrays[modality], level, rng=rng, fs=windows.fs[modality],
+                                                       powerline_hz=robustness.powerline_hz)
+                out.append((name, float(level), np.hstack([extractors[m].transform(arrays[m]) for m in extractors])))
+        return out
+
+    return perturbed
 
 
 def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
@@ -160,6 +210,9 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     if (selection := config.features.selection) is not None:
         groups = feature_groups(extractors)
         pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) for k, p in pipelines.items()}
+    positive = positive_class(config, windows.classes)
+    if (point := config.evaluation.operating_point) is not None:
+        pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
     total = count_fits(windows.meta, pipelines, protocols)
     done = 0
@@ -169,14 +222,30 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         done += 1
         progress(f"evaluating: {description}", done, total)
 
-    results, confusion = evaluate(X, windows.meta, pipelines, protocols, windows.classes, config.dataset.name, fitted)
-    summary = summarize(results)
+    scoring = config.evaluation
+    evaluation = evaluate(
+        X, windows.meta, pipelines, protocols, windows.classes, config.dataset.name, fitted,
+        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 5),
+        perturbed=perturbation_features(windows, extractors, config),
+    )
+    results, confusion = evaluation.results, evaluation.confusion
+    summary = summarize(results, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 6))
+    comparisons = compare_pipelines(results, scoring.compare)
+    ranking = rank_pipelines(results, scoring.compare)
 
     (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     results.to_csv(folder / "results.csv", index=False)
-    results.astype({"subject": str}).to_parquet(folder / "results.parquet", index=False)
+    results.to_parquet(folder / "results.parquet", index=False)
     confusion.to_csv(folder / "confusion.csv", index=False)
-    _write_json(folder / "summary.json", {"dataset": config.dataset.name, "n_windows": len(windows), "protocols": summary})
+    evaluation.predictions.to_parquet(folder / "predictions.parquet", index=False)
+    comparisons.to_csv(folder / "comparisons.csv", index=False)
+    if not evaluation.robustness.empty:
+        evaluation.robustness.to_csv(folder / "robustness.csv", index=False)
+    _write_json(folder / "summary.json", {
+        "dataset": config.dataset.name, "n_windows": len(windows), "positive_class": positive,
+        "confidence": scoring.confidence, "protocols": summary,
+        "comparisons": comparisons.to_dict(orient="records"), "ranking": ranking.to_dict(orient="records"),
+    })
 
     progress("saving models", 0, 1)
     y = windows.y.astype(str)
@@ -198,8 +267,17 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "classes": windows.classes,
         "windows_meta": windows.meta,
         "examples": example_signals(raw, processed, windows.classes),
+        "comparisons": comparisons,
+        "ranking": ranking,
+        "robustness": evaluation.robustness,
+        "predictions": evaluation.predictions,
+        "positive": positive,
+        "confidence": scoring.confidence,
+        "n_boot": scoring.n_boot,
+        "compare": scoring.compare,
+        "intervals": summary,
     }
-    return RunResult(folder, results, confusion, summary), report
+    return RunResult(folder, results, confusion, summary, comparisons, ranking, evaluation.robustness), report
 
 
 def summary_for(summary: dict, pipeline: str) -> dict:

@@ -1,18 +1,99 @@
-"""Run pipelines under protocols and collect one tidy results table."""
+"""Run pipelines under protocols and collect one tidy results table, with intervals.
+
+Every result row (pipeline × protocol × test subject × metric [× class], from the
+out-of-fold predictions) carries a bootstrap confidence interval over the subject's test
+trials (see :mod:`bmelearn.evaluation.bootstrap`); the summary averages subjects and gives
+the interval of that mean over resampled subjects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from bmelearn.evaluation.metrics import classification_metrics
+from bmelearn.evaluation.bootstrap import (
+    CONFIDENCE,
+    N_BOOT,
+    bca_interval,
+    cluster_weights,
+    jackknife_weights,
+    mean_jackknife,
+    mean_replicates,
+)
+from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
 
-RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "fold", "subject", "metric", "class", "value"]
+RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"]
 CONFUSION_COLUMNS = ["pipeline", "protocol", "subject", "true", "predicted", "count"]
+PREDICTION_COLUMNS = ["pipeline", "protocol", "fold", "subject", "trial", "window", "true", "predicted", "threshold"]
+ROBUSTNESS_COLUMNS = ["dataset", "pipeline", "protocol", "perturbation", "level", "subject", "metric", "class",
+                      "value", "ci_low", "ci_high"]
+POOLED = "all"  # the subject of results pooled over subjects (protocols that hold out many subjects)
+
+#: perturbed(test) -> [(perturbation, level, features of the perturbed test windows), ...]
+Perturbed = Callable[[np.ndarray], list[tuple[str, float, np.ndarray]]]
+
+
+@dataclass
+class Evaluation:
+    """The tidy results (with intervals), confusion counts, every test window's prediction (with
+    its class probabilities ``p:<class>`` when the model gives them, and the decision threshold
+    of a tuned operating point) and the results on perturbed test windows (empty without)."""
+
+    results: pd.DataFrame
+    confusion: pd.DataFrame
+    predictions: pd.DataFrame
+    robustness: pd.DataFrame
+
+
+def trial_ids(meta: pd.DataFrame) -> np.ndarray:
+    """The trial of each window: its ``trial`` column, or subject/session/repetition/label."""
+    if "trial" in meta.columns:
+        return meta["trial"].astype(str).to_numpy()
+    keys = [k for k in ("subject", "session", "repetition", "label") if k in meta.columns]
+    return meta[keys].astype(str).agg("/".join, axis=1).to_numpy()
+
+
+def class_scores(model: BaseEstimator, X: np.ndarray, classes: Sequence[str]) -> np.ndarray | None:
+    """Class probabilities (n, len(classes)) in the order of ``classes``, or None if the model has none."""
+    if not hasattr(model, "predict_proba"):
+        return None
+    proba = model.predict_proba(X)
+    out = np.zeros((len(X), len(classes)))
+    position = {str(c): i for i, c in enumerate(classes)}
+    for j, c in enumerate(model.classes_):
+        out[:, position[str(c)]] = proba[:, j]
+    return out
+
+
+def score_rows(
+    y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, clusters: np.ndarray, strata: np.ndarray,
+    classes: Sequence[str], n_boot: int, confidence: float, rng: np.random.Generator,
+) -> list[tuple[str, str, float, float, float]]:
+    """(metric, class, value, ci_low, ci_high) of every defined metric, the BCa interval from
+    resampling the clusters (trials or subjects) within each stratum."""
+    resamples = cluster_weights(clusters, strata, n_boot, rng)
+    weights = np.vstack([np.ones(len(y_true)), resamples, jackknife_weights(clusters) if n_boot else resamples[:0]])
+    rows = []
+    for (metric, cls), values in metric_replicates(y_true, y_pred, classes, weights, scores).items():
+        if np.isfinite(values[0]):
+            interval = bca_interval(values[0], values[1 : n_boot + 1], values[n_boot + 1 :], confidence)
+            rows.append((metric, cls, float(values[0]), *interval))
+    return rows
+
+
+@dataclass
+class _OutOfFold:
+    """The test predictions of one pipeline (on clean or perturbed windows) over the folds of a protocol."""
+
+    windows: list[np.ndarray]
+    predicted: list[np.ndarray]
+    scores: list[np.ndarray | None]
 
 
 def evaluate(
@@ -23,43 +104,83 @@ def evaluate(
     classes: Sequence[str],
     dataset: str = "dataset",
     on_fit: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit and score every pipeline on every fold of every protocol.
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    perturbed: Perturbed | None = None,
+) -> Evaluation:
+    """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
-    ``X`` is row-aligned with ``meta`` (labels in ``meta["label"]``). Each pipeline is
-    cloned and fit on the training windows only. Returns the tidy results table (one row
-    per pipeline × protocol × fold × test subject × metric [× class]) and the confusion
-    counts (pipeline, protocol, subject, true, predicted, count), summed over folds.
-    ``on_fit(description)`` is called after each fit (for progress bars).
+    ``X`` is row-aligned with ``meta`` (labels in ``meta["label"]``). Every split is checked
+    by the leakage guard (:func:`check_split`), whatever splitter made it; each pipeline is
+    cloned and fit on the training windows only. Every window is tested at most once per protocol, so
+    the test predictions of all folds are pooled and scored per subject, with an interval over
+    the subject's trials; protocols that hold out many subjects per fold (``pooled = True``)
+    are scored over all subjects together, with an interval over subjects. ``on_fit`` is called
+    after each fit (for progress bars); intervals use ``n_boot`` resamples drawn from ``seed``.
+    ``perturbed(test)``, if given, returns the features of perturbed copies of the test
+    windows; each fitted model is scored on them too (the ``robustness`` table).
     """
     meta = meta.reset_index(drop=True)
     y = meta["label"].astype(str).to_numpy()
+    trials = trial_ids(meta)
+    subjects = meta["subject"].astype(str).to_numpy()
     classes = [str(c) for c in classes]
-    results, confusion = [], []
+    rng = np.random.default_rng(seed)
+    results, robustness, predictions = [], [], []
+
+    def score(key: tuple, oof: _OutOfFold, pooled: bool, out: list) -> None:
+        windows, predicted = np.concatenate(oof.windows), np.concatenate(oof.predicted)
+        scores = None if any(s is None for s in oof.scores) else np.concatenate(oof.scores)
+        if pooled:  # resample subjects; stratify by label when each subject has one
+            single_label = meta.iloc[windows].groupby("subject")["label"].nunique().max() == 1
+            units = [(POOLED, np.ones(len(windows), dtype=bool), subjects[windows],
+                      y[windows] if single_label else np.zeros(len(windows)))]
+        else:
+            units = [(s, subjects[windows] == s, trials[windows], y[windows]) for s in pd.unique(subjects[windows])]
+        for subject, mine, clusters, strata in units:
+            rows = score_rows(y[windows][mine], predicted[mine], None if scores is None else scores[mine],
+                              clusters[mine], strata[mine], classes, n_boot, confidence, rng)
+            out.extend((dataset, key[0], key[1], *key[2:], subject, *row) for row in rows)
+
     for protocol_name, protocol in protocols.items():
+        collected: dict[tuple, _OutOfFold] = {}
         for fold, (train, test) in enumerate(protocol.split(X, y, groups=meta)):
+            check_split(meta, train, test, protocol_name)  # any splitter, also one not from bmelearn
+            variants = [("", np.nan, X[test]), *(perturbed(test) if perturbed is not None else [])]
             for pipeline_name, pipeline in pipelines.items():
                 model = clone(pipeline).fit(X[train], y[train])
-                predicted = model.predict(X[test])
-                test_subjects = meta["subject"].to_numpy()[test]
-                for subject in pd.unique(test_subjects):
-                    mine = test_subjects == subject
-                    y_true, y_pred = y[test][mine], predicted[mine]
-                    for metric, cls, value in classification_metrics(y_true, y_pred, classes):
-                        results.append((dataset, pipeline_name, protocol_name, fold, subject, metric, cls, value))
-                    pairs = pd.DataFrame({"true": y_true, "predicted": y_pred}).value_counts()
-                    confusion.extend(
-                        (pipeline_name, protocol_name, subject, t, p, int(n)) for (t, p), n in pairs.items()
-                    )
+                for perturbation, level, F in variants:
+                    predicted = model.predict(F).astype(str)
+                    scores = class_scores(model, F, classes)
+                    oof = collected.setdefault((pipeline_name, perturbation, level), _OutOfFold([], [], []))
+                    oof.windows.append(test)
+                    oof.predicted.append(predicted)
+                    oof.scores.append(scores)
+                    if perturbation:
+                        continue
+                    table = pd.DataFrame({"pipeline": pipeline_name, "protocol": protocol_name, "fold": fold,
+                                          "subject": subjects[test], "trial": trials[test], "window": test,
+                                          "true": y[test], "predicted": predicted,
+                                          "threshold": getattr(model, "best_threshold_", np.nan)})
+                    if scores is not None:
+                        table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
+                    predictions.append(table)
                 if on_fit is not None:
                     on_fit(f"{protocol_name} fold {fold} {pipeline_name}")
-    results_table = pd.DataFrame(results, columns=RESULT_COLUMNS)
-    confusion_table = (
-        pd.DataFrame(confusion, columns=CONFUSION_COLUMNS)
-        .groupby(CONFUSION_COLUMNS[:-1], sort=False, as_index=False)["count"]
-        .sum()
+        pooled = getattr(protocol, "pooled", False)
+        for (pipeline_name, perturbation, level), oof in collected.items():
+            if perturbation:
+                score((pipeline_name, protocol_name, perturbation, level), oof, pooled, robustness)
+            else:
+                score((pipeline_name, protocol_name), oof, pooled, results)
+    predictions_table = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    confusion = (
+        predictions_table.groupby(["pipeline", "protocol", "subject", "true", "predicted"], sort=False)
+        .size().rename("count").reset_index()
     )
-    return results_table, confusion_table
+    return Evaluation(pd.DataFrame(results, columns=RESULT_COLUMNS), confusion[CONFUSION_COLUMNS], predictions_table,
+                      pd.DataFrame(robustness, columns=ROBUSTNESS_COLUMNS))
 
 
 def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:
@@ -67,22 +188,38 @@ def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, M
     return len(pipelines) * sum(p.get_n_splits(groups=meta) for p in protocols.values())
 
 
-def summarize(results: pd.DataFrame) -> dict:
-    """Mean and per-subject figures of every overall metric, per protocol and pipeline.
+def mean_over_subjects(table: pd.DataFrame, keys: Sequence[str], n_boot: int = N_BOOT, confidence: float = CONFIDENCE,
+                       seed: int = 0) -> pd.DataFrame:
+    """Per group of ``keys``: the mean ``value`` over its subjects (one row each) with the
+    interval of that mean over resampled subjects, or the row's own interval for one subject."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for key, part in table.groupby(list(keys), sort=False):
+        values = part["value"].to_numpy(dtype=float)
+        if len(values) > 1:
+            low, high = bca_interval(values.mean(), mean_replicates(values, n_boot, rng), mean_jackknife(values), confidence)
+        else:
+            low, high = float(part["ci_low"].iloc[0]), float(part["ci_high"].iloc[0])
+        rows.append((*key, len(values), float(values.mean()), low, high, float(values.min()), float(values.max()),
+                     float(values.std(ddof=1)) if len(values) > 1 else 0.0))
+    return pd.DataFrame(rows, columns=[*keys, "n_subjects", "mean", "ci_low", "ci_high", "min", "max", "std"])
 
-    Folds are averaged within a subject first, then subjects are averaged, so every subject
-    weighs the same whatever its number of folds or windows.
-    """
-    overall = results[results["class"] == ""]
-    per_subject = overall.groupby(["protocol", "pipeline", "metric", "subject"], sort=False)["value"].mean()
+
+def summarize(results: pd.DataFrame, n_boot: int = N_BOOT, confidence: float = CONFIDENCE, seed: int = 0) -> dict:
+    """Mean over subjects of every metric, per protocol and pipeline, with its interval
+    (:func:`mean_over_subjects`) and each subject's value and interval. Every subject weighs
+    the same whatever its number of windows. Per-class metrics are keyed ``metric:class``."""
+    keys = ["protocol", "pipeline", "metric", "class"]
+    means = mean_over_subjects(results, keys, n_boot, confidence, seed)
+    subjects = results.groupby(keys, sort=False)
     summary: dict = {}
-    for (protocol, pipeline, metric), values in per_subject.groupby(level=[0, 1, 2], sort=False):
-        values = values.droplevel([0, 1, 2])
-        summary.setdefault(protocol, {}).setdefault(pipeline, {})[metric] = {
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "min": float(values.min()),
-            "max": float(values.max()),
-            "per_subject": {str(k): float(v) for k, v in values.items()},
+    for protocol, pipeline, metric, cls, _, mean, low, high, lowest, highest, std in means.itertuples(index=False, name=None):
+        part = subjects.get_group((protocol, pipeline, metric, cls))
+        summary.setdefault(protocol, {}).setdefault(pipeline, {})[f"{metric}:{cls}" if cls else metric] = {
+            "mean": mean, "ci_low": low, "ci_high": high, "std": std, "min": lowest, "max": highest,
+            "per_subject": {
+                str(s): {"value": float(v), "ci_low": float(lo), "ci_high": float(hi)}
+                for s, v, lo, hi in part[["subject", "value", "ci_low", "ci_high"]].itertuples(index=False)
+            },
         }
     return summary

@@ -1,35 +1,122 @@
-"""Classification metrics from a confusion matrix: accuracy, balanced accuracy, per-class
-sensitivity (recall) and specificity."""
+"""Clinical classification metrics, computed for many weightings of the windows at once.
+
+Every metric is a function of per-window weights, so that a bootstrap replicate (each window
+weighted by how many times its trial was drawn) costs one row of a weight matrix, not a
+Python loop: :func:`metric_replicates` takes weights (n_replicates, n_windows) and returns
+one value per replicate. The plain metrics are the case of one row of ones.
+
+Per class c, one-vs-rest (TP, FN, FP, TN counted with c as the positive class):
+sensitivity TP/(TP+FN), specificity TN/(TN+FP), PPV TP/(TP+FP), NPV TN/(TN+FN),
+F1 2TP/(2TP+FP+FN); with class probabilities also ROC AUC (the probability that a window of
+c scores higher than one of another class, ties counting ½), PR AUC (average precision,
+Σ ΔRecall·Precision over the score thresholds, as scikit-learn) and the Brier score
+mean (p_c − [y = c])². Overall: accuracy, balanced accuracy (mean sensitivity over the
+classes present), Cohen's kappa (p_o − p_e)/(1 − p_e) and macro F1 (mean F1 over the classes
+present in truth or prediction). A metric that is undefined (no window of the class) is NaN.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix
+
+OVERALL = ("accuracy", "balanced_accuracy", "kappa", "macro_f1")
+PER_CLASS = ("sensitivity", "specificity", "ppv", "npv", "f1")
+SCORED = ("roc_auc", "pr_auc", "brier")
 
 
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> list[tuple[str, str, float]]:
-    """Rows ``(metric, class, value)``; class is "" for overall metrics.
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
 
-    Sensitivity of class c = TP / (TP + FN); specificity = TN / (TN + FP). Balanced accuracy
-    is the mean sensitivity over the classes present in ``y_true``. Classes absent from
-    ``y_true`` get no sensitivity row (it is undefined).
+
+def _segment_sums(values: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Σ of the columns of ``values`` (B, n) that share a code, for codes 0 … n_codes − 1: (B, n_codes)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out = np.zeros((values.shape[0], n_codes))
+    if len(order):
+        out[:, sorted_codes[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
+    return out
+
+
+def _auc_and_ap(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted ROC AUC and average precision of one score against a binary truth, per replicate."""
+    levels, group = np.unique(score, return_inverse=True)  # ascending score levels; ties share one
+    pos = _segment_sums(weights * positive, group, len(levels))
+    neg = _segment_sums(weights * ~positive, group, len(levels))
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    below = np.cumsum(neg, axis=1) - neg  # negatives scoring strictly lower
+    auc = _ratio(np.sum(pos * (below + 0.5 * neg), axis=1), n_pos * n_neg)
+    tp, fp = np.cumsum(pos[:, ::-1], axis=1), np.cumsum(neg[:, ::-1], axis=1)  # thresholds from the top
+    precision = _ratio(tp, tp + fp)
+    ap = _ratio(np.nansum(pos[:, ::-1] * precision, axis=1), n_pos)
+    return auc, ap
+
+
+def metric_replicates(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: Sequence[str],
+    weights: np.ndarray,
+    scores: np.ndarray | None = None,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Every metric for every weighting: {(metric, class): values (n_replicates,)}; class "" is overall.
+
+    ``y_true``/``y_pred`` are labels (n_windows,), ``weights`` (n_replicates, n_windows) and
+    ``scores`` optional class probabilities (n_windows, n_classes) in the order of ``classes``.
     """
-    cm = confusion_matrix(y_true, y_pred, labels=list(classes)).astype(np.float64)
-    total = cm.sum()
-    tp = np.diag(cm)
-    positives = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    negatives = total - positives
-    rows = [("accuracy", "", float(tp.sum() / total))]
-    present = positives > 0
-    sensitivity = np.divide(tp, positives, out=np.full_like(tp, np.nan), where=present)
-    rows.append(("balanced_accuracy", "", float(np.nanmean(sensitivity))))
-    specificity = np.divide(negatives - (predicted - tp), negatives, out=np.full_like(tp, np.nan), where=negatives > 0)
-    for i, c in enumerate(classes):
-        if present[i]:
-            rows.append(("sensitivity", str(c), float(sensitivity[i])))
-        if negatives[i] > 0:
-            rows.append(("specificity", str(c), float(specificity[i])))
-    return rows
+    classes = [str(c) for c in classes]
+    k = len(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    t = np.array([index[str(v)] for v in y_true], dtype=np.int64)
+    p = np.array([index[str(v)] for v in y_pred], dtype=np.int64)
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    cm = _segment_sums(weights, t * k + p, k * k).reshape(-1, k, k)  # (B, true, predicted)
+    total = cm.sum(axis=(1, 2))[:, None]
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    actual, predicted = cm.sum(axis=2), cm.sum(axis=1)
+    tn = total - actual - predicted + tp
+    per_class = {
+        "sensitivity": _ratio(tp, actual),
+        "specificity": _ratio(tn, total - actual),
+        "ppv": _ratio(tp, predicted),
+        "npv": _ratio(tn, total - predicted),
+        "f1": _ratio(2 * tp, actual + predicted),
+    }
+    with np.errstate(invalid="ignore"):
+        accuracy = _ratio(tp.sum(axis=1), total[:, 0])
+        expected = _ratio((actual * predicted).sum(axis=1), total[:, 0] ** 2)
+        present = actual > 0
+        out = {
+            ("accuracy", ""): accuracy,
+            ("balanced_accuracy", ""): _masked_mean(per_class["sensitivity"], present),
+            ("kappa", ""): _ratio(accuracy - expected, 1 - expected),
+            ("macro_f1", ""): _masked_mean(per_class["f1"], present | (predicted > 0)),
+        }
+    for name, values in per_class.items():
+        out.update({(name, c): values[:, i] for i, c in enumerate(classes)})
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64)
+        for i, c in enumerate(classes):
+            truth = t == i
+            out[("roc_auc", c)], out[("pr_auc", c)] = _auc_and_ap(scores[:, i], truth, weights)
+            out[("brier", c)] = _ratio(weights @ (scores[:, i] - truth) ** 2, total[:, 0])
+    return out
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over the classes in ``mask`` (NaN values, e.g. undefined in one replicate, ignored)."""
+    kept = np.where(mask, values, np.nan)
+    with np.errstate(invalid="ignore"):
+        counts = np.sum(~np.isnan(kept), axis=1)
+        return _ratio(np.nansum(kept, axis=1), counts)
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str], scores: np.ndarray | None = None
+) -> list[tuple[str, str, float]]:
+    """Rows ``(metric, class, value)`` of every defined metric; class is "" for overall metrics."""
+    values = metric_replicates(y_true, y_pred, classes, np.ones((1, len(y_true))), scores)
+    return [(metric, cls, float(v[0])) for (metric, cls), v in values.items() if np.isfinite(v[0])]

@@ -34,8 +34,10 @@ def to_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(packed.getvalue()).decode("ascii")
 
 
-def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, ylabel: str = "Accuracy (%)") -> str:
-    """Dot plot of one score per subject (x) and pipeline (colour); ``scores`` holds fractions."""
+def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, ylabel: str = "Accuracy (%)",
+                            low: pd.DataFrame | None = None, high: pd.DataFrame | None = None) -> str:
+    """Dot plot of one score per subject (x) and pipeline (colour), with interval bars from
+    ``low``/``high`` (same shape) when given; all fractions."""
     n_subjects, n_pipelines = scores.shape
     fig = Figure(figsize=(min(max(4.5, 0.45 * n_subjects + 2.5), 10.0), 3.2), layout="constrained")
     ax = fig.add_subplot()
@@ -43,8 +45,13 @@ def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, y
     spread = min(0.15, 0.6 / max(n_pipelines, 1))
     for i, pipeline in enumerate(scores.columns):
         offset = (i - (n_pipelines - 1) / 2) * spread
-        ax.plot(x + offset, 100 * scores[pipeline].to_numpy(dtype=float), "o", ms=6,
-                color=PALETTE[i % len(PALETTE)], label=str(pipeline))
+        y = 100 * scores[pipeline].to_numpy(dtype=float)
+        colour = PALETTE[i % len(PALETTE)]
+        if low is not None and high is not None:
+            bars = np.vstack([y - 100 * low[pipeline].to_numpy(dtype=float), 100 * high[pipeline].to_numpy(dtype=float) - y])
+            ax.errorbar(x + offset, y, yerr=np.clip(np.nan_to_num(bars), 0, None), fmt="none", ecolor=colour, elinewidth=1.2,
+                        capsize=2)
+        ax.plot(x + offset, y, "o", ms=6, color=colour, label=str(pipeline))
     if chance is not None:
         ax.axhline(100 * chance, color="0.35", ls="--", lw=1, label="chance level")
     ax.set_xticks(x, labels=[str(s) for s in scores.index], rotation=45 if n_subjects > 12 else 0)
@@ -53,6 +60,28 @@ def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, y
     ax.set_xlabel("Subject")
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    return to_data_uri(fig)
+
+
+def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diagonal: bool = False,
+                 percent_x: bool = False) -> str:
+    """One line per pipeline with its interval band: each frame has columns x, y, low, high (fractions for y)."""
+    fig = Figure(figsize=(5.6, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (pipeline, c) in enumerate(curves.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        x = c["x"].to_numpy(dtype=float) * (100 if percent_x else 1)
+        ax.fill_between(x, 100 * c["low"].to_numpy(dtype=float), 100 * c["high"].to_numpy(dtype=float), color=colour,
+                        alpha=0.18, lw=0)
+        ax.plot(x, 100 * c["y"].to_numpy(dtype=float), "-o" if len(c) < 12 else "-", color=colour, ms=4, label=str(pipeline))
+    if diagonal:
+        ax.plot([0, 100], [0, 100], ls="--", color="0.5", lw=1)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     return to_data_uri(fig)

@@ -6,7 +6,6 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,11 @@ import pandas as pd
 import yaml
 
 from bmelearn.recording import Recording
-from bmelearn.report import figures, tables, text
+from bmelearn.report import figures, sections, tables, text
+from bmelearn.report.cells import Table, percent, percent_range
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 EXAMPLE_SECONDS = 5.0
-
-
-@dataclass
-class Table:
-    """A table ready for the page: every cell already a string; the first cell of a row is its header."""
-
-    columns: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-    footer: list[list[str]] = field(default_factory=list)
-    id: str = ""
-
-
-def percent(value: float) -> str:
-    """A fraction as a percentage with one decimal, ``–`` if missing."""
-    return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f}"
-
-
-def percent_range(low: float, high: float) -> str:
-    """``70.0–95.0``, or ``–`` if missing."""
-    return "–" if not (np.isfinite(low) and np.isfinite(high)) else f"{percent(low)}–{percent(high)}"
 
 
 def _number(value: float) -> str:
@@ -69,18 +48,34 @@ def render_report(
     examples: Sequence[tuple[str, Recording]],
     notes: Sequence[str] = (),
     version: str = "",
+    intervals: Mapping | None = None,
+    comparisons: pd.DataFrame | None = None,
+    ranking: pd.DataFrame | None = None,
+    robustness: pd.DataFrame | None = None,
+    predictions: pd.DataFrame | None = None,
+    positive: str | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    compare: str = "balanced_accuracy",
 ) -> str:
     """The report of an experiment as one self-contained HTML page, written for a clinician.
 
     ``dataset_summary`` has one row per recording (subject, session, repetition, label, trial,
     modality, fs, n_channels, n_samples, duration in s); ``windows_meta`` one row per window
     (at least label; start in s lets the window step be inferred); ``results`` is the tidy table
-    (dataset, pipeline, protocol, fold, subject, metric, class, value in [0, 1]) with metrics
-    accuracy, balanced_accuracy (class "") and per-class sensitivity, specificity; ``confusion``
-    has pipeline, protocol, subject, true, predicted, count. ``classes`` orders every per-class
-    table and matrix. ``examples`` are (caption, Recording) pairs drawn over their first 5 s.
-    ``version`` defaults to the installed bmelearn version. Raises
-    :class:`~bmelearn.errors.DataError` if a table lacks a required column.
+    (dataset, pipeline, protocol, subject, metric, class, value, ci_low, ci_high in [0, 1]) with
+    metrics accuracy, balanced_accuracy (class "") and per-class sensitivity, specificity;
+    ``confusion`` has pipeline, protocol, subject, true, predicted, count. ``classes`` orders
+    every per-class table and matrix. ``examples`` are (caption, Recording) pairs drawn over
+    their first 5 s. ``version`` defaults to the installed bmelearn version.
+
+    Optional, from :func:`bmelearn.evaluation.evaluate` and its statistics: ``intervals``
+    (the summary: protocol → pipeline → metric → mean, ci_low, ci_high, per_subject), the
+    pipeline ``comparisons`` and ``ranking``, the ``robustness`` table, the out-of-fold
+    ``predictions`` (for the ROC, PR and calibration curves of a binary task with its
+    ``positive`` class), the ``confidence`` level and ``n_boot`` resamples of the bands and
+    the ``compare`` metric. Raises :class:`~bmelearn.errors.DataError` if a table lacks a
+    required column.
     """
     classes = [str(c) for c in classes]
     summary = tables.ResultSummary.from_results(results, classes)
@@ -90,7 +85,8 @@ def render_report(
     context = {
         "title": str(title),
         "intro": _intro(config, summary, overview, windows_meta, int(window_counts.sum())),
-        "headline": _headline_table(summary),
+        "headline": (sections.headline_table(summary, intervals, positive, confidence) if intervals
+                     else _headline_table(summary)),
         "notes": [str(n) for n in notes],
         "chance": percent(chance) if chance else "",
         "n_classes": len(classes),
@@ -98,6 +94,11 @@ def render_report(
         "data_tables": _data_tables(overview, dataset_summary, classes, window_counts),
         "examples": [_example(caption, rec) for caption, rec in examples],
         "per_subject": _per_subject(summary, chance),
+        "comparison": sections.comparison_section(comparisons, ranking),
+        "robustness": sections.robustness_sections(robustness, compare, confidence),
+        "binary": (sections.binary_sections(summary, predictions, classes, positive, n_boot, confidence)
+                   if positive and predictions is not None else None),
+        "confidence": f"{confidence:.0%}",
         "per_class": _per_class(summary),
         "confusion": _confusion(confusion, classes, summary),
         "config_yaml": yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True, default_flow_style=False),
@@ -224,12 +225,12 @@ def _headline_table(summary: tables.ResultSummary) -> Table:
         ]
         for _, row in head.iterrows()
     ]
-    return Table(columns, rows, caption="Mean over subjects (folds averaged within each subject first).",
+    return Table(columns, rows, caption="Mean over subjects.",
                  id="headline-table")
 
 
 def _per_subject(summary: tables.ResultSummary, chance: float | None) -> list[dict]:
-    sections = []
+    out = []
     for dataset in summary.datasets:
         for protocol in summary.protocols:
             acc = summary.subject_table(dataset, protocol, "accuracy")
@@ -240,47 +241,51 @@ def _per_subject(summary: tables.ResultSummary, chance: float | None) -> list[di
             subjects = list(dict.fromkeys([*acc.index, *bacc.index]))
             acc = acc.reindex(index=subjects, columns=pipelines)
             bacc = bacc.reindex(index=subjects, columns=pipelines)
-            columns = ["Subject"] + [f"{p}: {m} (%)" for p in pipelines for m in ("accuracy", "balanced accuracy")]
-            rows = [[s] + [percent(t.at[s, p]) for p in pipelines for t in (acc, bacc)] for s in subjects]
+            low, high = (summary.subject_table(dataset, protocol, "balanced_accuracy", c).reindex(
+                index=subjects, columns=pipelines) for c in ("ci_low", "ci_high"))
+            columns = ["Subject"] + [f"{p}: {m}" for p in pipelines for m in ("accuracy (%)", "balanced accuracy (%, interval)")]
+            rows = [[s] + [cell for p in pipelines for cell in (
+                percent(acc.at[s, p]), sections.with_interval(bacc.at[s, p], low.at[s, p], high.at[s, p]))]
+                for s in subjects]
             footer = [["Mean"] + [percent(t[p].mean()) for p in pipelines for t in (acc, bacc)]]
             title = _condition_title(summary, dataset, protocol)
-            sections.append({
+            out.append({
                 "title": title,
                 "meaning": text.protocol_meaning(protocol),
                 "table": Table(columns, rows, footer=footer, id=_table_id(summary, "subjects", dataset, protocol)),
-                "image": figures.subject_accuracy_figure(acc, chance),
-                "alt": f"Accuracy per subject and model, {title}",
+                "image": figures.subject_accuracy_figure(bacc, chance, "Balanced accuracy (%)", low, high),
+                "alt": f"Balanced accuracy per subject and model with intervals, {title}",
             })
-    return sections
+    return out
 
 
 def _per_class(summary: tables.ResultSummary) -> list[dict]:
-    sections = []
+    out = []
     for dataset, protocol, pipeline in summary.conditions():
         table = summary.class_table(dataset, protocol, pipeline)
         if table.empty:
             continue
         rows = [[c, percent(table.at[c, "sensitivity"]), percent(table.at[c, "specificity"])] for c in table.index]
-        sections.append({
+        out.append({
             "title": _condition_title(summary, dataset, protocol, pipeline),
             "table": Table(["Class", "Sensitivity (%)", "Specificity (%)"], rows,
                            id=_table_id(summary, "classes", dataset, protocol, pipeline)),
         })
-    return sections
+    return out
 
 
 def _confusion(confusion: pd.DataFrame, classes: list[str], summary: tables.ResultSummary) -> list[dict]:
     matrices = tables.confusion_matrices(confusion, classes, summary.protocols, summary.pipelines)
-    sections = []
+    out = []
     for (protocol, pipeline), counts in matrices.items():
         title = f"{text.protocol_label(protocol)} — {pipeline}"
-        sections.append({
+        out.append({
             "title": title,
             "n_windows": int(counts.to_numpy().sum()),
             "image": figures.confusion_figure(counts, title),
             "alt": f"Confusion matrix, {title}: rows are true classes, columns predicted classes",
         })
-    return sections
+    return out
 
 
 # --- data ----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Summary tables computed from the tidy inputs of a report.
 
 Scores stay fractions in [0, 1] here; turning them into percent strings is the page's job.
-Every per-subject score averages the folds of that subject first, and every summary over
-subjects then averages those per-subject scores, so subjects with more folds weigh no more.
+Each per-subject score comes with its confidence interval (``ci_low``, ``ci_high``); every
+summary over subjects averages the per-subject scores, so each subject weighs the same.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 
-RESULT_COLUMNS = ("dataset", "pipeline", "protocol", "fold", "subject", "metric", "class", "value")
+RESULT_COLUMNS = ("dataset", "pipeline", "protocol", "subject", "metric", "class", "value")  # ci_low, ci_high optional
 CONFUSION_COLUMNS = ("pipeline", "protocol", "subject", "true", "predicted", "count")
 SUMMARY_COLUMNS = ("subject", "session", "label", "trial", "modality", "fs", "n_channels", "duration")
 WINDOW_COLUMNS = ("label",)
@@ -54,7 +54,7 @@ def class_order(classes: Sequence[str], seen: Iterable) -> list[str]:
 
 @dataclass
 class ResultSummary:
-    """Per-subject scores (folds averaged) and the orders in which to show them."""
+    """Per-subject scores with their intervals, and the orders in which to show them."""
 
     subject_scores: pd.DataFrame
     datasets: list[str]
@@ -74,11 +74,12 @@ class ResultSummary:
                 "subject": results["subject"].astype(str),
                 "metric": results["metric"].astype(str),
                 "class": results["class"].fillna("").astype(str),
-                "value": pd.to_numeric(results["value"], errors="coerce"),
+                **{c: pd.to_numeric(results[c], errors="coerce") if c in results.columns else np.nan
+                   for c in ("value", "ci_low", "ci_high")},
             }
         )
         keys = ["dataset", "protocol", "pipeline", "subject", "metric", "class"]
-        scores = r.groupby(keys, sort=False)["value"].mean().reset_index()
+        scores = r.groupby(keys, sort=False)[["value", "ci_low", "ci_high"]].mean().reset_index()
         return cls(
             subject_scores=scores,
             datasets=unique_in_order(r["dataset"]),
@@ -116,10 +117,10 @@ class ResultSummary:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def subject_table(self, dataset: str, protocol: str, metric: str) -> pd.DataFrame:
-        """Score of each subject (rows) for each pipeline (columns), folds averaged."""
-        part = self._select(dataset=dataset, protocol=protocol, metric=metric)
-        table = part.groupby(["subject", "pipeline"])["value"].mean().unstack("pipeline")
+    def subject_table(self, dataset: str, protocol: str, metric: str, column: str = "value", cls: str = "") -> pd.DataFrame:
+        """``column`` (value, ci_low or ci_high) of each subject (rows) for each pipeline (columns)."""
+        part = self._select(dataset=dataset, protocol=protocol, metric=metric, **{"class": cls})
+        table = part.groupby(["subject", "pipeline"])[column].mean().unstack("pipeline")
         pipelines = unique_in_order(part["pipeline"])
         return table.reindex(
             index=[s for s in self.subjects if s in set(part["subject"])],

@@ -1,0 +1,85 @@
+"""Curves from the out-of-fold predictions: ROC and precision-recall with bootstrap bands
+(binary tasks), and calibration (reliability curve and expected calibration error).
+
+Bands resample subjects when there are several, else trials, like every other interval.
+ROC curves are averaged vertically on a fixed false-positive-rate grid (Fawcett, Pattern
+Recognit. Lett. 27, 2006); precision-recall curves on a fixed recall grid (precision
+interpolated as the highest precision at that recall or above).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from bmelearn.evaluation.bootstrap import cluster_weights
+
+GRID = np.linspace(0, 1, 101)
+CALIBRATION_BINS = 10
+
+
+def _units(part: pd.DataFrame) -> np.ndarray:
+    """What the bootstrap resamples: subjects if there are several, else trials."""
+    return part["subject"].to_numpy() if part["subject"].nunique() > 1 else part["trial"].to_numpy()
+
+
+def _roc_pr(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    kept = weight > 0
+    if len(np.unique(truth[kept])) < 2:
+        return np.full(len(GRID), np.nan), np.full(len(GRID), np.nan)
+    fpr, tpr, _ = roc_curve(truth[kept], score[kept], sample_weight=weight[kept])
+    precision, recall, _ = precision_recall_curve(truth[kept], score[kept], sample_weight=weight[kept])
+    envelope = np.maximum.accumulate(precision)  # recall decreases along the arrays
+    return np.interp(GRID, fpr, tpr), np.interp(GRID, recall[::-1], envelope[::-1])
+
+
+def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confidence: float, seed: int = 0) -> pd.DataFrame:
+    """Per pipeline × protocol: the ROC curve (x = false-positive rate, y = true-positive rate)
+    and the PR curve (x = recall, y = precision) on GRID, with ``confidence`` bands."""
+    rng = np.random.default_rng(seed)
+    tail = 100 * (1 - confidence) / 2
+    rows = []
+    column = f"p:{positive}"
+    if column not in predictions.columns:
+        return pd.DataFrame(columns=["pipeline", "protocol", "curve", "x", "y", "low", "high"])
+    for (pipeline, protocol), part in predictions.groupby(["pipeline", "protocol"], sort=False):
+        truth, score = (part["true"] == positive).to_numpy(), part[column].to_numpy(dtype=float)
+        weights = np.vstack([np.ones(len(part)), cluster_weights(_units(part), np.zeros(len(part)), n_boot, rng)])
+        roc, pr = map(np.array, zip(*(_roc_pr(truth, score, w) for w in weights), strict=True))
+        for curve, values in (("roc", roc), ("pr", pr)):
+            low, high = np.nanpercentile(values[1:], [tail, 100 - tail], axis=0)
+            rows.append(pd.DataFrame({"pipeline": pipeline, "protocol": protocol, "curve": curve, "x": GRID,
+                                      "y": values[0], "low": low, "high": high}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def calibration(predictions: pd.DataFrame, classes: list[str], positive: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reliability curve and expected calibration error, per pipeline × protocol.
+
+    Binary tasks: the predicted probability of ``positive`` against the observed frequency of
+    ``positive``. Otherwise top-label calibration: the probability of the predicted class
+    against how often it is right. Windows are put in CALIBRATION_BINS equal-width bins;
+    ECE = Σ_b (n_b/N)·|observed_b − predicted_b| (Naeini et al., AAAI 2015).
+    Returns (curve: pipeline, protocol, predicted, observed, n; ece: pipeline, protocol, ece).
+    """
+    columns = [f"p:{c}" for c in classes]
+    curves, errors = [], []
+    if not set(columns) <= set(predictions.columns):
+        return pd.DataFrame(columns=["pipeline", "protocol", "predicted", "observed", "n"]), pd.DataFrame(
+            columns=["pipeline", "protocol", "ece"])
+    for (pipeline, protocol), part in predictions.groupby(["pipeline", "protocol"], sort=False):
+        if positive is not None:
+            confidence = part[f"p:{positive}"].to_numpy(dtype=float)
+            hit = (part["true"] == positive).to_numpy(dtype=float)
+        else:
+            confidence = part[columns].to_numpy(dtype=float).max(axis=1)
+            hit = (part["true"] == part["predicted"]).to_numpy(dtype=float)
+        bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+        table = pd.DataFrame({"bin": bins, "predicted": confidence, "observed": hit}).groupby("bin").agg(
+            predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
+        curves.append(table.reset_index(drop=True).assign(pipeline=pipeline, protocol=protocol))
+        ece = float(np.sum(table["n"] / table["n"].sum() * (table["observed"] - table["predicted"]).abs()))
+        errors.append({"pipeline": pipeline, "protocol": protocol, "ece": ece})
+    curve = pd.concat(curves, ignore_index=True)[["pipeline", "protocol", "predicted", "observed", "n"]]
+    return curve, pd.DataFrame(errors)

@@ -1,0 +1,99 @@
+"""Does pipeline A really beat pipeline B? Paired statistics over subjects, from the results table.
+
+The unit is the subject (folds averaged within a subject first), never the window: windows
+of one subject are not independent, and the question is whether the difference holds from
+one person to the next.
+
+- Pairwise: the paired difference A − B over subjects; an exact permutation test of its mean
+  (all 2^n sign flips) below 20 subjects, else the Wilcoxon signed-rank test (both
+  two-sided; SciPy); effect size Cohen's d_z = mean(d)/sd(d); p-values Holm-corrected over
+  all pairs (Holm, Scand. J. Stat. 6, 1979).
+- Ranking: the mean rank of each pipeline over subjects (1 = best), the Friedman test, and
+  the Nemenyi critical difference CD = q_α·sqrt(k(k + 1)/(6n)) (Demšar, JMLR 7, 2006): two
+  pipelines whose mean ranks differ by less than CD are not told apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+EXACT_BELOW = 20  # subjects: exact permutation test below, Wilcoxon signed-rank from there
+COMPARISON_COLUMNS = ["protocol", "metric", "pipeline_a", "pipeline_b", "n_subjects", "mean_a", "mean_b",
+                      "difference", "d_z", "test", "p_value", "p_holm", "min_p"]
+
+
+def subject_table(results: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
+    """Subjects (rows) × pipelines (columns) of an overall metric, folds averaged; subjects
+    missing any pipeline are dropped (the tests are paired)."""
+    part = results[(results["protocol"] == protocol) & (results["metric"] == metric) & (results["class"] == "")]
+    table = part.groupby(["subject", "pipeline"], sort=False)["value"].mean().unstack("pipeline")
+    return table[list(pd.unique(part["pipeline"]))].dropna()
+
+
+def paired_test(differences: np.ndarray) -> tuple[str, float, float]:
+    """(test name, two-sided p-value, smallest p-value the test can give with this many subjects)."""
+    n = len(differences)
+    if n < 2 or np.allclose(differences, 0):
+        return "none", 1.0, 1.0
+    if n < EXACT_BELOW:
+        result = stats.permutation_test(
+            (differences,), np.mean, permutation_type="samples", n_resamples=np.inf, alternative="two-sided"
+        )
+        return "exact permutation", float(result.pvalue), 2.0 / 2**n
+    return "wilcoxon signed-rank", float(stats.wilcoxon(differences).pvalue), 0.0
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def compare_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy") -> pd.DataFrame:
+    """Every pair of pipelines under every protocol (see the module text); Holm over the pairs of a protocol."""
+    rows = []
+    for protocol in pd.unique(results["protocol"]):
+        table = subject_table(results, protocol, metric)
+        pairs = []
+        for a, b in itertools.combinations(table.columns, 2):
+            d = (table[a] - table[b]).to_numpy()
+            sd = d.std(ddof=1) if len(d) > 1 else 0.0
+            test, p, min_p = paired_test(d)
+            pairs.append([protocol, metric, a, b, len(d), table[a].mean(), table[b].mean(), d.mean(),
+                          d.mean() / sd if sd > 0 else np.nan, test, p, np.nan, min_p])
+        if pairs:
+            adjusted = holm(np.array([row[10] for row in pairs]))
+            for row, p_holm in zip(pairs, adjusted, strict=True):
+                row[11] = p_holm
+            rows.extend(pairs)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def rank_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy", alpha: float = 0.05) -> pd.DataFrame:
+    """Per protocol: each pipeline's mean rank over subjects (1 = best), the Friedman p-value
+    (three pipelines or more), the Nemenyi critical difference, and the pipelines not told
+    apart from the best one (mean rank within CD of it)."""
+    rows = []
+    for protocol in pd.unique(results["protocol"]):
+        table = subject_table(results, protocol, metric)
+        n, k = table.shape
+        if k < 2 or n < 2:
+            continue
+        ranks = table.rank(axis=1, ascending=False).mean().sort_values()
+        friedman = float(stats.friedmanchisquare(*table.to_numpy().T).pvalue) if k >= 3 else np.nan
+        q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+        cd = float(q * np.sqrt(k * (k + 1) / (6 * n)))
+        best = ranks.iloc[0]
+        for pipeline, rank in ranks.items():
+            rows.append({"protocol": protocol, "metric": metric, "pipeline": pipeline, "mean_rank": float(rank),
+                         "n_subjects": n, "friedman_p": friedman, "critical_difference": cd,
+                         "tied_with_best": bool(rank - best < cd)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,188 @@
+"""Clinical metrics, intervals, statistics, robustness, operating point and the leakage guard."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+from sklearn.model_selection import KFold
+
+from bmelearn.config import load_config
+from bmelearn.errors import ConfigError, LeakageError
+from bmelearn.evaluation import evaluate
+from bmelearn.evaluation.bootstrap import cluster_weights
+from bmelearn.evaluation.evaluate import score_rows
+from bmelearn.evaluation.metrics import classification_metrics, metric_replicates
+from bmelearn.evaluation.operating_point import with_operating_point
+from bmelearn.evaluation.robustness import PERTURBATIONS, additive_noise, channel_dropout, electrode_shift
+from bmelearn.evaluation.statistics import compare_pipelines, holm, paired_test, rank_pipelines
+from bmelearn.experiment import run
+from bmelearn.features import FeatureExtractor
+from bmelearn.models import make_model
+from bmelearn.report.sections import PERTURBATION_AXES
+from bmelearn.windowing import cut_windows
+
+
+def test_binary_metrics_from_a_hand_counted_case():
+    # 5 patients with the disease, 5 without; 4 found, 1 missed, 1 false alarm
+    y_true = np.array(["sick"] * 5 + ["well"] * 5)
+    y_pred = np.array(["sick"] * 4 + ["well"] + ["sick"] + ["well"] * 4)
+    p_sick = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.65, 0.3, 0.2, 0.1, 0.05])
+    scores = np.column_stack([p_sick, 1 - p_sick])
+    m = {(k, c): v for k, c, v in classification_metrics(y_true, y_pred, ["sick", "well"], scores)}
+    assert m[("sensitivity", "sick")] == pytest.approx(4 / 5)
+    assert m[("specificity", "sick")] == pytest.approx(4 / 5)
+    assert m[("ppv", "sick")] == pytest.approx(4 / 5)
+    assert m[("npv", "sick")] == pytest.approx(4 / 5)
+    assert m[("f1", "sick")] == pytest.approx(0.8)
+    assert m[("kappa", "")] == pytest.approx((0.8 - 0.5) / (1 - 0.5))
+    # ROC AUC: of the 25 (sick, well) pairs the sick one scores higher in all but 0.6 < 0.65, 0.2 < 0.65,
+    # 0.2 < 0.3, and 0.2 = 0.2 (a tie counts half)
+    assert m[("roc_auc", "sick")] == pytest.approx((25 - 3 - 0.5) / 25)
+    # average precision: recall steps of 1/5 at precisions 1/1, 2/2, 3/3 (0.9, 0.8, 0.7), 4/5 (0.6, after the
+    # well at 0.65), and 5/8 at the tied 0.2
+    assert m[("pr_auc", "sick")] == pytest.approx((1 + 1 + 1 + 4 / 5 + 5 / 8) / 5)
+    assert m[("brier", "sick")] == pytest.approx(np.mean((p_sick - (y_true == "sick")) ** 2))
+
+
+def test_weighted_metrics_equal_scikit_learn_for_every_weighting():
+    rng = np.random.default_rng(0)
+    classes = ["a", "b", "c"]
+    t = rng.choice(classes, 300)
+    p = np.where(rng.random(300) < 0.7, t, rng.choice(classes, 300))
+    scores = rng.dirichlet(np.ones(3), 300).round(2)  # ties in the scores
+    weights = rng.integers(0, 3, (4, 300)).astype(float)
+    got = metric_replicates(t, p, classes, weights, scores)
+    for b, w in enumerate(weights):
+        assert got[("kappa", "")][b] == pytest.approx(skm.cohen_kappa_score(t, p, sample_weight=w))
+        assert got[("macro_f1", "")][b] == pytest.approx(skm.f1_score(t, p, average="macro", sample_weight=w))
+        assert got[("balanced_accuracy", "")][b] == pytest.approx(skm.balanced_accuracy_score(t, p, sample_weight=w))
+        for i, c in enumerate(classes):
+            assert got[("roc_auc", c)][b] == pytest.approx(skm.roc_auc_score(t == c, scores[:, i], sample_weight=w))
+            assert got[("pr_auc", c)][b] == pytest.approx(skm.average_precision_score(t == c, scores[:, i], sample_weight=w))
+            assert got[("npv", c)][b] == pytest.approx(skm.precision_score(t != c, p != c, sample_weight=w))
+
+
+def _one_subject(rng, n_trials=20, windows=40, rate=(4, 1)):
+    """Windows of trials whose own correct-rate varies (Beta(4, 1): mean 0.8), as real trials do."""
+    truth = np.array(["sick"] * (n_trials * windows) + ["well"] * (n_trials * windows))
+    trial = np.repeat(np.arange(2 * n_trials), windows)
+    correct = rng.random(len(truth)) < np.repeat(rng.beta(*rate, 2 * n_trials), windows)
+    predicted = np.where(correct, truth, np.where(truth == "sick", "well", "sick"))
+    return truth, predicted, trial
+
+
+def _sensitivity_interval(truth, predicted, units, rng):
+    rows = score_rows(truth, predicted, None, units, truth, ["sick", "well"], 400, 0.95, rng)
+    return next((low, high) for metric, cls, _, low, high in rows if (metric, cls) == ("sensitivity", "sick"))
+
+
+def test_intervals_over_trials_cover_the_true_sensitivity():
+    rng = np.random.default_rng(1)
+    covered, naive = [], []
+    for _ in range(200):
+        truth, predicted, trial = _one_subject(rng)
+        for units, out in ((trial, covered), (np.arange(len(truth)), naive)):
+            low, high = _sensitivity_interval(truth, predicted, units, rng)
+            out.append(low <= 0.8 <= high)
+    assert np.mean(covered) >= 0.90
+    # resampling windows as if they were independent gives intervals far too narrow
+    assert np.mean(naive) < np.mean(covered) - 0.2
+
+
+def test_cluster_bootstrap_keeps_each_stratum_size():
+    w = cluster_weights(np.array([0, 0, 1, 2, 3, 3]), np.array(["x", "x", "x", "y", "y", "y"]), 50, np.random.default_rng(0))
+    # clusters 0, 1 are class x (3 windows), clusters 2, 3 class y; two draws per class
+    assert set(np.round(w[:, :3].sum(axis=1) / 1.0)) <= {2.0, 3.0, 4.0, 6.0}
+    assert np.all(w[:, 0] == w[:, 1])  # the two windows of one trial are drawn together
+
+
+def test_statistics_on_a_known_table():
+    assert list(holm([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
+    test, p, smallest = paired_test(np.array([0.1, 0.2, 0.3, 0.4]))
+    assert test == "exact permutation" and p == pytest.approx(2 / 16) and smallest == pytest.approx(2 / 16)
+    assert paired_test(np.arange(1, 25) / 100)[0] == "wilcoxon signed-rank"
+    rows = [(p, s, v) for s in range(6) for p, v in (("lda", 0.70 + s / 100), ("rf", 0.80 + s / 100), ("svm", 0.75 + s / 50))]
+    results = pd.DataFrame([("d", p, "cs", s, "balanced_accuracy", "", v, 0, 0) for p, s, v in rows],
+                           columns=["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"])
+    pairs = compare_pipelines(results).set_index(["pipeline_a", "pipeline_b"])
+    assert pairs.loc[("lda", "rf"), "difference"] == pytest.approx(-0.10)
+    assert pairs.loc[("lda", "rf"), "p_value"] == pytest.approx(2 / 64)  # all six subjects agree
+    assert pairs["p_holm"].max() <= 1 and (pairs["p_holm"] >= pairs["p_value"]).all()
+    ranks = rank_pipelines(results).set_index("pipeline")
+    assert ranks.loc["rf", "mean_rank"] < ranks.loc["lda", "mean_rank"]
+    assert ranks.loc["lda", "mean_rank"] == 3 and not ranks.loc["lda", "tied_with_best"]
+
+
+def test_perturbations_do_what_they_say():
+    X = np.arange(2 * 4 * 8, dtype=float).reshape(2, 4, 8)
+    np.testing.assert_array_equal(electrode_shift(X, 1), X[:, [1, 2, 3, 0]])
+    np.testing.assert_allclose(electrode_shift(X, 0.5), 0.5 * X + 0.5 * X[:, [1, 2, 3, 0]])
+    np.testing.assert_array_equal(electrode_shift(X, 0), X)
+    rng = np.random.default_rng(0)
+    signal = rng.standard_normal((200, 3, 400))
+    noise = additive_noise(signal, 10.0, rng) - signal
+    assert np.mean(noise**2) == pytest.approx(np.mean(signal**2) / 10, rel=0.02)
+    dropped = channel_dropout(signal, 2, rng)
+    assert (np.abs(dropped).sum(axis=(0, 2)) == 0).sum() == 2
+    with pytest.raises(ConfigError, match="dropout"):
+        channel_dropout(signal, 5, rng)
+    assert set(PERTURBATION_AXES) == set(PERTURBATIONS)
+
+
+def test_operating_point_reaches_its_target_on_training_data():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (200, 2)), rng.normal(1.2, 1, (200, 2))])
+    y = np.array(["well"] * 200 + ["sick"] * 200)
+    model = with_operating_point(make_model("logreg"), "sick", "sensitivity", 0.95).fit(X, y)
+    predicted = model.predict(X)
+    assert np.mean(predicted[y == "sick"] == "sick") >= 0.93
+    assert model.best_threshold_ < 0.5  # a screening threshold is lower than the default
+    default = make_model("logreg").fit(X, y).predict(X)
+    assert np.mean(predicted[y == "sick"] == "sick") > np.mean(default[y == "sick"] == "sick")
+
+
+def test_evaluate_refuses_a_leaky_splitter_from_anywhere(simulated):
+    w = cut_windows(simulated.select(modalities="emg"), 0.2, 0.1)
+    X = FeatureExtractor(["MAV"], fs=1000).fit_transform(w.X)
+    with pytest.raises(LeakageError, match="both training and test"):
+        evaluate(X, w.meta, {"lda": make_model("lda")}, {"shuffled": KFold(3, shuffle=True, random_state=0)},
+                 simulated.classes, n_boot=0)
+
+
+SMALL_BINARY = [
+    "dataset.n_subjects=4", "dataset.n_repetitions=3", "dataset.duration=1.0", "dataset.classes=[rest, hand close]",
+    "models=[lda, logreg]", "protocols=[cross_session]", "evaluation.n_boot=200",
+    "evaluation.positive=hand close", "evaluation.operating_point={target: sensitivity, value: 0.9}",
+    "evaluation.robustness={electrode_shift: [0, 1, 2], snr_db: [0]}",
+]
+
+
+def test_binary_run_with_operating_point_robustness_and_comparisons(tmp_path):
+    result = run(load_config(None, SMALL_BINARY), tmp_path / "run")
+    assert set(result.robustness["perturbation"]) == {"electrode_shift", "snr_db"}
+    shift = result.robustness[(result.robustness.metric == "balanced_accuracy") & (result.robustness.perturbation == "electrode_shift")]
+    at = shift.groupby("level")["value"].mean()
+    clean = result.results.query("metric == 'balanced_accuracy'")["value"].mean()
+    assert at[0.0] == pytest.approx(clean)  # a shift of 0 is the clean test set
+    assert at[2.0] < at[0.0]  # rotating the armband hurts
+    predictions = pd.read_parquet(result.folder / "predictions.parquet")
+    assert predictions["threshold"].between(0, 1).all()
+    assert len(result.comparisons) == 1 and result.comparisons["min_p"].iloc[0] == pytest.approx(2 / 16)
+    report = (result.folder / "report.html").read_text()
+    for heading in ("Which model is better?", "Robustness", "ROC curve", "Calibration", "Sensitivity (hand close)"):
+        assert heading in report, heading
+
+
+def test_evaluation_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="operating_point.*needs a value"):
+        load_config(None, ["evaluation.operating_point={target: sensitivity}"])
+    with pytest.raises(ConfigError, match="evaluation.confidence"):
+        load_config(None, ["evaluation.confidence=1.5"])
+
+
+def test_positive_class_must_exist_and_the_task_be_binary(tmp_path):
+    with pytest.raises(ConfigError, match="evaluation: positive and operating_point apply to binary tasks"):
+        run(load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.0", "evaluation.positive=rest"]), tmp_path / "a")
+    binary = ["dataset.n_subjects=2", "dataset.duration=1.0", "dataset.classes=[rest, hand close]"]
+    with pytest.raises(ConfigError, match="evaluation.positive: 'sick' is not a class"):
+        run(load_config(None, [*binary, "evaluation.positive=sick"]), tmp_path / "b")
