@@ -24,6 +24,11 @@ def test_examples_are_valid():
         cfg = load_config(f"examples/{name}.yaml")
         assert cfg.features.per_modality == {"emg": ["HTD"]}
         assert [m.name for m in cfg.models] == ["lda"]
+    compare = load_config("examples/3dc-compare.yaml")
+    assert [m.name for m in compare.models] == ["lda", "svm", "rf"]
+    assert compare.evaluation.robustness.levels == {"electrode_shift": [0, 1, 2]}
+    tabular = load_config("examples/breast-cancer.yaml")
+    assert tabular.windows.whole and tabular.evaluation.operating_point.value == 0.95
 
 
 def test_shorthands_and_model_parameters(tmp_path):
@@ -49,10 +54,10 @@ preprocessing: [rectify, {lowpass: {cutoff: 10}}]
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("windows: {lenght: 0.2}", r"windows.lenght: unknown key; allowed keys: \['length', 'step'\]"),
+        ("windows: {lenght: 0.2}", r"windows.lenght: unknown key; allowed keys: \['length', 'step', 'whole'\]"),
         ("datset: {name: 3dc}", r"datset: unknown key"),
         ("windows: {length: -1}", r"windows.length: Input should be greater than 0"),
-        ("dataset: {name: ninapro}", r"dataset: unknown dataset 'ninapro'; choose from \['3dc', 'emg-rps'"),
+        ("dataset: {name: ninapro}", r"dataset: unknown dataset 'ninapro'; choose from \['3dc', 'breast-cancer', 'emg-rps'"),
         ("dataset: {name: 3dc}", r"set dataset.path"),
         ("dataset: {name: 3dc, path: x, subject: [1]}", r"\['subject'\] are not options of dataset '3dc'"),
         ("features: [HTD, MAVV]", r"unknown feature or group 'MAVV'"),

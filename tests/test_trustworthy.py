@@ -186,3 +186,57 @@ def test_positive_class_must_exist_and_the_task_be_binary(tmp_path):
     binary = ["dataset.n_subjects=2", "dataset.duration=1.0", "dataset.classes=[rest, hand close]"]
     with pytest.raises(ConfigError, match="evaluation.positive: 'sick' is not a class"):
         run(load_config(None, [*binary, "evaluation.positive=sick"]), tmp_path / "b")
+
+
+def test_breast_cancer_table_runs_as_an_experiment_with_an_operating_point(tmp_path):
+    cfg = load_config("examples/breast-cancer.yaml", ["evaluation.n_boot=200", "models=[logreg]"])
+    result = run(cfg, tmp_path / "bc")
+    assert result.positive == "malignant"
+    rows = result.results.set_index(["metric", "class"])
+    # every patient is tested once, by a model that never saw them
+    predictions = pd.read_parquet(result.folder / "predictions.parquet")
+    assert len(predictions) == 569 and predictions["window"].is_unique
+    sensitivity = rows.loc[("sensitivity", "malignant")]
+    assert sensitivity["value"] >= 0.9 and sensitivity["ci_low"] < sensitivity["value"] < sensitivity["ci_high"]
+    assert rows.loc[("roc_auc", "malignant"), "value"] > 0.95
+    assert (result.results["subject"] == "all").all()
+    report = (result.folder / "report.html").read_text()
+    assert "Patient k-fold" in report and "Sensitivity (malignant)" in report
+
+
+def test_subject_kfold_holds_out_whole_subjects_and_checks_n_splits():
+    from bmelearn.evaluation import SubjectKFold
+
+    meta = pd.DataFrame({"subject": np.repeat(np.arange(10), 3), "session": "s", "repetition": 0,
+                         "label": np.repeat(["a", "b"] * 5, 3)})
+    tested = []
+    for train, test in SubjectKFold(5).split(None, groups=meta):
+        assert not set(meta.subject[train]) & set(meta.subject[test])
+        tested.extend(meta.subject[test].unique())
+    assert sorted(tested) == list(range(10))
+    with pytest.raises(ConfigError, match="subject_kfold.n_splits"):
+        list(SubjectKFold(11).split(None, groups=meta))
+
+
+def test_short_windows_name_the_features_that_need_more_samples():
+    from bmelearn.errors import DataError
+
+    X = np.ones((4, 2, 1))
+    assert FeatureExtractor(["MEAN", "MAX"]).fit_transform(X).shape == (4, 4)
+    with pytest.raises(DataError, match=r"too short for \['WL'\]"):
+        FeatureExtractor(["MEAN", "WL"]).fit(X)
+
+
+def test_whole_trial_windows_need_trials_of_one_length():
+    from bmelearn.errors import DataError
+    from bmelearn.recording import Recording, RecordingSet
+    from bmelearn.windowing import whole_trials
+
+    def rec(n, trial):
+        return Recording(np.zeros((2, n)), 100.0, ("a", "b"), ("misc", "misc"), modality="clinical",
+                         meta={"subject": trial, "session": "s", "repetition": 0, "label": "x", "trial": trial})
+
+    windows = whole_trials(RecordingSet([rec(5, "1"), rec(5, "2")]))
+    assert windows.X.shape == (2, 2, 5) and windows.length == pytest.approx(0.05)
+    with pytest.raises(DataError, match="trial 2: 7 clinical samples where the first trial has 5"):
+        whole_trials(RecordingSet([rec(5, "1"), rec(7, "2")]))

@@ -45,19 +45,20 @@ def run(
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    _print_summary(result.summary, cfg.evaluation.confidence)
+    _print_summary(result.summary, cfg.evaluation.confidence, result.positive)
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
 
 
-def _print_summary(summary: dict, confidence: float) -> None:
+def _print_summary(summary: dict, confidence: float, positive: str | None) -> None:
+    metrics = ["accuracy", "balanced_accuracy"] + ([f"sensitivity:{positive}", f"specificity:{positive}"] if positive else [])
     table = Table(title=f"Mean over subjects ({confidence:.0%} confidence interval)")
-    for column in ("protocol", "pipeline", "accuracy %", "balanced accuracy %"):
+    for column in ("protocol", "pipeline", *(f"{m.replace('_', ' ')} %" for m in metrics)):
         table.add_column(column)
     for protocol, pipelines in summary.items():
-        for pipeline, metrics in pipelines.items():
+        for pipeline, values in pipelines.items():
             cells = [
-                f"{100 * m['mean']:.1f} ({100 * m['ci_low']:.1f}–{100 * m['ci_high']:.1f})"
-                for m in (metrics["accuracy"], metrics["balanced_accuracy"])
+                f"{100 * m['mean']:.1f} ({100 * m['ci_low']:.1f}–{100 * m['ci_high']:.1f})" if (m := values.get(name)) else "–"
+                for name in metrics
             ]
             table.add_row(protocol, pipeline, *cells)
     Console().print(table)

@@ -74,10 +74,12 @@ class DatasetConfig(BaseModel):
 
 
 class WindowsConfig(_Strict):
-    """Window length and step, in seconds."""
+    """Window length and step, in seconds; or ``whole: true`` (``windows: whole``) for one window
+    per trial, the whole trial (tables with one row per patient, fixed-length epochs)."""
 
     length: float = Field(0.2, gt=0)
     step: float = Field(0.1, gt=0)
+    whole: bool = False
 
 
 class SelectionConfig(_Strict):
@@ -196,6 +198,11 @@ class ExperimentConfig(_Strict):
         if not isinstance(value, list):
             raise ValueError(f"must be a list, got {value!r}")
         return [dict([_single_key(item, f"item {i}")]) for i, item in enumerate(value)]
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _windows_shorthand(cls, value: Any) -> Any:
+        return {"whole": True} if value == "whole" else value
 
     @field_validator("features", mode="before")
     @classmethod

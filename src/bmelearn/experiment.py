@@ -39,7 +39,7 @@ from bmelearn.quality import exclude_bad_channels
 from bmelearn.recording import Recording, RecordingSet
 from bmelearn.report import write_report
 from bmelearn.serialization import save_model
-from bmelearn.windowing import Windows, cut_windows
+from bmelearn.windowing import Windows, cut_windows, whole_trials
 
 #: progress(stage, completed, total): called as the run advances.
 Progress = Callable[[str, int, int], None]
@@ -48,7 +48,8 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class RunResult:
     """What a run produced: its folder, the tidy results, the confusion counts, the summary, the
-    pipeline comparisons and ranking, and the robustness results (empty when not asked for)."""
+    pipeline comparisons and ranking, the robustness results (empty when not asked for) and the
+    positive class of a binary task (None otherwise)."""
 
     folder: Path
     results: pd.DataFrame
@@ -57,6 +58,7 @@ class RunResult:
     comparisons: pd.DataFrame
     ranking: pd.DataFrame
     robustness: pd.DataFrame
+    positive: str | None = None
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -202,7 +204,10 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     raw, _ = exclude_bad_channels(raw)
     progress("preprocessing", 0, 1)
     processed = preprocess(raw, [dict([item]) for step in config.preprocessing for item in step.items()])
-    windows = cut_windows(processed, config.windows.length, config.windows.step)
+    if config.windows.whole:
+        windows = whole_trials(processed)
+    else:
+        windows = cut_windows(processed, config.windows.length, config.windows.step)
     progress("features", 0, 1)
     X, feature_names, extractors = extract_features(windows, config)
 
@@ -252,7 +257,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     card = {
         "bmelearn_version": __version__,
         "classes": windows.classes,
-        "window": {"length": config.windows.length, "step": config.windows.step},
+        "window": config.windows.model_dump(),
         "signals": {m: {"fs": windows.fs[m], "channels": list(windows.ch_names[m])} for m in windows.modalities},
         "preprocessing": config.preprocessing,
         "features": {m: e.features_ for m, e in extractors.items()},
@@ -277,7 +282,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "compare": scoring.compare,
         "intervals": summary,
     }
-    return RunResult(folder, results, confusion, summary, comparisons, ranking, evaluation.robustness), report
+    return RunResult(folder, results, confusion, summary, comparisons, ranking, evaluation.robustness, positive), report
 
 
 def summary_for(summary: dict, pipeline: str) -> dict:

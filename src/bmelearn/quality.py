@@ -25,7 +25,10 @@ def check_finite(rec: Recording) -> None:
 
 
 def flat_channels(rec: Recording) -> list[int]:
-    """Indices of channels whose samples are all equal (a dead or disconnected electrode)."""
+    """Indices of channels whose samples are all equal (a dead or disconnected electrode); none
+    for a one-sample recording (a table row), which cannot vary."""
+    if rec.n_samples < 2:
+        return []
     return [int(i) for i in np.flatnonzero(np.ptp(rec.data, axis=1) == 0)]
 
 

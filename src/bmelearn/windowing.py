@@ -109,3 +109,35 @@ def cut_windows(recordings: RecordingSet, length: float, step: float) -> Windows
         length=length,
         step=step,
     )
+
+
+def whole_trials(recordings: RecordingSet) -> Windows:
+    """One window per trial, the whole trial: for trials that are already the unit of analysis
+    (a table row per patient, a fixed-length epoch). Every trial of a modality must have the
+    same number of samples."""
+    recordings.check_consistent_channels()
+    trials = recordings.trials()
+    arrays: dict[str, list[np.ndarray]] = {m: [] for m in recordings.modalities}
+    rows = []
+    for trial, streams in trials.items():
+        for m, rec in streams.items():
+            if arrays[m] and arrays[m][0].shape != rec.data.shape:
+                raise DataError(
+                    f"trial {trial}: {rec.n_samples} {m} samples where the first trial has {arrays[m][0].shape[1]}; "
+                    "whole-trial windows need trials of one length: cut windows of a fixed length instead."
+                )
+            arrays[m].append(rec.data)
+        any_rec = next(iter(streams.values()))
+        rows.append({**{k: any_rec.meta.get(k) for k in META_KEYS}, "start": 0.0, "window": 0})
+    first = {m: next(r for r in recordings if r.modality == m) for m in recordings.modalities}
+    length = max(arrays[m][0].shape[1] / first[m].fs for m in arrays)
+    return Windows(
+        arrays={m: np.ascontiguousarray(np.stack(a)) for m, a in arrays.items()},
+        fs={m: first[m].fs for m in arrays},
+        ch_names={m: first[m].ch_names for m in arrays},
+        ch_types={m: first[m].ch_types for m in arrays},
+        meta=pd.DataFrame(rows),
+        classes=recordings.classes,
+        length=length,
+        step=length,
+    )

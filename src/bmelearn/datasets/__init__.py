@@ -10,7 +10,7 @@ from typing import Any
 from bmelearn.datasets.myo import load_one_subject_myo
 from bmelearn.datasets.rps import load_emg_rps
 from bmelearn.datasets.simulator import simulate
-
+from bmelearn.datasets.tabular import load_breast_cancer
 from bmelearn.datasets.threedc import load_3dc
 from bmelearn.errors import ConfigError
 from bmelearn.recording import RecordingSet
@@ -59,6 +59,13 @@ DATASETS = {
             "subjects mg and rr, sessions s1 and s2.",
             load_emg_rps,
             needs_path=True,
+        ),
+        DatasetInfo(
+            "breast-cancer",
+            "Wisconsin diagnostic breast cancer (scikit-learn): 569 patients, 30 cell-nucleus measurements, "
+            "benign or malignant; tabular, one row per patient (use windows: whole, features {clinical: [MEAN]}).",
+            load_breast_cancer,
+            needs_path=False,
         ),
     )
 }

@@ -1,15 +1,24 @@
-"""Evaluation: protocols (splitters), metrics, the leakage guard and evaluate()."""
+"""Evaluation: protocols (splitters), metrics with intervals, the leakage guard, evaluate(),
+statistics across pipelines, robustness perturbations and the operating point."""
 
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, count_fits, evaluate, summarize
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import classification_metrics
-from bmelearn.evaluation.protocols import PROTOCOLS, CrossSession, LeaveOneSubjectOut, WithinSession, make_protocol
+from bmelearn.evaluation.protocols import (
+    PROTOCOLS,
+    CrossSession,
+    LeaveOneSubjectOut,
+    SubjectKFold,
+    WithinSession,
+    make_protocol,
+)
 
 __all__ = [
     "PROTOCOLS",
     "RESULT_COLUMNS",
     "CrossSession",
     "LeaveOneSubjectOut",
+    "SubjectKFold",
     "WithinSession",
     "check_split",
     "classification_metrics",

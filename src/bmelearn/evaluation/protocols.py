@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, StratifiedGroupKFold
 
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.leakage import check_split
@@ -115,11 +115,35 @@ class LeaveOneSubjectOut(MetadataSplitter):
             yield ~test, test
 
 
-PROTOCOLS = {"within_session": WithinSession, "cross_session": CrossSession, "loso": LeaveOneSubjectOut}
+class SubjectKFold(MetadataSplitter):
+    """k-fold over subjects (patients), stratified by label when each subject has one label:
+    the new-patient question for many subjects, e.g. a table with one row per patient. Results
+    are pooled over the test subjects of all folds (each subject is tested once)."""
+
+    description = "trained on some patients and tested on others never seen in training (k-fold over patients)"
+    pooled = True
+
+    def __init__(self, n_splits: int = 5, seed: int = 0):
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def _folds(self, meta):
+        subjects = meta["subject"].astype(str).to_numpy()
+        if self.n_splits < 2 or self.n_splits > len(set(subjects)):
+            raise ConfigError(
+                f"protocols.subject_kfold.n_splits must be between 2 and the {len(set(subjects))} subjects, got {self.n_splits}."
+            )
+        splitter = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.seed)
+        for train, test in splitter.split(meta, meta["label"].astype(str), subjects):
+            yield np.isin(np.arange(len(meta)), train), np.isin(np.arange(len(meta)), test)
+
+
+PROTOCOLS = {"within_session": WithinSession, "cross_session": CrossSession, "loso": LeaveOneSubjectOut,
+             "subject_kfold": SubjectKFold}
 
 
 def make_protocol(name: str, **params: Any) -> MetadataSplitter:
-    """Build the named protocol (``within_session``, ``cross_session``, ``loso``)."""
+    """Build the named protocol (``within_session``, ``cross_session``, ``loso``, ``subject_kfold``)."""
     if name not in PROTOCOLS:
         raise ConfigError(f"protocols: unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}.")
     try:

@@ -62,6 +62,8 @@ def compare_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy") 
     rows = []
     for protocol in pd.unique(results["protocol"]):
         table = subject_table(results, protocol, metric)
+        if len(table) < 2:  # results pooled over subjects, or one subject: nothing to pair
+            continue
         pairs = []
         for a, b in itertools.combinations(table.columns, 2):
             d = (table[a] - table[b]).to_numpy()

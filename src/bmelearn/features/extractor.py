@@ -49,8 +49,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.prefix = prefix
 
     def fit(self, X: np.ndarray, y: Any = None) -> FeatureExtractor:
-        X = self._check(X)
         self.features_ = resolve(list(self.features))
+        X = self._check(X)
         unknown = sorted(set(self.params or {}) - set(self.features_))
         if unknown:
             raise ConfigError(f"features.params: {unknown} are not among the selected features {self.features_}.")
@@ -90,11 +90,13 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_
 
-    @staticmethod
-    def _check(X: np.ndarray) -> np.ndarray:
+    def _check(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 3:
             raise DataError(f"FeatureExtractor expects windows of shape (n_windows, n_channels, n_times), got {X.shape}.")
-        if X.shape[-1] < 3:
-            raise DataError(f"FeatureExtractor: windows of {X.shape[-1]} samples are too short; use at least 3.")
+        needed = max(FEATURES[f].min_samples for f in self.features_)
+        if X.shape[-1] < needed:
+            short = [f for f in self.features_ if FEATURES[f].min_samples > X.shape[-1]]
+            raise DataError(f"FeatureExtractor: windows of {X.shape[-1]} samples are too short for {short}; "
+                            f"they need at least {needed}: use longer windows.")
         return X

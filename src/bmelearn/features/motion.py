@@ -18,19 +18,19 @@ def standard_deviation(ctx: FeatureContext) -> np.ndarray:
     return np.sqrt(ctx.var)
 
 
-@register("MIN", "motion")
+@register("MIN", "motion", min_samples=1)
 def minimum(ctx: FeatureContext) -> np.ndarray:
     """Minimum: the smallest sample of the window, MIN = min_i x_i. Units: u."""
     return ctx.X.min(axis=-1)
 
 
-@register("MAX", "motion")
+@register("MAX", "motion", min_samples=1)
 def maximum(ctx: FeatureContext) -> np.ndarray:
     """Maximum: the largest sample of the window, MAX = max_i x_i. Units: u."""
     return ctx.X.max(axis=-1)
 
 
-@register("RANGE", "motion")
+@register("RANGE", "motion", min_samples=1)
 def value_range(ctx: FeatureContext) -> np.ndarray:
     """Range: max − min over the window. Units: u."""
     return np.ptp(ctx.X, axis=-1)

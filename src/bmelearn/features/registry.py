@@ -212,7 +212,8 @@ class Feature:
 
     ``parts(params, fs, n_times)`` lists the values a feature gives per channel (None: one);
     ``over`` is what a column belongs to: ``channel``, ``pair`` of channels, or
-    ``quaternion`` sensor (four channels w, x, y, z).
+    ``quaternion`` sensor (four channels w, x, y, z); ``min_samples`` the shortest window it
+    is defined on (1 for MEAN, MIN, MAX and RANGE, which also serve one-sample table rows).
     """
 
     name: str
@@ -221,6 +222,7 @@ class Feature:
     defaults: dict[str, Any] = field(default_factory=dict)
     parts: PartsFn | None = None
     over: str = "channel"
+    min_samples: int = 3
 
     @property
     def doc(self) -> str:
@@ -255,14 +257,14 @@ GROUPS: dict[str, tuple[str, ...]] = {}
 
 
 def register(
-    name: str, family: str, parts: PartsFn | None = None, over: str = "channel", **defaults: Any
+    name: str, family: str, parts: PartsFn | None = None, over: str = "channel", min_samples: int = 3, **defaults: Any
 ) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
     """Decorator adding a feature function to the registry under ``name``."""
 
     def add(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         if name in FEATURES:
             raise ValueError(f"feature {name} registered twice")
-        FEATURES[name] = Feature(name, family, func, defaults, parts, over)
+        FEATURES[name] = Feature(name, family, func, defaults, parts, over, min_samples)
         return func
 
     return add

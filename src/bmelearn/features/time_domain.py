@@ -43,7 +43,7 @@ def variance(ctx: FeatureContext) -> np.ndarray:
     return ctx.var
 
 
-@register("MEAN", "time-domain")
+@register("MEAN", "time-domain", min_samples=1)
 def mean(ctx: FeatureContext) -> np.ndarray:
     """Mean: MEAN = (1/N) Σ x_i; for an accelerometer, the gravity component (orientation). Units: u."""
     return ctx.mean

@@ -26,6 +26,11 @@ PROTOCOLS = {
         "trained on all other participants and tested on one participant never seen during training, "
         "as a device used on a new patient without calibrating it to that patient",
     ),
+    "subject_kfold": (
+        "Patient k-fold",
+        "the patients were split into several groups, and each group in turn was tested with a model trained on the "
+        "other patients; every patient is tested once, by a model that never saw them",
+    ),
     "kfold": (
         "K-fold",
         "the trials were split into several parts, and each part in turn was tested with a model trained on the "
