@@ -240,3 +240,47 @@ def test_whole_trial_windows_need_trials_of_one_length():
     assert windows.X.shape == (2, 2, 5) and windows.length == pytest.approx(0.05)
     with pytest.raises(DataError, match="trial 2: 7 clinical samples where the first trial has 5"):
         whole_trials(RecordingSet([rec(5, "1"), rec(7, "2")]))
+
+
+def test_majority_vote_and_rejection_give_the_control_metrics_by_hand():
+    from bmelearn.evaluation.control import control_rows, decisions
+
+    part = pd.DataFrame({
+        "trial": ["t1"] * 6 + ["t2"] * 4, "window": range(10), "true": ["a"] * 6 + ["b"] * 4,
+        "predicted": ["a", "b", "b", "a", "a", "a", "b", "a", "b", "b"],
+        "p:a": [0.9, 0.4, 0.3, 0.8, 0.9, 0.9, 0.2, 0.55, 0.1, 0.1],
+    }).assign(**{"p:b": lambda d: 1 - d["p:a"]})
+    # a vote over 3 windows never reaches back into the previous trial; ties go to the first class
+    assert list(decisions(part, ["a", "b"], 3, None)) == ["a", "a", "b", "b", "a", "a", "b", "a", "b", "b"]
+    rows = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], 1, 0.6, None, 0, 0.95, np.random.default_rng(0))}
+    assert rows["rejection_rate"] == pytest.approx(1 / 10)  # window 7: p = 0.55
+    assert rows["active_error"] == pytest.approx(2 / 9)  # windows 1 and 2 say b in a trial of a
+    assert rows["instability"] == pytest.approx(4 / 8)  # a→b, b→a, b→(none), (none)→b over 8 pairs
+    assert rows["decision_accuracy"] == pytest.approx(7 / 9)
+    with_rest = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], 1, None, "b", 0, 0.95, np.random.default_rng(0))}
+    # decisions of the rest class b do not move the device: 5 moving decisions (a), one wrong (window 7, during b)
+    assert with_rest["active_error"] == pytest.approx(1 / 5)
+
+
+def test_control_metrics_in_a_run(tmp_path):
+    cfg = load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.5", "models=[lda]", "protocols=[cross_session]",
+                             "evaluation.n_boot=100", "evaluation.control={vote: 3, reject_below: 0.5, rest: rest}"])
+    result = run(cfg, tmp_path / "c")
+    control = pd.read_csv(result.folder / "control.csv")
+    assert set(control["metric"]) == {"active_error", "instability", "rejection_rate", "decision_accuracy"}
+    assert control["value"].between(0, 1).all()
+    assert "Decisions for control" in (result.folder / "report.html").read_text()
+    with pytest.raises(ConfigError, match="reject_below needs class probabilities, which \\['svm'\\]"):
+        run(load_config(None, ["models=[svm]", "evaluation.control={reject_below: 0.5}"]), tmp_path / "d")
+
+
+def test_learning_curve_trains_on_fewer_repetitions(tmp_path):
+    cfg = load_config(None, ["dataset.n_subjects=2", "dataset.n_repetitions=3", "dataset.duration=1.0", "models=[lda]",
+                             "protocols=[cross_session]", "evaluation.n_boot=100", "evaluation.learning_curve=[1, 3]"])
+    result = run(cfg, tmp_path / "l")
+    curve = pd.read_csv(result.folder / "learning_curve.csv")
+    assert set(curve["repetitions"]) == {1, 3}
+    at = curve[curve.metric == "balanced_accuracy"].groupby("repetitions")["value"].mean()
+    clean = result.results.query("metric == 'balanced_accuracy'")["value"].mean()
+    assert at[3] == pytest.approx(clean)  # all three repetitions: the full training set
+    assert "How much training data?" in (result.folder / "report.html").read_text()

@@ -154,10 +154,21 @@ class RobustnessConfig(_Strict):
         return {name: list(getattr(self, name)) for name in PERTURBATIONS if getattr(self, name)}
 
 
+class ControlConfig(_Strict):
+    """Decision-level scoring for control (bmelearn.evaluation.control): majority ``vote`` over
+    this many windows, no decision below ``reject_below`` probability, ``rest`` the class that
+    does not move the device."""
+
+    vote: int = Field(default=1, ge=1)
+    reject_below: float | None = Field(default=None, gt=0, lt=1)
+    rest: str | None = None
+
+
 class EvaluationConfig(_Strict):
     """How results are scored: bootstrap intervals (``n_boot`` resamples, ``confidence``), the
     ``positive`` class of a binary task, its ``operating_point``, the ``compare`` metric of the
-    pipeline statistics, and ``robustness`` curves."""
+    pipeline statistics, ``robustness`` curves, decision-level ``control`` metrics and the
+    ``learning_curve`` (numbers of training repetitions per class to try)."""
 
     n_boot: int = Field(default=N_BOOT, ge=0)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
@@ -165,6 +176,15 @@ class EvaluationConfig(_Strict):
     operating_point: OperatingPointConfig | None = None
     compare: Literal["accuracy", "balanced_accuracy", "kappa", "macro_f1"] = "balanced_accuracy"
     robustness: RobustnessConfig | None = None
+    control: ControlConfig | None = None
+    learning_curve: list[int] = Field(default_factory=list)
+
+    @field_validator("learning_curve")
+    @classmethod
+    def _repetitions(cls, value: list[int]) -> list[int]:
+        if any(r < 1 for r in value):
+            raise ValueError(f"numbers of training repetitions per class must be 1 or more, got {value}")
+        return sorted(set(value))
 
 
 class ModelConfig(_Strict):

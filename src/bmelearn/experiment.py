@@ -28,6 +28,9 @@ from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
+from bmelearn.evaluation.control import control_table
+from bmelearn.evaluation.evaluate import mean_over_subjects
+from bmelearn.evaluation.protocols import LimitedTraining
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import compare_pipelines, rank_pipelines
@@ -118,6 +121,36 @@ def positive_class(config: ExperimentConfig, classes: list[str]) -> str | None:
             )
         return None
     return positive or classes[1]
+
+
+def check_control(config: ExperimentConfig, classes: list[str], pipelines: dict) -> None:
+    """Before any fit: ``evaluation.control`` names a class of the data and, to reject, has probabilities."""
+    control = config.evaluation.control
+    if control is None:
+        return
+    if control.rest is not None and control.rest not in classes:
+        raise ConfigError(f"evaluation.control.rest: {control.rest!r} is not a class of the data {classes}.")
+    if control.reject_below is not None:
+        blind = [k for k, p in pipelines.items() if not hasattr(p, "predict_proba")]
+        if blind:
+            raise ConfigError(f"evaluation.control.reject_below needs class probabilities, which {blind} do not give; "
+                              "remove reject_below or use models with probabilities (lda, rf, knn, logreg).")
+
+
+def learning_curve(X: np.ndarray, windows: Windows, pipelines: dict, protocols: dict,
+                   config: ExperimentConfig) -> pd.DataFrame | None:
+    """The results with the training data cut to 1, 2, … repetitions per class
+    (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for."""
+    scoring = config.evaluation
+    if not scoring.learning_curve:
+        return None
+    parts = []
+    for repetitions in scoring.learning_curve:
+        limited = {name: LimitedTraining(p, repetitions) for name, p in protocols.items()}
+        part = evaluate(X, windows.meta, pipelines, limited, windows.classes, config.dataset.name,
+                        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 10, repetitions))
+        parts.append(part.results.assign(repetitions=repetitions))
+    return pd.concat(parts, ignore_index=True)
 
 
 def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtractor], config: ExperimentConfig):
@@ -218,6 +251,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     positive = positive_class(config, windows.classes)
     if (point := config.evaluation.operating_point) is not None:
         pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
+    check_control(config, windows.classes, pipelines)
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
     total = count_fits(windows.meta, pipelines, protocols)
     done = 0
@@ -237,6 +271,11 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     summary = summarize(results, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 6))
     comparisons = compare_pipelines(results, scoring.compare)
     ranking = rank_pipelines(results, scoring.compare)
+    learning = learning_curve(X, windows, pipelines, protocols, config)
+    control = None
+    if (decisions := config.evaluation.control) is not None:
+        control = control_table(evaluation.predictions, windows.classes, decisions.vote, decisions.reject_below,
+                                decisions.rest, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 8))
 
     (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     results.to_csv(folder / "results.csv", index=False)
@@ -246,10 +285,17 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     comparisons.to_csv(folder / "comparisons.csv", index=False)
     if not evaluation.robustness.empty:
         evaluation.robustness.to_csv(folder / "robustness.csv", index=False)
+    if control is not None:
+        control.to_csv(folder / "control.csv", index=False)
+    if learning is not None:
+        learning.to_csv(folder / "learning_curve.csv", index=False)
     _write_json(folder / "summary.json", {
         "dataset": config.dataset.name, "n_windows": len(windows), "positive_class": positive,
         "confidence": scoring.confidence, "protocols": summary,
         "comparisons": comparisons.to_dict(orient="records"), "ranking": ranking.to_dict(orient="records"),
+        "control": None if control is None else mean_over_subjects(
+            control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"], scoring.n_boot, scoring.confidence,
+            derive_seed(config.seed, 9)).to_dict(orient="records"),
     })
 
     progress("saving models", 0, 1)
@@ -281,6 +327,8 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "n_boot": scoring.n_boot,
         "compare": scoring.compare,
         "intervals": summary,
+        "control": control,
+        "learning": learning,
     }
     return RunResult(folder, results, confusion, summary, comparisons, ranking, evaluation.robustness, positive), report
 

@@ -150,3 +150,28 @@ def make_protocol(name: str, **params: Any) -> MetadataSplitter:
         return PROTOCOLS[name](**params)
     except TypeError as exc:
         raise ConfigError(f"protocols.{name}: invalid parameter ({exc}).") from exc
+
+
+class LimitedTraining(MetadataSplitter):
+    """The folds of ``protocol`` with the training set cut to the first ``repetitions``
+    repetitions of each class in each (subject, session): for learning curves, how the metric
+    grows with the amount of training data."""
+
+    def __init__(self, protocol: MetadataSplitter, repetitions: int):
+        self.protocol = protocol
+        self.repetitions = repetitions
+
+    @property
+    def pooled(self) -> bool:
+        return getattr(self.protocol, "pooled", False)
+
+    def _folds(self, meta):
+        if self.repetitions < 1:
+            raise ConfigError(f"evaluation.learning_curve: {self.repetitions} is not a number of repetitions (1 or more).")
+        keys = ["subject", "session", "label"]
+        for train, test in self.protocol._folds(meta):
+            order = meta[train].groupby(keys, sort=False)["repetition"].transform(
+                lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
+            kept = np.zeros(len(meta), dtype=bool)
+            kept[np.flatnonzero(train)[order.to_numpy() < self.repetitions]] = True
+            yield kept, test

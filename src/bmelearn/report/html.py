@@ -57,6 +57,8 @@ def render_report(
     confidence: float = 0.95,
     n_boot: int = 1000,
     compare: str = "balanced_accuracy",
+    control: pd.DataFrame | None = None,
+    learning: pd.DataFrame | None = None,
 ) -> str:
     """The report of an experiment as one self-contained HTML page, written for a clinician.
 
@@ -74,7 +76,9 @@ def render_report(
     pipeline ``comparisons`` and ``ranking``, the ``robustness`` table, the out-of-fold
     ``predictions`` (for the ROC, PR and calibration curves of a binary task with its
     ``positive`` class), the ``confidence`` level and ``n_boot`` resamples of the bands and
-    the ``compare`` metric. Raises :class:`~bmelearn.errors.DataError` if a table lacks a
+    the ``compare`` metric, and the decision-level ``control`` metrics (pipeline, protocol,
+    subject, metric, value, ci_low, ci_high) and ``learning`` curve results (the results
+    table with a ``repetitions`` column). Raises :class:`~bmelearn.errors.DataError` if a table lacks a
     required column.
     """
     classes = [str(c) for c in classes]
@@ -99,6 +103,8 @@ def render_report(
         "binary": (sections.binary_sections(summary, predictions, classes, positive, n_boot, confidence)
                    if positive and predictions is not None else None),
         "confidence": f"{confidence:.0%}",
+        "control": sections.control_table(control, confidence),
+        "learning": sections.learning_sections(learning, compare, confidence),
         "per_class": _per_class(summary),
         "confusion": _confusion(confusion, classes, summary),
         "config_yaml": yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True, default_flow_style=False),

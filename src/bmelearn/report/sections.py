@@ -103,6 +103,42 @@ def robustness_sections(robustness: pd.DataFrame, metric: str, confidence: float
     return sections
 
 
+def learning_sections(learning: pd.DataFrame, metric: str, confidence: float) -> list[dict]:
+    """Per protocol: the metric against the number of training repetitions per class, per model."""
+    if learning is None or learning.empty:
+        return []
+    part = learning[(learning["metric"] == metric) & (learning["class"] == "")]
+    means = mean_over_subjects(part, ["protocol", "pipeline", "repetitions"], confidence=confidence)
+    out = []
+    name = METRIC_NAMES.get(metric, metric)
+    for protocol, block in means.groupby("protocol", sort=False):
+        curves = {p: c.rename(columns={"repetitions": "x", "mean": "y", "ci_low": "low", "ci_high": "high"})
+                  for p, c in block.groupby("pipeline", sort=False)}
+        out.append({"title": f"Learning curve — {text.protocol_label(protocol)}",
+                    "image": figures.curve_figure(curves, "Training repetitions per class", f"{name.capitalize()} (%)"),
+                    "alt": f"{name} against the number of training repetitions"})
+    return out
+
+
+CONTROL_NAMES = {"active_error": "Active error", "instability": "Instability", "rejection_rate": "Rejected",
+                 "decision_accuracy": "Decision accuracy"}
+
+
+def control_table(control: pd.DataFrame, confidence: float) -> Table | None:
+    """The decision-level metrics of each model, mean over participants with intervals."""
+    if control is None or control.empty:
+        return None
+    means = mean_over_subjects(control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"], confidence=confidence)
+    rows = []
+    for (protocol, pipeline), block in means.groupby(["protocol", "pipeline"], sort=False):
+        found = block.set_index("metric")
+        rows.append([pipeline, text.protocol_label(protocol)] + [
+            with_interval(*found.loc[m, ["mean", "ci_low", "ci_high"]]) if m in found.index else "–" for m in CONTROL_NAMES
+        ])
+    return Table(["Model", "Evaluation", *(f"{n} (%)" for n in CONTROL_NAMES.values())], rows, id="control-table",
+                 caption=f"Mean over participants with its {confidence:.0%} interval.")
+
+
 def binary_sections(summary: tables.ResultSummary, predictions: pd.DataFrame, classes: list[str], positive: str,
                     n_boot: int, confidence: float) -> dict:
     """Sensitivity and specificity of ``positive`` per participant, ROC and PR curves, calibration."""
