@@ -284,3 +284,53 @@ def test_learning_curve_trains_on_fewer_repetitions(tmp_path):
     clean = result.results.query("metric == 'balanced_accuracy'")["value"].mean()
     assert at[3] == pytest.approx(clean)  # all three repetitions: the full training set
     assert "How much training data?" in (result.folder / "report.html").read_text()
+
+
+def _daphnet_file(path, subject, rng):
+    """A synthetic run in the Daphnet release format: 2 s outside the experiment, then walking
+    (1.5 Hz steps) alternating with freezing episodes (a 6 Hz trembling of small amplitude)."""
+    labels = np.r_[np.zeros(128), np.tile(np.r_[np.ones(64 * 12), np.full(64 * 6, 2)], 5)].astype(int)
+    t = np.arange(len(labels)) / 64.0
+    walking = 300 * np.sin(2 * np.pi * 1.5 * t)[:, None] * rng.uniform(0.5, 1.5, 9)
+    trembling = 60 * np.sin(2 * np.pi * 6.0 * t)[:, None] * rng.uniform(0.5, 1.5, 9)
+    signal = np.where((labels == 2)[:, None], trembling, walking) + 20 * rng.standard_normal((len(t), 9))
+    table = np.column_stack([1000 * t, signal.round(), labels])
+    np.savetxt(path / f"S{subject:02d}R01.txt", table, fmt="%d")
+
+
+def test_daphnet_episodes_and_the_fog_example_on_synthetic_recordings(tmp_path):
+    from bmelearn.datasets import load_dataset
+
+    rng = np.random.default_rng(0)
+    for subject in (1, 2, 3):
+        _daphnet_file(tmp_path, subject, rng)
+    recordings = load_dataset("daphnet", path=str(tmp_path))
+    meta = recordings.meta
+    assert len(meta) == 3 * 10 and set(meta["label"]) == {"walk", "freeze"}  # 5 walks + 5 freezes a run
+    assert (meta.loc[meta.label == "freeze", "duration"].round(3) == 6.0).all()
+    cfg = load_config("examples/fog.yaml", [f"dataset.path={tmp_path}", "evaluation.n_boot=200"])
+    result = run(cfg, tmp_path / "fog")
+    sensitivity = result.results.query("metric == 'sensitivity' and `class` == 'freeze'")
+    assert len(sensitivity) == 2 * 3 and sensitivity["value"].mean() > 0.8
+    assert (sensitivity["ci_low"] <= sensitivity["value"]).all()
+
+
+def test_daphnet_timeeval_csv_and_bad_files(tmp_path):
+    from bmelearn.datasets import load_dataset
+    from bmelearn.errors import DataError
+
+    t = pd.date_range("1970-01-01 00:04:40", periods=300, freq="15625us")
+    table = pd.DataFrame(np.random.default_rng(0).normal(0, 100, (300, 9)), columns=[f"c{i}" for i in range(9)])
+    table.insert(0, "timestamp", t)
+    table["is_anomaly"] = np.r_[np.zeros(200), np.ones(100)].astype(int)
+    table.to_csv(tmp_path / "S06R02E0.csv", index=False)
+    recordings = load_dataset("daphnet", path=str(tmp_path / "S06R02E0.csv"))
+    assert list(recordings.meta["label"]) == ["walk", "freeze"] and set(recordings.meta["subject"]) == {6}
+    (tmp_path / "S01R01.txt").write_text("0 1 2 3\n")
+    with pytest.raises(DataError, match="S01R01.txt: 4 columns; a Daphnet file has 11"):
+        load_dataset("daphnet", path=str(tmp_path / "S01R01.txt"))
+    with pytest.raises(DataError, match="no window of class \\['freeze'\\]"):
+        table["is_anomaly"] = 0
+        table.to_csv(tmp_path / "S06R02E0.csv", index=False)
+        run(load_config("examples/fog.yaml", [f"dataset.path={tmp_path / 'S06R02E0.csv'}", "windows.length=1.0"]),
+            tmp_path / "none")

@@ -26,7 +26,7 @@ from sklearn.base import clone
 from bmelearn import __version__
 from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
-from bmelearn.errors import ConfigError
+from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
 from bmelearn.evaluation.control import control_table
 from bmelearn.evaluation.evaluate import mean_over_subjects
@@ -109,8 +109,9 @@ def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.nda
     return np.hstack(blocks), names, extractors
 
 
-def positive_class(config: ExperimentConfig, classes: list[str]) -> str | None:
-    """The positive class of a binary task (``evaluation.positive``, else the second class); None otherwise."""
+def positive_class(config: ExperimentConfig, classes: list[str], labels: np.ndarray) -> str | None:
+    """The positive class of a binary task (``evaluation.positive``, else the second class); None
+    otherwise. Both classes must have windows, or sensitivity and specificity mean nothing."""
     positive = config.evaluation.positive
     if positive is not None and positive not in classes:
         raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
@@ -120,6 +121,10 @@ def positive_class(config: ExperimentConfig, classes: list[str]) -> str | None:
                 f"evaluation: positive and operating_point apply to binary tasks; this one has {len(classes)} classes."
             )
         return None
+    missing = [c for c in classes if c not in set(labels)]
+    if missing:
+        raise DataError(f"{config.dataset.name}: no window of class {missing}; a binary task needs windows of both "
+                        f"{classes} to measure sensitivity and specificity (check the data or the window length).")
     return positive or classes[1]
 
 
@@ -248,7 +253,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     if (selection := config.features.selection) is not None:
         groups = feature_groups(extractors)
         pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) for k, p in pipelines.items()}
-    positive = positive_class(config, windows.classes)
+    positive = positive_class(config, windows.classes, windows.y.astype(str))
     if (point := config.evaluation.operating_point) is not None:
         pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
     check_control(config, windows.classes, pipelines)

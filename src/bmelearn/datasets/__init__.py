@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bmelearn.datasets.daphnet import load_daphnet
 from bmelearn.datasets.myo import load_one_subject_myo
 from bmelearn.datasets.rps import load_emg_rps
 from bmelearn.datasets.simulator import simulate
@@ -58,6 +59,13 @@ DATASETS = {
             "Armband EMG, rock/paper/scissors/ok/rest (geomstats): 8 channels resampled to 244 Hz, "
             "subjects mg and rr, sessions s1 and s2.",
             load_emg_rps,
+            needs_path=True,
+        ),
+        DatasetInfo(
+            "daphnet",
+            "Daphnet freezing of gait (Bächlin et al. 2010): 3 tri-axial accelerometers at 64 Hz on people with "
+            "Parkinson's disease, episodes of walking and freezing; the release folder or a TimeEval CSV file.",
+            load_daphnet,
             needs_path=True,
         ),
         DatasetInfo(
