@@ -334,3 +334,21 @@ def test_daphnet_timeeval_csv_and_bad_files(tmp_path):
         table.to_csv(tmp_path / "S06R02E0.csv", index=False)
         run(load_config("examples/fog.yaml", [f"dataset.path={tmp_path / 'S06R02E0.csv'}", "windows.length=1.0"]),
             tmp_path / "none")
+
+
+def test_pooled_protocols_compare_pipelines_patient_by_patient():
+    from bmelearn.evaluation.statistics import per_subject_scores
+
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["a", "b"], 60)
+    good = np.where(rng.random(60) < 0.95, truth, "x")
+    poor = np.where(rng.random(60) < 0.6, truth, "x")
+    predictions = pd.concat([pd.DataFrame({"protocol": "k", "pipeline": name, "subject": np.arange(60).astype(str),
+                                           "true": truth, "predicted": predicted})
+                             for name, predicted in (("good", good), ("poor", poor))])
+    scores = per_subject_scores(predictions, ["k"], "accuracy")
+    assert len(scores) == 120 and set(scores["value"]) <= {0.0, 1.0}
+    pairs = compare_pipelines(scores.assign(dataset="d", ci_low=np.nan, ci_high=np.nan), "accuracy")
+    row = pairs.iloc[0]
+    assert row["test"] == "wilcoxon signed-rank" and row["n_subjects"] == 60 and row["p_value"] < 0.01
+    assert row["difference"] == pytest.approx(np.mean(good == truth) - np.mean(poor == truth))

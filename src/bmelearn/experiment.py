@@ -29,11 +29,11 @@ from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
 from bmelearn.evaluation.control import control_table
-from bmelearn.evaluation.evaluate import mean_over_subjects
+from bmelearn.evaluation.evaluate import POOLED, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.robustness import PERTURBATIONS
-from bmelearn.evaluation.statistics import compare_pipelines, rank_pipelines
+from bmelearn.evaluation.statistics import compare_pipelines, per_subject_scores, rank_pipelines
 from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.features.selection import with_selection
 from bmelearn.models import make_model
@@ -274,8 +274,11 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     )
     results, confusion = evaluation.results, evaluation.confusion
     summary = summarize(results, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 6))
-    comparisons = compare_pipelines(results, scoring.compare)
-    ranking = rank_pipelines(results, scoring.compare)
+    pooled = [name for name, p in protocols.items() if getattr(p, "pooled", False)]
+    paired = pd.concat([results, per_subject_scores(evaluation.predictions, pooled, scoring.compare)], ignore_index=True)
+    paired = paired[~((paired["subject"] == POOLED) & paired["protocol"].isin(pooled))]
+    comparisons = compare_pipelines(paired, scoring.compare)
+    ranking = rank_pipelines(paired, scoring.compare)
     learning = learning_curve(X, windows, pipelines, protocols, config)
     control = None
     if (decisions := config.evaluation.control) is not None:

@@ -1,8 +1,10 @@
 """Does pipeline A really beat pipeline B? Paired statistics over subjects, from the results table.
 
-The unit is the subject (folds averaged within a subject first), never the window: windows
-of one subject are not independent, and the question is whether the difference holds from
-one person to the next.
+The unit is the subject, never the window: windows of one subject are not independent, and
+the question is whether the difference holds from one person to the next. Where results are
+pooled over subjects (one row per patient, ``subject_kfold``), :func:`per_subject_scores`
+gives each subject's score from the predictions (for a one-window subject, 1 if right, else
+0; the Wilcoxon test on those is then McNemar's question).
 
 - Pairwise: the paired difference A − B over subjects; an exact permutation test of its mean
   (all 2^n sign flips) below 20 subjects, else the Wilcoxon signed-rank test (both
@@ -24,6 +26,20 @@ from scipy import stats
 EXACT_BELOW = 20  # subjects: exact permutation test below, Wilcoxon signed-rank from there
 COMPARISON_COLUMNS = ["protocol", "metric", "pipeline_a", "pipeline_b", "n_subjects", "mean_a", "mean_b",
                       "difference", "d_z", "test", "p_value", "p_holm", "min_p"]
+
+
+def per_subject_scores(predictions: pd.DataFrame, protocols: list[str], metric: str) -> pd.DataFrame:
+    """Results-shaped rows of each subject's share of correctly classified windows, under the
+    name ``metric``, for the given (pooled) protocols; balanced over the subject's classes when
+    ``metric`` is balanced_accuracy."""
+    part = predictions[predictions["protocol"].isin(protocols)].assign(
+        correct=lambda d: (d["true"] == d["predicted"]).astype(float))
+    keys = ["protocol", "pipeline", "subject"]
+    if metric == "balanced_accuracy":
+        scores = part.groupby([*keys, "true"], sort=False)["correct"].mean().groupby(level=keys, sort=False).mean()
+    else:
+        scores = part.groupby(keys, sort=False)["correct"].mean()
+    return scores.rename("value").reset_index().assign(metric=metric, **{"class": ""})
 
 
 def subject_table(results: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
