@@ -25,7 +25,6 @@ from bmelearn.features.registry import FEATURES
 from bmelearn.models import make_model
 from bmelearn.preprocessing import STEPS
 
-
 #: The demo experiment that ``bmelearn run`` runs with no argument (on the built-in simulator).
 DEMO_CONFIG = files("bmelearn") / "demo.yaml"
 

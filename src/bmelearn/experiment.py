@@ -24,16 +24,12 @@ import yaml
 from sklearn.base import clone
 
 from bmelearn import __version__
+from bmelearn.assessment import assess, positive_class
 from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
-from bmelearn.errors import ConfigError, DataError
-from bmelearn.evaluation import count_fits, evaluate, make_protocol, summarize
-from bmelearn.evaluation.control import control_table
-from bmelearn.evaluation.evaluate import POOLED, mean_over_subjects
-from bmelearn.evaluation.protocols import LimitedTraining
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
-from bmelearn.evaluation.robustness import PERTURBATIONS
-from bmelearn.evaluation.statistics import compare_pipelines, per_subject_scores, rank_pipelines
 from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.features.selection import with_selection
 from bmelearn.models import make_model
@@ -41,6 +37,7 @@ from bmelearn.preprocessing import preprocess
 from bmelearn.quality import exclude_bad_channels
 from bmelearn.recording import Recording, RecordingSet
 from bmelearn.report import write_report
+from bmelearn.seeds import derive_seed
 from bmelearn.serialization import save_model
 from bmelearn.windowing import Windows, cut_windows, whole_trials
 
@@ -62,11 +59,6 @@ class RunResult:
     ranking: pd.DataFrame
     robustness: pd.DataFrame
     positive: str | None = None
-
-
-def derive_seed(seed: int, *keys: int) -> int:
-    """A reproducible 32-bit seed for one random step, derived from the experiment seed."""
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
 
 
 def load_recordings(config: ExperimentConfig) -> RecordingSet:
@@ -107,79 +99,6 @@ def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.nda
         names.extend(extractor.get_feature_names_out())
         extractors[modality] = extractor
     return np.hstack(blocks), names, extractors
-
-
-def positive_class(config: ExperimentConfig, classes: list[str], labels: np.ndarray) -> str | None:
-    """The positive class of a binary task (``evaluation.positive``, else the second class); None
-    otherwise. Both classes must have windows, or sensitivity and specificity mean nothing."""
-    positive = config.evaluation.positive
-    if positive is not None and positive not in classes:
-        raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
-    if len(classes) != 2:
-        if positive is not None or config.evaluation.operating_point is not None:
-            raise ConfigError(
-                f"evaluation: positive and operating_point apply to binary tasks; this one has {len(classes)} classes."
-            )
-        return None
-    missing = [c for c in classes if c not in set(labels)]
-    if missing:
-        raise DataError(f"{config.dataset.name}: no window of class {missing}; a binary task needs windows of both "
-                        f"{classes} to measure sensitivity and specificity (check the data or the window length).")
-    return positive or classes[1]
-
-
-def check_control(config: ExperimentConfig, classes: list[str], pipelines: dict) -> None:
-    """Before any fit: ``evaluation.control`` names a class of the data and, to reject, has probabilities."""
-    control = config.evaluation.control
-    if control is None:
-        return
-    if control.rest is not None and control.rest not in classes:
-        raise ConfigError(f"evaluation.control.rest: {control.rest!r} is not a class of the data {classes}.")
-    if control.reject_below is not None:
-        blind = [k for k, p in pipelines.items() if not hasattr(p, "predict_proba")]
-        if blind:
-            raise ConfigError(f"evaluation.control.reject_below needs class probabilities, which {blind} do not give; "
-                              "remove reject_below or use models with probabilities (lda, rf, knn, logreg).")
-
-
-def learning_curve(X: np.ndarray, windows: Windows, pipelines: dict, protocols: dict,
-                   config: ExperimentConfig) -> pd.DataFrame | None:
-    """The results with the training data cut to 1, 2, … repetitions per class
-    (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for."""
-    scoring = config.evaluation
-    if not scoring.learning_curve:
-        return None
-    parts = []
-    for repetitions in scoring.learning_curve:
-        limited = {name: LimitedTraining(p, repetitions) for name, p in protocols.items()}
-        part = evaluate(X, windows.meta, pipelines, limited, windows.classes, config.dataset.name,
-                        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 10, repetitions))
-        parts.append(part.results.assign(repetitions=repetitions))
-    return pd.concat(parts, ignore_index=True)
-
-
-def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtractor], config: ExperimentConfig):
-    """``perturbed(test)`` for :func:`evaluate`: the features of every configured perturbation of
-    the test windows of the robustness modality (the other modalities unchanged)."""
-    robustness = config.evaluation.robustness
-    if robustness is None:
-        return None
-    modality = robustness.modality
-    if modality not in windows.arrays:
-        raise ConfigError(f"evaluation.robustness.modality: {modality!r} has no features; the data has {windows.modalities}.")
-
-    def perturbed(test: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
-        rng = np.random.default_rng(derive_seed(config.seed, 7, len(test), int(test[0])))
-        out = []
-        for name, levels in robustness.levels.items():
-            for level in levels:
-                arrays = {m: a[test] for m, a in windows.arrays.items()}
-                arrays[modality] = PERTURBATIONS[name](arrays[modality], level, rng=rng, fs=windows.fs[modality],
-                                                       powerline_hz=robustness.powerline_hz)
-                out.append((name, float(level), np.hstack([extractors[m].transform(arrays[m]) for m in extractors])))
-        return out
-
-    return perturbed
 
 
 def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
@@ -256,55 +175,11 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     positive = positive_class(config, windows.classes, windows.y.astype(str))
     if (point := config.evaluation.operating_point) is not None:
         pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
-    check_control(config, windows.classes, pipelines)
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
-    total = count_fits(windows.meta, pipelines, protocols)
-    done = 0
-
-    def fitted(description: str) -> None:
-        nonlocal done
-        done += 1
-        progress(f"evaluating: {description}", done, total)
-
-    scoring = config.evaluation
-    evaluation = evaluate(
-        X, windows.meta, pipelines, protocols, windows.classes, config.dataset.name, fitted,
-        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 5),
-        perturbed=perturbation_features(windows, extractors, config),
-    )
-    results, confusion = evaluation.results, evaluation.confusion
-    summary = summarize(results, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 6))
-    pooled = [name for name, p in protocols.items() if getattr(p, "pooled", False)]
-    paired = pd.concat([results, per_subject_scores(evaluation.predictions, pooled, scoring.compare)], ignore_index=True)
-    paired = paired[~((paired["subject"] == POOLED) & paired["protocol"].isin(pooled))]
-    comparisons = compare_pipelines(paired, scoring.compare)
-    ranking = rank_pipelines(paired, scoring.compare)
-    learning = learning_curve(X, windows, pipelines, protocols, config)
-    control = None
-    if (decisions := config.evaluation.control) is not None:
-        control = control_table(evaluation.predictions, windows.classes, decisions.vote, decisions.reject_below,
-                                decisions.rest, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 8))
-
+    scores = assess(config, X, windows, extractors, pipelines, protocols, positive, progress)
     (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
-    results.to_csv(folder / "results.csv", index=False)
-    results.to_parquet(folder / "results.parquet", index=False)
-    confusion.to_csv(folder / "confusion.csv", index=False)
-    evaluation.predictions.to_parquet(folder / "predictions.parquet", index=False)
-    comparisons.to_csv(folder / "comparisons.csv", index=False)
-    if not evaluation.robustness.empty:
-        evaluation.robustness.to_csv(folder / "robustness.csv", index=False)
-    if control is not None:
-        control.to_csv(folder / "control.csv", index=False)
-    if learning is not None:
-        learning.to_csv(folder / "learning_curve.csv", index=False)
-    _write_json(folder / "summary.json", {
-        "dataset": config.dataset.name, "n_windows": len(windows), "positive_class": positive,
-        "confidence": scoring.confidence, "protocols": summary,
-        "comparisons": comparisons.to_dict(orient="records"), "ranking": ranking.to_dict(orient="records"),
-        "control": None if control is None else mean_over_subjects(
-            control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"], scoring.n_boot, scoring.confidence,
-            derive_seed(config.seed, 9)).to_dict(orient="records"),
-    })
+    scores.write(folder, {"dataset": config.dataset.name, "n_windows": len(windows)})
+    summary = scores.summary
 
     progress("saving models", 0, 1)
     y = windows.y.astype(str)
@@ -326,19 +201,10 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "classes": windows.classes,
         "windows_meta": windows.meta,
         "examples": example_signals(raw, processed, windows.classes),
-        "comparisons": comparisons,
-        "ranking": ranking,
-        "robustness": evaluation.robustness,
-        "predictions": evaluation.predictions,
-        "positive": positive,
-        "confidence": scoring.confidence,
-        "n_boot": scoring.n_boot,
-        "compare": scoring.compare,
-        "intervals": summary,
-        "control": control,
-        "learning": learning,
+        **scores.report_inputs(config),
     }
-    return RunResult(folder, results, confusion, summary, comparisons, ranking, evaluation.robustness, positive), report
+    return RunResult(folder, scores.results, scores.confusion, summary, scores.comparisons, scores.ranking,
+                     scores.robustness, positive), report
 
 
 def summary_for(summary: dict, pipeline: str) -> dict:
