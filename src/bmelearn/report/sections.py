@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bmelearn.evaluation.curves import calibration, roc_pr_bands
-from bmelearn.evaluation.evaluate import mean_over_subjects
+from bmelearn.evaluation.evaluate import POOLED, mean_over_subjects
 from bmelearn.report import figures, tables, text
 from bmelearn.report.cells import Table, percent
 
@@ -42,8 +42,9 @@ def headline_table(summary: tables.ResultSummary, intervals: Mapping, positive: 
     rows = []
     for _, protocol, pipeline in summary.conditions():
         found = intervals.get(protocol, {}).get(pipeline, {})
-        n = len(next(iter(found.values()), {}).get("per_subject", {}))
-        rows.append([text.protocol_label(protocol), pipeline, str(n)] + [
+        subjects = list(next(iter(found.values()), {}).get("per_subject", {}))
+        count = "all, pooled" if subjects == [POOLED] else str(len(subjects))
+        rows.append([text.protocol_label(protocol), pipeline, count] + [
             with_interval(*(found[m][k] for k in ("mean", "ci_low", "ci_high"))) if m in found else "–" for m in metrics
         ])
     caption = (f"Mean over participants, with its {confidence:.0%} confidence interval in brackets (bootstrap over "
