@@ -352,3 +352,17 @@ def test_pooled_protocols_compare_pipelines_patient_by_patient():
     row = pairs.iloc[0]
     assert row["test"] == "wilcoxon signed-rank" and row["n_subjects"] == 60 and row["p_value"] < 0.01
     assert row["difference"] == pytest.approx(np.mean(good == truth) - np.mean(poor == truth))
+
+
+def test_a_window_tested_twice_is_refused(simulated):
+    from bmelearn.evaluation import LeaveOneSubjectOut
+
+    class Twice(LeaveOneSubjectOut):  # every subject's fold, twice
+        def _folds(self, meta):
+            yield from super()._folds(meta)
+            yield from super()._folds(meta)
+
+    w = cut_windows(simulated.select(modalities="emg"), 0.2, 0.2)
+    X = FeatureExtractor(["MAV"], fs=1000).fit_transform(w.X)
+    with pytest.raises(ConfigError, match="tested in more than one fold"):
+        evaluate(X, w.meta, {"lda": make_model("lda")}, {"twice": Twice()}, simulated.classes, n_boot=0)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
+from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import (
     CONFIDENCE,
     N_BOOT,
@@ -145,8 +146,13 @@ def evaluate(
 
     for protocol_name, protocol in protocols.items():
         collected: dict[tuple, _OutOfFold] = {}
+        tested = np.zeros(len(meta), dtype=bool)
         for fold, (train, test) in enumerate(protocol.split(X, y, groups=meta)):
             check_split(meta, train, test, protocol_name)  # any splitter, also one not from bmelearn
+            if tested[test].any():
+                raise ConfigError(f"protocols.{protocol_name}: {int(tested[test].sum())} window(s) are tested in more than "
+                                  "one fold; out-of-fold scoring needs each window tested once (no repeated splits).")
+            tested[test] = True
             variants = [("", np.nan, X[test]), *(perturbed(test) if perturbed is not None else [])]
             for pipeline_name, pipeline in pipelines.items():
                 model = clone(pipeline).fit(X[train], y[train])
