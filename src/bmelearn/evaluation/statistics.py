@@ -43,8 +43,8 @@ def per_subject_scores(predictions: pd.DataFrame, protocols: list[str], metric: 
 
 
 def subject_table(results: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
-    """Subjects (rows) × pipelines (columns) of an overall metric, folds averaged; subjects
-    missing any pipeline are dropped (the tests are paired)."""
+    """Subjects (rows) × pipelines (columns) of an overall metric (rows of one subject, if a
+    table has several, averaged); subjects missing any pipeline are dropped (the tests are paired)."""
     part = results[(results["protocol"] == protocol) & (results["metric"] == metric) & (results["class"] == "")]
     table = part.groupby(["subject", "pipeline"], sort=False)["value"].mean().unstack("pipeline")
     return table[list(pd.unique(part["pipeline"]))].dropna()
