@@ -1,0 +1,167 @@
+"""Neural networks behind the scikit-learn interface (PyTorch, trained by skorch).
+
+- ``mlp``: a multilayer perceptron on feature vectors (n_windows, n_features): ``hidden``
+  layer widths and an ``activation`` of sigmoid, tanh or relu.
+- ``cnn``: a 1-D convolutional network on raw windows (n_windows, n_channels, n_times):
+  ``blocks`` of convolution, batch normalization, ReLU and max-pooling, then global average
+  pooling and a linear layer.
+- ``lstm`` / ``gru``: a recurrent network over the time steps of raw windows (or of sequences
+  of feature vectors), classified from its last hidden state.
+
+Training: the ``optimizer`` is sgd, momentum (SGD with momentum 0.9), rmsprop or adam, with
+a cosine learning-rate schedule over ``max_epochs``; early stopping on a validation split
+of the training data with ``patience`` epochs. The validation windows are the last
+``validation`` share of each class in time order, so that they come from other trials than
+the ones trained on (windows of one trial are consecutive), never a random window-level
+split. Inputs are standardized with statistics of the training data. The GPU is used when
+one is present (``device="auto"``); the same ``random_state`` gives the same model on CPU.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from bmelearn.errors import ConfigError
+
+ARCHITECTURES = ("mlp", "cnn", "lstm", "gru")
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+
+
+def _torch():
+    try:
+        import skorch
+        import skorch.helper
+        import torch
+
+        from bmelearn.models import networks
+    except ImportError:
+        raise ConfigError("models: neural networks need PyTorch and skorch: pip install \"bmelearn[deep]\".") from None
+    return torch, skorch, networks
+
+
+class NeuralNetwork(ClassifierMixin, BaseEstimator):
+    """A neural network classifier (see the module text) with scikit-learn's interface.
+
+    After ``fit``: ``classes_``, ``history_`` (per epoch: train_loss, valid_loss, valid_acc,
+    dur in s), ``train_seconds_`` and the trained ``module_``. Saved with skops, a network is its
+    parameters and its weights as NumPy arrays; loading rebuilds the architecture and loads them.
+    """
+
+    def __init__(self, architecture: str = "mlp", hidden: tuple[int, ...] = (64,), activation: str = "relu",
+                 blocks: int = 3, dropout: float = 0.0, optimizer: str = "adam", lr: float = 1e-3,
+                 max_epochs: int = 50, batch_size: int = 64, patience: int = 10, validation: float = 0.2,
+                 device: str = "auto", random_state: int | None = 0, verbose: int = 0):
+        self.architecture = architecture
+        self.hidden = hidden
+        self.activation = activation
+        self.blocks = blocks
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation = validation
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        for name, value, allowed in (("architecture", self.architecture, ARCHITECTURES),
+                                     ("activation", self.activation, ACTIVATIONS),
+                                     ("optimizer", self.optimizer, OPTIMIZERS)):
+            if value not in allowed:
+                raise ConfigError(f"models.{self.architecture}.{name}: {value!r} is not one of {list(allowed)}.")
+        if not 0 < self.validation < 1:
+            raise ConfigError(f"models.{self.architecture}.validation: a share of the training data in (0, 1), got {self.validation}.")
+
+    def _validation_mask(self, y: np.ndarray) -> np.ndarray:
+        """The last ``validation`` share of the windows of each class, in their order."""
+        mask = np.zeros(len(y), dtype=bool)
+        for c in np.unique(y):
+            rows = np.flatnonzero(y == c)
+            mask[rows[len(rows) - max(1, int(round(self.validation * len(rows)))) :]] = True
+        return mask
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> NeuralNetwork:
+        torch, skorch, networks = _torch()
+        self._check_params()
+        X = np.asarray(X, dtype=np.float32)
+        if self.architecture != "mlp" and X.ndim != 3:
+            raise ConfigError(f"models.{self.architecture} takes raw windows (n_windows, n_channels, n_times); "
+                              f"got an array of shape {X.shape}.")
+        self.encoder_ = LabelEncoder().fit(y)
+        target = self.encoder_.transform(y).astype(np.int64)
+        axes = (0,) if X.ndim == 2 else (0, 2)
+        self.mean_ = X.mean(axis=axes, keepdims=True)[0]
+        self.scale_ = np.where(X.std(axis=axes, keepdims=True)[0] > 0, X.std(axis=axes, keepdims=True)[0], 1.0)
+        X = (X - self.mean_) / self.scale_
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+        valid = self._validation_mask(target)
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        optimizer, extra = {"sgd": (torch.optim.SGD, {}), "momentum": (torch.optim.SGD, {"optimizer__momentum": 0.9}),
+                            "rmsprop": (torch.optim.RMSprop, {}), "adam": (torch.optim.Adam, {})}[self.optimizer]
+        callbacks = [
+            skorch.callbacks.EarlyStopping(patience=self.patience, load_best=True),
+            skorch.callbacks.LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs),
+        ]
+        net = skorch.NeuralNetClassifier(
+            networks.build(self.architecture, X.shape[1:], len(self.encoder_.classes_), tuple(self.hidden),
+                           self.activation, self.blocks, self.dropout),
+            criterion=torch.nn.CrossEntropyLoss, optimizer=optimizer, lr=self.lr, max_epochs=self.max_epochs,
+            batch_size=self.batch_size, device=device, callbacks=callbacks, verbose=self.verbose,
+            train_split=skorch.helper.predefined_split(skorch.dataset.Dataset(X[valid], target[valid])),
+            iterator_train__shuffle=True, **extra,
+        )
+        start = time.perf_counter()
+        net.fit(X[~valid], target[~valid])
+        self.train_seconds_ = time.perf_counter() - start
+        keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
+        self.history_ = [{k: row[k] for k in keys if k in row} for row in net.history]
+        self.input_shape_ = X.shape[1:]
+        self.device_ = device
+        self.module_ = net.module_.eval()
+        return self
+
+    @property
+    def classes_(self) -> np.ndarray:
+        check_is_fitted(self, "encoder_")
+        return self.encoder_.classes_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        torch, _, _ = _torch()
+        X = ((np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_).astype(np.float32)
+        with torch.no_grad():
+            batches = [torch.softmax(self.module_(torch.from_numpy(X[i : i + 1024]).to(self.device_)), dim=1).cpu().numpy()
+                       for i in range(0, len(X), 1024)]
+        return np.concatenate(batches) if batches else np.empty((0, len(self.classes_)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))
+
+    def __getstate__(self) -> dict:
+        """For saving (skops): the weights as NumPy arrays, never a pickled torch object."""
+        state = self.__dict__.copy()
+        module = state.pop("module_", None)
+        if module is not None:
+            state["weights_"] = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """The architecture rebuilt from the parameters, then the weights loaded into it (on the CPU)."""
+        weights = state.pop("weights_", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            torch, _, networks = _torch()
+            module = networks.build(self.architecture, tuple(self.input_shape_), len(self.encoder_.classes_),
+                                    tuple(self.hidden), self.activation, self.blocks, self.dropout)
+            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+            self.module_, self.device_ = module.eval(), "cpu"

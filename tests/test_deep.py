@@ -1,0 +1,86 @@
+"""Neural networks: tiny ones, few epochs (full-size runs live in examples/ and benchmarks/)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from bmelearn.config import load_config
+from bmelearn.errors import ConfigError
+from bmelearn.models import make_model
+from bmelearn.models.deep import NeuralNetwork
+
+pytest.importorskip("torch", reason="the neural networks need PyTorch (pip install -e '.[test]')")
+
+
+def _two_tones(n=120, channels=3, times=64, seed=0):
+    """Windows of class 'low' (a 3-cycle sine) and 'high' (a 12-cycle sine), with noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(times) / times
+    y = np.array(["low", "high"] * (n // 2))
+    cycles = np.where(y == "low", 3, 12)[:, None, None]
+    X = np.sin(2 * np.pi * cycles * t) * rng.uniform(0.5, 2, (n, channels, 1)) + 0.3 * rng.standard_normal((n, channels, times))
+    return X, y
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "lstm", "gru"])
+def test_raw_window_networks_learn_two_tones(architecture):
+    X, y = _two_tones()
+    model = NeuralNetwork(architecture, hidden=(8,), blocks=2, max_epochs=15, lr=1e-2, patience=15).fit(X, y)
+    X_test, y_test = _two_tones(seed=1)
+    assert np.mean(model.predict(X_test) == y_test) > 0.9
+    assert set(model.classes_) == {"low", "high"} and model.predict_proba(X_test).shape == (120, 2)
+    assert model.history_[0]["epoch"] == 1 and "valid_loss" in model.history_[0] and model.train_seconds_ > 0
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
+def test_mlp_every_activation_and_optimizer(activation, optimizer):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((160, 4))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    model = make_model("mlp", 0, hidden=[16], activation=activation, optimizer=optimizer, lr=0.05, max_epochs=40, patience=40)
+    model.fit(X, y)
+    assert np.mean(model.predict(X) == y) > 0.8
+
+
+def test_same_seed_same_network_and_clone():
+    X, y = _two_tones(n=40)
+    a = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=3).fit(X, y).predict_proba(X)
+    b = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert clone(NeuralNetwork("gru", hidden=(5,))).get_params()["hidden"] == (5,)
+
+
+def test_validation_windows_are_the_last_of_each_class():
+    mask = NeuralNetwork(validation=0.25)._validation_mask(np.array([0] * 8 + [1] * 4))
+    assert list(np.flatnonzero(mask)) == [6, 7, 11]
+
+
+def test_bad_network_settings_are_config_errors():
+    X, y = _two_tones(n=20)
+    with pytest.raises(ConfigError, match="optimizer: 'adagrad' is not one of"):
+        NeuralNetwork(optimizer="adagrad").fit(X, y)
+    with pytest.raises(ConfigError, match="takes raw windows"):
+        NeuralNetwork("cnn").fit(X.reshape(20, -1), y)
+    with pytest.raises(ConfigError, match="mlp: unknown parameter"):
+        make_model("mlp", width=3)
+
+
+def test_mlp_in_an_experiment(tmp_path):
+    from bmelearn.experiment import run
+
+    cfg = load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.0", "protocols=[cross_session]", "evaluation.n_boot=50",
+                             "models=[{name: mlp, hidden: [16], max_epochs: 20}]"])
+    result = run(cfg, tmp_path / "mlp")
+    assert result.results.query("metric == 'accuracy'")["value"].mean() > 0.5
+
+
+def test_saved_network_loads_without_pickle_and_predicts_the_same(tmp_path):
+    from bmelearn.serialization import load_model, save_model
+
+    X, y = _two_tones(n=40)
+    model = make_model("mlp", 0, hidden=[8], max_epochs=3).fit(X.reshape(40, -1), y)
+    save_model(model, tmp_path / "mlp.skops", {"classes": ["high", "low"]})
+    loaded, card = load_model(tmp_path / "mlp.skops")
+    np.testing.assert_allclose(loaded.predict_proba(X.reshape(40, -1)), model.predict_proba(X.reshape(40, -1)), rtol=1e-6)
+    assert card["classes"] == ["high", "low"]
