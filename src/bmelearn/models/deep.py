@@ -100,7 +100,8 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         target = self.encoder_.transform(y).astype(np.int64)
         axes = (0,) if X.ndim == 2 else (0, 2)
         self.mean_ = X.mean(axis=axes, keepdims=True)[0]
-        self.scale_ = np.where(X.std(axis=axes, keepdims=True)[0] > 0, X.std(axis=axes, keepdims=True)[0], 1.0)
+        std = X.std(axis=axes, keepdims=True)[0]
+        self.scale_ = np.where(std > 0, std, 1.0)
         X = (X - self.mean_) / self.scale_
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
