@@ -84,3 +84,19 @@ def test_saved_network_loads_without_pickle_and_predicts_the_same(tmp_path):
     loaded, card = load_model(tmp_path / "mlp.skops")
     np.testing.assert_allclose(loaded.predict_proba(X.reshape(40, -1)), model.predict_proba(X.reshape(40, -1)), rtol=1e-6)
     assert card["classes"] == ["high", "low"]
+
+
+def test_raw_window_network_beside_a_classical_model_in_an_experiment(tmp_path):
+    from bmelearn.experiment import run
+    from bmelearn.serialization import load_model
+
+    cfg = load_config(None, [
+        "dataset.n_subjects=2", "dataset.duration=1.0", "protocols=[cross_session]", "evaluation.n_boot=50",
+        "models=[lda, {name: cnn, hidden: [8], blocks: 2, max_epochs: 5}]",
+        "evaluation.robustness={electrode_shift: [0, 1]}", "evaluation.learning_curve=[1]",
+    ])
+    result = run(cfg, tmp_path / "cnn")
+    assert set(result.results["pipeline"]) == {"lda", "cnn"}
+    assert set(result.robustness["pipeline"]) == {"lda", "cnn"} and set(result.comparisons["pipeline_b"]) == {"cnn"}
+    model, card = load_model(result.folder / "models" / "cnn.skops")
+    assert card["input"] == "raw emg windows" and model.steps[-1][1].input_shape_ == (8, 200)

@@ -20,7 +20,7 @@ from bmelearn.config import ExperimentConfig
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import count_fits, evaluate, summarize
 from bmelearn.evaluation.control import control_table
-from bmelearn.evaluation.evaluate import POOLED, mean_over_subjects
+from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import compare_pipelines, per_subject_scores, rank_pipelines
@@ -71,11 +71,13 @@ class Assessment:
                 "n_boot": scoring.n_boot, "compare": scoring.compare, "control": self.control, "learning": self.learning}
 
 
-def assess(config: ExperimentConfig, X: np.ndarray, windows: Windows, extractors: dict[str, FeatureExtractor],
-           pipelines: dict[str, BaseEstimator], protocols: dict[str, MetadataSplitter], positive: str | None,
+def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
+           extractors: dict[str, FeatureExtractor], pipelines: dict[str, BaseEstimator],
+           protocols: dict[str, MetadataSplitter], positive: str | None,
            progress: Callable[[str, int, int], None]) -> Assessment:
-    """Evaluate every pipeline under every protocol on the features ``X`` of ``windows`` and
-    measure what ``config.evaluation`` asks for."""
+    """Evaluate every pipeline under every protocol and measure what ``config.evaluation`` asks
+    for. ``inputs`` holds the arrays row-aligned with ``windows``: ``features`` (the feature
+    matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input."""
     scoring = config.evaluation
     check_control(config, windows.classes, pipelines)
     total, done = count_fits(windows.meta, pipelines, protocols), 0
@@ -85,11 +87,12 @@ def assess(config: ExperimentConfig, X: np.ndarray, windows: Windows, extractors
         done += 1
         progress(f"evaluating: {description}", done, total)
 
-    evaluation = evaluate(
-        X, windows.meta, pipelines, protocols, windows.classes, config.dataset.name, fitted,
-        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 5),
-        perturbed=perturbation_features(windows, extractors, config),
-    )
+    evaluation = merge([
+        evaluate(inputs[kind], windows.meta, members, protocols, windows.classes, config.dataset.name, fitted,
+                 n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 5),
+                 perturbed=perturbation_features(windows, extractors, config, raw=kind == "raw"))
+        for kind, members in by_input(pipelines, uses).items()
+    ])
     results = evaluation.results
     pooled = [name for name, p in protocols.items() if getattr(p, "pooled", False)]
     paired = pd.concat([results, per_subject_scores(evaluation.predictions, pooled, scoring.compare)], ignore_index=True)
@@ -109,7 +112,7 @@ def assess(config: ExperimentConfig, X: np.ndarray, windows: Windows, extractors
         comparisons=compare_pipelines(paired, scoring.compare),
         ranking=rank_pipelines(paired, scoring.compare),
         positive=positive,
-        learning=learning_curve(X, windows, pipelines, protocols, config),
+        learning=learning_curve(inputs, uses, windows, pipelines, protocols, config),
         control=control,
         control_summary=control_summary,
     )
@@ -148,8 +151,24 @@ def check_control(config: ExperimentConfig, classes: list[str], pipelines: dict)
                               "remove reject_below or use models with probabilities (lda, rf, knn, logreg).")
 
 
-def learning_curve(X: np.ndarray, windows: Windows, pipelines: dict, protocols: dict,
-                   config: ExperimentConfig) -> pd.DataFrame | None:
+def by_input(pipelines: dict[str, BaseEstimator], uses: dict[str, str]) -> dict[str, dict[str, BaseEstimator]]:
+    """The pipelines grouped by the input they take (``features`` first), in their order."""
+    groups: dict[str, dict[str, BaseEstimator]] = {}
+    for kind in ("features", "raw"):
+        members = {k: p for k, p in pipelines.items() if uses[k] == kind}
+        if members:
+            groups[kind] = members
+    return groups
+
+
+def merge(evaluations: list[Evaluation]) -> Evaluation:
+    """One Evaluation from those of several groups of pipelines, table by table."""
+    tables = [[getattr(e, f) for e in evaluations] for f in ("results", "confusion", "predictions", "robustness")]
+    return Evaluation(*(pd.concat(t, ignore_index=True) for t in tables))
+
+
+def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows, pipelines: dict,
+                   protocols: dict, config: ExperimentConfig) -> pd.DataFrame | None:
     """The results with the training data cut to 1, 2, … repetitions per class
     (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for."""
     scoring = config.evaluation
@@ -158,21 +177,26 @@ def learning_curve(X: np.ndarray, windows: Windows, pipelines: dict, protocols: 
     parts = []
     for repetitions in scoring.learning_curve:
         limited = {name: LimitedTraining(p, repetitions) for name, p in protocols.items()}
-        part = evaluate(X, windows.meta, pipelines, limited, windows.classes, config.dataset.name,
-                        n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 10, repetitions))
-        parts.append(part.results.assign(repetitions=repetitions))
+        for kind, members in by_input(pipelines, uses).items():
+            part = evaluate(inputs[kind], windows.meta, members, limited, windows.classes, config.dataset.name,
+                            n_boot=scoring.n_boot, confidence=scoring.confidence,
+                            seed=derive_seed(config.seed, 10, repetitions))
+            parts.append(part.results.assign(repetitions=repetitions))
     return pd.concat(parts, ignore_index=True)
 
 
-def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtractor], config: ExperimentConfig):
-    """``perturbed(test)`` for :func:`evaluate`: the features of every configured perturbation of
-    the test windows of the robustness modality (the other modalities unchanged)."""
+def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtractor], config: ExperimentConfig,
+                          raw: bool = False):
+    """``perturbed(test)`` for :func:`evaluate`: for every configured perturbation of the test
+    windows of the robustness modality (the other modalities unchanged), their features, or
+    with ``raw`` the raw windows of the modality the networks take."""
     robustness = config.evaluation.robustness
     if robustness is None:
         return None
     modality = robustness.modality
     if modality not in windows.arrays:
         raise ConfigError(f"evaluation.robustness.modality: {modality!r} has no features; the data has {windows.modalities}.")
+    taken = raw_modality(windows)
 
     def perturbed(test: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
         rng = np.random.default_rng(derive_seed(config.seed, 7, len(test), int(test[0])))
@@ -182,7 +206,13 @@ def perturbation_features(windows: Windows, extractors: dict[str, FeatureExtract
                 arrays = {m: a[test] for m, a in windows.arrays.items()}
                 arrays[modality] = PERTURBATIONS[name](arrays[modality], level, rng=rng, fs=windows.fs[modality],
                                                        powerline_hz=robustness.powerline_hz)
-                out.append((name, float(level), np.hstack([extractors[m].transform(arrays[m]) for m in extractors])))
+                data = arrays[taken] if raw else np.hstack([extractors[m].transform(arrays[m]) for m in extractors])
+                out.append((name, float(level), data))
         return out
 
     return perturbed
+
+
+def raw_modality(windows: Windows) -> str:
+    """The modality whose raw windows the networks on raw input take: EMG if there is EMG."""
+    return "emg" if "emg" in windows.arrays else windows.modalities[0]

@@ -24,7 +24,7 @@ import yaml
 from sklearn.base import clone
 
 from bmelearn import __version__
-from bmelearn.assessment import assess, positive_class
+from bmelearn.assessment import assess, positive_class, raw_modality
 from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
@@ -32,7 +32,7 @@ from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.features.selection import with_selection
-from bmelearn.models import make_model
+from bmelearn.models import RAW_INPUT, make_model
 from bmelearn.preprocessing import preprocess
 from bmelearn.quality import exclude_bad_channels
 from bmelearn.recording import Recording, RecordingSet
@@ -169,14 +169,17 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     X, feature_names, extractors = extract_features(windows, config)
 
     pipelines = {m.key: make_model(m.name, derive_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)}
+    uses = {m.key: "raw" if m.name in RAW_INPUT else "features" for m in config.models}
+    inputs = {"features": X, "raw": windows.arrays[raw_modality(windows)]}
     if (selection := config.features.selection) is not None:
         groups = feature_groups(extractors)
-        pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) for k, p in pipelines.items()}
+        pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) if uses[k] == "features"
+                     else p for k, p in pipelines.items()}
     positive = positive_class(config, windows.classes, windows.y.astype(str))
     if (point := config.evaluation.operating_point) is not None:
         pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
-    scores = assess(config, X, windows, extractors, pipelines, protocols, positive, progress)
+    scores = assess(config, inputs, uses, windows, extractors, pipelines, protocols, positive, progress)
     (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     scores.write(folder, {"dataset": config.dataset.name, "n_windows": len(windows)})
     summary = scores.summary
@@ -195,7 +198,10 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "training": {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]},
     }
     for key, pipeline in pipelines.items():
-        save_model(clone(pipeline).fit(X, y), folder / "models" / f"{key}.skops", card | {"model": key, "validated": summary_for(summary, key)})
+        data = inputs[uses[key]]
+        extra = {"model": key, "input": f"raw {raw_modality(windows)} windows" if uses[key] == "raw" else "features",
+                 "validated": summary_for(summary, key)}
+        save_model(clone(pipeline).fit(data, y), folder / "models" / f"{key}.skops", card | extra)
     report = {
         "dataset_summary": raw.meta,
         "classes": windows.classes,

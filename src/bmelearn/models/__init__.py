@@ -1,6 +1,6 @@
-"""Model factories by name: classic scikit-learn models, and neural networks on feature
-vectors (``mlp``, PyTorch via skorch). Networks on raw windows (``cnn``, ``lstm``, ``gru``) are
-:class:`bmelearn.models.deep.NeuralNetwork` from Python; ROCKET models join this registry."""
+"""Model factories by name: classic scikit-learn models, and neural networks (PyTorch via
+skorch) on the features (``mlp``) or on the raw windows (``cnn``, ``lstm``, ``gru``); ROCKET
+models join this registry."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from bmelearn.errors import ConfigError
 from bmelearn.models.classic import CLASSIC, make_classic
 from bmelearn.models.deep import NeuralNetwork
 
-NETWORKS = {"mlp": "multilayer perceptron on the features (PyTorch): hidden widths, sigmoid/tanh/relu, sgd/momentum/rmsprop/adam"}
+NETWORKS = {
+    "mlp": "multilayer perceptron on the features (PyTorch): hidden widths, sigmoid/tanh/relu, sgd/momentum/rmsprop/adam",
+    "cnn": "1-D convolutional network on the raw windows (PyTorch)",
+    "lstm": "LSTM recurrent network on the raw windows (PyTorch)",
+    "gru": "GRU recurrent network on the raw windows (PyTorch)",
+}
+RAW_INPUT = {"cnn", "lstm", "gru"}  # models that take the raw windows, not the features
 MODELS = {name: description for name, (description, _, _) in CLASSIC.items()} | NETWORKS
 
 
@@ -33,4 +39,4 @@ def make_model(name: str, random_state: int | None = None, **params: Any) -> Pip
     return model
 
 
-__all__ = ["MODELS", "make_model"]
+__all__ = ["MODELS", "RAW_INPUT", "make_model"]
