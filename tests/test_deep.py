@@ -100,3 +100,19 @@ def test_raw_window_network_beside_a_classical_model_in_an_experiment(tmp_path):
     assert set(result.robustness["pipeline"]) == {"lda", "cnn"} and set(result.comparisons["pipeline_b"]) == {"cnn"}
     model, card = load_model(result.folder / "models" / "cnn.skops")
     assert card["input"] == "raw emg windows" and model.steps[-1][1].input_shape_ == (8, 200)
+
+
+def test_augmentation_draws_new_variants_and_keeps_labels():
+    from bmelearn.models.networks import Augmented
+
+    X = np.arange(2 * 4 * 10, dtype=np.float32).reshape(2, 4, 10)
+    rolled = Augmented(X, np.array([0, 1]), {"shift": 1}, seed=0)
+    draws = {tuple(rolled[0][0][:, 0]) for _ in range(30)}
+    assert draws == {tuple(np.roll(X[0], k, axis=0)[:, 0]) for k in (-1, 0, 1)}  # rotations by −1, 0, +1 electrodes
+    dropped = Augmented(X + 1, np.array([0, 1]), {"dropout": 2}, seed=0)
+    assert all((dropped[1][0] == 0).all(axis=1).sum() <= 2 for _ in range(20)) and dropped[1][1] == 1
+    model = NeuralNetwork("cnn", hidden=(8,), blocks=2, max_epochs=5, augment={"shift": 1, "noise": 0.1, "scale": 0.2})
+    X2, y2 = _two_tones(n=60)
+    assert set(model.fit(X2, y2).predict(X2)) <= {"low", "high"}
+    with pytest.raises(ConfigError, match="augment: unknown \\['warp'\\]"):
+        NeuralNetwork("cnn", augment={"warp": 1}).fit(X2, y2)

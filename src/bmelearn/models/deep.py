@@ -8,7 +8,9 @@
 - ``lstm`` / ``gru``: a recurrent network over the time steps of raw windows (or of sequences
   of feature vectors), classified from its last hidden state.
 
-Training: the ``optimizer`` is sgd, momentum (SGD with momentum 0.9), rmsprop or adam, with
+Training windows of the raw-window networks can be ``augment``-ed afresh at every epoch:
+electrode shift, amplitude scaling, noise, time shift, channel dropout (see
+:class:`bmelearn.models.networks.Augmented`). The ``optimizer`` is sgd, momentum (SGD with momentum 0.9), rmsprop or adam, with
 a cosine learning-rate schedule over ``max_epochs``; early stopping on a validation split
 of the training data with ``patience`` epochs. The validation windows are the last
 ``validation`` share of each class in time order, so that they come from other trials than
@@ -31,6 +33,7 @@ from bmelearn.errors import ConfigError
 ARCHITECTURES = ("mlp", "cnn", "lstm", "gru")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+AUGMENTATIONS = {"shift", "scale", "noise", "time_shift", "dropout"}
 
 
 def _torch():
@@ -56,7 +59,7 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
     def __init__(self, architecture: str = "mlp", hidden: tuple[int, ...] = (64,), activation: str = "relu",
                  blocks: int = 3, dropout: float = 0.0, optimizer: str = "adam", lr: float = 1e-3,
                  max_epochs: int = 50, batch_size: int = 64, patience: int = 10, validation: float = 0.2,
-                 device: str = "auto", random_state: int | None = 0, verbose: int = 0):
+                 augment: dict | None = None, device: str = "auto", random_state: int | None = 0, verbose: int = 0):
         self.architecture = architecture
         self.hidden = hidden
         self.activation = activation
@@ -68,6 +71,7 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.patience = patience
         self.validation = validation
+        self.augment = augment
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -78,6 +82,11 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
                                      ("optimizer", self.optimizer, OPTIMIZERS)):
             if value not in allowed:
                 raise ConfigError(f"models.{self.architecture}.{name}: {value!r} is not one of {list(allowed)}.")
+        unknown = sorted(set(self.augment or {}) - AUGMENTATIONS)
+        if unknown:
+            raise ConfigError(f"models.{self.architecture}.augment: unknown {unknown}; choose from {sorted(AUGMENTATIONS)}.")
+        if self.augment and self.architecture == "mlp":
+            raise ConfigError("models.mlp.augment: augmentation applies to raw windows (cnn, lstm, gru), not to features.")
         if not 0 < self.validation < 1:
             raise ConfigError(f"models.{self.architecture}.validation: a share of the training data in (0, 1), got {self.validation}.")
 
@@ -122,7 +131,10 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
             iterator_train__shuffle=True, **extra,
         )
         start = time.perf_counter()
-        net.fit(X[~valid], target[~valid])
+        if self.augment:
+            net.fit(networks.Augmented(X[~valid], target[~valid], self.augment, self.random_state), y=None)
+        else:
+            net.fit(X[~valid], target[~valid])
         self.train_seconds_ = time.perf_counter() - start
         keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
         self.history_ = [{k: row[k] for k in keys if k in row} for row in net.history]

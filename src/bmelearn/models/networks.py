@@ -42,3 +42,40 @@ def build(architecture: str, shape: tuple[int, ...], n_classes: int, hidden: tup
         return nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, n_classes))
     cell = nn.LSTM if architecture == "lstm" else nn.GRU
     return Recurrent(cell, shape[0], hidden[0], n_classes, dropout)
+
+
+class Augmented(torch.utils.data.Dataset):
+    """Training windows (n, channels, time), each drawn with fresh random augmentations:
+
+    - ``shift``: the electrodes rolled by up to this many positions either way (an armband put
+      back rotated);
+    - ``scale``: every channel multiplied by one factor in [1 − scale, 1 + scale];
+    - ``noise``: white noise of this standard deviation (the windows are standardized, so in
+      units of the signal's standard deviation);
+    - ``time_shift``: the window moved circularly by up to this share of its length;
+    - ``dropout``: up to this many channels set to zero.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, augment: dict, seed: int | None):
+        self.X, self.y, self.augment = X, y, augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        x, a, rng = self.X[i], self.augment, self.rng
+        n_channels, n_times = x.shape
+        if a.get("shift"):
+            x = np.roll(x, int(rng.integers(-a["shift"], a["shift"] + 1)), axis=0)
+        if a.get("time_shift"):
+            most = int(a["time_shift"] * n_times)
+            x = np.roll(x, int(rng.integers(-most, most + 1)), axis=1)
+        if a.get("scale"):
+            x = x * np.float32(rng.uniform(1 - a["scale"], 1 + a["scale"]))
+        if a.get("noise"):
+            x = x + a["noise"] * rng.standard_normal(x.shape).astype(np.float32)
+        if a.get("dropout"):
+            x = x.copy()
+            x[rng.choice(n_channels, int(rng.integers(0, a["dropout"] + 1)), replace=False)] = 0.0
+        return np.ascontiguousarray(x, dtype=np.float32), self.y[i]
