@@ -42,6 +42,20 @@ def jackknife_weights(clusters: np.ndarray) -> np.ndarray:
     return (cluster_of[None, :] != np.arange(cluster_of.max() + 1)[:, None]).astype(np.float64)
 
 
+def replicate_weights(clusters: np.ndarray, strata: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Window weights for a statistic and its interval: a row of ones (the estimate), ``n_boot``
+    cluster resamples (:func:`cluster_weights`), then the jackknife rows (none without resamples).
+    Read the statistic computed on every row with :func:`replicate_interval`."""
+    resamples = cluster_weights(clusters, strata, n_boot, rng)
+    jackknife = jackknife_weights(clusters) if n_boot else resamples[:0]
+    return np.vstack([np.ones(resamples.shape[1]), resamples, jackknife])
+
+
+def replicate_interval(values: np.ndarray, n_boot: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The BCa interval of a statistic computed on the rows of :func:`replicate_weights`."""
+    return bca_interval(values[0], values[1 : n_boot + 1], values[n_boot + 1 :], confidence)
+
+
 def mean_replicates(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Means of ``values`` (one per subject) over ``n_boot`` resamples of the subjects."""
     values = np.asarray(values, dtype=np.float64)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bmelearn.evaluation.bootstrap import bca_interval, cluster_weights, jackknife_weights
+from bmelearn.evaluation.bootstrap import replicate_interval, replicate_weights
 
 CONTROL_METRICS = ("active_error", "instability", "rejection_rate", "decision_accuracy")
 REJECTED = ""
@@ -61,8 +61,7 @@ def control_rows(part: pd.DataFrame, classes: list[str], vote: int, reject_below
     moving = made & (decided != rest)
     previous = np.r_[False, trial[1:] == trial[:-1]]  # a window with an earlier one in its trial
     changed = previous & (decided != np.r_[None, decided[:-1]])
-    weights = np.vstack([np.ones(len(part)), cluster_weights(trial, truth, n_boot, rng),
-                         jackknife_weights(trial) if n_boot else np.empty((0, len(part)))])
+    weights = replicate_weights(trial, truth, n_boot, rng)
 
     def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         top, bottom = weights @ num.astype(float), weights @ den.astype(float)
@@ -75,11 +74,8 @@ def control_rows(part: pd.DataFrame, classes: list[str], vote: int, reject_below
     }
     if reject_below is not None:
         values["rejection_rate"] = ratio(~made, np.ones(len(part), dtype=bool))
-    rows = []
-    for metric, v in values.items():
-        if np.isfinite(v[0]):
-            rows.append((metric, float(v[0]), *bca_interval(v[0], v[1 : n_boot + 1], v[n_boot + 1 :], confidence)))
-    return rows
+    return [(metric, float(v[0]), *replicate_interval(v, n_boot, confidence)) for metric, v in values.items()
+            if np.isfinite(v[0])]
 
 
 def control_table(predictions: pd.DataFrame, classes: list[str], vote: int, reject_below: float | None,

@@ -20,10 +20,10 @@ from bmelearn.evaluation.bootstrap import (
     CONFIDENCE,
     N_BOOT,
     bca_interval,
-    cluster_weights,
-    jackknife_weights,
     mean_jackknife,
     mean_replicates,
+    replicate_interval,
+    replicate_weights,
 )
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
@@ -78,14 +78,12 @@ def score_rows(
 ) -> list[tuple[str, str, float, float, float]]:
     """(metric, class, value, ci_low, ci_high) of every defined metric, the BCa interval from
     resampling the clusters (trials or subjects) within each stratum."""
-    resamples = cluster_weights(clusters, strata, n_boot, rng)
-    weights = np.vstack([np.ones(len(y_true)), resamples, jackknife_weights(clusters) if n_boot else resamples[:0]])
-    rows = []
-    for (metric, cls), values in metric_replicates(y_true, y_pred, classes, weights, scores).items():
-        if np.isfinite(values[0]):
-            interval = bca_interval(values[0], values[1 : n_boot + 1], values[n_boot + 1 :], confidence)
-            rows.append((metric, cls, float(values[0]), *interval))
-    return rows
+    weights = replicate_weights(clusters, strata, n_boot, rng)
+    return [
+        (metric, cls, float(values[0]), *replicate_interval(values, n_boot, confidence))
+        for (metric, cls), values in metric_replicates(y_true, y_pred, classes, weights, scores).items()
+        if np.isfinite(values[0])
+    ]
 
 
 @dataclass
