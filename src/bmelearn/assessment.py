@@ -68,7 +68,7 @@ class Assessment:
         return {"intervals": self.summary,
                 "comparisons": self.comparisons, "ranking": self.ranking, "robustness": self.robustness,
                 "predictions": self.predictions, "positive": self.positive, "confidence": scoring.confidence,
-                "n_boot": scoring.n_boot, "compare": scoring.compare, "control": self.control, "learning": self.learning}
+                "n_boot": scoring.n_boot, "compare": scoring.compare, "control": self.control_summary, "learning": self.learning}
 
 
 def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,

@@ -76,8 +76,8 @@ def render_report(
     pipeline ``comparisons`` and ``ranking``, the ``robustness`` table, the out-of-fold
     ``predictions`` (for the ROC, PR and calibration curves of a binary task with its
     ``positive`` class), the ``confidence`` level and ``n_boot`` resamples of the bands and
-    the ``compare`` metric, and the decision-level ``control`` metrics (pipeline, protocol,
-    subject, metric, value, ci_low, ci_high) and ``learning`` curve results (the results
+    the ``compare`` metric, the decision-level ``control`` metrics averaged over subjects
+    (protocol, pipeline, metric, mean, ci_low, ci_high) and ``learning`` curve results (the results
     table with a ``repetitions`` column). Raises :class:`~bmelearn.errors.DataError` if a table lacks a
     required column.
     """

@@ -125,11 +125,11 @@ CONTROL_NAMES = {"active_error": "Active error", "instability": "Instability", "
                  "decision_accuracy": "Decision accuracy"}
 
 
-def control_table(control: pd.DataFrame, confidence: float) -> Table | None:
-    """The decision-level metrics of each model, mean over participants with intervals."""
-    if control is None or control.empty:
+def control_table(means: pd.DataFrame, confidence: float) -> Table | None:
+    """The decision-level metrics of each model: ``means`` has protocol, pipeline, metric and the
+    mean over participants with its interval (mean, ci_low, ci_high)."""
+    if means is None or means.empty:
         return None
-    means = mean_over_subjects(control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"], confidence=confidence)
     rows = []
     for (protocol, pipeline), block in means.groupby(["protocol", "pipeline"], sort=False):
         found = block.set_index("metric")
