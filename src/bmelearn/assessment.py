@@ -1,7 +1,7 @@
 """Everything a run measures about its pipelines, as the ``evaluation`` section of the
 experiment asks: the results with intervals, the pipeline statistics, and optionally the
-robustness curves, the learning curve and the decision-level control metrics; and the files
-they are written to in the run folder.
+robustness curves, the learning curve, the transfer-learning curve of the networks and the
+decision-level control metrics; and the files they are written to in the run folder.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
 
 from bmelearn.config import ExperimentConfig
 from bmelearn.errors import ConfigError, DataError
@@ -24,6 +25,7 @@ from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import compare_pipelines, per_subject_scores, rank_pipelines
+from bmelearn.evaluation.transfer import count_transfer_fits, transfer_curve
 from bmelearn.features import FeatureExtractor
 from bmelearn.seeds import derive_seed
 from bmelearn.windowing import Windows
@@ -37,23 +39,27 @@ class Assessment:
     confusion: pd.DataFrame
     predictions: pd.DataFrame
     robustness: pd.DataFrame
+    timings: pd.DataFrame
     summary: dict
     comparisons: pd.DataFrame
     ranking: pd.DataFrame
     positive: str | None
     learning: pd.DataFrame | None
+    transfer: pd.DataFrame | None
     control: pd.DataFrame | None
     control_summary: pd.DataFrame | None
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
-        """results.csv/.parquet, confusion.csv, predictions.parquet, comparisons.csv, summary.json,
-        and robustness.csv, learning_curve.csv, control.csv when measured."""
+        """results.csv/.parquet, confusion.csv, predictions.parquet, comparisons.csv, timings.csv,
+        summary.json, and robustness.csv, learning_curve.csv, transfer.csv, control.csv when measured."""
         self.results.to_csv(folder / "results.csv", index=False)
         self.results.to_parquet(folder / "results.parquet", index=False)
         self.confusion.to_csv(folder / "confusion.csv", index=False)
         self.predictions.to_parquet(folder / "predictions.parquet", index=False)
         self.comparisons.to_csv(folder / "comparisons.csv", index=False)
-        for name, table in (("robustness", self.robustness), ("learning_curve", self.learning), ("control", self.control)):
+        self.timings.to_csv(folder / "timings.csv", index=False)
+        for name, table in (("robustness", self.robustness), ("learning_curve", self.learning), ("transfer", self.transfer),
+                            ("control", self.control)):
             if table is not None and not table.empty:
                 table.to_csv(folder / f"{name}.csv", index=False)
         summary = {**header, "positive_class": self.positive, "protocols": self.summary,
@@ -68,7 +74,8 @@ class Assessment:
         return {"intervals": self.summary,
                 "comparisons": self.comparisons, "ranking": self.ranking, "robustness": self.robustness,
                 "predictions": self.predictions, "positive": self.positive, "confidence": scoring.confidence,
-                "n_boot": scoring.n_boot, "compare": scoring.compare, "control": self.control_summary, "learning": self.learning}
+                "n_boot": scoring.n_boot, "compare": scoring.compare, "control": self.control_summary, "learning": self.learning,
+                "transfer": self.transfer, "timings": self.timings}
 
 
 def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
@@ -80,7 +87,10 @@ def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[s
     matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input."""
     scoring = config.evaluation
     check_control(config, windows.classes, pipelines)
-    total, done = count_fits(windows.meta, pipelines, protocols), 0
+    networks = transfer_networks(config, pipelines, uses)
+    total = count_fits(windows.meta, pipelines, protocols) + sum(
+        count_transfer_fits(windows.meta, members, protocols, scoring.transfer) for members in networks.values())
+    done = 0
 
     def fitted(description: str) -> None:
         nonlocal done
@@ -108,11 +118,17 @@ def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[s
         confusion=evaluation.confusion,
         predictions=evaluation.predictions,
         robustness=evaluation.robustness,
+        timings=evaluation.timings,
         summary=summarize(results, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 6)),
         comparisons=compare_pipelines(paired, scoring.compare),
         ranking=rank_pipelines(paired, scoring.compare),
         positive=positive,
         learning=learning_curve(inputs, uses, windows, pipelines, protocols, config),
+        transfer=pd.concat([
+            transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
+                           config.dataset.name, fitted, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 11))
+            for kind, members in networks.items()
+        ], ignore_index=True) if networks else None,
         control=control,
         control_summary=control_summary,
     )
@@ -151,6 +167,20 @@ def check_control(config: ExperimentConfig, classes: list[str], pipelines: dict)
                               "remove reject_below or use models with probabilities (lda, rf, knn, logreg).")
 
 
+def transfer_networks(config: ExperimentConfig, pipelines: dict[str, BaseEstimator],
+                      uses: dict[str, str]) -> dict[str, dict[str, BaseEstimator]]:
+    """The networks of ``evaluation.transfer`` grouped by input (empty when not asked for);
+    refuses a transfer curve without a network that can be fine-tuned."""
+    if not config.evaluation.transfer:
+        return {}
+    groups = by_input({k: p for k, p in pipelines.items()
+                       if isinstance(p, Pipeline) and hasattr(p[-1], "fine_tune")}, uses)
+    if not groups:
+        raise ConfigError("evaluation.transfer: no model can be fine-tuned; transfer learning applies to the neural "
+                          "networks (mlp, cnn, lstm, gru), without an operating_point.")
+    return groups
+
+
 def by_input(pipelines: dict[str, BaseEstimator], uses: dict[str, str]) -> dict[str, dict[str, BaseEstimator]]:
     """The pipelines grouped by the input they take (``features`` first), in their order."""
     groups: dict[str, dict[str, BaseEstimator]] = {}
@@ -163,7 +193,7 @@ def by_input(pipelines: dict[str, BaseEstimator], uses: dict[str, str]) -> dict[
 
 def merge(evaluations: list[Evaluation]) -> Evaluation:
     """One Evaluation from those of several groups of pipelines, table by table."""
-    tables = [[getattr(e, f) for e in evaluations] for f in ("results", "confusion", "predictions", "robustness")]
+    tables = [[getattr(e, f) for e in evaluations] for f in ("results", "confusion", "predictions", "robustness", "timings")]
     return Evaluation(*(pd.concat(t, ignore_index=True) for t in tables))
 
 

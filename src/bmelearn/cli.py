@@ -29,6 +29,7 @@ def run(
     """Run an experiment end to end and write its run folder (results, summary, models, report.html)."""
     from bmelearn.config import load_config
     from bmelearn.experiment import run as run_experiment
+    from bmelearn.models.deep import training_progress
 
     try:
         cfg = load_config(config, set_ or [])
@@ -37,11 +38,20 @@ def run(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
         ) as bar:
             task = bar.add_task("starting", total=None)
+            epochs = bar.add_task("", total=None, visible=False)
 
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total if total > 1 else None)
+                bar.update(epochs, visible=False)
 
-            result = run_experiment(cfg, folder, progress, overwrite=overwrite)
+            def epoch(report: dict) -> None:
+                scores = f"loss {report['train_loss']:.3f}" + (
+                    f" · validation accuracy {report['valid_acc']:.1%}" if "valid_acc" in report else "")
+                bar.update(epochs, description=f"  {report['network']} {report['stage'].replace('_', '-')}: {scores}",
+                           completed=report["epoch"], total=report["max_epochs"], visible=True)
+
+            with training_progress(epoch):
+                result = run_experiment(cfg, folder, progress, overwrite=overwrite)
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

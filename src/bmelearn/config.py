@@ -167,7 +167,9 @@ class EvaluationConfig(_Strict):
     """How results are scored: bootstrap intervals (``n_boot`` resamples, ``confidence``), the
     ``positive`` class of a binary task, its ``operating_point``, the ``compare`` metric of the
     pipeline statistics, ``robustness`` curves, decision-level ``control`` metrics and the
-    ``learning_curve`` (numbers of training repetitions per class to try)."""
+    ``learning_curve`` (numbers of training repetitions per class to try) and the ``transfer``
+    curve of the neural networks (numbers of the test subject's repetitions per class to
+    fine-tune on; see :mod:`bmelearn.evaluation.transfer`)."""
 
     n_boot: int = Field(default=N_BOOT, ge=0)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
@@ -177,8 +179,9 @@ class EvaluationConfig(_Strict):
     robustness: RobustnessConfig | None = None
     control: ControlConfig | None = None
     learning_curve: list[int] = Field(default_factory=list)
+    transfer: list[int] = Field(default_factory=list)
 
-    @field_validator("learning_curve")
+    @field_validator("learning_curve", "transfer")
     @classmethod
     def _repetitions(cls, value: list[int]) -> list[int]:
         if any(r < 1 for r in value):

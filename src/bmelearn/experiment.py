@@ -32,7 +32,7 @@ from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.features import FeatureExtractor, resolve
 from bmelearn.features.selection import with_selection
-from bmelearn.models import RAW_INPUT, make_model
+from bmelearn.models import RAW_INPUT, make_model, trained_network
 from bmelearn.preprocessing import preprocess
 from bmelearn.quality import exclude_bad_channels
 from bmelearn.recording import Recording, RecordingSet
@@ -197,16 +197,24 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "feature_names": feature_names,
         "training": {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]},
     }
+    histories = {}
     for key, pipeline in pipelines.items():
         data = inputs[uses[key]]
         extra = {"model": key, "input": f"raw {raw_modality(windows)} windows" if uses[key] == "raw" else "features",
                  "validated": summary_for(summary, key)}
-        save_model(clone(pipeline).fit(data, y), folder / "models" / f"{key}.skops", card | extra)
+        model = clone(pipeline).fit(data, y)
+        if (network := trained_network(model)) is not None:
+            histories[key] = pd.DataFrame(network.history_)
+            extra["training_seconds"] = round(network.train_seconds_, 2)
+        save_model(model, folder / "models" / f"{key}.skops", card | extra)
+    if histories:
+        pd.concat([h.assign(pipeline=k) for k, h in histories.items()]).to_csv(folder / "training_history.csv", index=False)
     report = {
         "dataset_summary": raw.meta,
         "classes": windows.classes,
         "windows_meta": windows.meta,
         "examples": example_signals(raw, processed, windows.classes),
+        "training": histories,
         **scores.report_inputs(config),
     }
     return RunResult(folder, scores.results, scores.confusion, summary, scores.comparisons, scores.ranking,

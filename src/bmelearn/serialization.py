@@ -16,8 +16,9 @@ from sklearn.base import BaseEstimator
 
 from bmelearn.errors import DataError
 
-#: Only these packages' types may be rebuilt from a model file.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "bmelearn.")
+#: Only these packages' types may be rebuilt from a model file (of aeon, only the ROCKET classifiers).
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "bmelearn.", "aeon.classification.convolution_based.",
+                    "aeon.transformations.collection.convolution_based.")
 
 
 def save_model(model: BaseEstimator, path: str | Path, card: dict[str, Any]) -> None:
@@ -29,14 +30,16 @@ def save_model(model: BaseEstimator, path: str | Path, card: dict[str, Any]) -> 
 
 
 def load_model(path: str | Path) -> tuple[BaseEstimator, dict[str, Any]]:
-    """Load a model and its card. Refuses files holding types outside scikit-learn, NumPy, SciPy and bmelearn."""
+    """Load a model and its card. Refuses files holding types outside scikit-learn, NumPy, SciPy,
+    bmelearn and aeon's ROCKET classifiers."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: model file not found.")
     untrusted = sio.get_untrusted_types(file=path)
     refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if refused:
-        raise DataError(f"{path}: refusing to load types {refused}; only scikit-learn/NumPy/SciPy/bmelearn models load.")
+        raise DataError(f"{path}: refusing to load types {refused}; only scikit-learn/NumPy/SciPy/bmelearn models "
+                        "and aeon's ROCKET classifiers load.")
     model = sio.load(path, trusted=untrusted)
     card_path = path.with_suffix(".json")
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}

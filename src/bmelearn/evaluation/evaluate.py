@@ -8,6 +8,7 @@ the interval of that mean over resampled subjects.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ CONFUSION_COLUMNS = ["pipeline", "protocol", "subject", "true", "predicted", "co
 PREDICTION_COLUMNS = ["pipeline", "protocol", "fold", "subject", "trial", "window", "true", "predicted", "threshold"]
 ROBUSTNESS_COLUMNS = ["dataset", "pipeline", "protocol", "perturbation", "level", "subject", "metric", "class",
                       "value", "ci_low", "ci_high"]
+TIMING_COLUMNS = ["pipeline", "protocol", "fold", "n_train", "fit_seconds"]
 POOLED = "all"  # the subject of results pooled over subjects (protocols that hold out many subjects)
 
 #: perturbed(test) -> [(perturbation, level, features of the perturbed test windows), ...]
@@ -44,12 +46,14 @@ Perturbed = Callable[[np.ndarray], list[tuple[str, float, np.ndarray]]]
 class Evaluation:
     """The tidy results (with intervals), confusion counts, every test window's prediction (with
     its class probabilities ``p:<class>`` when the model gives them, and the decision threshold
-    of a tuned operating point) and the results on perturbed test windows (empty without)."""
+    of a tuned operating point), the results on perturbed test windows (empty without) and the
+    wall time of every fit in seconds (``timings``)."""
 
     results: pd.DataFrame
     confusion: pd.DataFrame
     predictions: pd.DataFrame
     robustness: pd.DataFrame
+    timings: pd.DataFrame
 
 
 def trial_ids(meta: pd.DataFrame) -> np.ndarray:
@@ -126,7 +130,7 @@ def evaluate(
     subjects = meta["subject"].astype(str).to_numpy()
     classes = [str(c) for c in classes]
     rng = np.random.default_rng(seed)
-    results, robustness, predictions = [], [], []
+    results, robustness, predictions, timings = [], [], [], []
 
     def score(key: tuple, oof: _OutOfFold, pooled: bool, out: list) -> None:
         windows, predicted = np.concatenate(oof.windows), np.concatenate(oof.predicted)
@@ -153,7 +157,9 @@ def evaluate(
             tested[test] = True
             variants = [("", np.nan, X[test]), *(perturbed(test) if perturbed is not None else [])]
             for pipeline_name, pipeline in pipelines.items():
+                started = time.perf_counter()
                 model = clone(pipeline).fit(X[train], y[train])
+                timings.append((pipeline_name, protocol_name, fold, len(train), time.perf_counter() - started))
                 for perturbation, level, F in variants:
                     predicted = model.predict(F).astype(str)
                     scores = class_scores(model, F, classes)
@@ -184,7 +190,7 @@ def evaluate(
         .size().rename("count").reset_index()
     )
     return Evaluation(pd.DataFrame(results, columns=RESULT_COLUMNS), confusion[CONFUSION_COLUMNS], predictions_table,
-                      pd.DataFrame(robustness, columns=ROBUSTNESS_COLUMNS))
+                      pd.DataFrame(robustness, columns=ROBUSTNESS_COLUMNS), pd.DataFrame(timings, columns=TIMING_COLUMNS))
 
 
 def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:

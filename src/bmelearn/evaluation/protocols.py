@@ -168,10 +168,15 @@ class LimitedTraining(MetadataSplitter):
     def _folds(self, meta):
         if self.repetitions < 1:
             raise ConfigError(f"evaluation.learning_curve: {self.repetitions} is not a number of repetitions (1 or more).")
-        keys = ["subject", "session", "label"]
         for train, test in self.protocol._folds(meta):
-            order = meta[train].groupby(keys, sort=False)["repetition"].transform(
-                lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
-            kept = np.zeros(len(meta), dtype=bool)
-            kept[np.flatnonzero(train)[order.to_numpy() < self.repetitions]] = True
-            yield kept, test
+            yield first_repetitions(meta, train, self.repetitions), test
+
+
+def first_repetitions(meta: pd.DataFrame, rows: np.ndarray, repetitions: int) -> np.ndarray:
+    """The windows among ``rows`` (a mask) of the first ``repetitions`` repetitions of each
+    class in each (subject, session), in the order the repetitions appear; a mask."""
+    order = meta[rows].groupby(["subject", "session", "label"], sort=False)["repetition"].transform(
+        lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
+    kept = np.zeros(len(meta), dtype=bool)
+    kept[np.flatnonzero(rows)[order.to_numpy() < repetitions]] = True
+    return kept

@@ -15,13 +15,21 @@ a cosine learning-rate schedule over ``max_epochs``; early stopping on a validat
 of the training data with ``patience`` epochs. The validation windows are the last
 ``validation`` share of each class in time order, so that they come from other trials than
 the ones trained on (windows of one trial are consecutive), never a random window-level
-split. Inputs are standardized with statistics of the training data. The GPU is used when
-one is present (``device="auto"``); the same ``random_state`` gives the same model on CPU.
+split; ``validation: 0`` trains on everything for ``max_epochs``. Inputs are standardized
+with statistics of the training data. The GPU is used when one is present
+(``device="auto"``); the same ``random_state`` gives the same model on CPU.
+
+A fitted network can be :meth:`~NeuralNetwork.fine_tune`-d on another subject's windows
+(transfer learning, :mod:`bmelearn.evaluation.transfer`); within :func:`training_progress`
+every epoch is reported (the command line shows it as a progress bar).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -34,6 +42,19 @@ ARCHITECTURES = ("mlp", "cnn", "lstm", "gru")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 AUGMENTATIONS = {"shift", "scale", "noise", "time_shift", "dropout"}
+_EPOCH_LISTENER: ContextVar[Callable[[dict], None] | None] = ContextVar("epoch_listener", default=None)
+
+
+@contextmanager
+def training_progress(listener: Callable[[dict], None]) -> Iterator[None]:
+    """Within this block, every network calls ``listener`` after each training epoch with a dict:
+    network, stage (fit or fine_tune), epoch, max_epochs, train_loss and, with a validation
+    split, valid_loss and valid_acc."""
+    token = _EPOCH_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _EPOCH_LISTENER.reset(token)
 
 
 def _torch():
@@ -51,8 +72,8 @@ def _torch():
 class NeuralNetwork(ClassifierMixin, BaseEstimator):
     """A neural network classifier (see the module text) with scikit-learn's interface.
 
-    After ``fit``: ``classes_``, ``history_`` (per epoch: train_loss, valid_loss, valid_acc,
-    dur in s), ``train_seconds_`` and the trained ``module_``. Saved with skops, a network is its
+    After ``fit``: ``classes_``, ``history_`` (per epoch: stage (fit or fine_tune), epoch,
+    train_loss, valid_loss, valid_acc, dur in s), ``train_seconds_`` and the trained ``module_``. Saved with skops, a network is its
     parameters and its weights as NumPy arrays; loading rebuilds the architecture and loads them.
     """
 
@@ -87,59 +108,92 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"models.{self.architecture}.augment: unknown {unknown}; choose from {sorted(AUGMENTATIONS)}.")
         if self.augment and self.architecture == "mlp":
             raise ConfigError("models.mlp.augment: augmentation applies to raw windows (cnn, lstm, gru), not to features.")
-        if not 0 < self.validation < 1:
-            raise ConfigError(f"models.{self.architecture}.validation: a share of the training data in (0, 1), got {self.validation}.")
+        if not 0 <= self.validation < 1:
+            raise ConfigError(f"models.{self.architecture}.validation: a share of the training data in [0, 1), "
+                              f"got {self.validation}; 0 trains on all of it for max_epochs, without early stopping.")
 
     def _validation_mask(self, y: np.ndarray) -> np.ndarray:
-        """The last ``validation`` share of the windows of each class, in their order."""
+        """The last ``validation`` share of the windows of each class, in their order (none for 0)."""
         mask = np.zeros(len(y), dtype=bool)
-        for c in np.unique(y):
+        for c in np.unique(y) if self.validation > 0 else []:
             rows = np.flatnonzero(y == c)
             mask[rows[len(rows) - max(1, int(round(self.validation * len(rows)))) :]] = True
         return mask
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> NeuralNetwork:
-        torch, skorch, networks = _torch()
+        torch, _, networks = _torch()
         self._check_params()
         X = np.asarray(X, dtype=np.float32)
         if self.architecture != "mlp" and X.ndim != 3:
             raise ConfigError(f"models.{self.architecture} takes raw windows (n_windows, n_channels, n_times); "
                               f"got an array of shape {X.shape}.")
         self.encoder_ = LabelEncoder().fit(y)
-        target = self.encoder_.transform(y).astype(np.int64)
+        self._standardize_like(X)
+        self.input_shape_ = X.shape[1:]
+        self.device_ = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+        module = networks.build(self.architecture, X.shape[1:], len(self.encoder_.classes_), tuple(self.hidden),
+                                self.activation, self.blocks, self.dropout)
+        self.history_, self.train_seconds_ = [], 0.0
+        return self._train(module, X, y, self.lr, self.max_epochs, "fit")
+
+    def fine_tune(self, X: np.ndarray, y: np.ndarray, lr: float | None = None, max_epochs: int | None = None) -> NeuralNetwork:
+        """Go on training the fitted network on new windows (transfer learning: a network
+        pretrained on other subjects, fine-tuned on the target subject), all layers, from the
+        current weights; the inputs are standardized anew with the statistics of ``X``, since
+        amplitudes differ between subjects. ``lr`` defaults to the network's ``lr``. The classes must be those it was fitted on. Returns self; ``history_`` and
+        ``train_seconds_`` grow by the new epochs."""
+        check_is_fitted(self, "module_")
+        known = [str(c) for c in self.classes_]
+        unknown = sorted({str(c) for c in np.unique(y)} - set(known))
+        if unknown:
+            raise ConfigError(f"fine-tuning: classes {unknown} were not in the pretraining data {known}.")
+        X = np.asarray(X, dtype=np.float32)
+        self._standardize_like(X)
+        if self.random_state is not None:
+            _torch()[0].manual_seed(self.random_state + 1)
+        return self._train(self.module_.train(), X, y,
+                           self.lr if lr is None else lr, self.max_epochs if max_epochs is None else max_epochs,
+                           "fine_tune")
+
+    def _standardize_like(self, X: np.ndarray) -> None:
+        """Inputs will be standardized (per feature, or per channel of raw windows) with the
+        mean and standard deviation of ``X``."""
         axes = (0,) if X.ndim == 2 else (0, 2)
         self.mean_ = X.mean(axis=axes, keepdims=True)[0]
         std = X.std(axis=axes, keepdims=True)[0]
         self.scale_ = np.where(std > 0, std, 1.0)
+
+    def _train(self, module, X: np.ndarray, y: np.ndarray, lr: float, max_epochs: int, stage: str) -> NeuralNetwork:
+        """Train ``module`` on standardized ``X`` (the last ``validation`` share of each class held
+        out for early stopping, if any) and keep it as ``module_``."""
+        torch, skorch, networks = _torch()
         X = (X - self.mean_) / self.scale_
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
+        target = self.encoder_.transform(y).astype(np.int64)
         valid = self._validation_mask(target)
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
         optimizer, extra = {"sgd": (torch.optim.SGD, {}), "momentum": (torch.optim.SGD, {"optimizer__momentum": 0.9}),
                             "rmsprop": (torch.optim.RMSprop, {}), "adam": (torch.optim.Adam, {})}[self.optimizer]
-        callbacks = [
-            skorch.callbacks.EarlyStopping(patience=self.patience, load_best=True),
-            skorch.callbacks.LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs),
-        ]
+        callbacks = [skorch.callbacks.LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max_epochs)]
+        if (listener := _EPOCH_LISTENER.get()) is not None:
+            callbacks.append(networks.EpochReport(listener, self.architecture, stage, max_epochs))
+        split = None
+        if valid.any():
+            callbacks.append(skorch.callbacks.EarlyStopping(patience=self.patience, load_best=True))
+            split = skorch.helper.predefined_split(skorch.dataset.Dataset(X[valid], target[valid]))
         net = skorch.NeuralNetClassifier(
-            networks.build(self.architecture, X.shape[1:], len(self.encoder_.classes_), tuple(self.hidden),
-                           self.activation, self.blocks, self.dropout),
-            criterion=torch.nn.CrossEntropyLoss, optimizer=optimizer, lr=self.lr, max_epochs=self.max_epochs,
-            batch_size=self.batch_size, device=device, callbacks=callbacks, verbose=self.verbose,
-            train_split=skorch.helper.predefined_split(skorch.dataset.Dataset(X[valid], target[valid])),
-            iterator_train__shuffle=True, **extra,
+            module, criterion=torch.nn.CrossEntropyLoss, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=self.batch_size, device=self.device_, callbacks=callbacks, verbose=self.verbose,
+            train_split=split, iterator_train__shuffle=True, **extra,
         )
         start = time.perf_counter()
         if self.augment:
             net.fit(networks.Augmented(X[~valid], target[~valid], self.augment, self.random_state), y=None)
         else:
             net.fit(X[~valid], target[~valid])
-        self.train_seconds_ = time.perf_counter() - start
+        self.train_seconds_ += time.perf_counter() - start
         keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
-        self.history_ = [{k: row[k] for k in keys if k in row} for row in net.history]
-        self.input_shape_ = X.shape[1:]
-        self.device_ = device
+        self.history_ = self.history_ + [{"stage": stage} | {k: row[k] for k in keys if k in row} for row in net.history]
         self.module_ = net.module_.eval()
         return self
 
@@ -169,7 +223,8 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state: dict) -> None:
-        """The architecture rebuilt from the parameters, then the weights loaded into it (on the CPU)."""
+        """The architecture rebuilt from the parameters, then the weights loaded into it, on the
+        device it was trained on if that is available here, else on the CPU."""
         weights = state.pop("weights_", None)
         self.__dict__.update(state)
         if weights is not None:
@@ -177,4 +232,6 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
             module = networks.build(self.architecture, tuple(self.input_shape_), len(self.encoder_.classes_),
                                     tuple(self.hidden), self.activation, self.blocks, self.dropout)
             module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-            self.module_, self.device_ = module.eval(), "cpu"
+            if self.__dict__.get("device_") != "cpu" and not torch.cuda.is_available():
+                self.device_ = "cpu"
+            self.module_ = module.to(self.device_).eval()

@@ -3,7 +3,10 @@ trained, so that bmelearn works without PyTorch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import skorch
 import torch
 from torch import nn
 
@@ -79,3 +82,16 @@ class Augmented(torch.utils.data.Dataset):
             x = x.copy()
             x[rng.choice(n_channels, int(rng.integers(0, a["dropout"] + 1)), replace=False)] = 0.0
         return np.ascontiguousarray(x, dtype=np.float32), self.y[i]
+
+
+class EpochReport(skorch.callbacks.Callback):
+    """Tells ``listener`` after every epoch: network, stage, epoch, max_epochs, train_loss and,
+    with a validation split, valid_loss and valid_acc (for a progress bar)."""
+
+    def __init__(self, listener: Callable[[dict], None], network: str, stage: str, max_epochs: int):
+        self.listener, self.network, self.stage, self.max_epochs = listener, network, stage, max_epochs
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        last = net.history[-1]
+        self.listener({"network": self.network, "stage": self.stage, "epoch": last["epoch"], "max_epochs": self.max_epochs}
+                      | {k: last[k] for k in ("train_loss", "valid_loss", "valid_acc") if k in last})

@@ -87,6 +87,32 @@ def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diag
     return to_data_uri(fig)
 
 
+def training_figure(history: pd.DataFrame) -> str:
+    """Loss by epoch (training, and validation where there was a validation split) and the
+    validation accuracy on a second axis; a fine-tuning stage continues the epoch count."""
+    fig = Figure(figsize=(5.6, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    epoch = np.arange(1, len(history) + 1)
+    ax.plot(epoch, history["train_loss"], color=PALETTE[0], label="training loss")
+    if "valid_loss" in history and history["valid_loss"].notna().any():
+        ax.plot(epoch, history["valid_loss"], color=PALETTE[1], label="validation loss")
+    if "stage" in history and (history["stage"] == "fine_tune").any():
+        ax.axvline(int(np.argmax(history["stage"].to_numpy() == "fine_tune")) + 0.5, color="0.5", ls="--", lw=1)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Cross-entropy loss")
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if "valid_acc" in history and history["valid_acc"].notna().any():
+        right = ax.twinx()
+        right.plot(epoch, 100 * history["valid_acc"], color=PALETTE[2], ls=":", label="validation accuracy")
+        right.set_ylabel("Validation accuracy (%)")
+        right.set_ylim(0, 102)
+        more = right.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.12, 1.0), frameon=False, fontsize=9)
+    return to_data_uri(fig)
+
+
 def confusion_figure(counts: pd.DataFrame, title: str = "") -> str:
     """Row-normalised confusion-matrix heat map with percent and count in every cell."""
     values = counts.to_numpy(dtype=float)

@@ -59,6 +59,9 @@ def render_report(
     compare: str = "balanced_accuracy",
     control: pd.DataFrame | None = None,
     learning: pd.DataFrame | None = None,
+    transfer: pd.DataFrame | None = None,
+    timings: pd.DataFrame | None = None,
+    training: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
     """The report of an experiment as one self-contained HTML page, written for a clinician.
 
@@ -78,7 +81,9 @@ def render_report(
     ``positive`` class), the ``confidence`` level and ``n_boot`` resamples of the bands and
     the ``compare`` metric, the decision-level ``control`` metrics averaged over subjects
     (protocol, pipeline, metric, mean, ci_low, ci_high) and ``learning`` curve results (the results
-    table with a ``repetitions`` column). Raises :class:`~bmelearn.errors.DataError` if a table lacks a
+    table with a ``repetitions`` column), the ``transfer`` curve (the same with ``training``), the
+    ``timings`` of the fits (pipeline, protocol, fold, n_train, fit_seconds) and the ``training``
+    history of each saved network (epoch rows: stage, train_loss, valid_loss, valid_acc, dur). Raises :class:`~bmelearn.errors.DataError` if a table lacks a
     required column.
     """
     classes = [str(c) for c in classes]
@@ -105,6 +110,9 @@ def render_report(
         "confidence": f"{confidence:.0%}",
         "control": sections.control_table(control, confidence),
         "learning": sections.learning_sections(learning, compare, confidence),
+        "transfer": sections.transfer_sections(transfer, confidence),
+        "timings": sections.timing_table(timings),
+        "training": sections.training_sections(training or {}),
         "per_class": _per_class(summary),
         "confusion": _confusion(confusion, classes, summary),
         "config_yaml": yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True, default_flow_style=False),

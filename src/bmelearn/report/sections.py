@@ -121,6 +121,61 @@ def learning_sections(learning: pd.DataFrame, metric: str, confidence: float) ->
     return out
 
 
+def transfer_sections(transfer: pd.DataFrame, confidence: float) -> list[dict]:
+    """Per protocol and network: accuracy against the test subject's repetitions per class, trained
+    from scratch and fine-tuned from the pretrained network, beside the subject-independent one."""
+    if transfer is None or transfer.empty:
+        return []
+    part = transfer[(transfer["metric"] == "accuracy") & (transfer["class"] == "")]
+    means = mean_over_subjects(part, ["protocol", "pipeline", "training", "repetitions"], confidence=confidence)
+    out = []
+    for (protocol, pipeline), block in means.groupby(["protocol", "pipeline"], sort=False):
+        ks = sorted(k for k in block["repetitions"].unique() if k > 0)
+        curves, rows = {}, []
+        for training, c in block.groupby("training", sort=False):
+            c = c.sort_values("repetitions").rename(columns={"repetitions": "x", "mean": "y", "ci_low": "low", "ci_high": "high"})
+            if (c["x"] == 0).all():  # no data of the subject: the same at every k
+                c = pd.concat([c.assign(x=0), c.assign(x=max(ks, default=0))], ignore_index=True)
+                rows.append([training] + [with_interval(*c[["y", "low", "high"]].iloc[0])] * len(ks))
+            else:
+                rows.append([training] + [with_interval(*c.loc[c["x"] == k, ["y", "low", "high"]].iloc[0])
+                                          if (c["x"] == k).any() else "–" for k in ks])
+            curves[training] = c
+        out.append({
+            "title": f"{pipeline} — {text.protocol_label(protocol)}",
+            "image": figures.curve_figure(curves, "Repetitions per class from the test participant", "Accuracy (%)"),
+            "alt": f"accuracy of {pipeline} against the number of the participant's repetitions used for training",
+            "table": Table(["Training"] + [str(k) for k in ks], rows, id=f"transfer-{protocol}-{pipeline}",
+                           caption=f"Accuracy (%) with k repetitions per class of the test participant, mean over "
+                                   f"participants with its {confidence:.0%} interval."),
+        })
+    return out
+
+
+def timing_table(timings: pd.DataFrame) -> Table | None:
+    """Per model and evaluation: the number of fits and their mean and total wall time."""
+    if timings is None or timings.empty:
+        return None
+    rows = [[pipeline, text.protocol_label(protocol), str(len(block)), f"{block['n_train'].mean():.0f}",
+             f"{block['fit_seconds'].mean():.2f}", f"{block['fit_seconds'].sum():.1f}"]
+            for (pipeline, protocol), block in timings.groupby(["pipeline", "protocol"], sort=False)]
+    return Table(["Model", "Evaluation", "Fits", "Training windows per fit", "Seconds per fit", "Seconds in all"], rows,
+                 id="timings-table", caption="Wall time of training, on the machine that made this report.")
+
+
+def training_sections(histories: Mapping[str, pd.DataFrame]) -> list[dict]:
+    """Per saved network: its training curves (loss, validation accuracy) and training time."""
+    out = []
+    for pipeline, history in histories.items():
+        if history is None or history.empty:
+            continue
+        seconds = float(history["dur"].sum())
+        out.append({"title": pipeline, "image": figures.training_figure(history),
+                    "alt": f"training and validation loss of {pipeline} by epoch",
+                    "summary": f"{len(history)} epochs, {seconds:.0f} s of training"})
+    return out
+
+
 CONTROL_NAMES = {"active_error": "Active error", "instability": "Instability", "rejection_rate": "Rejected",
                  "decision_accuracy": "Decision accuracy"}
 

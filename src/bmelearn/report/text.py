@@ -52,6 +52,10 @@ MODELS = (
     ("logistic", "logistic regression, a linear classifier that outputs class probabilities"),
     ("mlp", "a small neural network (multilayer perceptron)"),
     ("cnn", "a convolutional neural network working on the raw signal"),
+    ("lstm", "a recurrent neural network (LSTM) reading the raw signal in time order"),
+    ("gru", "a recurrent neural network (GRU) reading the raw signal in time order"),
+    ("minirocket", "MiniRocket, thousands of random filters on the raw signal followed by a linear classifier"),
+    ("multirocket", "MultiRocket, thousands of random filters on the raw signal and its rate of change, then a linear classifier"),
     ("dummy", "a baseline that ignores the signal (always predicts the most common class)"),
 )
 
