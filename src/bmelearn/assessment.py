@@ -24,7 +24,11 @@ from bmelearn.evaluation.control import control_table
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
 from bmelearn.evaluation.robustness import PERTURBATIONS
-from bmelearn.evaluation.statistics import compare_pipelines, per_subject_scores, rank_pipelines
+from bmelearn.evaluation.statistics import (
+    compare_pipelines,
+    per_subject_scores,
+    rank_pipelines,
+)
 from bmelearn.evaluation.transfer import count_transfer_fits, transfer_curve
 from bmelearn.features import FeatureExtractor
 from bmelearn.seeds import derive_seed

@@ -29,7 +29,12 @@ from sklearn.pipeline import Pipeline
 
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
-from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
+from bmelearn.evaluation.evaluate import (
+    RESULT_COLUMNS,
+    class_scores,
+    score_rows,
+    trial_ids,
+)
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
 
@@ -68,9 +73,9 @@ def transfer_curve(
             pretrained: dict[str, Pipeline] = {}
             collected: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
 
-            def keep(training: str, k: int, model: Pipeline, test: np.ndarray) -> None:
+            def keep(training: str, k: int, model: Pipeline, test: np.ndarray, into: dict = collected) -> None:
                 predicted = model.predict(X[test]).astype(str)
-                collected.setdefault((training, k), []).append((test, predicted, class_scores(model, X[test], classes)))
+                into.setdefault((training, k), []).append((test, predicted, class_scores(model, X[test], classes)))
 
             for fold, (train, test) in enumerate(folds):
                 check_split(meta, train, test, protocol_name)

@@ -25,7 +25,10 @@ ROCKETS = {
 def make_rocket(name: str, random_state: int | None = None) -> Pipeline:
     """The named aeon classifier, using every core, as a one-step Pipeline."""
     try:
-        from aeon.classification.convolution_based import MiniRocketClassifier, MultiRocketClassifier
+        from aeon.classification.convolution_based import (
+            MiniRocketClassifier,
+            MultiRocketClassifier,
+        )
     except ImportError:
         raise ConfigError(f"models: {name} needs aeon: pip install \"bmelearn[rocket]\".") from None
     kind = {"minirocket": MiniRocketClassifier, "multirocket": MultiRocketClassifier}[name]
