@@ -142,8 +142,9 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         """Go on training the fitted network on new windows (transfer learning: a network
         pretrained on other subjects, fine-tuned on the target subject), all layers, from the
         current weights; the inputs are standardized anew with the statistics of ``X``, since
-        amplitudes differ between subjects. ``lr`` defaults to the network's ``lr``. The classes must be those it was fitted on. Returns self; ``history_`` and
-        ``train_seconds_`` grow by the new epochs."""
+        amplitudes differ between subjects. ``lr`` defaults to the network's ``lr``. The classes
+        must be among those it was fitted on. Returns self; ``history_`` and ``train_seconds_``
+        grow by the new epochs."""
         check_is_fitted(self, "module_")
         known = [str(c) for c in self.classes_]
         unknown = sorted({str(c) for c in np.unique(y)} - set(known))
