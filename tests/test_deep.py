@@ -236,3 +236,12 @@ def test_rocket_classifiers_learn_two_tones_and_reload_safely(name, tmp_path):
     save_model(model, tmp_path / f"{name}.skops", {})
     loaded, _ = load_model(tmp_path / f"{name}.skops")
     np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+
+
+def test_a_rocket_fit_too_large_for_memory_is_refused_with_a_size_that_fits():
+    from bmelearn.models.rocket import check_memory
+
+    check_memory("multirocket", 2_000, 10_000, total_bytes=24 * 10**9)  # 2.4 GB: fits
+    with pytest.raises(ConfigError, match=r"multirocket: 17387 windows × 50000 features would need about 28 GB, more than "
+                                          r"this machine's 24 GB; set n_kernels to 6888 or fewer"):
+        check_memory("multirocket", 17_387, 10_000, total_bytes=24 * 10**9)
