@@ -38,7 +38,6 @@ from bmelearn.evaluation.evaluate import (
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
 
-TRAININGS = ("subject-independent", "from scratch", "fine-tuned")
 TRANSFER_COLUMNS = [*RESULT_COLUMNS, "training", "repetitions"]
 
 
@@ -73,10 +72,6 @@ def transfer_curve(
             pretrained: dict[str, Pipeline] = {}
             collected: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
 
-            def keep(training: str, k: int, model: Pipeline, test: np.ndarray, into: dict = collected) -> None:
-                predicted = model.predict(X[test]).astype(str)
-                into.setdefault((training, k), []).append((test, predicted, class_scores(model, X[test], classes)))
-
             for fold, (train, test) in enumerate(folds):
                 check_split(meta, train, test, protocol_name)
                 target = _one_subject(subjects[test], protocol_name)
@@ -86,7 +81,7 @@ def transfer_curve(
                         raise ConfigError(f"evaluation.transfer: subject {target} is the only subject; pretraining needs others.")
                     pretrained[target] = clone(pipeline).fit(X[others], y[others])
                     _done(on_fit, f"{protocol_name} {name}: pretrained without subject {target}")
-                keep("subject-independent", 0, pretrained[target], test)
+                collected.setdefault(("subject-independent", 0), []).append(_tested(pretrained[target], X, test, classes))
                 own = np.zeros(len(meta), dtype=bool)
                 own[train[subjects[train] == target]] = True
                 for k in repetitions:
@@ -95,11 +90,12 @@ def transfer_curve(
                         raise ConfigError(f"evaluation.transfer: protocol {protocol_name!r} trains on no window of the test "
                                           f"subject {target} (fold {fold}); use a protocol that trains and tests within "
                                           "each subject, such as cross_session or within_session.")
-                    keep("from scratch", k, clone(pipeline).fit(X[kept], y[kept]), test)
+                    scratch = clone(pipeline).fit(X[kept], y[kept])
+                    collected.setdefault(("from scratch", k), []).append(_tested(scratch, X, test, classes))
                     tuned = copy.deepcopy(pretrained[target])
                     inputs = tuned[:-1].transform(X[kept]) if len(tuned.steps) > 1 else X[kept]
                     tuned[-1].fine_tune(inputs, y[kept])
-                    keep("fine-tuned", k, tuned, test)
+                    collected.setdefault(("fine-tuned", k), []).append(_tested(tuned, X, test, classes))
                     _done(on_fit, f"{protocol_name} {name}: subject {target}, {k} repetition(s)")
             for (training, k), parts in collected.items():
                 windows = np.concatenate([p[0] for p in parts])
@@ -123,6 +119,11 @@ def count_transfer_fits(meta: pd.DataFrame, networks: Mapping, protocols: Mappin
         subjects = {str(s) for _, test in folds for s in pd.unique(meta["subject"].iloc[test])}
         steps += len(subjects) + len(folds) * len(repetitions)
     return steps * len(networks)
+
+
+def _tested(model: Pipeline, X: np.ndarray, test: np.ndarray, classes: list[str]) -> tuple:
+    """The test windows, the model's predictions on them and its class scores (or None)."""
+    return test, model.predict(X[test]).astype(str), class_scores(model, X[test], classes)
 
 
 def _one_subject(subjects: np.ndarray, protocol: str) -> str:
