@@ -35,3 +35,50 @@ def simulated():
     from bmelearn.datasets.simulator import simulate
 
     return simulate(n_subjects=3, n_sessions=2, n_repetitions=2, duration=1.5, seed=3)
+
+
+#: The demo experiment (`bmelearn run`) on fewer simulated subjects, so the web tests start fast.
+DEMO_SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=2", "dataset.duration=1.5",
+              "protocols=[cross_session, loso]"]
+
+#: 3DC participant 1, LS4 features, LDA: a model that takes 3DC recordings (10 EMG channels, 1 kHz).
+THREEDC_SMALL = {
+    "name": "3dc-p1", "seed": 0,
+    "dataset": {"name": "3dc", "subjects": [1]},
+    "windows": {"length": 0.2, "step": 0.1}, "features": ["LS4"], "models": ["lda"],
+    "protocols": [{"cross_session": {"train": ["train"], "test": ["test"]}}], "evaluation": {"n_boot": 200},
+}
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory) -> Path:
+    """A runs folder holding the demo experiment's run folder, ``demo``."""
+    from bmelearn.config import load_config
+    from bmelearn.experiment import run
+
+    root = tmp_path_factory.mktemp("served")
+    run(load_config(None, DEMO_SMALL), root / "demo")
+    return root
+
+
+@pytest.fixture(scope="session")
+def served_runs(demo_runs, shared_data) -> Path:
+    """The demo runs folder with a 3DC participant-1 run, ``3dc-p1``, beside the demo."""
+    from bmelearn.config import ExperimentConfig
+    from bmelearn.experiment import run
+
+    if not (demo_runs / "3dc-p1").is_dir():
+        config = THREEDC_SMALL | {"dataset": THREEDC_SMALL["dataset"] | {"path": str(shared_data / "3dc")}}
+        run(ExperimentConfig.model_validate(config), demo_runs / "3dc-p1")
+    return demo_runs
+
+
+@pytest.fixture(scope="session")
+def threedc_file(shared_data):
+    """``threedc_file(session, repetition, label)``: one 3DC EMG recording of participant 1
+    (10 channels, 1 kHz, 5 s); label 2 is wrist flexion."""
+
+    def path(session: str = "test", repetition: int = 0, label: int = 2) -> Path:
+        return shared_data / "3dc" / "Participant1" / session / "EMG" / f"3dc_EMG_gesture_{repetition}_{label}.txt"
+
+    return path

@@ -95,6 +95,37 @@ def datasets() -> None:
 
 
 @app.command()
+def serve(
+    runs_dir: Annotated[Path, typer.Argument(help="Folder of run folders to serve.")] = Path("runs"),
+    host: Annotated[str, typer.Option(help="Address to listen on. Any address but loopback needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    token_file: Annotated[Path | None, typer.Option(help="File holding the access token (else the BMELEARN_TOKEN "
+                                                         "environment variable).")] = None,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB).")] = 50.0,
+    workers: Annotated[int, typer.Option(help="Threads running predictions started from the pages.")] = 2,
+) -> None:
+    """Serve the dashboard (runs, models, predictions) and the JSON API (/api/v1) over RUNS_DIR."""
+    try:
+        import uvicorn
+
+        from bmelearn.web import create_app
+        from bmelearn.web.security import check_binding, load_token
+    except ImportError as exc:
+        console.print(f"[bold red]Error:[/] the web server needs {exc.name}: pip install 'bmelearn[web]'", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        if not runs_dir.is_dir():
+            raise BmeError(f"{runs_dir}: no such folder; give the folder that holds your run folders (default: runs).")
+        token = load_token(token_file)
+        check_binding(host, token)
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"Serving {runs_dir.resolve()} on http://{host}:{port}" + (" (token required)" if token else ""))
+    uvicorn.run(create_app(runs_dir, token, int(max_upload_mb * 1e6), workers), host=host, port=port, log_level="info")
+
+
+@app.command()
 def version() -> None:
     """Print the bmelearn version."""
     print(__version__)

@@ -30,7 +30,8 @@ from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
-from bmelearn.features import FeatureExtractor, resolve
+from bmelearn.features import FeatureExtractor
+from bmelearn.features.extractor import extract_modalities
 from bmelearn.features.selection import with_selection
 from bmelearn.models import RAW_INPUT, make_model, trained_network
 from bmelearn.preprocessing import preprocess
@@ -84,21 +85,7 @@ def load_recordings(config: ExperimentConfig) -> RecordingSet:
 
 def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
     """Feature matrix of all modalities side by side, its column names and the fitted extractors."""
-    prefix = len(config.features.per_modality) > 1
-    blocks, names, extractors = [], [], {}
-    for modality, features in config.features.per_modality.items():
-        used = resolve(features)
-        extractor = FeatureExtractor(
-            features,
-            fs=windows.fs[modality],
-            ch_names=windows.ch_names[modality],
-            params={k: v for k, v in config.features.params.items() if k in used} or None,
-            prefix=f"{modality}:" if prefix else "",
-        )
-        blocks.append(extractor.fit_transform(windows.arrays[modality]))
-        names.extend(extractor.get_feature_names_out())
-        extractors[modality] = extractor
-    return np.hstack(blocks), names, extractors
+    return extract_modalities(windows.arrays, windows.fs, windows.ch_names, config.features.per_modality, config.features.params)
 
 
 def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
@@ -190,7 +177,8 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
         "bmelearn_version": __version__,
         "classes": windows.classes,
         "window": config.windows.model_dump(),
-        "signals": {m: {"fs": windows.fs[m], "channels": list(windows.ch_names[m])} for m in windows.modalities},
+        "signals": {m: {"fs": windows.fs[m], "channels": list(windows.ch_names[m]), "types": list(windows.ch_types[m])}
+                    for m in windows.modalities},
         "preprocessing": config.preprocessing,
         "features": {m: e.features_ for m, e in extractors.items()},
         "feature_params": config.features.params,

@@ -100,3 +100,29 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             raise DataError(f"FeatureExtractor: windows of {X.shape[-1]} samples are too short for {short}; "
                             f"they need at least {needed}: use longer windows.")
         return X
+
+
+def extract_modalities(arrays: Mapping[str, np.ndarray], fs: Mapping[str, float], ch_names: Mapping[str, Sequence[str]],
+                       per_modality: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
+                       ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
+    """Features of several modalities side by side: the matrix, its column names (prefixed
+    ``modality:`` when there is more than one modality) and the fitted extractors.
+
+    ``per_modality`` maps a modality to its features or groups; ``params`` maps a feature to
+    its parameters (those of features a modality does not use are ignored for it).
+    """
+    prefix = len(per_modality) > 1
+    blocks, names, extractors = [], [], {}
+    for modality, features in per_modality.items():
+        used = resolve(features)
+        extractor = FeatureExtractor(
+            features,
+            fs=fs[modality],
+            ch_names=ch_names[modality],
+            params={k: v for k, v in (params or {}).items() if k in used} or None,
+            prefix=f"{modality}:" if prefix else "",
+        )
+        blocks.append(extractor.fit_transform(arrays[modality]))
+        names.extend(extractor.get_feature_names_out())
+        extractors[modality] = extractor
+    return np.hstack(blocks), names, extractors

@@ -9,7 +9,7 @@ from typing import Any
 from bmelearn.errors import DataError
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
 from bmelearn.io.pattern import match_files, read_pattern
-from bmelearn.io.quaternion import QUATERNION_CHANNELS, read_quaternions
+from bmelearn.io.quaternion import QUATERNION_CHANNELS, parse_quaternions, read_quaternions
 from bmelearn.io.text import parse_matrix, read_matrix
 from bmelearn.recording import Recording
 
@@ -17,6 +17,7 @@ __all__ = [
     "QUATERNION_CHANNELS",
     "match_files",
     "parse_matrix",
+    "parse_quaternions",
     "read",
     "read_file",
     "read_long_csv",

@@ -13,13 +13,18 @@ QUATERNION_CHANNELS = ("QW", "QX", "QY", "QZ")
 
 
 def read_quaternions(path: str | Path) -> np.ndarray:
-    """Read ``(w, x, y, z)`` lines into an array (n_samples, 4) of unit quaternions.
+    """Read a file of ``(w, x, y, z)`` lines (:func:`parse_quaternions`)."""
+    return parse_quaternions(read_text(path), path)
+
+
+def parse_quaternions(text: str, path: str | Path) -> np.ndarray:
+    """``(w, x, y, z)`` lines as an array (n_samples, 4) of unit quaternions; ``path`` names
+    the source in messages.
 
     Samples of zero norm (``(0, 0, 0, 0)``, which IMUs write before their first estimate)
     are missing values: they are filled by linear interpolation from the valid neighbours.
     """
-    text = read_text(path).replace("(", "").replace(")", "")
-    q, _ = parse_matrix(text, path)
+    q, _ = parse_matrix(text.replace("(", "").replace(")", ""), path)
     if q.shape[1] != 4:
         raise DataError(f"{path}: {q.shape[1]} values per line; a quaternion line holds 4: (w, x, y, z).")
     norm = np.linalg.norm(q, axis=1)

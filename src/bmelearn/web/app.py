@@ -1,0 +1,70 @@
+"""The web application: dashboard pages and the JSON API over one runs folder."""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Form
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bmelearn import __version__
+from bmelearn.web import api, pages
+from bmelearn.web.catalog import Catalog
+from bmelearn.web.jobs import Jobs
+from bmelearn.web.security import COOKIE, LOGIN_FORM, TokenRequired
+
+#: Default upload limit (bytes): 50 MB, about 20 min of 10-channel EMG at 1 kHz as text.
+MAX_UPLOAD = 50_000_000
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+
+def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int = MAX_UPLOAD, workers: int = 2) -> FastAPI:
+    """The ASGI application serving the runs under ``runs_dir``.
+
+    With ``token``, every request must carry it (see :mod:`bmelearn.web.security`); request
+    bodies over ``max_upload`` bytes are refused with 413; ``workers`` threads run the
+    predictions started from the pages.
+    """
+    jobs = Jobs(workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        jobs.shutdown()
+
+    app = FastAPI(title="bmelearn", version=__version__, lifespan=lifespan, max_body_size=max_upload,
+                  description="Runs, saved models and predictions of bmelearn, version 1 of the API under /api/v1. "
+                              f"Request bodies over {max_upload / 1e6:g} MB are refused (413).")
+    app.state.catalog = Catalog(runs_dir)
+    app.state.jobs = jobs
+    app.state.max_upload = max_upload
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.get("/login", include_in_schema=False)
+    def login_form() -> HTMLResponse:
+        return HTMLResponse(LOGIN_FORM)
+
+    @app.post("/login", include_in_schema=False)
+    def login(token_given: Annotated[str, Form(alias="token")] = "") -> Response:
+        if token is None:
+            return RedirectResponse("/runs", 303)
+        if not secrets.compare_digest(token_given.encode(), token.encode()):
+            return HTMLResponse(LOGIN_FORM, 401)
+        response = RedirectResponse("/runs", 303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    if token is not None:
+        app.add_middleware(TokenRequired, token=token)  # outermost: nothing runs for a request without the token
+    return app

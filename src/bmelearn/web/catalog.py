@@ -1,0 +1,175 @@
+"""The runs and models under a runs folder, found by name only.
+
+A run is a finished run folder (it has ``run.json``; a folder being written is hidden
+``.NAME.partial`` and never listed). Every look-up goes through the listing, so no name
+from a request becomes a path: a name that is not listed is :class:`NotFound`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from bmelearn.serialization import load_model
+
+#: The metric a run is summed up by on the runs page.
+HEADLINE_METRIC = "balanced_accuracy"
+
+
+class NotFound(LookupError):
+    """No run or model of that name under the runs folder."""
+
+
+@dataclass
+class Run:
+    """One finished run folder: what the runs page and the API show of it."""
+
+    id: str
+    path: Path
+    name: str
+    dataset: str
+    finished: str
+    pipelines: list[str]
+    protocols: list[str]
+    models: list[str]
+    summary: dict[str, Any] = field(repr=False)
+    config: dict[str, Any] = field(repr=False)
+
+    @property
+    def headline(self) -> dict[str, Any] | None:
+        """The best pipeline under the first protocol by balanced accuracy, with its interval."""
+        if not self.protocols:
+            return None
+        protocol = self.protocols[0]
+        scores = {p: m[HEADLINE_METRIC] for p, m in self.summary.get(protocol, {}).items() if HEADLINE_METRIC in m}
+        if not scores:
+            return None
+        best = max(scores, key=lambda p: scores[p]["mean"])
+        value = scores[best]
+        return {"protocol": protocol, "pipeline": best, "metric": HEADLINE_METRIC,
+                "mean": value["mean"], "ci_low": value.get("ci_low"), "ci_high": value.get("ci_high")}
+
+    def metrics(self, names: tuple[str, ...] = ("accuracy", "balanced_accuracy")) -> list[dict[str, Any]]:
+        """Mean over subjects of each metric with its interval, one row per protocol and pipeline."""
+        rows = []
+        for protocol, pipelines in self.summary.items():
+            for pipeline, metrics in pipelines.items():
+                row = {"run": self.id, "protocol": protocol, "pipeline": pipeline}
+                for name in names:
+                    if name in metrics:
+                        row[name] = {k: metrics[name].get(k) for k in ("mean", "ci_low", "ci_high")}
+                rows.append(row)
+        return rows
+
+    def per_subject(self, metric: str = HEADLINE_METRIC) -> pd.DataFrame:
+        """Each subject's value and interval of ``metric``: run, protocol, pipeline, subject, value, ci_low, ci_high."""
+        rows = [
+            {"run": self.id, "protocol": protocol, "pipeline": pipeline, "subject": subject, **values}
+            for protocol, pipelines in self.summary.items()
+            for pipeline, metrics in pipelines.items() if metric in metrics
+            for subject, values in metrics[metric].get("per_subject", {}).items()
+        ]
+        return pd.DataFrame(rows, columns=["run", "protocol", "pipeline", "subject", "value", "ci_low", "ci_high"])
+
+    def results(self) -> pd.DataFrame:
+        """The run's tidy results table (results.csv)."""
+        return pd.read_csv(self.path / "results.csv") if (self.path / "results.csv").is_file() else pd.DataFrame()
+
+
+class Catalog:
+    """The runs under ``root``, re-read when a run folder changes; saved models loaded once."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self._runs: dict[Path, tuple[float, Run]] = {}
+        self._models: dict[Path, tuple[float, Any, dict]] = {}
+        self._lock = threading.Lock()
+
+    def runs(self) -> list[Run]:
+        """Every finished run, newest first."""
+        found = []
+        for folder in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            info = folder / "run.json"
+            if folder.name.startswith(".") or not info.is_file():
+                continue
+            stamp = info.stat().st_mtime
+            with self._lock:
+                cached = self._runs.get(folder)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, _read_run(folder))
+                with self._lock:
+                    self._runs[folder] = cached
+            found.append(cached[1])
+        return sorted(found, key=lambda r: r.finished, reverse=True)
+
+    def run(self, run_id: str) -> Run:
+        """The run called ``run_id``; :class:`NotFound` for any other name."""
+        for run in self.runs():
+            if run.id == run_id:
+                return run
+        raise NotFound(f"no run {run_id!r}")
+
+    def model_path(self, run_id: str, model: str) -> Path:
+        run = self.run(run_id)
+        if model not in run.models:
+            raise NotFound(f"no model {model!r} in run {run_id!r}")
+        return run.path / "models" / f"{model}.skops"
+
+    def card(self, run_id: str, model: str) -> dict[str, Any]:
+        """The model card (the JSON file beside the model), with the run and model names."""
+        path = self.model_path(run_id, model).with_suffix(".json")
+        card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return {"run": run_id, "name": model, **card}
+
+    def model(self, run_id: str, model: str) -> tuple[Any, dict[str, Any]]:
+        """The fitted model (loaded from its skops file only, once) and its card."""
+        path = self.model_path(run_id, model)
+        stamp = path.stat().st_mtime
+        with self._lock:
+            cached = self._models.get(path)
+        if cached is None or cached[0] != stamp:
+            fitted, card = load_model(path)
+            cached = (stamp, fitted, card)
+            with self._lock:
+                self._models[path] = cached
+        return cached[1], {"run": run_id, "name": model, **cached[2]}
+
+
+def _read_run(folder: Path) -> Run:
+    info = _json(folder / "run.json")
+    summary = _json(folder / "summary.json")
+    config = _yaml(folder / "config.yaml")
+    protocols = summary.get("protocols", {})
+    models_dir = folder / "models"
+    return Run(
+        id=folder.name,
+        path=folder,
+        name=str(info.get("name", folder.name)),
+        dataset=str(summary.get("dataset", (config.get("dataset") or {}).get("name", ""))),
+        finished=str(info.get("finished", "")),
+        pipelines=list(dict.fromkeys(p for pipelines in protocols.values() for p in pipelines)),
+        protocols=list(protocols),
+        models=sorted(p.stem for p in models_dir.glob("*.skops")) if models_dir.is_dir() else [],
+        summary=protocols,
+        config=config,
+    )
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}

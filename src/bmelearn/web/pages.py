@@ -1,0 +1,193 @@
+"""The server-rendered pages: runs, comparison, models, prediction."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+import pandas as pd
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from bmelearn.errors import BmeError
+from bmelearn.predict import expected_signals, predict_recording
+from bmelearn.web import plots
+from bmelearn.web.api import catalog
+from bmelearn.web.catalog import HEADLINE_METRIC, NotFound, Run
+from bmelearn.web.inputs import Upload, from_uploads
+
+log = logging.getLogger("bmelearn.web")
+router = APIRouter(include_in_schema=False)
+templates = jinja2.Environment(loader=jinja2.PackageLoader("bmelearn.web", "templates"), autoescape=True)
+templates.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}"
+
+#: Orders the runs page offers.
+SORTS = {"date": ("finished", True), "name": ("name", False), "dataset": ("dataset", False), "score": ("score", True)}
+
+
+def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status)
+
+
+def _found(call, *args):
+    try:
+        return call(*args)
+    except NotFound:
+        raise HTTPException(404, "not found") from None
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/runs", 303)
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js() -> Response:
+    return Response(plots.plotly_js(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/runs")
+def runs_page(request: Request, q: str = "", sort: str = "date") -> HTMLResponse:
+    runs = catalog(request).runs()
+    if q:
+        needle = q.lower()
+        runs = [r for r in runs if needle in " ".join([r.id, r.name, r.dataset, *r.pipelines, *r.protocols]).lower()]
+    key, reverse = SORTS.get(sort, SORTS["date"])
+    runs.sort(key=lambda r: _sort_value(r, key), reverse=reverse)
+    return page("runs.html", runs=runs, q=q, sort=sort, sorts=list(SORTS), metric=HEADLINE_METRIC)
+
+
+def _sort_value(run: Run, key: str) -> Any:
+    if key == "score":
+        return run.headline["mean"] if run.headline else -1.0
+    return getattr(run, key).lower()
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    run = _found(catalog(request).run, run_id)
+    return page("run.html", run=run, has_report=(run.path / "report.html").is_file())
+
+
+@router.get("/runs/{run_id}/report")
+def report(request: Request, run_id: str) -> FileResponse:
+    run = _found(catalog(request).run, run_id)
+    path = run.path / "report.html"
+    if not path.is_file():
+        raise HTTPException(404, "this run has no report")
+    return FileResponse(path, media_type="text/html")
+
+
+@router.get("/compare")
+def compare(request: Request, run: Annotated[list[str] | None, Query()] = None, metric: str = HEADLINE_METRIC) -> Response:
+    chosen = [_found(catalog(request).run, r) for r in dict.fromkeys(run or [])]
+    if not chosen:
+        return RedirectResponse("/runs", 303)
+    rows = [row for r in chosen for row in r.metrics()]
+    subjects = pd.concat([r.per_subject(metric) for r in chosen], ignore_index=True)
+    figure = plots.per_subject(subjects, metric) if len(subjects) else ""
+    return page("compare.html", runs=chosen, rows=rows, figure=figure, metric=metric)
+
+
+@router.get("/models")
+def models_page(request: Request) -> HTMLResponse:
+    cat = catalog(request)
+    cards = [cat.card(run.id, name) for run in cat.runs() for name in run.models]
+    return page("models.html", cards=cards)
+
+
+@router.get("/models/{run_id}/{model}")
+def model_page(request: Request, run_id: str, model: str) -> HTMLResponse:
+    card = _found(catalog(request).card, run_id, model)
+    return page("model.html", card=card)
+
+
+@router.get("/predict")
+def predict_form(request: Request, model: str = "") -> HTMLResponse:
+    cat = catalog(request)
+    choices = [f"{run.id}/{name}" for run in cat.runs() for name in run.models]
+    card = _card_of(request, model) if model else None
+    return page("predict.html", choices=choices, chosen=model, card=card, error=None, limit=request.app.state.max_upload)
+
+
+def _card_of(request: Request, choice: str) -> dict[str, Any]:
+    run_id, _, name = choice.partition("/")
+    return _found(catalog(request).card, run_id, name)
+
+
+@router.post("/predict")
+async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Response:
+    """Check the uploaded files against the model at once; predict in a worker thread."""
+    card = _card_of(request, model)
+    form = await request.form()
+    uploads = []
+    for modality, signal in expected_signals(card).items():
+        upload = form.get(f"file_{modality}")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        fs = _number(form.get(f"fs_{modality}"), signal["fs"])
+        uploads.append(Upload(await upload.read(), upload.filename, modality, fs))
+    choices = [f"{run.id}/{name}" for run in catalog(request).runs() for name in run.models]
+    try:
+        if not uploads:
+            raise BmeError("choose a recording file to upload.")
+        recordings = await run_in_threadpool(from_uploads, card, uploads)
+    except (BmeError, ValueError) as exc:
+        return page("predict.html", 422, choices=choices, chosen=model, card=card, error=str(exc),
+                    limit=request.app.state.max_upload)
+    run_id, _, name = model.partition("/")
+    fitted, card = _found(catalog(request).model, run_id, name)
+    job = request.app.state.jobs.submit(
+        (run_id, name), lambda progress: predict_recording(fitted, card, recordings, progress),
+        {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.classes_]})
+    log.info("prediction job started with %s", model)
+    return RedirectResponse(f"/jobs/{job.id}", 303)
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        return float(value) if value not in (None, "") else float(default)
+    except (TypeError, ValueError):
+        raise BmeError(f"sampling rate {value!r} is not a number of Hz.") from None
+
+
+def _job(request: Request, job_id: str):
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, "no such prediction (they are kept for an hour)")
+    return job
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    job = _job(request, job_id)
+    state = job.state  # read once: the worker thread may finish while the page renders
+    context: dict[str, Any] = {"job": job, "state": state, "model": "/".join(job.model), "files": job.context["files"]}
+    if state == "done":
+        table = job.result
+        recording = next(iter(job.context["recordings"].values()))
+        context |= {
+            "figure": plots.prediction_timeline(recording, table, job.context["classes"]),
+            "counts": table["predicted"].value_counts().to_dict(),
+            "rows": table.head(500).to_dict(orient="records"),
+            "n_windows": len(table),
+        }
+    return page("job.html", 422 if state == "failed" else 200, **context)
+
+
+@router.get("/jobs/{job_id}/predictions.csv")
+def job_csv(request: Request, job_id: str) -> Response:
+    job = _job(request, job_id)
+    if job.state != "done":
+        raise HTTPException(404, "the prediction has not finished")
+    buffer = io.StringIO()
+    job.result.to_csv(buffer, index=False)
+    name = Path(job.context["files"][0]).stem if job.context["files"] else "recording"
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80]
+    return Response(buffer.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="predictions-{safe}.csv"'})
