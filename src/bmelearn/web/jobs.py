@@ -18,8 +18,8 @@ from bmelearn.errors import BmeError
 log = logging.getLogger("bmelearn.web")
 
 #: Finished jobs are forgotten after this many seconds, and beyond this many jobs.
-KEEP_SECONDS = 3600
-KEEP_JOBS = 200
+KEEP_SECONDS = 1800
+KEEP_JOBS = 50
 
 
 @dataclass

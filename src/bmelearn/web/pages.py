@@ -159,7 +159,7 @@ def _number(value: Any, default: float) -> float:
 def _job(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
     if job is None:
-        raise HTTPException(404, "no such prediction (they are kept for an hour)")
+        raise HTTPException(404, "no such prediction (they are kept for 30 minutes)")
     return job
 
 
