@@ -59,9 +59,14 @@ def test_report_and_comparison(client):
 def test_model_card_names_what_the_model_expects(client):
     card = client.get("/api/v1/models/3dc-p1/lda").json()
     assert card["signals"]["emg"]["fs"] == 1000.0 and len(card["signals"]["emg"]["channels"]) == 10
-    assert len(card["classes"]) == 11 and card["validated"]["cross_session"]["accuracy"] > 0.85
+    accuracy = card["validated"]["cross_session"]["accuracy"]
+    assert accuracy["ci_low"] < accuracy["mean"] < accuracy["ci_high"] and accuracy["mean"] > 0.85
+    run = client.get("/api/v1/runs/3dc-p1").json()
+    assert run["metrics"][0]["accuracy"] == accuracy
     page = client.get("/models/demo/lda").text
     assert "1000 Hz" in page and "EMG1, EMG2" in page and "ACC_X" in page and "bmelearn 0." in page
+    loso = client.get("/api/v1/models/demo/lda").json()["validated"]["loso"]["balanced_accuracy"]
+    assert f"{100 * loso['mean']:.1f} ({100 * loso['ci_low']:.1f}–{100 * loso['ci_high']:.1f})" in page
     assert {(m["run"], m["name"]) for m in client.get("/api/v1/models").json()} >= {("demo", "lda"), ("3dc-p1", "lda")}
 
 

@@ -82,6 +82,14 @@ def test_compare_two_runs(page, server):
     page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
 
 
+def test_model_card(page, server):
+    page.goto(f"{server}/models")
+    page.get_by_role("link", name="lda").first.click()
+    assert "Model card: lda" in page.inner_text("h1")
+    assert "Signals it expects" in page.content()
+    page.screenshot(path=ARTIFACTS / "model.png", full_page=True)
+
+
 def test_upload_a_3dc_recording_and_see_its_predictions(page, server, threedc_file):
     page.goto(f"{server}/predict?model=3dc-p1/lda")
     page.set_input_files("input[name=file_emg]", str(threedc_file("test", 1, 2)))

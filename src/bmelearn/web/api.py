@@ -76,8 +76,9 @@ class ModelCard(BaseModel):
     preprocessing: list[dict[str, Any]] = []
     features: dict[str, list[str]] = {}
     training: dict[str, Any] = {}
-    validated: dict[str, dict[str, float]] = Field(default={}, description="Mean accuracy and balanced accuracy of the "
-                                                                           "pipeline under each protocol of its run.")
+    validated: dict[str, dict[str, Interval]] = Field(default={}, description="Accuracy and balanced accuracy of the "
+                                                      "pipeline under each protocol of its run: mean over subjects and "
+                                                      "confidence interval.")
     training_seconds: float | None = None
     bmelearn_version: str | None = None
 

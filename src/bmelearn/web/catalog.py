@@ -122,10 +122,15 @@ class Catalog:
         return run.path / "models" / f"{model}.skops"
 
     def card(self, run_id: str, model: str) -> dict[str, Any]:
-        """The model card (the JSON file beside the model), with the run and model names."""
+        """The model card (the JSON file beside the model), with the run and model names, and
+        its validated accuracy and balanced accuracy under each protocol with their intervals."""
         path = self.model_path(run_id, model).with_suffix(".json")
         card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        return {"run": run_id, "name": model, **card}
+        return {**card, "run": run_id, "name": model, "validated": self._validated(run_id, model)}
+
+    def _validated(self, run_id: str, model: str) -> dict[str, dict[str, dict[str, float | None]]]:
+        return {row["protocol"]: {k: v for k, v in row.items() if k not in ("run", "protocol", "pipeline")}
+                for row in self.run(run_id).metrics() if row["pipeline"] == model}
 
     def model(self, run_id: str, model: str) -> tuple[Any, dict[str, Any]]:
         """The fitted model (loaded from its skops file only, once) and its card."""
@@ -138,7 +143,7 @@ class Catalog:
             cached = (stamp, fitted, card)
             with self._lock:
                 self._models[path] = cached
-        return cached[1], {"run": run_id, "name": model, **cached[2]}
+        return cached[1], {**cached[2], "run": run_id, "name": model}
 
 
 def _read_run(folder: Path) -> Run:
