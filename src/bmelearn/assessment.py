@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from bmelearn.config import ExperimentConfig
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import count_fits, evaluate, summarize
+from bmelearn.evaluation.checkpoint import Checkpoint
 from bmelearn.evaluation.control import control_table
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
@@ -85,10 +86,11 @@ class Assessment:
 def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
            extractors: dict[str, FeatureExtractor], pipelines: dict[str, BaseEstimator],
            protocols: dict[str, MetadataSplitter], positive: str | None,
-           progress: Callable[[str, int, int], None]) -> Assessment:
+           progress: Callable[[str, int, int], None], checkpoint: Checkpoint | None = None) -> Assessment:
     """Evaluate every pipeline under every protocol and measure what ``config.evaluation`` asks
     for. ``inputs`` holds the arrays row-aligned with ``windows``: ``features`` (the feature
-    matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input."""
+    matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input. Fits
+    already in ``checkpoint`` are not repeated."""
     scoring = config.evaluation
     check_control(config, windows.classes, pipelines)
     networks = transfer_networks(config, pipelines, uses)
@@ -104,7 +106,7 @@ def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[s
     evaluation = merge([
         evaluate(inputs[kind], windows.meta, members, protocols, windows.classes, config.dataset.name, fitted,
                  n_boot=scoring.n_boot, confidence=scoring.confidence, seed=derive_seed(config.seed, 5),
-                 perturbed=perturbation_features(windows, extractors, config, raw=kind == "raw"))
+                 perturbed=perturbation_features(windows, extractors, config, raw=kind == "raw"), checkpoint=checkpoint)
         for kind, members in by_input(pipelines, uses).items()
     ])
     results = evaluation.results

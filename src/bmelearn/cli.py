@@ -31,14 +31,23 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder to write (default: runs/NAME-DATE-TIME).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config value: key.path=value (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the run folder if it exists.")] = False,
+    backend: Annotated[str | None, typer.Option(help="Where the fits run: sequential, processes (default) or dask.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes, or Dask workers of a local cluster (default: "
+                                                     "all cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, tcp://HOST:8786 (implies --backend "
+                                                       "dask).")] = None,
 ) -> None:
-    """Run an experiment end to end and write its run folder (results, summary, models, report.html)."""
+    """Run an experiment end to end and write its run folder (results, summary, models, report.html).
+
+    An interrupted run resumes from its completed fits when the same command is run again."""
     from bmelearn.config import load_config
     from bmelearn.experiment import run as run_experiment
     from bmelearn.models.deep import training_progress
 
     try:
-        cfg = load_config(config, set_ or [])
+        execution = {"backend": "dask" if scheduler and backend is None else backend, "workers": workers,
+                     "scheduler": scheduler}
+        cfg = load_config(config, [*(set_ or []), *(f"execution.{k}={v}" for k, v in execution.items() if v is not None)])
         folder = out or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
@@ -57,7 +66,8 @@ def run(
                            completed=report["epoch"], total=report["max_epochs"], visible=True)
 
             with training_progress(epoch):
-                result = run_experiment(cfg, folder, progress, overwrite=overwrite)
+                result = run_experiment(cfg, folder, progress, overwrite=overwrite,
+                                        announce=lambda message: console.print(message, highlight=False))
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

@@ -189,6 +189,26 @@ class EvaluationConfig(_Strict):
         return sorted(set(value))
 
 
+class ExecutionConfig(_Strict):
+    """Where the fits run (:mod:`bmelearn.execution`): ``sequential``, local ``processes``
+    (``workers`` of them; default all cores) or ``dask`` (the cluster at ``scheduler``,
+    ``tcp://HOST:8786``, or a local cluster of ``workers`` processes). Results are the same
+    whichever is used."""
+
+    backend: Literal["sequential", "processes", "dask"] = "processes"
+    workers: int | None = Field(default=None, ge=1)
+    scheduler: str | None = None
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self) -> ExecutionConfig:
+        if self.scheduler is not None:
+            if self.backend != "dask":
+                raise ValueError(f"scheduler {self.scheduler!r} is a Dask address: set backend: dask too")
+            if not self.scheduler.startswith(("tcp://", "tls://", "inproc://")):
+                raise ValueError(f"scheduler must be a Dask address such as tcp://HOST:8786, got {self.scheduler!r}")
+        return self
+
+
 class ModelConfig(_Strict):
     """A model by name, its estimator parameters, and an optional label for the results."""
 
@@ -213,6 +233,7 @@ class ExperimentConfig(_Strict):
     models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name="lda")], min_length=1)
     protocols: list[dict[str, dict[str, Any]]] = Field(default_factory=lambda: [{"cross_session": {}}], min_length=1)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
     @field_validator("preprocessing", "protocols", mode="before")
     @classmethod

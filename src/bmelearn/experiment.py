@@ -29,7 +29,9 @@ from bmelearn.config import ExperimentConfig
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import make_protocol
+from bmelearn.evaluation.checkpoint import Checkpoint
 from bmelearn.evaluation.operating_point import with_operating_point
+from bmelearn.execution import Execution, running
 from bmelearn.features import FeatureExtractor
 from bmelearn.features.extractor import extract_modalities
 from bmelearn.features.selection import with_selection
@@ -41,6 +43,9 @@ from bmelearn.report import write_report
 from bmelearn.seeds import derive_seed
 from bmelearn.serialization import save_model
 from bmelearn.windowing import Windows, cut_windows, whole_trials
+
+#: The folder of completed fits inside an unfinished run folder.
+UNITS = "units"
 
 #: progress(stage, completed, total): called as the run advances.
 Progress = Callable[[str, int, int], None]
@@ -105,18 +110,26 @@ def example_signals(raw: RecordingSet, processed: RecordingSet, classes: list[st
     return pairs
 
 
-def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False) -> RunResult:
-    """Run the experiment and write its run folder at ``out``."""
+def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False,
+        announce: Callable[[str], None] | None = None) -> RunResult:
+    """Run the experiment and write its run folder at ``out``.
+
+    The folder is written as ``.NAME.partial`` beside it and renamed at the end. Each fit of the
+    evaluation is kept there as it finishes (``units/``), so if the run is interrupted, even
+    killed, the same command resumes from the completed fits; nothing else of an unfinished
+    run is kept. ``announce`` receives messages such as the Dask dashboard address.
+    """
     progress = progress or (lambda stage, done, total: None)
     final = Path(out)
     if final.exists() and not overwrite:
         raise ConfigError(f"{final} already exists; choose another --out folder or pass --overwrite.")
     partial = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    _keep_only_units(partial)
+    partial.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    execution = Execution(config.execution.backend, config.execution.workers, config.execution.scheduler)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, running(execution, announce):
             warnings.simplefilter("always")
             result, report = _run_into(config, partial, progress)
         notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
@@ -132,13 +145,28 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
         )
         _write_json(partial / "run.json", _run_info(config, time.perf_counter() - started, notes))
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        _keep_only_units(partial)
         raise
+    shutil.rmtree(partial / UNITS, ignore_errors=True)
     if final.exists():
         shutil.rmtree(final)
     partial.rename(final)
     result.folder = final
     return result
+
+
+def _keep_only_units(partial: Path) -> None:
+    """Remove everything of an unfinished run folder but its completed fits."""
+    if partial.is_dir():
+        for path in partial.iterdir():
+            if path.name == UNITS:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        if not any(partial.iterdir()):
+            partial.rmdir()
 
 
 def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tuple[RunResult, dict]:
@@ -166,7 +194,8 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     if (point := config.evaluation.operating_point) is not None:
         pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
-    scores = assess(config, inputs, uses, windows, extractors, pipelines, protocols, positive, progress)
+    scores = assess(config, inputs, uses, windows, extractors, pipelines, protocols, positive, progress,
+                    Checkpoint(folder / UNITS))
     (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     scores.write(folder, {"dataset": config.dataset.name, "n_windows": len(windows)})
     summary = scores.summary

@@ -26,9 +26,11 @@ from bmelearn.evaluation.bootstrap import (
     replicate_interval,
     replicate_weights,
 )
+from bmelearn.evaluation.checkpoint import Checkpoint, UnitResult, unit_key
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.execution import run_units
 
 RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"]
 CONFUSION_COLUMNS = ["pipeline", "protocol", "subject", "true", "predicted", "count"]
@@ -111,6 +113,7 @@ def evaluate(
     confidence: float = CONFIDENCE,
     seed: int = 0,
     perturbed: Perturbed | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Evaluation:
     """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
@@ -123,6 +126,9 @@ def evaluate(
     after each fit (for progress bars); intervals use ``n_boot`` resamples drawn from ``seed``.
     ``perturbed(test)``, if given, returns the features of perturbed copies of the test
     windows; each fitted model is scored on them too (the ``robustness`` table).
+
+    The fits run on the current execution backend (:func:`bmelearn.execution.running`); with a
+    ``checkpoint``, fits it already holds are not repeated and new ones are added to it.
     """
     meta = meta.reset_index(drop=True)
     y = meta["label"].astype(str).to_numpy()
@@ -146,9 +152,8 @@ def evaluate(
                               clusters[mine], strata[mine], classes, n_boot, confidence, rng)
             out.extend((dataset, key[0], key[1], *key[2:], subject, *row) for row in rows)
 
-    for protocol_name, protocol in protocols.items():
-        collected: dict[tuple, _OutOfFold] = {}
-        tested = np.zeros(len(meta), dtype=bool)
+    for protocol_name, protocol in protocols.items():  # one protocol at a time: its test variants in memory
+        splits, tested = [], np.zeros(len(meta), dtype=bool)
         for fold, (train, test) in enumerate(protocol.split(X, y, groups=meta)):
             check_split(meta, train, test, protocol_name)  # any splitter, also one not from bmelearn
             if tested[test].any():
@@ -156,28 +161,25 @@ def evaluate(
                                   "one fold; out-of-fold scoring needs each window tested once (no repeated splits).")
             tested[test] = True
             variants = [("", np.nan, X[test]), *(perturbed(test) if perturbed is not None else [])]
-            for pipeline_name, pipeline in pipelines.items():
-                started = time.perf_counter()
-                model = clone(pipeline).fit(X[train], y[train])
-                timings.append((pipeline_name, protocol_name, fold, len(train), time.perf_counter() - started))
-                for perturbation, level, F in variants:
-                    predicted = model.predict(F).astype(str)
-                    scores = class_scores(model, F, classes)
-                    oof = collected.setdefault((pipeline_name, perturbation, level), _OutOfFold([], [], []))
-                    oof.windows.append(test)
-                    oof.predicted.append(predicted)
-                    oof.scores.append(scores)
-                    if perturbation:
-                        continue
-                    table = pd.DataFrame({"pipeline": pipeline_name, "protocol": protocol_name, "fold": fold,
-                                          "subject": subjects[test], "trial": trials[test], "window": test,
-                                          "true": y[test], "predicted": predicted,
-                                          "threshold": getattr(model, "best_threshold_", np.nan)})
-                    if scores is not None:
-                        table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
-                    predictions.append(table)
-                if on_fit is not None:
-                    on_fit(f"{protocol_name} fold {fold} {pipeline_name}")
+            splits.append((protocol_name, fold, train, test, variants))
+        units = [(split, name) for split in splits for name in pipelines]
+        fitted = _fit_units(X, y, units, pipelines, classes, checkpoint, on_fit)
+        collected: dict[tuple, _OutOfFold] = {}
+        for ((_, fold, train, test, variants), pipeline_name), unit in zip(units, fitted, strict=True):
+            timings.append((pipeline_name, protocol_name, fold, len(train), unit.fit_seconds))
+            for (perturbation, level, _), predicted, scores in zip(variants, unit.predicted, unit.scores, strict=True):
+                oof = collected.setdefault((pipeline_name, perturbation, level), _OutOfFold([], [], []))
+                oof.windows.append(test)
+                oof.predicted.append(predicted)
+                oof.scores.append(scores)
+                if perturbation:
+                    continue
+                table = pd.DataFrame({"pipeline": pipeline_name, "protocol": protocol_name, "fold": fold,
+                                      "subject": subjects[test], "trial": trials[test], "window": test,
+                                      "true": y[test], "predicted": predicted, "threshold": unit.threshold})
+                if scores is not None:
+                    table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
+                predictions.append(table)
         pooled = getattr(protocol, "pooled", False)
         for (pipeline_name, perturbation, level), oof in collected.items():
             if perturbation:
@@ -191,6 +193,48 @@ def evaluate(
     )
     return Evaluation(pd.DataFrame(results, columns=RESULT_COLUMNS), confusion[CONFUSION_COLUMNS], predictions_table,
                       pd.DataFrame(robustness, columns=ROBUSTNESS_COLUMNS), pd.DataFrame(timings, columns=TIMING_COLUMNS))
+
+
+def fit_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.ndarray, tests: list[np.ndarray],
+             classes: Sequence[str]) -> UnitResult:
+    """Fit a clone of ``pipeline`` on the training windows; predict every test variant."""
+    started = time.perf_counter()
+    model = clone(pipeline).fit(X[train], y[train])
+    seconds = time.perf_counter() - started
+    return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)),
+                      [model.predict(F).astype(str) for F in tests], [class_scores(model, F, classes) for F in tests])
+
+
+def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str, BaseEstimator], classes: list[str],
+               checkpoint: Checkpoint | None, on_fit: Callable[[str], None] | None) -> list[UnitResult]:
+    """Every (split, pipeline) unit: from the checkpoint when it holds it, else fitted on the
+    current execution backend (and written to the checkpoint as it finishes)."""
+    def describe(i: int) -> str:
+        (protocol_name, fold, *_), pipeline_name = units[i]
+        return f"{protocol_name} fold {fold} {pipeline_name}"
+
+    keys = [None] * len(units)
+    if checkpoint is not None:
+        data = unit_key(X, y, classes)
+        keys = [unit_key(data, pipelines[name], protocol_name, fold, train, test, [(p, lv, F) for p, lv, F in variants])
+                for (protocol_name, fold, train, test, variants), name in units]
+    results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_fit is not None:
+        for i in sorted(set(range(len(units))) - set(todo)):
+            on_fit(f"{describe(i)} (done before)")
+
+    def finished(j: int, result: UnitResult) -> None:
+        if checkpoint is not None:
+            checkpoint.put(keys[todo[j]], result)
+        if on_fit is not None:
+            on_fit(describe(todo[j]))
+
+    fresh = run_units(fit_unit, [(pipelines[units[i][1]], X, y, units[i][0][2], [F for *_, F in units[i][0][4]], classes)
+                                 for i in todo], finished)
+    for i, result in zip(todo, fresh, strict=True):
+        results[i] = result
+    return results
 
 
 def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:

@@ -1,0 +1,90 @@
+"""Where the independent units of work run: one after the other, in local processes, or on a
+Dask cluster, through joblib, so that every backend runs the same function on the same
+arguments and gives the same results.
+
+- ``sequential``: in this process.
+- ``processes``: ``workers`` local processes (loky; default: all cores). Large arrays go to
+  the workers memory-mapped, not copied.
+- ``dask``: the Dask cluster at ``scheduler`` (``tcp://HOST:8786``), or a local cluster of
+  ``workers`` single-threaded processes on loopback. A task whose worker dies is run again
+  on another worker (Dask's ``allowed-failures``); the dashboard address is reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from joblib import Parallel, delayed, parallel_config
+
+from bmelearn.errors import ConfigError
+
+Backend = Literal["sequential", "processes", "dask"]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A backend and its size; ``scheduler`` is a Dask scheduler address (dask only)."""
+
+    backend: Backend = "processes"
+    workers: int | None = None
+    scheduler: str | None = None
+
+    @property
+    def n_workers(self) -> int:
+        if self.backend == "sequential":
+            return 1
+        return self.workers or os.cpu_count() or 1
+
+
+SEQUENTIAL = Execution("sequential")
+
+
+@contextlib.contextmanager
+def running(execution: Execution, announce: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Make ``execution`` the backend of :func:`run_units` inside the block; for Dask, start
+    (or connect to) the cluster and ``announce`` its dashboard address."""
+    if execution.backend != "dask":
+        backend = "loky" if execution.backend == "processes" else "sequential"
+        with parallel_config(backend=backend, n_jobs=execution.n_workers):
+            yield
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("execution.backend: dask needs the distributed package: pip install 'bmelearn[dask]'.") from None
+    with contextlib.ExitStack() as stack:
+        if execution.scheduler:
+            try:
+                client = stack.enter_context(Client(execution.scheduler, timeout="20s"))
+            except OSError as exc:
+                raise ConfigError(f"execution.scheduler: no Dask scheduler answers at {execution.scheduler} ({exc}).") from None
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=execution.n_workers, threads_per_worker=1,
+                                                       host="127.0.0.1", dashboard_address="127.0.0.1:0"))
+            client = stack.enter_context(Client(cluster))
+        if announce is not None:
+            announce(f"Dask cluster {client.scheduler.address}, dashboard {client.dashboard_link}")
+        with parallel_config(backend="dask", n_jobs=-1):
+            yield
+
+
+def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """``func(*unit)`` for every unit on the current backend (see :func:`running`), results in
+    the order of ``units``; ``done(i, result)`` is called in this process as each one finishes."""
+    results: list[Any] = [None] * len(units)
+    if not units:
+        return results
+    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, unit) for i, unit in enumerate(units))
+    for i, result in tagged:
+        results[i] = result
+        if done is not None:
+            done(i, result)
+    return results
+
+
+def _tagged(func: Callable[..., Any], i: int, unit: tuple) -> tuple[int, Any]:
+    return i, func(*unit)

@@ -1,0 +1,78 @@
+"""Execution backends give identical results; a killed run resumes to the same results."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from bmelearn.config import load_config
+from bmelearn.errors import ConfigError
+from bmelearn.experiment import run
+
+SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=2", "dataset.duration=1.5", "models=[lda, knn, rf]",
+         "protocols=[cross_session, loso]", "evaluation.n_boot=200"]
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    return run(load_config(None, [*SMALL, "execution.backend=sequential"]), tmp_path_factory.mktemp("seq") / "run")
+
+
+def _same(a, b):
+    pd.testing.assert_frame_equal(a.results, b.results)
+    pd.testing.assert_frame_equal(a.confusion, b.confusion)
+    assert a.summary == b.summary
+
+
+def test_local_processes_give_identical_results(sequential, tmp_path):
+    _same(sequential, run(load_config(None, [*SMALL, "execution.backend=processes", "execution.workers=2"]), tmp_path / "p"))
+
+
+def test_dask_local_cluster_gives_identical_results(sequential, tmp_path):
+    pytest.importorskip("distributed")
+    messages = []
+    result = run(load_config(None, [*SMALL, "execution.backend=dask", "execution.workers=2"]), tmp_path / "d",
+                 announce=messages.append)
+    _same(sequential, result)
+    assert len(messages) == 1 and messages[0].startswith("Dask cluster tcp://127.0.0.1:") and "dashboard http" in messages[0]
+
+
+def test_scheduler_address_is_checked():
+    with pytest.raises(ConfigError, match="set backend: dask too"):
+        load_config(None, ["execution.scheduler=tcp://127.0.0.1:8786"])
+    with pytest.raises(ConfigError, match="must be a Dask address"):
+        load_config(None, ["execution.backend=dask", "execution.scheduler=127.0.0.1:8786"])
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    pytest.importorskip("distributed")
+    config = load_config(None, [*SMALL, "execution.backend=dask", "execution.scheduler=tcp://127.0.0.1:9"])
+    with pytest.raises(ConfigError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
+        run(config, tmp_path / "x")
+
+
+def test_killed_run_resumes_to_identical_results(sequential, tmp_path):
+    """SIGKILL the whole run (its worker processes too) after a few fits, then run the same command again."""
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "bmelearn.cli", "run", "--out", str(out), "--workers", "2",
+               *[a for s in SMALL for a in ("--set", s)]]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    units = tmp_path / ".killed.partial" / "units"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(units.glob("*.npz"))) < 4 and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list(units.glob("*.npz")))
+    assert 4 <= done_before < 3 * 6, "the run was not killed part-way"
+    assert not out.exists()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    resumed = pd.read_csv(out / "results.csv")
+    expected = sequential.results
+    pd.testing.assert_frame_equal(resumed, pd.read_csv(sequential.folder / "results.csv"))
+    assert len(resumed) == len(expected)
