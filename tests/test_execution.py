@@ -76,3 +76,30 @@ def test_killed_run_resumes_to_identical_results(sequential, tmp_path):
     expected = sequential.results
     pd.testing.assert_frame_equal(resumed, pd.read_csv(sequential.folder / "results.csv"))
     assert len(resumed) == len(expected)
+
+
+def test_features_are_cached_by_content_and_parameters(tmp_path, monkeypatch):
+    import bmelearn.features.cache as cache
+
+    computed = []
+    real = cache.extract_modalities
+
+    def counting(arrays, *args):
+        computed.append(len(next(iter(arrays.values()))))
+        return real(arrays, *args)
+
+    monkeypatch.setattr(cache, "extract_modalities", counting)
+    base = [*SMALL[:3], "protocols=[cross_session]", "execution.backend=sequential"]
+    first = run(load_config(None, [*base, "models=[lda]"]), tmp_path / "a")
+    n_windows = computed[0]
+    assert n_windows > 100
+    stages = []
+    second = run(load_config(None, [*base, "models=[knn]"]), tmp_path / "b", lambda s, d, t: stages.append(s))
+    assert "features: from the cache" in stages
+    assert [n for n in computed if n > 1] == [n_windows]  # the second run computed no features
+    assert len(list((tmp_path / ".cache" / "features").glob("*.npz"))) == 1
+    run(load_config(None, [*base, "models=[lda]", "features.params={ZC: {threshold: 0.01}}"]), tmp_path / "c")
+    assert [n for n in computed if n > 1] == [n_windows, n_windows]  # other parameters: computed again
+    uncached = run(load_config(None, [*base, "models=[lda]", "execution.cache=false"]), tmp_path / "d")
+    pd.testing.assert_frame_equal(first.results, uncached.results)
+    assert second.results["pipeline"].unique().tolist() == ["knn"]

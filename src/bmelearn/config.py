@@ -193,11 +193,15 @@ class ExecutionConfig(_Strict):
     """Where the fits run (:mod:`bmelearn.execution`): ``sequential``, local ``processes``
     (``workers`` of them; default all cores) or ``dask`` (the cluster at ``scheduler``,
     ``tcp://HOST:8786``, or a local cluster of ``workers`` processes). Results are the same
-    whichever is used."""
+    whichever is used. Feature matrices are cached on disk (``cache``; see
+    :mod:`bmelearn.features.cache`)."""
 
     backend: Literal["sequential", "processes", "dask"] = "processes"
     workers: int | None = Field(default=None, ge=1)
     scheduler: str | None = None
+    #: Feature cache: true (a ``.cache`` folder beside the run folder), false, or a folder
+    #: (one on storage that a cluster shares, for instance).
+    cache: bool | str = True
 
     @model_validator(mode="after")
     def _scheduler_needs_dask(self) -> ExecutionConfig:

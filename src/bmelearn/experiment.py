@@ -33,7 +33,7 @@ from bmelearn.evaluation.checkpoint import Checkpoint
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.execution import Execution, running
 from bmelearn.features import FeatureExtractor
-from bmelearn.features.extractor import extract_modalities
+from bmelearn.features.cache import cached_features
 from bmelearn.features.selection import with_selection
 from bmelearn.models import RAW_INPUT, make_model, trained_network
 from bmelearn.preprocessing import preprocess
@@ -88,9 +88,20 @@ def load_recordings(config: ExperimentConfig) -> RecordingSet:
     return recordings.select(modalities=wanted)
 
 
-def extract_features(windows: Windows, config: ExperimentConfig) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
-    """Feature matrix of all modalities side by side, its column names and the fitted extractors."""
-    return extract_modalities(windows.arrays, windows.fs, windows.ch_names, config.features.per_modality, config.features.params)
+def extract_features(windows: Windows, config: ExperimentConfig, cache: Path | None = None,
+                     ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor], bool]:
+    """Feature matrix of all modalities side by side, its column names, the fitted extractors,
+    and whether the matrix came from the feature ``cache`` folder."""
+    return cached_features(cache, windows.arrays, windows.fs, windows.ch_names, config.features.per_modality,
+                           config.features.params)
+
+
+def feature_cache(config: ExperimentConfig, out: Path) -> Path | None:
+    """The feature cache folder of a run written to ``out`` (None: no cache)."""
+    cache = config.execution.cache
+    if cache is False:
+        return None
+    return out.parent / ".cache" / "features" if cache is True else Path(cache)
 
 
 def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
@@ -131,7 +142,7 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
     try:
         with warnings.catch_warnings(record=True) as caught, running(execution, announce):
             warnings.simplefilter("always")
-            result, report = _run_into(config, partial, progress)
+            result, report = _run_into(config, partial, progress, feature_cache(config, final))
         notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
         write_report(
             partial / "report.html",
@@ -169,7 +180,7 @@ def _keep_only_units(partial: Path) -> None:
             partial.rmdir()
 
 
-def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tuple[RunResult, dict]:
+def _run_into(config: ExperimentConfig, folder: Path, progress: Progress, cache: Path | None) -> tuple[RunResult, dict]:
     """Do the work and write the data files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
     raw = load_recordings(config)
@@ -181,7 +192,9 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress) -> tup
     else:
         windows = cut_windows(processed, config.windows.length, config.windows.step)
     progress("features", 0, 1)
-    X, feature_names, extractors = extract_features(windows, config)
+    X, feature_names, extractors, reused = extract_features(windows, config, cache)
+    if reused:
+        progress("features: from the cache", 1, 1)
 
     pipelines = {m.key: make_model(m.name, derive_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)}
     uses = {m.key: "raw" if m.name in RAW_INPUT else "features" for m in config.models}
