@@ -13,7 +13,8 @@ from bmelearn.config import load_config
 from bmelearn.errors import ConfigError
 from bmelearn.experiment import run
 
-SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=2", "dataset.duration=1.5", "models=[lda, knn, rf]",
+SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=2", "dataset.duration=1.5",
+         "models=[lda, rf, {name: mlp, hidden: [16], max_epochs: 3}]",
          "protocols=[cross_session, loso]", "evaluation.n_boot=200"]
 
 

@@ -8,6 +8,9 @@ arguments and gives the same results.
 - ``dask``: the Dask cluster at ``scheduler`` (``tcp://HOST:8786``), or a local cluster of
   ``workers`` single-threaded processes on loopback. A task whose worker dies is run again
   on another worker (Dask's ``allowed-failures``); the dashboard address is reported.
+
+Each unit runs single-threaded (:func:`single_threaded`), so the backends agree to the bit;
+the parallelism is across units.
 """
 
 from __future__ import annotations
@@ -70,6 +73,27 @@ def running(execution: Execution, announce: Callable[[str], None] | None = None)
             announce(f"Dask cluster {client.scheduler.address}, dashboard {client.dashboard_link}")
         with parallel_config(backend="dask", n_jobs=-1):
             yield
+
+
+@contextlib.contextmanager
+def single_threaded(torch: bool = False) -> Iterator[None]:
+    """One thread for BLAS and OpenMP (and for PyTorch when ``torch``) inside the block. A unit
+    run this way gives the same numbers whichever backend runs it: summation order in
+    multithreaded kernels depends on the number of threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        if not torch:
+            yield
+            return
+        import torch as pytorch
+
+        before = pytorch.get_num_threads()
+        pytorch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            pytorch.set_num_threads(before)
 
 
 def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None) -> list[Any]:

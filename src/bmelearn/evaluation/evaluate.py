@@ -30,7 +30,8 @@ from bmelearn.evaluation.checkpoint import Checkpoint, UnitResult, unit_key
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
-from bmelearn.execution import run_units
+from bmelearn.execution import run_units, single_threaded
+from bmelearn.models.deep import NeuralNetwork
 
 RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"]
 CONFUSION_COLUMNS = ["pipeline", "protocol", "subject", "true", "predicted", "count"]
@@ -197,12 +198,14 @@ def evaluate(
 
 def fit_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.ndarray, tests: list[np.ndarray],
              classes: Sequence[str]) -> UnitResult:
-    """Fit a clone of ``pipeline`` on the training windows; predict every test variant."""
-    started = time.perf_counter()
-    model = clone(pipeline).fit(X[train], y[train])
-    seconds = time.perf_counter() - started
-    return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)),
-                      [model.predict(F).astype(str) for F in tests], [class_scores(model, F, classes) for F in tests])
+    """Fit a clone of ``pipeline`` on the training windows and predict every test variant, on
+    one thread (the same numbers on every execution backend)."""
+    with single_threaded(torch=any(isinstance(p, NeuralNetwork) for p in [pipeline, *pipeline.get_params().values()])):
+        started = time.perf_counter()
+        model = clone(pipeline).fit(X[train], y[train])
+        seconds = time.perf_counter() - started
+        return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)),
+                          [model.predict(F).astype(str) for F in tests], [class_scores(model, F, classes) for F in tests])
 
 
 def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str, BaseEstimator], classes: list[str],
