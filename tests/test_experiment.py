@@ -77,14 +77,16 @@ def test_failed_run_leaves_no_complete_looking_folder(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         run(load_config(None, SMALL), tmp_path / "broken")
     # only the hidden folder of completed fits remains: 2 models x (3 cross-session + 3 loso folds)
-    assert [p.name for p in tmp_path.iterdir()] == [".broken.partial"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [".broken.partial", ".cache"]  # .cache: the feature cache, reused by the next run
     assert [p.name for p in (tmp_path / ".broken.partial").iterdir()] == ["units"]
     assert len(list((tmp_path / ".broken.partial" / "units").glob("*.npz"))) == 2 * (3 + 3)
     monkeypatch.undo()
     stages = []
     resumed = run(load_config(None, SMALL), tmp_path / "broken", lambda stage, done, total: stages.append(stage))
     assert sum("(done before)" in s for s in stages) == 2 * (3 + 3)
-    assert [p.name for p in tmp_path.iterdir()] == ["broken"] and not (tmp_path / "broken" / "units").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "broken"]
+    assert not (tmp_path / "broken" / "units").exists()
     fresh = run(load_config(None, SMALL), tmp_path / "fresh")
     pd.testing.assert_frame_equal(resumed.results, fresh.results)
 
