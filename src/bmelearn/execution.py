@@ -102,7 +102,8 @@ def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[
     results: list[Any] = [None] * len(units)
     if not units:
         return results
-    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, unit) for i, unit in enumerate(units))
+    # the unit's items as arguments of their own, so that Dask scatters large arrays once
+    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, *unit) for i, unit in enumerate(units))
     for i, result in tagged:
         results[i] = result
         if done is not None:
@@ -110,5 +111,5 @@ def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[
     return results
 
 
-def _tagged(func: Callable[..., Any], i: int, unit: tuple) -> tuple[int, Any]:
-    return i, func(*unit)
+def _tagged(func: Callable[..., Any], i: int, *args: Any) -> tuple[int, Any]:
+    return i, func(*args)

@@ -9,6 +9,7 @@ the interval of that mean over resampled subjects.
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -93,6 +94,13 @@ def score_rows(
     ]
 
 
+def score_unit(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, clusters: np.ndarray,
+               strata: np.ndarray, classes: Sequence[str], n_boot: int, confidence: float,
+               seed: tuple[int, ...]) -> list[tuple[str, str, float, float, float]]:
+    """:func:`score_rows` with its own random stream, from ``seed``: one unit of parallel work."""
+    return score_rows(y_true, y_pred, scores, clusters, strata, classes, n_boot, confidence, np.random.default_rng(seed))
+
+
 @dataclass
 class _OutOfFold:
     """The test predictions of one pipeline (on clean or perturbed windows) over the folds of a protocol."""
@@ -136,10 +144,11 @@ def evaluate(
     trials = trial_ids(meta)
     subjects = meta["subject"].astype(str).to_numpy()
     classes = [str(c) for c in classes]
-    rng = np.random.default_rng(seed)
     results, robustness, predictions, timings = [], [], [], []
 
-    def score(key: tuple, oof: _OutOfFold, pooled: bool, out: list) -> None:
+    def scoring_units(key: tuple, oof: _OutOfFold, pooled: bool) -> list[tuple]:
+        """One unit per subject (or one for the pooled subjects): its rows' prefix and the
+        arguments of :func:`score_unit`, with a seed of its own (so units run in any order)."""
         windows, predicted = np.concatenate(oof.windows), np.concatenate(oof.predicted)
         scores = None if any(s is None for s in oof.scores) else np.concatenate(oof.scores)
         if pooled:  # resample subjects; stratify by label when each subject has one
@@ -148,10 +157,16 @@ def evaluate(
                       y[windows] if single_label else np.zeros(len(windows)))]
         else:
             units = [(s, subjects[windows] == s, trials[windows], y[windows]) for s in pd.unique(subjects[windows])]
-        for subject, mine, clusters, strata in units:
-            rows = score_rows(y[windows][mine], predicted[mine], None if scores is None else scores[mine],
-                              clusters[mine], strata[mine], classes, n_boot, confidence, rng)
-            out.extend((dataset, key[0], key[1], *key[2:], subject, *row) for row in rows)
+        return [((dataset, key[0], key[1], *key[2:], subject),
+                 (y[windows][mine], predicted[mine], None if scores is None else scores[mine], clusters[mine],
+                  strata[mine], classes, n_boot, confidence, (seed, zlib.crc32(repr((*key, subject)).encode()))))
+                for subject, mine, clusters, strata in units]
+
+    def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
+        """Run the scoring units on the execution backend; rows go to each task's table, in order."""
+        scored = run_units(score_unit, [arguments for _, _, arguments in tasks])
+        for (out, prefix, _), rows in zip(tasks, scored, strict=True):
+            out.extend((*prefix, *row) for row in rows)
 
     for protocol_name, protocol in protocols.items():  # one protocol at a time: its test variants in memory
         splits, tested = [], np.zeros(len(meta), dtype=bool)
@@ -182,11 +197,10 @@ def evaluate(
                     table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
                 predictions.append(table)
         pooled = getattr(protocol, "pooled", False)
-        for (pipeline_name, perturbation, level), oof in collected.items():
-            if perturbation:
-                score((pipeline_name, protocol_name, perturbation, level), oof, pooled, robustness)
-            else:
-                score((pipeline_name, protocol_name), oof, pooled, results)
+        score([(robustness if perturbation else results, prefix, arguments)
+               for (pipeline_name, perturbation, level), oof in collected.items()
+               for prefix, arguments in scoring_units((pipeline_name, protocol_name, perturbation, level)
+                                                      if perturbation else (pipeline_name, protocol_name), oof, pooled)])
     predictions_table = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
     confusion = (
         predictions_table.groupby(["pipeline", "protocol", "subject", "true", "predicted"], sort=False)
