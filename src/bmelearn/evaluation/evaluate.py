@@ -97,8 +97,11 @@ def score_rows(
 def score_unit(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, clusters: np.ndarray,
                strata: np.ndarray, classes: Sequence[str], n_boot: int, confidence: float,
                seed: tuple[int, ...]) -> list[tuple[str, str, float, float, float]]:
-    """:func:`score_rows` with its own random stream, from ``seed``: one unit of parallel work."""
-    return score_rows(y_true, y_pred, scores, clusters, strata, classes, n_boot, confidence, np.random.default_rng(seed))
+    """:func:`score_rows` with its own random stream, from ``seed``, on one thread: one unit of
+    parallel work, with the same numbers on every backend."""
+    with single_threaded():
+        return score_rows(y_true, y_pred, scores, clusters, strata, classes, n_boot, confidence,
+                          np.random.default_rng(seed))
 
 
 @dataclass
