@@ -43,8 +43,6 @@ class Execution:
         return self.workers or os.cpu_count() or 1
 
 
-SEQUENTIAL = Execution("sequential")
-
 
 @contextlib.contextmanager
 def running(execution: Execution, announce: Callable[[str], None] | None = None) -> Iterator[None]:
