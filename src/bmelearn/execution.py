@@ -43,7 +43,6 @@ class Execution:
         return self.workers or os.cpu_count() or 1
 
 
-
 @contextlib.contextmanager
 def running(execution: Execution, announce: Callable[[str], None] | None = None) -> Iterator[None]:
     """Make ``execution`` the backend of :func:`run_units` inside the block; for Dask, start
