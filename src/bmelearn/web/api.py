@@ -120,7 +120,8 @@ def run_summary(run: Run) -> RunSummary:
                       protocols=run.protocols, models=run.models, headline=run.headline)
 
 
-def _found(call, *args):
+def found(call, *args):
+    """``call(*args)``, with a name that the catalog does not list answered by 404."""
     try:
         return call(*args)
     except NotFound as exc:
@@ -134,7 +135,7 @@ def list_runs(request: Request) -> list[RunSummary]:
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND, summary="One run: its metrics and config")
 def get_run(request: Request, run_id: str) -> RunDetail:
-    run = _found(catalog(request).run, run_id)
+    run = found(catalog(request).run, run_id)
     return RunDetail(**run_summary(run).model_dump(), metrics=run.metrics(), config=run.config)
 
 
@@ -142,7 +143,7 @@ def get_run(request: Request, run_id: str) -> RunDetail:
 def get_results(request: Request, run_id: str,
                 metric: Annotated[str | None, Query(description="Keep only this metric (e.g. accuracy).")] = None,
                 ) -> list[dict[str, Any]]:
-    table = _found(catalog(request).run, run_id).results()
+    table = found(catalog(request).run, run_id).results()
     if metric is not None and "metric" in table:
         table = table[table["metric"] == metric]
     return _records(table)
@@ -151,12 +152,12 @@ def get_results(request: Request, run_id: str,
 @router.get("/models", response_model=list[ModelCard], summary="List the saved models of every run, with their cards")
 def list_models(request: Request) -> list[ModelCard]:
     cat = catalog(request)
-    return [ModelCard(**cat.card(run.id, name)) for run in cat.runs() for name in run.models]
+    return [ModelCard(**cat.card(run_id, name)) for run_id, name in cat.models()]
 
 
 @router.get("/models/{run_id}/{model}", response_model=ModelCard, responses=NOT_FOUND, summary="One model's card")
 def get_model(request: Request, run_id: str, model: str) -> ModelCard:
-    return ModelCard(**_found(catalog(request).card, run_id, model))
+    return ModelCard(**found(catalog(request).card, run_id, model))
 
 
 @router.post("/models/{run_id}/{model}/predict", response_model=Prediction, responses=NOT_FOUND | UNUSABLE,
@@ -183,7 +184,7 @@ def predict_array(request: Request, run_id: str, model: str, body: ArrayRequest)
 
 
 def _predict(cat: Catalog, run_id: str, model: str, recordings) -> Prediction:
-    fitted, card = _found(cat.model, run_id, model)
+    fitted, card = found(cat.model, run_id, model)
     started = time.perf_counter()
     try:
         table = predict_recording(fitted, card, recordings(card))

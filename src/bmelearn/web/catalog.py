@@ -115,22 +115,28 @@ class Catalog:
                 return run
         raise NotFound(f"no run {run_id!r}")
 
+    def models(self) -> list[tuple[str, str]]:
+        """Every saved model as (run, model), runs newest first."""
+        return [(run.id, name) for run in self.runs() for name in run.models]
+
     def model_path(self, run_id: str, model: str) -> Path:
-        run = self.run(run_id)
-        if model not in run.models:
-            raise NotFound(f"no model {model!r} in run {run_id!r}")
-        return run.path / "models" / f"{model}.skops"
+        return self._model_of(self.run(run_id), model)
 
     def card(self, run_id: str, model: str) -> dict[str, Any]:
         """The model card (the JSON file beside the model), with the run and model names, and
         its validated accuracy and balanced accuracy under each protocol with their intervals."""
-        path = self.model_path(run_id, model).with_suffix(".json")
+        run = self.run(run_id)
+        path = self._model_of(run, model).with_suffix(".json")
         card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        return {**card, "run": run_id, "name": model, "validated": self._validated(run_id, model)}
+        validated = {row["protocol"]: {k: v for k, v in row.items() if k not in ("run", "protocol", "pipeline")}
+                     for row in run.metrics() if row["pipeline"] == model}
+        return {**card, "run": run_id, "name": model, "validated": validated}
 
-    def _validated(self, run_id: str, model: str) -> dict[str, dict[str, dict[str, float | None]]]:
-        return {row["protocol"]: {k: v for k, v in row.items() if k not in ("run", "protocol", "pipeline")}
-                for row in self.run(run_id).metrics() if row["pipeline"] == model}
+    @staticmethod
+    def _model_of(run: Run, model: str) -> Path:
+        if model not in run.models:
+            raise NotFound(f"no model {model!r} in run {run.id!r}")
+        return run.path / "models" / f"{model}.skops"
 
     def model(self, run_id: str, model: str) -> tuple[Any, dict[str, Any]]:
         """The fitted model (loaded from its skops file only, once) and its card."""

@@ -17,8 +17,8 @@ from starlette.datastructures import UploadFile
 from bmelearn.errors import BmeError
 from bmelearn.predict import expected_signals, predict_recording
 from bmelearn.web import plots
-from bmelearn.web.api import catalog
-from bmelearn.web.catalog import HEADLINE_METRIC, NotFound, Run
+from bmelearn.web.api import catalog, found
+from bmelearn.web.catalog import HEADLINE_METRIC, Run
 from bmelearn.web.inputs import Upload, from_uploads
 
 log = logging.getLogger("bmelearn.web")
@@ -32,13 +32,6 @@ SORTS = {"date": ("finished", True), "name": ("name", False), "dataset": ("datas
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status)
-
-
-def _found(call, *args):
-    try:
-        return call(*args)
-    except NotFound:
-        raise HTTPException(404, "not found") from None
 
 
 @router.get("/")
@@ -70,13 +63,13 @@ def _sort_value(run: Run, key: str) -> Any:
 
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str) -> HTMLResponse:
-    run = _found(catalog(request).run, run_id)
+    run = found(catalog(request).run, run_id)
     return page("run.html", run=run, has_report=(run.path / "report.html").is_file())
 
 
 @router.get("/runs/{run_id}/report")
 def report(request: Request, run_id: str) -> FileResponse:
-    run = _found(catalog(request).run, run_id)
+    run = found(catalog(request).run, run_id)
     path = run.path / "report.html"
     if not path.is_file():
         raise HTTPException(404, "this run has no report")
@@ -85,7 +78,7 @@ def report(request: Request, run_id: str) -> FileResponse:
 
 @router.get("/compare")
 def compare(request: Request, run: Annotated[list[str] | None, Query()] = None, metric: str = HEADLINE_METRIC) -> Response:
-    chosen = [_found(catalog(request).run, r) for r in dict.fromkeys(run or [])]
+    chosen = [found(catalog(request).run, r) for r in dict.fromkeys(run or [])]
     if not chosen:
         return RedirectResponse("/runs", 303)
     rows = [row for r in chosen for row in r.metrics()]
@@ -97,51 +90,49 @@ def compare(request: Request, run: Annotated[list[str] | None, Query()] = None, 
 @router.get("/models")
 def models_page(request: Request) -> HTMLResponse:
     cat = catalog(request)
-    cards = [cat.card(run.id, name) for run in cat.runs() for name in run.models]
+    cards = [cat.card(run_id, name) for run_id, name in cat.models()]
     return page("models.html", cards=cards)
 
 
 @router.get("/models/{run_id}/{model}")
 def model_page(request: Request, run_id: str, model: str) -> HTMLResponse:
-    card = _found(catalog(request).card, run_id, model)
+    card = found(catalog(request).card, run_id, model)
     return page("model.html", card=card)
 
 
 @router.get("/predict")
 def predict_form(request: Request, model: str = "") -> HTMLResponse:
     cat = catalog(request)
-    choices = [f"{run.id}/{name}" for run in cat.runs() for name in run.models]
-    card = _card_of(request, model) if model else None
-    return page("predict.html", choices=choices, chosen=model, card=card, error=None, limit=request.app.state.max_upload)
+    card = found(cat.card, *model.partition("/")[::2]) if model else None
+    return page("predict.html", choices=_choices(cat), chosen=model, card=card, error=None,
+                limit=request.app.state.max_upload)
 
 
-def _card_of(request: Request, choice: str) -> dict[str, Any]:
-    run_id, _, name = choice.partition("/")
-    return _found(catalog(request).card, run_id, name)
+def _choices(cat) -> list[str]:
+    """The models a prediction can use, as RUN/MODEL."""
+    return [f"{run_id}/{name}" for run_id, name in cat.models()]
 
 
 @router.post("/predict")
 async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Response:
     """Check the uploaded files against the model at once; predict in a worker thread."""
-    card = _card_of(request, model)
+    cat = catalog(request)
+    run_id, _, name = model.partition("/")
+    fitted, card = found(cat.model, run_id, name)
     form = await request.form()
     uploads = []
-    for modality, signal in expected_signals(card).items():
-        upload = form.get(f"file_{modality}")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            continue
-        fs = _number(form.get(f"fs_{modality}"), signal["fs"])
-        uploads.append(Upload(await upload.read(), upload.filename, modality, fs))
-    choices = [f"{run.id}/{name}" for run in catalog(request).runs() for name in run.models]
     try:
+        for modality, signal in expected_signals(card).items():
+            upload = form.get(f"file_{modality}")
+            if isinstance(upload, UploadFile) and upload.filename:
+                fs = _number(form.get(f"fs_{modality}"), signal["fs"])
+                uploads.append(Upload(await upload.read(), upload.filename, modality, fs))
         if not uploads:
             raise BmeError("choose a recording file to upload.")
         recordings = await run_in_threadpool(from_uploads, card, uploads)
     except (BmeError, ValueError) as exc:
-        return page("predict.html", 422, choices=choices, chosen=model, card=card, error=str(exc),
+        return page("predict.html", 422, choices=_choices(cat), chosen=model, card=card, error=str(exc),
                     limit=request.app.state.max_upload)
-    run_id, _, name = model.partition("/")
-    fitted, card = _found(catalog(request).model, run_id, name)
     job = request.app.state.jobs.submit(
         (run_id, name), lambda progress: predict_recording(fitted, card, recordings, progress),
         {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.classes_]})
