@@ -45,12 +45,12 @@ def expected_signals(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return signals
 
 
-def read_signal(data: bytes, filename: str, modality: str, fs: float, card: Mapping[str, Any]) -> Recording:
+def read_signal(data: bytes, filename: str, modality: str, fs: float | None, card: Mapping[str, Any]) -> Recording:
     """One uploaded file of ``modality`` as a Recording with the model's channel names.
 
     ``data`` is numeric text (``.txt``, ``.csv``, ``.tsv``, ``.dat``; a header row of channel
     names is optional) or, for a quaternion modality, 3DC's ``(w, x, y, z)`` lines. ``fs`` is
-    the recording's sampling rate in Hz as the user states it.
+    the recording's sampling rate in Hz as the user states it (None: the model's).
     """
     expected = expected_signals(card)
     if modality not in expected:
@@ -69,8 +69,8 @@ def read_signal(data: bytes, filename: str, modality: str, fs: float, card: Mapp
     else:
         values, header = parse_matrix(text, filename)
     values = _match_channels(values, header, channels, filename, modality)
-    return Recording(values.T, fs, tuple(channels), _channel_types(card, modality, len(channels)), (), modality,
-                     {"trial": "upload", "source": filename})
+    return Recording(values.T, expected[modality]["fs"] if fs is None else fs, tuple(channels),
+                     channel_types(card, modality, len(channels)), (), modality, {"trial": "upload", "source": filename})
 
 
 def check_signals(recordings: Mapping[str, Recording], card: Mapping[str, Any]) -> None:
@@ -165,6 +165,10 @@ def _generic(names: list[str]) -> bool:
     return all(n.upper().startswith(("CH", "COL", "CHANNEL")) for n in names)
 
 
-def _channel_types(card: Mapping[str, Any], modality: str, n: int) -> tuple[str, ...]:
+def channel_types(card: Mapping[str, Any], modality: str, n: int) -> tuple[str, ...]:
+    """The types of the ``n`` channels of ``modality`` as the card records them (cards of older
+    versions do not: then the modality's name if it is a channel type, else ``misc``)."""
     types = card["signals"][modality].get("types")
-    return tuple(types) if types else (modality if modality in ("emg", "acc", "gyro", "quat") else "misc",) * n
+    if types and len(types) == n:
+        return tuple(types)
+    return (modality if modality in ("emg", "acc", "gyro", "quat") else "misc",) * n

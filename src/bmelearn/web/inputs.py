@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from bmelearn.errors import DataError
-from bmelearn.predict import MismatchError, check_signals, expected_signals, read_signal
+from bmelearn.predict import MismatchError, channel_types, check_signals, expected_signals, read_signal
 from bmelearn.recording import Recording
 
 
@@ -34,10 +34,7 @@ def from_uploads(card: Mapping[str, Any], uploads: Sequence[Upload]) -> dict[str
         modality = upload.modality or _only_modality(expected, upload.filename)
         if modality in recordings:
             raise MismatchError(f"{upload.filename}: a second {modality} file; send one file per signal.")
-        if modality not in expected:
-            raise MismatchError(f"{upload.filename}: the model takes {sorted(expected)} signals, not {modality!r}.")
-        fs = upload.fs if upload.fs is not None else expected[modality]["fs"]
-        recordings[modality] = read_signal(upload.data, upload.filename, modality, fs, card)
+        recordings[modality] = read_signal(upload.data, upload.filename, modality, upload.fs, card)
     check_signals(recordings, card)
     return recordings
 
@@ -57,11 +54,8 @@ def from_arrays(card: Mapping[str, Any], signals: Mapping[str, Mapping[str, Any]
         channels = list(signal["channels"])
         if len(channels) != len(rows):
             raise DataError(f"{where}: {len(rows)} rows of data but {len(channels)} channel names; give one name per row.")
-        types = expected[modality].get("types") or ["misc"] * len(channels)
-        if len(types) != len(channels):
-            types = ["misc"] * len(channels)
-        recordings[modality] = Recording(data, signal["fs"], tuple(channels), tuple(types), (), modality,
-                                         {"trial": "upload", "source": where})
+        recordings[modality] = Recording(data, signal["fs"], tuple(channels), channel_types(card, modality, len(channels)),
+                                         (), modality, {"trial": "upload", "source": where})
     check_signals(recordings, card)
     return recordings
 
