@@ -234,10 +234,11 @@ def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str
         return f"{protocol_name} fold {fold} {pipeline_name}"
 
     keys = [None] * len(units)
-    if checkpoint is not None:
+    if checkpoint is not None:  # hash each split's arrays and each pipeline once, not once per unit
         data = unit_key(X, y, classes)
-        keys = [unit_key(data, pipelines[name], protocol_name, fold, train, test, [(p, lv, F) for p, lv, F in variants])
-                for (protocol_name, fold, train, test, variants), name in units]
+        splits = {id(split): unit_key(data, *split) for split, _ in units}
+        models = {name: unit_key(pipeline) for name, pipeline in pipelines.items()}
+        keys = [unit_key(splits[id(split)], models[name]) for split, name in units]
     results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     if on_fit is not None:
