@@ -9,6 +9,7 @@ result equals extracting the features of all windows at once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,8 @@ def stream_features(signal: np.ndarray, fs: float, length: float, step: float, f
     n_times = int(round(length * fs))
     if signal.shape[1] < n_times:
         raise DataError(f"recording of {signal.shape[1] / fs:.3f} s is shorter than one {length} s window.")
-    extractor = FeatureExtractor(features, fs=fs, ch_names=ch_names, params=params)
-    blocks = []
-    for windows in window_chunks(signal, fs, length, step, chunk_bytes):
-        if not hasattr(extractor, "features_"):
-            extractor.fit(windows[:1])
-        blocks.append(extractor.transform(windows))
+    chunks = window_chunks(signal, fs, length, step, chunk_bytes)
+    first = next(chunks)
+    extractor = FeatureExtractor(features, fs=fs, ch_names=ch_names, params=params).fit(first[:1])
+    blocks = [extractor.transform(windows) for windows in itertools.chain([first], chunks)]
     return np.concatenate(blocks), list(extractor.get_feature_names_out())
