@@ -3,19 +3,26 @@
     python benchmarks/bigdata.py [--folder /tmp/bmelearn-hd] [--gigabytes 20] [--keep]
 
 1. Writes ``--gigabytes`` of simulated 64-channel, 4 kHz surface EMG as float32 ``.npy``
-   files of 256 MiB (about 17 min of signal each), generated 10 s at a time: Gaussian noise
-   under a per-channel activation envelope (bursts of contraction over a resting level).
+   files of 256 MiB (about 4.4 min of signal each), generated 10 s at a time: Gaussian noise
+   under a per-channel activation envelope, whose muscles (channels) depend on the class.
+   The files are laid out as ``S{subject}/s1/{label}_{repetition}.npy``: 5 subjects × 3
+   classes × repetitions.
 2. In a child process, memory-maps each file and computes HTD + RMS features (200 ms
-   windows every 100 ms) chunk by chunk (:func:`bmelearn.streaming.stream_features`),
-   writing one feature file per recording.
-3. Prints the data volume, the wall time and throughput (MB/s of float32 signal) of the
-   feature step, and its peak resident memory (the child's maximum RSS, as ``/usr/bin/time
-   -v`` reports it), against the 4 GB budget.
+   windows every 100 ms) chunk by chunk (:func:`bmelearn.streaming.stream_features`).
+3. Runs the whole experiment on the files, as ``bmelearn run`` does (dataset ``files``:
+   lazily read; quality checks and per-trial features as units on 2 local processes; LDA
+   under leave-one-subject-out), in a child process.
+4. Prints the data volume, each step's wall time and throughput (MB/s of float32 signal),
+   and its peak memory against the 4 GB budget: for step 2 the child's maximum RSS (as
+   ``/usr/bin/time -v`` reports it); for step 3, whose work is spread over processes, the
+   peak of the summed proportional set size (PSS: shared pages split between the processes
+   that map them) of the run's whole process tree, sampled every 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import shutil
 import subprocess
@@ -24,52 +31,94 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 FS = 4000.0
 CHANNELS = 64
 FILE_BYTES = 256 * 2**20
 FEATURES = ["HTD", "RMS"]
+SUBJECTS = 5
+CLASSES = ["rest", "flexion", "extension"]
+PATTERN = "S{subject}/{session}/{label}_{repetition}.npy"
+NAMES = [f"HD{i + 1}" for i in range(CHANNELS)]
 
 
 def generate(folder: Path, gigabytes: float, seed: int = 0) -> list[Path]:
-    """Simulated recordings until ``gigabytes`` (10^9 bytes) of float32 are written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Simulated recordings until ``gigabytes`` (10^9 bytes) of float32 are written: in turn each
+    subject, class and repetition. Rest activates no channel; flexion the first half of the
+    grid, extension the second half, each subject with a gain of its own."""
     samples = FILE_BYTES // (4 * CHANNELS)
     n_files = int(np.ceil(gigabytes * 1e9 / FILE_BYTES))
     rng = np.random.default_rng(seed)
+    gains = rng.uniform(0.5, 1.5, SUBJECTS)
     block = int(10 * FS)
     paths = []
     for i in range(n_files):
-        path = folder / f"hd_{i:03d}.npy"
+        subject, label, repetition = i % SUBJECTS, (i // SUBJECTS) % len(CLASSES), i // (SUBJECTS * len(CLASSES))
+        path = folder / PATTERN.format(subject=subject + 1, session="s1", label=CLASSES[label], repetition=repetition)
         paths.append(path)
         if path.is_file() and path.stat().st_size > FILE_BYTES:
             continue
-        out = np.lib.format.open_memmap(folder / f".{path.name}", mode="w+", dtype=np.float32, shape=(CHANNELS, samples))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        active = np.zeros((CHANNELS, 1), dtype=np.float32)
+        if label:
+            active[(label - 1) * CHANNELS // 2:label * CHANNELS // 2] = gains[subject]
+        temporary = path.with_name(f".{path.name}")
+        out = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float32, shape=(CHANNELS, samples))
         phase = rng.uniform(0, 2 * np.pi, CHANNELS)[:, None]
         for start in range(0, samples, block):
             n = min(block, samples - start)
             t = (start + np.arange(n)) / FS
-            envelope = 0.05 + np.clip(np.sin(2 * np.pi * 0.2 * t + phase), 0, None) ** 2
+            envelope = 0.05 + active * np.clip(np.sin(2 * np.pi * 0.2 * t + phase), 0, None) ** 2
             out[:, start:start + n] = rng.standard_normal((CHANNELS, n), dtype=np.float32) * envelope.astype(np.float32)
         out.flush()
         del out
-        (folder / f".{path.name}").rename(path)
+        temporary.rename(path)
     return paths
 
 
 def extract(folder: Path) -> None:
-    """The feature step (run in a child process, so that its peak memory is its own)."""
-    from bmelearn.streaming import open_signal, stream_features
+    """Step 2 (in a child process, so that its peak memory is its own)."""
+    from bmelearn.io import map_npy
+    from bmelearn.streaming import stream_features
 
-    names = [f"HD{i + 1}" for i in range(CHANNELS)]
     n_windows = 0
-    for path in sorted(folder.glob("hd_*.npy")):
-        signal = open_signal(path)
-        X, _ = stream_features(signal, FS, 0.2, 0.1, FEATURES, names)
-        np.save(folder / "features" / path.name, X)
+    for path in sorted(folder.glob("S*/s1/*.npy")):
+        X, _ = stream_features(map_npy(path), FS, 0.2, 0.1, FEATURES, NAMES)
         n_windows += len(X)
-        del signal
     print(n_windows)
+
+
+def experiment(folder: Path, out: Path) -> dict:
+    """Step 3: ``bmelearn run`` on the files, in a child process: its wall time, the peak summed
+    PSS of its process tree, and the run's summary."""
+    config = {
+        "name": "hd-emg", "seed": 0,
+        "dataset": {"name": "files", "path": str(folder), "pattern": PATTERN, "fs": FS, "ch_names": NAMES,
+                    "classes": CLASSES},
+        "windows": {"length": 0.2, "step": 0.1}, "features": FEATURES, "models": ["lda"], "protocols": ["loso"],
+        "evaluation": {"n_boot": 200}, "execution": {"backend": "processes", "workers": 2, "cache": False},
+    }
+    path = out.with_suffix(".yaml")
+    path.write_text(json.dumps(config))  # JSON is YAML
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", "from bmelearn.cli import app; app()", "run", str(path), "--out", str(out),
+                              "--overwrite"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    root, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        total = 0
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                total += process.memory_full_info().pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        peak = max(peak, total)
+        time.sleep(0.5)
+    if child.returncode:
+        raise SystemExit(f"bmelearn run failed:\n{child.stderr.read()[-3000:]}")
+    summary = json.loads((out / "summary.json").read_text())
+    return {"seconds": time.perf_counter() - started, "peak": peak, "summary": summary}
 
 
 def main() -> None:
@@ -84,21 +133,28 @@ def main() -> None:
         return
 
     started = time.perf_counter()
-    paths = generate(args.folder, args.gigabytes)
+    paths = generate(args.folder / "data", args.gigabytes)
     volume = sum(p.stat().st_size for p in paths)
     print(f"{len(paths)} recordings, {volume / 1e9:.1f} GB of float32 ({CHANNELS} channels at {FS:g} Hz, "
           f"{volume / 4 / CHANNELS / FS / 3600:.1f} h of signal), written in {time.perf_counter() - started:.0f} s")
-    (args.folder / "features").mkdir(exist_ok=True)
+
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, __file__, "--folder", str(args.folder), "--extract"],
+    child = subprocess.run([sys.executable, __file__, "--folder", str(args.folder / "data"), "--extract"],
                            capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: kB
     n_windows = int(child.stdout.split()[-1])
-    print(f"features {'+'.join(FEATURES)} of {n_windows} windows (200 ms, step 100 ms) in {seconds:.0f} s: "
-          f"{volume / 1e6 / seconds:.0f} MB/s, {n_windows / seconds:.0f} windows/s")
-    print(f"peak resident memory of the feature step: {peak / 1e9:.2f} GB "
+    print(f"streaming: features {'+'.join(FEATURES)} of {n_windows} windows (200 ms, step 100 ms) in {seconds:.0f} s: "
+          f"{volume / 1e6 / seconds:.0f} MB/s, {n_windows / seconds:.0f} windows/s; peak RSS {peak / 1e9:.2f} GB "
           f"({'under' if peak < 4e9 else 'OVER'} the 4 GB budget)")
+
+    run = experiment(args.folder / "data", args.folder / "run")
+    accuracy = run["summary"]["protocols"]["loso"]["lda"]["accuracy"]
+    print(f"bmelearn run (files dataset, 2 processes, LDA, leave-one-subject-out) on {run['summary']['n_windows']} "
+          f"windows: {run['seconds']:.0f} s, "
+          f"{volume / 1e6 / run['seconds']:.0f} MB/s; peak PSS of the process tree {run['peak'] / 1e9:.2f} GB "
+          f"({'under' if run['peak'] < 4e9 else 'OVER'} the 4 GB budget); accuracy {100 * accuracy['mean']:.1f} % "
+          f"[{100 * accuracy['ci_low']:.1f}, {100 * accuracy['ci_high']:.1f}]")
     if not args.keep:
         shutil.rmtree(args.folder)
 

@@ -11,6 +11,7 @@ import pytest
 
 from bmelearn.config import load_config
 from bmelearn.errors import ConfigError
+from bmelearn.execution import Execution, run_units, running
 from bmelearn.experiment import run
 
 SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=2", "dataset.duration=1.5",
@@ -40,6 +41,24 @@ def test_dask_local_cluster_gives_identical_results(sequential, tmp_path):
                  announce=messages.append)
     _same(sequential, result)
     assert len(messages) == 1 and messages[0].startswith("Dask cluster tcp://127.0.0.1:") and "dashboard http" in messages[0]
+
+
+def _dies_once(marker: str, x: int) -> int:
+    """Kills its worker process the first time any worker runs it, then doubles ``x``."""
+    try:
+        with open(marker, "x"):
+            pass
+    except FileExistsError:
+        return 2 * x
+    os._exit(1)
+
+
+def test_dask_runs_a_unit_again_when_its_worker_dies(tmp_path):
+    pytest.importorskip("distributed")
+    marker = tmp_path / "died"
+    with running(Execution("dask", 2)):
+        assert run_units(_dies_once, [(str(marker), i) for i in range(6)]) == [0, 2, 4, 6, 8, 10]
+    assert marker.exists()  # a worker did die
 
 
 def test_scheduler_address_is_checked():
@@ -80,27 +99,28 @@ def test_killed_run_resumes_to_identical_results(sequential, tmp_path):
 
 
 def test_features_are_cached_by_content_and_parameters(tmp_path, monkeypatch):
-    import bmelearn.features.cache as cache
+    from bmelearn import featurize
 
     computed = []
-    real = cache.extract_modalities
+    real = featurize._block_features
 
-    def counting(arrays, *args):
-        computed.append(len(next(iter(arrays.values()))))
-        return real(arrays, *args)
+    def counting(arrays, extractors, n):
+        computed.append(n)
+        return real(arrays, extractors, n)
 
-    monkeypatch.setattr(cache, "extract_modalities", counting)
+    monkeypatch.setattr(featurize, "_block_features", counting)
     base = [*SMALL[:3], "protocols=[cross_session]", "execution.backend=sequential"]
     first = run(load_config(None, [*base, "models=[lda]"]), tmp_path / "a")
-    n_windows = computed[0]
-    assert n_windows > 100
+    n_trials = len(computed)
+    assert n_trials > 50 and sum(computed) > 500  # one unit per trial
     stages = []
     second = run(load_config(None, [*base, "models=[knn]"]), tmp_path / "b", lambda s, d, t: stages.append(s))
-    assert "features: from the cache" in stages
-    assert [n for n in computed if n > 1] == [n_windows]  # the second run computed no features
-    assert len(list((tmp_path / ".cache" / "features").glob("*.npz"))) == 1
+    assert f"features: {n_trials} of {n_trials} trials from the cache" in stages
+    assert len(computed) == n_trials  # the second run computed no features
+    assert len(list((tmp_path / ".cache" / "features").glob("*.npz"))) == n_trials
     run(load_config(None, [*base, "models=[lda]", "features.params={ZC: {threshold: 0.01}}"]), tmp_path / "c")
-    assert [n for n in computed if n > 1] == [n_windows, n_windows]  # other parameters: computed again
+    assert len(computed) == 2 * n_trials  # other parameters: computed again
     uncached = run(load_config(None, [*base, "models=[lda]", "execution.cache=false"]), tmp_path / "d")
+    assert len(computed) == 3 * n_trials
     pd.testing.assert_frame_equal(first.results, uncached.results)
     assert second.results["pipeline"].unique().tolist() == ["knn"]

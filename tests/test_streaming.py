@@ -5,8 +5,9 @@ import pytest
 
 from bmelearn.errors import DataError
 from bmelearn.features import FeatureExtractor
+from bmelearn.io import map_npy
 from bmelearn.recording import Recording, RecordingSet
-from bmelearn.streaming import open_signal, stream_features, window_chunks
+from bmelearn.streaming import stream_features, window_chunks
 from bmelearn.windowing import cut_windows
 
 
@@ -20,7 +21,7 @@ def recording(tmp_path):
 
 def test_chunked_features_equal_all_at_once(recording):
     path, data = recording
-    signal = open_signal(path)
+    signal = map_npy(path)
     assert isinstance(signal, np.memmap)
     fs, length, step = 2000.0, 0.2, 0.05
     names = [f"EMG{i}" for i in range(6)]
@@ -38,9 +39,9 @@ def test_chunked_features_equal_all_at_once(recording):
 def test_bad_recordings_are_named(tmp_path):
     np.save(tmp_path / "ints.npy", np.zeros((3, 100), dtype=np.int16))
     with pytest.raises(DataError, match="ints.npy: a recording is a 2-D float array"):
-        open_signal(tmp_path / "ints.npy")
+        map_npy(tmp_path / "ints.npy")
     (tmp_path / "text.npy").write_text("not numpy")
     with pytest.raises(DataError, match="text.npy: not a readable .npy array"):
-        open_signal(tmp_path / "text.npy")
+        map_npy(tmp_path / "text.npy")
     with pytest.raises(DataError, match="shorter than one 0.2 s window"):
         stream_features(np.zeros((2, 100)), 1000.0, 0.2, 0.1, ["MAV"])

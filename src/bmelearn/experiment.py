@@ -33,16 +33,15 @@ from bmelearn.evaluation.checkpoint import Checkpoint
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.execution import Execution, running
 from bmelearn.features import FeatureExtractor
-from bmelearn.features.cache import cached_features
 from bmelearn.features.selection import with_selection
+from bmelearn.featurize import Recipe, featurize, make_recipe
 from bmelearn.models import RAW_INPUT, make_model, trained_network
-from bmelearn.preprocessing import preprocess
-from bmelearn.quality import exclude_bad_channels
+from bmelearn.preprocessing import apply_steps, preprocessing_steps
+from bmelearn.quality import find_bad_channels, without_channels
 from bmelearn.recording import Recording, RecordingSet
 from bmelearn.report import write_report
 from bmelearn.seeds import derive_seed
 from bmelearn.serialization import save_model
-from bmelearn.windowing import Windows, cut_windows, whole_trials
 
 #: The folder of completed fits inside an unfinished run folder.
 UNITS = "units"
@@ -88,14 +87,6 @@ def load_recordings(config: ExperimentConfig) -> RecordingSet:
     return recordings.select(modalities=wanted)
 
 
-def extract_features(windows: Windows, config: ExperimentConfig, cache: Path | None = None,
-                     ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor], bool]:
-    """Feature matrix of all modalities side by side, its column names, the fitted extractors,
-    and whether the matrix came from the feature ``cache`` folder."""
-    return cached_features(cache, windows.arrays, windows.fs, windows.ch_names, config.features.per_modality,
-                           config.features.params)
-
-
 def feature_cache(config: ExperimentConfig, out: Path) -> Path | None:
     """The feature cache folder of a run written to ``out`` (None: no cache)."""
     cache = config.execution.cache
@@ -109,15 +100,17 @@ def feature_groups(extractors: dict[str, FeatureExtractor]) -> list[str]:
     return [f"{m}:{f}" for m, e in extractors.items() for f in e.features_ for _ in range(e.n_columns(f))]
 
 
-def example_signals(raw: RecordingSet, processed: RecordingSet, classes: list[str]) -> list[tuple[str, Recording]]:
+def example_signals(raw: RecordingSet, recipe: Recipe, classes: list[str]) -> list[tuple[str, Recording]]:
     """One trial of an active class (the second class, if any), before and after preprocessing."""
     wanted = classes[1] if len(classes) > 1 else classes[0]
-    index = next((i for i, r in enumerate(processed) if r.meta["label"] == wanted and r.modality == processed[0].modality), 0)
-    trial = processed[index].meta
+    trials = list(raw.trials().values())
+    streams = next((s for s in trials if next(iter(s.values())).meta["label"] == wanted), trials[0])
+    before = without_channels(streams.get(raw[0].modality, next(iter(streams.values()))), recipe.dead)
+    trial = before.meta
     caption = f"subject {trial['subject']}, session {trial['session']}, repetition {trial['repetition']}, {trial['label']}"
-    pairs = [(f"raw signal ({caption})", raw[index])]
-    if processed[index] is not raw[index]:
-        pairs.append((f"after preprocessing ({caption})", processed[index]))
+    pairs = [(f"raw signal ({caption})", before)]
+    if (after := apply_steps(before, recipe.steps)) is not before:
+        pairs.append((f"after preprocessing ({caption})", after))
     return pairs
 
 
@@ -184,21 +177,20 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress, cache:
     """Do the work and write the data files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
     raw = load_recordings(config)
-    raw, _ = exclude_bad_channels(raw)
-    progress("preprocessing", 0, 1)
-    processed = preprocess(raw, [dict([item]) for step in config.preprocessing for item in step.items()])
-    if config.windows.whole:
-        windows = whole_trials(processed)
-    else:
-        windows = cut_windows(processed, config.windows.length, config.windows.step)
-    progress("features", 0, 1)
-    X, feature_names, extractors, reused = extract_features(windows, config, cache)
-    if reused:
-        progress("features: from the cache", 1, 1)
+    progress("checking signal quality", 0, 1)
+    dead, _ = find_bad_channels(raw)
+    steps = preprocessing_steps([dict([item]) for step in config.preprocessing for item in step.items()])
+    recipe, _ = make_recipe(raw, steps, dead, config.features.per_modality, config.features.params,
+                            config.windows.length, config.windows.step, config.windows.whole)
+    keep = any(m.name in RAW_INPUT for m in config.models) or config.evaluation.robustness is not None
+    featurized = featurize(raw, recipe, cache, keep, lambda done, total: progress("features", done, total))
+    if featurized.cached:
+        progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
+    windows, X, extractors = featurized.windows, featurized.X, featurized.extractors
 
     pipelines = {m.key: make_model(m.name, derive_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)}
     uses = {m.key: "raw" if m.name in RAW_INPUT else "features" for m in config.models}
-    inputs = {"features": X, "raw": windows.arrays[raw_modality(windows)]}
+    inputs = {"features": X, "raw": windows.arrays.get(raw_modality(windows))}
     if (selection := config.features.selection) is not None:
         groups = feature_groups(extractors)
         pipelines = {k: with_selection(p, selection.method, selection.n_features, groups, selection.cv) if uses[k] == "features"
@@ -224,7 +216,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress, cache:
         "preprocessing": config.preprocessing,
         "features": {m: e.features_ for m, e in extractors.items()},
         "feature_params": config.features.params,
-        "feature_names": feature_names,
+        "feature_names": featurized.names,
         "training": {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]},
     }
     histories = {}
@@ -243,7 +235,7 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress, cache:
         "dataset_summary": raw.meta,
         "classes": windows.classes,
         "windows_meta": windows.meta,
-        "examples": example_signals(raw, processed, windows.classes),
+        "examples": example_signals(raw, recipe, windows.classes),
         "training": histories,
         **scores.report_inputs(config),
     }

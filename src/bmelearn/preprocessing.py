@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from bmelearn.errors import ConfigError, SignalError
-from bmelearn.recording import Recording, RecordingSet
+from bmelearn.recording import Recording, RecordingSet, is_mapped
 
 
 def _check_cutoffs(rec: Recording, step: str, *freqs: float) -> None:
@@ -117,21 +117,37 @@ STEPS: dict[str, Callable[..., Recording]] = {
 }
 
 
-def preprocess(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[str, Any]]], modalities: Sequence[str] = ("emg",)) -> RecordingSet:
-    """Apply ``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``) in order.
+#: A checked preprocessing step: the function and its parameters.
+Step = tuple[Callable[..., Recording], dict[str, Any]]
 
-    Only recordings of the given ``modalities`` are processed; others pass through unchanged.
-    """
+
+def preprocessing_steps(steps: Sequence[Mapping[str, Mapping[str, Any]]]) -> list[Step]:
+    """The functions of ``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``),
+    checked by name."""
     calls = []
     for i, step in enumerate(steps):
         ((name, params),) = step.items()
         if name not in STEPS:
             raise ConfigError(f"preprocessing[{i}]: unknown step {name!r}; choose from {sorted(STEPS)}.")
         calls.append((STEPS[name], dict(params or {})))
-    out = []
-    for rec in recordings:
-        if rec.modality in modalities:
-            for func, params in calls:
-                rec = func(rec, **params)
-        out.append(rec)
-    return recordings.like(out)
+    return calls
+
+
+def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str] = ("emg",)) -> Recording:
+    """``rec`` through the checked steps in order when its modality is one of ``modalities``; a
+    memory-mapped signal is read into memory as float64 first."""
+    if rec.modality in modalities and calls:
+        if is_mapped(rec.data):
+            rec = rec.with_data(np.asarray(rec.data, dtype=np.float64))
+        for func, params in calls:
+            rec = func(rec, **params)
+    return rec
+
+
+def preprocess(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[str, Any]]], modalities: Sequence[str] = ("emg",)) -> RecordingSet:
+    """Apply ``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``) in order.
+
+    Only recordings of the given ``modalities`` are processed; others pass through unchanged.
+    """
+    calls = preprocessing_steps(steps)
+    return recordings.like(apply_steps(rec, calls, modalities) for rec in recordings)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from bmelearn.errors import DataError
+from bmelearn.execution import run_units
 from bmelearn.recording import Recording, RecordingSet
 
 #: A channel is clipped when more than this share of its samples sit at its extreme values.
@@ -42,44 +43,56 @@ def clipped_channels(rec: Recording) -> dict[int, float]:
     return {int(i): float(share[i]) for i in np.flatnonzero((share > CLIP_FRACTION) & (np.ptp(x, axis=1) > 0))}
 
 
-def exclude_bad_channels(recordings: RecordingSet) -> tuple[RecordingSet, list[str]]:
-    """Drop channels that are flat in any recording (from every recording of that modality).
+def inspect_channels(rec: Recording) -> tuple[list[str], dict[str, float]]:
+    """The flat channels of ``rec`` and the clipped ones with their share of samples at the
+    limits; raises if a sample is missing or every channel is flat. One unit of parallel work:
+    a memory-mapped recording is read here, in the worker."""
+    check_finite(rec)
+    flat = flat_channels(rec)
+    if len(flat) == rec.n_channels:
+        raise DataError(
+            f"{rec.where}: every {rec.modality} channel ({', '.join(rec.ch_names)}) is flat (constant); "
+            "the recording holds no signal. Check the electrodes or remove this file."
+        )
+    return [rec.ch_names[i] for i in flat], {rec.ch_names[i]: share for i, share in clipped_channels(rec).items()}
 
-    Returns the cleaned set and the human-readable notes (also issued as warnings). Clipped
-    channels are kept but reported: clipping distorts amplitude features.
-    """
+
+def find_bad_channels(recordings: RecordingSet) -> tuple[dict[str, set[str]], list[str]]:
+    """The channels to exclude, per modality (flat in any recording), and the human-readable
+    notes (also issued as warnings). Clipped channels are kept but reported: clipping distorts
+    amplitude features. The recordings are inspected on the current execution backend."""
     notes: list[str] = []
     dead: dict[str, dict[str, str]] = {}
-    for rec in recordings:
-        check_finite(rec)
-        flat = flat_channels(rec)
-        if len(flat) == rec.n_channels:
-            raise DataError(
-                f"{rec.where}: every {rec.modality} channel ({', '.join(rec.ch_names)}) is flat (constant); "
-                "the recording holds no signal. Check the electrodes or remove this file."
-            )
-        for i in flat:
-            dead.setdefault(rec.modality, {}).setdefault(rec.ch_names[i], rec.where)
-        for i, share in clipped_channels(rec).items():
-            notes.append(f"{rec.where}: channel {rec.ch_names[i]} looks clipped ({share:.0%} of samples at its limits).")
+    for rec, (flat, clipped) in zip(recordings, run_units(inspect_channels, [(rec,) for rec in recordings]), strict=True):
+        for name in flat:
+            dead.setdefault(rec.modality, {}).setdefault(name, rec.where)
+        for name, share in clipped.items():
+            notes.append(f"{rec.where}: channel {name} looks clipped ({share:.0%} of samples at its limits).")
     for modality, channels in dead.items():
         for name, where in channels.items():
             notes.append(f"channel {name} ({modality}) is flat in {where}; it was excluded from every {modality} recording.")
-    if dead:
-        kept = []
-        for rec in recordings:
-            drop = dead.get(rec.modality, {})
-            keep = [i for i, n in enumerate(rec.ch_names) if n not in drop]
-            if not keep:
-                where = "; ".join(f"{name} in {src}" for name, src in drop.items())
-                raise DataError(
-                    f"no {rec.modality} channel is left: each is flat in some recording ({where}). "
-                    "Check or remove those recordings."
-                )
-            kept.append(rec.pick(keep) if len(keep) < rec.n_channels else rec)
-        recordings = recordings.like(kept)
+        if any(set(r.ch_names) <= set(channels) for r in recordings if r.modality == modality):
+            where = "; ".join(f"{name} in {src}" for name, src in channels.items())
+            raise DataError(f"no {modality} channel is left: each is flat in some recording ({where}). "
+                            "Check or remove those recordings.")
     if len(notes) > 20:
         notes = notes[:20] + [f"... and {len(notes) - 20} more quality notes."]
     for note in notes:
         warnings.warn(note, stacklevel=2)
+    return {m: set(channels) for m, channels in dead.items()}, notes
+
+
+def without_channels(rec: Recording, dead: dict[str, set[str]]) -> Recording:
+    """``rec`` without the channels ``dead`` lists for its modality."""
+    drop = dead.get(rec.modality, set())
+    keep = [i for i, name in enumerate(rec.ch_names) if name not in drop]
+    return rec.pick(keep) if len(keep) < rec.n_channels else rec
+
+
+def exclude_bad_channels(recordings: RecordingSet) -> tuple[RecordingSet, list[str]]:
+    """Drop channels that are flat in any recording from every recording of that modality
+    (:func:`find_bad_channels`); returns the cleaned set and the notes."""
+    dead, notes = find_bad_channels(recordings)
+    if dead:
+        recordings = recordings.like(without_channels(rec, dead) for rec in recordings)
     return recordings, notes

@@ -16,6 +16,40 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 
+
+@dataclass(frozen=True)
+class MappedFile:
+    """A ``.npy`` file mapped read-only, as a whole (``transposed``: seen as its transpose)."""
+
+    path: str
+    transposed: bool
+
+    def open(self) -> np.memmap:
+        data = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        return data.T if self.transposed else data
+
+
+def is_mapped(data: Any) -> bool:
+    """Whether ``data`` is a float array memory-mapped from a file (left unread)."""
+    return isinstance(data, np.memmap) and np.issubdtype(data.dtype, np.floating)
+
+
+def mapped_file(data: Any) -> MappedFile | None:
+    """The file behind ``data`` when it is a whole read-only mapped ``.npy`` (or its transpose)."""
+    if not is_mapped(data) or data.mode != "r" or not data.filename:
+        return None
+    root = data
+    while isinstance(root.base, np.ndarray):  # the array the file's mapping belongs to
+        root = root.base
+    if root.__array_interface__["data"][0] != data.__array_interface__["data"][0]:
+        return None
+    whole = MappedFile(str(data.filename), False).open()
+    for transposed, view in ((False, root), (True, root.T)):
+        if view.shape == data.shape and view.strides == data.strides and root.shape == whole.shape:
+            return MappedFile(str(data.filename), transposed)
+    return None
+
+
 #: Metadata keys every recording carries (``None`` where unknown).
 META_KEYS = ("subject", "session", "repetition", "label", "trial")
 
@@ -30,7 +64,8 @@ class Recording:
     Parameters
     ----------
     data : array (n_channels, n_samples)
-        The signal, stored as float64.
+        The signal, stored as float64; or a float array memory-mapped from a ``.npy`` file
+        (:func:`bmelearn.io.npy.map_npy`), kept as it is and read only where it is used.
     fs : float
         Sampling rate in Hz.
     ch_names, ch_types, units : sequences of str, one per channel
@@ -51,7 +86,7 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        data = np.asarray(self.data, dtype=np.float64)
+        data = self.data if is_mapped(self.data) else np.asarray(self.data, dtype=np.float64)
         if data.ndim != 2:
             raise DataError(f"{self.where}: a recording's data must be 2-D (channels × samples), got shape {data.shape}.")
         n = data.shape[0]
@@ -67,6 +102,18 @@ class Recording:
         object.__setattr__(self, "ch_types", tuple(self.ch_types))
         object.__setattr__(self, "units", units)
         object.__setattr__(self, "meta", {k: None for k in META_KEYS} | dict(self.meta))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A memory-mapped signal travels to other processes as its file, not its samples."""
+        state = dict(self.__dict__)
+        if (source := mapped_file(self.data)) is not None:
+            state["data"] = source
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state["data"], MappedFile):
+            state["data"] = state["data"].open()
+        self.__dict__.update(state)
 
     @property
     def where(self) -> str:
@@ -197,6 +244,13 @@ class RecordingSet:
                 f"labels={labels}. Available: subjects {self.subjects}, sessions {self.sessions}, modalities {self.modalities}."
             )
         return self.like(kept)
+
+    def first_of_each(self) -> dict[str, Recording]:
+        """The first recording of each modality, in the order of :attr:`modalities`."""
+        first: dict[str, Recording] = {}
+        for r in self.recordings:
+            first.setdefault(r.modality, r)
+        return first
 
     def trials(self) -> dict[Any, dict[str, Recording]]:
         """Recordings grouped by trial id: ``{trial: {modality: Recording}}``, in order."""

@@ -1,5 +1,5 @@
 """Features of recordings larger than memory: the signal is read lazily (a memory-mapped
-``.npy`` file, channels × samples, any float type), cut into windows and turned into
+``.npy`` file, :func:`bmelearn.io.map_npy`), cut into windows and turned into
 features one chunk of windows at a time, so memory holds one chunk, never the recording.
 
 The windows are those of :func:`bmelearn.windowing.window_starts` (``length`` and ``step``
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,17 +22,6 @@ from bmelearn.windowing import window_starts
 
 #: Bytes of float64 windows per chunk (the feature kernels need a few times more).
 CHUNK_BYTES = 128 * 2**20
-
-
-def open_signal(path: str | Path) -> np.ndarray:
-    """A ``.npy`` recording (channels × samples) memory-mapped read-only: nothing is read yet."""
-    try:
-        signal = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npy array ({exc}).") from None
-    if signal.ndim != 2 or not np.issubdtype(signal.dtype, np.floating):
-        raise DataError(f"{path}: a recording is a 2-D float array (channels × samples); got {signal.dtype} {signal.shape}.")
-    return signal
 
 
 def window_chunks(signal: np.ndarray, fs: float, length: float, step: float,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bmelearn.datasets.daphnet import load_daphnet
+from bmelearn.datasets.files import load_files
 from bmelearn.datasets.myo import load_one_subject_myo
 from bmelearn.datasets.rps import load_emg_rps
 from bmelearn.datasets.simulator import simulate
@@ -66,6 +67,14 @@ DATASETS = {
             "Daphnet freezing of gait (Bächlin et al. 2010): 3 tri-axial accelerometers at 64 Hz on people with "
             "Parkinson's disease, episodes of walking and freezing; the release folder or a TimeEval CSV file.",
             load_daphnet,
+            needs_path=True,
+        ),
+        DatasetInfo(
+            "files",
+            "Your own recordings: one file per trial under path, metadata in the path (pattern, e.g. "
+            "'S{subject}/{session}/{label}_{repetition}.npy'), with fs and ch_names; numeric text, or .npy "
+            "(channels × samples) memory-mapped and read lazily, for data larger than memory.",
+            load_files,
             needs_path=True,
         ),
         DatasetInfo(

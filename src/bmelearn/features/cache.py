@@ -1,19 +1,19 @@
-"""Feature matrices cached on disk under a key made of the windows' content and the feature
-parameters, so that a run that changes only the models (or the protocols, or the scoring)
-does not compute the features again.
+"""Feature matrices cached on disk, one entry per trial, so that a run that changes only the
+models (or the protocols, or the scoring) does not compute the features again.
 
-Each entry is one ``.npz`` file (no pickle): the matrix and its column names. The key hashes
-the windows of every modality (values, sampling rates, channel names), the features and
-their parameters, and the bmelearn version. Entries are written under a temporary name and
-renamed, so several processes, or the machines of a cluster sharing the folder, can use one
-cache.
+An entry is one ``.npz`` file of arrays (no pickle) named by a key that hashes the trial's signals and
+everything that shapes its features: the preprocessing, the windows, the excluded channels,
+the features and their parameters, and the bmelearn version. A signal held in memory is
+hashed by value; a memory-mapped file, which may be larger than memory, by its path, size and
+modification time. Entries are written under a temporary name and renamed, so several
+processes, or the machines of a cluster sharing the folder, can use one cache.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +21,37 @@ import joblib
 import numpy as np
 
 from bmelearn import __version__
-from bmelearn.features.extractor import FeatureExtractor, extract_modalities
+from bmelearn.recording import Recording, mapped_file
 
 
-def cached_features(folder: str | Path | None, arrays: Mapping[str, np.ndarray], fs: Mapping[str, float],
-                    ch_names: Mapping[str, Sequence[str]], per_modality: Mapping[str, Sequence[str]],
-                    params: Mapping[str, Mapping[str, Any]] | None = None,
-                    ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor], bool]:
-    """:func:`extract_modalities` through the cache in ``folder`` (None: no cache). The last
-    value says whether the matrix came from the cache."""
-    if folder is None:
-        return (*extract_modalities(arrays, fs, ch_names, per_modality, params), False)
-    key = joblib.hash(({m: arrays[m] for m in per_modality}, dict(fs), {m: list(c) for m, c in ch_names.items()},
-                       {m: list(f) for m, f in per_modality.items()}, dict(params or {}), __version__))
-    path = Path(folder) / f"{key}.npz"
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as entry:
-            X, names = entry["X"], [str(n) for n in entry["names"]]
-        first = {m: a[:1] for m, a in arrays.items()}  # the extractors only need the shapes to be fitted
-        extractors = extract_modalities(first, fs, ch_names, per_modality, params)[2]
-        return X, names, extractors, True
-    X, names, extractors = extract_modalities(arrays, fs, ch_names, per_modality, params)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{key}.{uuid.uuid4().hex}.npz")
-    np.savez(temporary, X=X, names=np.asarray(names, dtype=str))
-    os.replace(temporary, path)
-    return X, names, extractors, False
+def trial_key(streams: Mapping[str, Recording], recipe: Any) -> str:
+    """The cache key of one trial's features: its signals and the ``recipe`` (any hashable
+    description of the preprocessing, windows, channels and features)."""
+    return joblib.hash(([_fingerprint(r) for r in streams.values()], recipe, __version__))
+
+
+def load_entry(folder: Path, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays cached under ``key``, or None."""
+    path = folder / f"{key}.npz"
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as entry:
+        return dict(entry)
+
+
+def store_entry(folder: Path, key: str, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` under ``key``, atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{key}.{uuid.uuid4().hex}.npz"
+    np.savez(temporary, **arrays)
+    os.replace(temporary, folder / f"{key}.npz")
+
+
+def _fingerprint(rec: Recording) -> tuple:
+    source = mapped_file(rec.data)
+    if source is None:
+        signal: Any = rec.data
+    else:
+        stat = os.stat(source.path)
+        signal = (str(Path(source.path).resolve()), source.transposed, stat.st_size, stat.st_mtime_ns)
+    return rec.modality, rec.fs, rec.ch_names, signal

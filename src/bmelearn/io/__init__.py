@@ -6,19 +6,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bmelearn.errors import DataError
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
+from bmelearn.io.npy import map_npy
 from bmelearn.io.pattern import match_files, read_pattern
-from bmelearn.io.quaternion import QUATERNION_CHANNELS, parse_quaternions, read_quaternions
+from bmelearn.io.quaternion import (
+    QUATERNION_CHANNELS,
+    parse_quaternions,
+    read_quaternions,
+)
 from bmelearn.io.text import parse_matrix, read_matrix
 from bmelearn.recording import Recording
 
 __all__ = [
     "QUATERNION_CHANNELS",
+    "map_npy",
     "match_files",
     "parse_matrix",
     "parse_quaternions",
     "read",
+    "read_array",
     "read_file",
     "read_long_csv",
     "read_matrix",
@@ -48,11 +57,18 @@ def read_file(
     return Recording(data.T, fs, tuple(names), (ch_type,) * len(names), (), modality, meta)
 
 
+def read_array(path: Path) -> np.ndarray:
+    """One file's samples × channels: a ``.npy`` file (stored channels × samples) memory-mapped,
+    or numeric text."""
+    return map_npy(path).T if path.suffix == ".npy" else read_matrix(path)[0]
+
+
 def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Recording]:
     """Read recordings from a path.
 
     - a folder with ``pattern``: one recording per matching file (:func:`read_pattern`; give
-      ``fs`` and ``ch_names``);
+      ``fs`` and ``ch_names``): numeric text, or ``.npy`` arrays of channels × samples,
+      memory-mapped (read lazily);
     - a file with ``channels`` and ``label``: a long table of samples (:func:`read_long_csv`);
     - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
     """
@@ -67,7 +83,7 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
         return read_pattern(
             path,
             pattern,
-            read=lambda p: read_matrix(p)[0],
+            read=read_array,
             ch_names=ch_names,
             ch_type=kwargs.pop("ch_type", "emg"),
             modality=kwargs.pop("modality", "emg"),

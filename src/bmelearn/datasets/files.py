@@ -1,0 +1,54 @@
+"""Your own recordings: one file per trial in a folder, the metadata in the path.
+
+A pattern such as ``S{subject}/{session}/{label}_{repetition}.npy`` says where the files are
+and what each part of the path means (see :mod:`bmelearn.io.pattern`). Files are numeric
+text (one sample per line, one column per channel) or ``.npy`` arrays of channels ×
+samples; ``.npy`` files are memory-mapped and read only where they are used, so the dataset
+may be larger than memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bmelearn.errors import DataError
+from bmelearn.io import read_array, read_pattern
+from bmelearn.recording import RecordingSet
+
+
+def load_files(
+    path: str | Path,
+    pattern: str,
+    fs: float,
+    ch_names: Sequence[str],
+    ch_type: str = "emg",
+    modality: str = "emg",
+    units: str | None = None,
+    classes: Sequence[str] | Mapping[Any, str] | None = None,
+    subjects: Sequence[Any] | None = None,
+    sessions: Sequence[Any] | None = None,
+) -> RecordingSet:
+    """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
+    name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
+    indexed by number, or a mapping) and fixes the class order; ``subjects`` and ``sessions``
+    keep only those."""
+    if not ch_names:
+        raise DataError("dataset.ch_names: name the channels of the files, one per column (e.g. [EMG1, EMG2]).")
+
+    def keep(meta: dict[str, Any]) -> bool:
+        return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
+
+    if "{label}" not in pattern and "{class}" not in pattern:
+        raise DataError(f"dataset.pattern: {pattern!r} has no {{label}} field; the class of each file must be in its path.")
+    names = None
+    if classes is not None:  # a label in a path is a class number or a class name
+        names = dict(classes) if isinstance(classes, Mapping) else dict(enumerate(classes))
+        names |= {name: name for name in names.values()}
+    recordings = read_pattern(path, pattern, fs=fs, read=read_array, ch_names=list(ch_names), ch_type=ch_type,
+                              modality=modality, units=units, classes=names, keep=keep)
+    if not recordings:
+        raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")
+    order = list(dict.fromkeys(names.values())) if names is not None else None
+    return RecordingSet(recordings, order, name=Path(path).name)
