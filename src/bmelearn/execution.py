@@ -95,14 +95,18 @@ def single_threaded(torch: bool = False) -> Iterator[None]:
             pytorch.set_num_threads(before)
 
 
-def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None) -> list[Any]:
+def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None,
+              cost: Sequence[float] | None = None) -> list[Any]:
     """``func(*unit)`` for every unit on the current backend (see :func:`running`), results in
-    the order of ``units``; ``done(i, result)`` is called in this process as each one finishes."""
+    the order of ``units``; ``done(j, result)`` is called in this process as each one finishes
+    (``j`` its index in ``units``). With a ``cost`` per unit, the costliest are sent first, so
+    that no long unit is left to run alone at the end (longest-processing-time-first)."""
     results: list[Any] = [None] * len(units)
     if not units:
         return results
+    order = sorted(range(len(units)), key=lambda i: -cost[i]) if cost is not None else range(len(units))
     # the unit's items as arguments of their own, so that Dask scatters large arrays once
-    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, *unit) for i, unit in enumerate(units))
+    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, *units[i]) for i in order)
     for i, result in tagged:
         results[i] = result
         if done is not None:

@@ -166,12 +166,14 @@ def evaluate(
                 for subject, mine, clusters, strata in units]
 
     def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
-        """Run the scoring units on the execution backend; rows go to each task's table, in order."""
-        scored = run_units(score_unit, [arguments for _, _, arguments in tasks])
+        """Run the scoring units on the execution backend, largest first; rows go to each
+        task's table, in order."""
+        scored = run_units(score_unit, [arguments for _, _, arguments in tasks],
+                           cost=[len(arguments[0]) for _, _, arguments in tasks])
         for (out, prefix, _), rows in zip(tasks, scored, strict=True):
             out.extend((*prefix, *row) for row in rows)
 
-    for protocol_name, protocol in protocols.items():  # one protocol at a time: its test variants in memory
+    def splits_of(protocol_name: str, protocol: MetadataSplitter) -> list[tuple]:
         splits, tested = [], np.zeros(len(meta), dtype=bool)
         for fold, (train, test) in enumerate(protocol.split(X, y, groups=meta)):
             check_split(meta, train, test, protocol_name)  # any splitter, also one not from bmelearn
@@ -181,29 +183,41 @@ def evaluate(
             tested[test] = True
             variants = [("", np.nan, X[test]), *(perturbed(test) if perturbed is not None else [])]
             splits.append((protocol_name, fold, train, test, variants))
-        units = [(split, name) for split in splits for name in pipelines]
+        return splits
+
+    # all protocols' fits in one batch of units; with perturbations, one protocol at a time, so
+    # that only its perturbed test windows are in memory
+    batches = [list(protocols.items())] if perturbed is None else [[item] for item in protocols.items()]
+    for batch in batches:
+        units = [(split, name) for protocol_name, protocol in batch for split in splits_of(protocol_name, protocol)
+                 for name in pipelines]
         fitted = _fit_units(X, y, units, pipelines, classes, checkpoint, on_fit)
-        collected: dict[tuple, _OutOfFold] = {}
-        for ((_, fold, train, test, variants), pipeline_name), unit in zip(units, fitted, strict=True):
-            timings.append((pipeline_name, protocol_name, fold, len(train), unit.fit_seconds))
-            for (perturbation, level, _), predicted, scores in zip(variants, unit.predicted, unit.scores, strict=True):
-                oof = collected.setdefault((pipeline_name, perturbation, level), _OutOfFold([], [], []))
-                oof.windows.append(test)
-                oof.predicted.append(predicted)
-                oof.scores.append(scores)
-                if perturbation:
+        tasks = []
+        for protocol_name, protocol in batch:
+            collected: dict[tuple, _OutOfFold] = {}
+            for ((of, fold, train, test, variants), pipeline_name), unit in zip(units, fitted, strict=True):
+                if of != protocol_name:
                     continue
-                table = pd.DataFrame({"pipeline": pipeline_name, "protocol": protocol_name, "fold": fold,
-                                      "subject": subjects[test], "trial": trials[test], "window": test,
-                                      "true": y[test], "predicted": predicted, "threshold": unit.threshold})
-                if scores is not None:
-                    table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
-                predictions.append(table)
-        pooled = getattr(protocol, "pooled", False)
-        score([(robustness if perturbation else results, prefix, arguments)
-               for (pipeline_name, perturbation, level), oof in collected.items()
-               for prefix, arguments in scoring_units((pipeline_name, protocol_name, perturbation, level)
-                                                      if perturbation else (pipeline_name, protocol_name), oof, pooled)])
+                timings.append((pipeline_name, protocol_name, fold, len(train), unit.fit_seconds))
+                for (perturbation, level, _), predicted, scores in zip(variants, unit.predicted, unit.scores, strict=True):
+                    oof = collected.setdefault((pipeline_name, perturbation, level), _OutOfFold([], [], []))
+                    oof.windows.append(test)
+                    oof.predicted.append(predicted)
+                    oof.scores.append(scores)
+                    if perturbation:
+                        continue
+                    table = pd.DataFrame({"pipeline": pipeline_name, "protocol": protocol_name, "fold": fold,
+                                          "subject": subjects[test], "trial": trials[test], "window": test,
+                                          "true": y[test], "predicted": predicted, "threshold": unit.threshold})
+                    if scores is not None:
+                        table = table.join(pd.DataFrame(scores, columns=[f"p:{c}" for c in classes]))
+                    predictions.append(table)
+            pooled = getattr(protocol, "pooled", False)
+            tasks += [(robustness if perturbation else results, prefix, arguments)
+                      for (pipeline_name, perturbation, level), oof in collected.items()
+                      for prefix, arguments in scoring_units((pipeline_name, protocol_name, perturbation, level)
+                                                             if perturbation else (pipeline_name, protocol_name), oof, pooled)]
+        score(tasks)
     predictions_table = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
     confusion = (
         predictions_table.groupby(["pipeline", "protocol", "subject", "true", "predicted"], sort=False)
@@ -252,7 +266,7 @@ def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str
             on_fit(describe(todo[j]))
 
     fresh = run_units(fit_unit, [(pipelines[units[i][1]], X, y, units[i][0][2], [F for *_, F in units[i][0][4]], classes)
-                                 for i in todo], finished)
+                                 for i in todo], finished, cost=[len(units[i][0][2]) for i in todo])
     for i, result in zip(todo, fresh, strict=True):
         results[i] = result
     return results
