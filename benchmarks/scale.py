@@ -4,7 +4,7 @@
 
 Participants 1-4, 200 ms windows every 100 ms, LS9 features (computed once, outside the
 timing), three models (LDA, SVM, random forest) × three protocols (within-session 4-fold,
-cross-session, leave-one-subject-out): 3 × (16 + 4 + 4) = 72 fits. The grid is evaluated
+cross-session, leave-one-subject-out): 3 × (32 + 4 + 4) = 120 fits. The grid is evaluated
 (fits, out-of-fold predictions, per-subject bootstrap intervals) sequentially, on
 ``--workers`` local processes, and on a Dask local cluster of ``--workers`` single-threaded
 workers on loopback. Prints each wall time, the speed-up over sequential, and whether the

@@ -31,7 +31,7 @@ def _all_at_once(recordings, length=0.2, step=0.1):
 
 def test_per_trial_features_equal_all_windows_at_once(simulated):
     windows, X, names = _all_at_once(simulated)
-    recipe, _ = make_recipe(simulated, preprocessing_steps(STEPS), {}, FEATURES, None, 0.2, 0.1, False)
+    recipe = make_recipe(simulated, preprocessing_steps(STEPS), {}, FEATURES, None, 0.2, 0.1, False)
     done = []
     out = featurize(simulated, recipe, keep=True, progress=lambda i, n: done.append((i, n)))
     np.testing.assert_array_equal(out.X, X)
@@ -73,11 +73,11 @@ def test_npy_recordings_are_read_lazily_and_travel_to_workers_by_path(simulated,
     # the same samples held in memory give the same features, whichever backend reads the files
     in_memory = RecordingSet([r.with_data(np.asarray(r.data, dtype=np.float64)) for r in lazy], lazy.classes)
     features = {"emg": FEATURES["emg"]}
-    recipe, _ = make_recipe(lazy, preprocessing_steps(STEPS), {}, features, None, 0.2, 0.1, False)
+    recipe = make_recipe(lazy, preprocessing_steps(STEPS), {}, features, None, 0.2, 0.1, False)
     expected = featurize(in_memory, recipe).X
     with running(Execution("processes", 2)):
         np.testing.assert_array_equal(featurize(lazy, recipe).X, expected)
-    raw, _ = make_recipe(lazy, [], {}, features, None, 0.2, 0.1, False)  # no preprocessing: windows read from the map
+    raw = make_recipe(lazy, [], {}, features, None, 0.2, 0.1, False)  # no preprocessing: windows read from the map
     np.testing.assert_array_equal(featurize(lazy, raw).X, featurize(in_memory, raw).X)
 
 

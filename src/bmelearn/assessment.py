@@ -129,7 +129,7 @@ def assess(config: ExperimentConfig, inputs: dict[str, np.ndarray], uses: dict[s
         comparisons=compare_pipelines(paired, scoring.compare),
         ranking=rank_pipelines(paired, scoring.compare),
         positive=positive,
-        learning=learning_curve(inputs, uses, windows, pipelines, protocols, config),
+        learning=learning_curve(inputs, uses, windows, pipelines, protocols, config, checkpoint),
         transfer=pd.concat([
             transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
                            config.dataset.name, fitted, scoring.n_boot, scoring.confidence, derive_seed(config.seed, 11))
@@ -204,9 +204,10 @@ def merge(evaluations: list[Evaluation]) -> Evaluation:
 
 
 def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows, pipelines: dict,
-                   protocols: dict, config: ExperimentConfig) -> pd.DataFrame | None:
+                   protocols: dict, config: ExperimentConfig, checkpoint: Checkpoint | None = None) -> pd.DataFrame | None:
     """The results with the training data cut to 1, 2, … repetitions per class
-    (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for."""
+    (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for.
+    Its fits are units of the execution backend, kept in ``checkpoint`` like the others."""
     scoring = config.evaluation
     if not scoring.learning_curve:
         return None
@@ -216,7 +217,7 @@ def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows:
         for kind, members in by_input(pipelines, uses).items():
             part = evaluate(inputs[kind], windows.meta, members, limited, windows.classes, config.dataset.name,
                             n_boot=scoring.n_boot, confidence=scoring.confidence,
-                            seed=derive_seed(config.seed, 10, repetitions))
+                            seed=derive_seed(config.seed, 10, repetitions), checkpoint=checkpoint)
             parts.append(part.results.assign(repetitions=repetitions))
     return pd.concat(parts, ignore_index=True)
 

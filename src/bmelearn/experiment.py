@@ -180,8 +180,8 @@ def _run_into(config: ExperimentConfig, folder: Path, progress: Progress, cache:
     progress("checking signal quality", 0, 1)
     dead, _ = find_bad_channels(raw)
     steps = preprocessing_steps([dict([item]) for step in config.preprocessing for item in step.items()])
-    recipe, _ = make_recipe(raw, steps, dead, config.features.per_modality, config.features.params,
-                            config.windows.length, config.windows.step, config.windows.whole)
+    recipe = make_recipe(raw, steps, dead, config.features.per_modality, config.features.params,
+                         config.windows.length, config.windows.step, config.windows.whole)
     keep = any(m.name in RAW_INPUT for m in config.models) or config.evaluation.robustness is not None
     featurized = featurize(raw, recipe, cache, keep, lambda done, total: progress("features", done, total))
     if featurized.cached:

@@ -24,7 +24,7 @@ from bmelearn.errors import DataError
 from bmelearn.execution import run_units, single_threaded
 from bmelearn.features import FeatureExtractor
 from bmelearn.features.cache import load_entry, store_entry, trial_key
-from bmelearn.features.registry import resolve
+from bmelearn.features.extractor import modality_extractors
 from bmelearn.preprocessing import Step, apply_steps
 from bmelearn.quality import without_channels
 from bmelearn.recording import Recording, RecordingSet
@@ -93,35 +93,30 @@ class Featurized:
 
 def prepare(streams: Mapping[str, Recording], steps: Sequence[Step], dead: Mapping[str, set[str]]) -> dict[str, Recording]:
     """A trial's recordings without the excluded channels, preprocessed; a memory-mapped signal
-    that no step changes stays mapped."""
+    that no step changes stays mapped (read later, a block of windows at a time)."""
     return {m: apply_steps(without_channels(rec, dead), steps) for m, rec in streams.items()}
 
 
 def make_recipe(recordings: RecordingSet, steps: Sequence[Step], dead: Mapping[str, set[str]], per_modality: Mapping,
-                params: Mapping | None, length: float, step: float, whole: bool) -> tuple[Recipe, dict[str, Recording]]:
-    """The recipe, with extractors fitted to the shape of one preprocessed trial, and that
-    trial (the first, preprocessed here: bad steps fail before any unit runs)."""
+                params: Mapping | None, length: float, step: float, whole: bool) -> Recipe:
+    """The recipe, with extractors fitted to the shape of the first trial, which is
+    preprocessed here (so that bad steps fail before any unit runs)."""
     if not whole:
         check_window(length, step)
     recordings.check_consistent_channels()
-    streams = next(iter(recordings.trials().values()))
-    probe = prepare(streams, steps, dead)
+    probe = prepare(next(iter(recordings.trials().values())), steps, dead)
+    fs = {m: r.fs for m, r in probe.items()}
     if whole:
         samples = {m: r.n_samples for m, r in probe.items()}
         length = step = whole_length(probe)
     else:
-        samples = window_samples({m: r.fs for m, r in probe.items()}, length)
-    prefix = len(per_modality) > 1
-    extractors = {}
-    for m, features in per_modality.items():
-        used = resolve(features)
-        extractor = FeatureExtractor(features, fs=probe[m].fs, ch_names=probe[m].ch_names,
-                                     params={k: v for k, v in (params or {}).items() if k in used} or None,
-                                     prefix=f"{m}:" if prefix else "")
-        extractors[m] = extractor.fit(np.zeros((1, probe[m].n_channels, samples[m])))  # fitting needs only the shape
-    recipe = Recipe(steps, length, step, whole, dead, extractors, samples, {m: r.fs for m, r in probe.items()},
-                    {m: r.ch_names for m, r in probe.items()}, {m: r.ch_types for m, r in probe.items()})
-    return recipe, probe
+        samples = window_samples(fs, length)
+    ch_names = {m: r.ch_names for m, r in probe.items()}
+    extractors = modality_extractors(fs, ch_names, per_modality, params)
+    for m, extractor in extractors.items():
+        extractor.fit(np.zeros((1, len(ch_names[m]), samples[m])))  # fitting needs only the shape
+    return Recipe(steps, length, step, whole, dead, extractors, samples, fs, ch_names,
+                  {m: r.ch_types for m, r in probe.items()})
 
 
 def trial_features(trial: Any, streams: Mapping[str, Recording], recipe: Recipe, cache: Path | None,

@@ -102,27 +102,32 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         return X
 
 
-def extract_modalities(arrays: Mapping[str, np.ndarray], fs: Mapping[str, float], ch_names: Mapping[str, Sequence[str]],
-                       per_modality: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
-                       ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
-    """Features of several modalities side by side: the matrix, its column names (prefixed
-    ``modality:`` when there is more than one modality) and the fitted extractors.
-
-    ``per_modality`` maps a modality to its features or groups; ``params`` maps a feature to
-    its parameters (those of features a modality does not use are ignored for it).
-    """
+def modality_extractors(fs: Mapping[str, float], ch_names: Mapping[str, Sequence[str]],
+                        per_modality: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
+                        ) -> dict[str, FeatureExtractor]:
+    """One unfitted extractor per modality of ``per_modality`` (its features or groups), with
+    the ``params`` of the features it uses; column names are prefixed ``modality:`` when there
+    is more than one modality."""
     prefix = len(per_modality) > 1
-    blocks, names, extractors = [], [], {}
+    extractors = {}
     for modality, features in per_modality.items():
         used = resolve(features)
-        extractor = FeatureExtractor(
+        extractors[modality] = FeatureExtractor(
             features,
             fs=fs[modality],
             ch_names=ch_names[modality],
             params={k: v for k, v in (params or {}).items() if k in used} or None,
             prefix=f"{modality}:" if prefix else "",
         )
-        blocks.append(extractor.fit_transform(arrays[modality]))
-        names.extend(extractor.get_feature_names_out())
-        extractors[modality] = extractor
+    return extractors
+
+
+def extract_modalities(arrays: Mapping[str, np.ndarray], fs: Mapping[str, float], ch_names: Mapping[str, Sequence[str]],
+                       per_modality: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
+                       ) -> tuple[np.ndarray, list[str], dict[str, FeatureExtractor]]:
+    """Features of several modalities side by side (:func:`modality_extractors`): the matrix,
+    its column names and the fitted extractors."""
+    extractors = modality_extractors(fs, ch_names, per_modality, params)
+    blocks = [e.fit_transform(arrays[m]) for m, e in extractors.items()]
+    names = [n for e in extractors.values() for n in e.get_feature_names_out()]
     return np.hstack(blocks), names, extractors
