@@ -2,7 +2,9 @@
 to workers by path, the `files` dataset, and a feature cache keyed per trial."""
 
 import json
+import os
 import pickle
+import sys
 
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from bmelearn.experiment import run
 from bmelearn.features.extractor import extract_modalities
 from bmelearn.featurize import featurize, make_recipe
 from bmelearn.preprocessing import preprocess, preprocessing_steps
-from bmelearn.recording import RecordingSet, is_mapped
+from bmelearn.recording import MappedFile, RecordingSet
 from bmelearn.serialization import load_model
 from bmelearn.windowing import cut_windows
 
@@ -62,16 +64,20 @@ FILES = {"pattern": "S{subject}/{session}/{label}_{repetition}.npy", "fs": 1000.
          "ch_names": [f"EMG{i + 1}" for i in range(8)]}
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts open files in /proc")
 def test_npy_recordings_are_read_lazily_and_travel_to_workers_by_path(simulated, tmp_path):
     _write_npy(simulated, tmp_path)
+    open_files = len(os.listdir("/proc/self/fd"))
     lazy = load_dataset("files", path=str(tmp_path), classes=simulated.classes, **FILES)
-    assert len(lazy) == len(simulated.select(modalities="emg"))
-    assert all(is_mapped(r.data) for r in lazy)
-    assert len(pickle.dumps(lazy[0])) < 2000 < lazy[0].data.nbytes  # the file's path, not its samples
+    assert len(lazy) == len(simulated.select(modalities="emg")) == 84
+    assert len(os.listdir("/proc/self/fd")) <= open_files + 1  # no file held open per recording
+    assert all(isinstance(r.data, MappedFile) for r in lazy)  # nothing read, no file held open
+    assert lazy[0].n_channels == 8 and lazy[0].n_samples == 1500
+    assert len(pickle.dumps(lazy[0])) < 2000 < lazy[0].opened().data.nbytes  # the file's path, not its samples
     again = pickle.loads(pickle.dumps(lazy[0]))
-    np.testing.assert_array_equal(again.data, lazy[0].data)
+    np.testing.assert_array_equal(again.opened().data, np.load(lazy[0].meta["source"]))
     # the same samples held in memory give the same features, whichever backend reads the files
-    in_memory = RecordingSet([r.with_data(np.asarray(r.data, dtype=np.float64)) for r in lazy], lazy.classes)
+    in_memory = RecordingSet([r.with_data(np.asarray(r.opened().data, dtype=np.float64)) for r in lazy], lazy.classes)
     features = {"emg": FEATURES["emg"]}
     recipe = make_recipe(lazy, preprocessing_steps(STEPS), {}, features, None, 0.2, 0.1, False)
     expected = featurize(in_memory, recipe).X

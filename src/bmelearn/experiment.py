@@ -105,7 +105,7 @@ def example_signals(raw: RecordingSet, recipe: Recipe, classes: list[str]) -> li
     wanted = classes[1] if len(classes) > 1 else classes[0]
     trials = list(raw.trials().values())
     streams = next((s for s in trials if next(iter(s.values())).meta["label"] == wanted), trials[0])
-    before = without_channels(streams.get(raw[0].modality, next(iter(streams.values()))), recipe.dead)
+    before = without_channels(streams.get(raw[0].modality, next(iter(streams.values()))).opened(), recipe.dead)
     trial = before.meta
     caption = f"subject {trial['subject']}, session {trial['session']}, repetition {trial['repetition']}, {trial['label']}"
     pairs = [(f"raw signal ({caption})", before)]

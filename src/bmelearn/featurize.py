@@ -94,7 +94,7 @@ class Featurized:
 def prepare(streams: Mapping[str, Recording], steps: Sequence[Step], dead: Mapping[str, set[str]]) -> dict[str, Recording]:
     """A trial's recordings without the excluded channels, preprocessed; a memory-mapped signal
     that no step changes stays mapped (read later, a block of windows at a time)."""
-    return {m: apply_steps(without_channels(rec, dead), steps) for m, rec in streams.items()}
+    return {m: apply_steps(without_channels(rec.opened(), dead), steps) for m, rec in streams.items()}
 
 
 def make_recipe(recordings: RecordingSet, steps: Sequence[Step], dead: Mapping[str, set[str]], per_modality: Mapping,

@@ -135,10 +135,10 @@ def preprocessing_steps(steps: Sequence[Mapping[str, Mapping[str, Any]]]) -> lis
 
 def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str] = ("emg",)) -> Recording:
     """``rec`` through the checked steps in order when its modality is one of ``modalities``; a
-    memory-mapped signal is read into memory as float64 first."""
+    signal on disk (mapped or not yet opened) is read into memory as float64 first."""
     if rec.modality in modalities and calls:
-        if is_mapped(rec.data):
-            rec = rec.with_data(np.asarray(rec.data, dtype=np.float64))
+        if not isinstance(rec.data, np.ndarray) or is_mapped(rec.data):
+            rec = rec.with_data(np.asarray(rec.opened().data, dtype=np.float64))
         for func, params in calls:
             rec = func(rec, **params)
     return rec

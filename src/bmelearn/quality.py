@@ -46,7 +46,8 @@ def clipped_channels(rec: Recording) -> dict[int, float]:
 def inspect_channels(rec: Recording) -> tuple[list[str], dict[str, float]]:
     """The flat channels of ``rec`` and the clipped ones with their share of samples at the
     limits; raises if a sample is missing or every channel is flat. One unit of parallel work:
-    a memory-mapped recording is read here, in the worker."""
+    a recording on disk is read here, in the worker."""
+    rec = rec.opened()
     check_finite(rec)
     flat = flat_channels(rec)
     if len(flat) == rec.n_channels:
@@ -86,7 +87,7 @@ def without_channels(rec: Recording, dead: dict[str, set[str]]) -> Recording:
     """``rec`` without the channels ``dead`` lists for its modality."""
     drop = dead.get(rec.modality, set())
     keep = [i for i, name in enumerate(rec.ch_names) if name not in drop]
-    return rec.pick(keep) if len(keep) < rec.n_channels else rec
+    return rec.opened().pick(keep) if len(keep) < rec.n_channels else rec
 
 
 def exclude_bad_channels(recordings: RecordingSet) -> tuple[RecordingSet, list[str]]:

@@ -19,10 +19,23 @@ from bmelearn.errors import DataError
 
 @dataclass(frozen=True)
 class MappedFile:
-    """A ``.npy`` file mapped read-only, as a whole (``transposed``: seen as its transpose)."""
+    """A float ``.npy`` file that stands for its samples until it is opened: the path, the
+    array's shape and dtype (from its header), and whether it is seen transposed. Opening maps
+    it read-only; nothing is read before the samples are used. Holding no open file, any
+    number of them can wait in a dataset, and one travels to another process as its path."""
 
     path: str
-    transposed: bool
+    shape: tuple[int, int]
+    dtype: str
+    transposed: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def T(self) -> MappedFile:
+        return replace(self, shape=self.shape[::-1], transposed=not self.transposed)
 
     def open(self) -> np.memmap:
         data = np.load(self.path, mmap_mode="r", allow_pickle=False)
@@ -32,22 +45,6 @@ class MappedFile:
 def is_mapped(data: Any) -> bool:
     """Whether ``data`` is a float array memory-mapped from a file (left unread)."""
     return isinstance(data, np.memmap) and np.issubdtype(data.dtype, np.floating)
-
-
-def mapped_file(data: Any) -> MappedFile | None:
-    """The file behind ``data`` when it is a whole read-only mapped ``.npy`` (or its transpose)."""
-    if not is_mapped(data) or data.mode != "r" or not data.filename:
-        return None
-    root = data
-    while isinstance(root.base, np.ndarray):  # the array the file's mapping belongs to
-        root = root.base
-    if root.__array_interface__["data"][0] != data.__array_interface__["data"][0]:
-        return None
-    whole = MappedFile(str(data.filename), False).open()
-    for transposed, view in ((False, root), (True, root.T)):
-        if view.shape == data.shape and view.strides == data.strides and root.shape == whole.shape:
-            return MappedFile(str(data.filename), transposed)
-    return None
 
 
 #: Metadata keys every recording carries (``None`` where unknown).
@@ -64,8 +61,8 @@ class Recording:
     Parameters
     ----------
     data : array (n_channels, n_samples)
-        The signal, stored as float64; or a float array memory-mapped from a ``.npy`` file
-        (:func:`bmelearn.io.npy.map_npy`), kept as it is and read only where it is used.
+        The signal, stored as float64; or a float ``.npy`` file not read yet (a
+        :class:`MappedFile`, see :meth:`opened`), or memory-mapped, kept as it is.
     fs : float
         Sampling rate in Hz.
     ch_names, ch_types, units : sequences of str, one per channel
@@ -86,7 +83,8 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        data = self.data if is_mapped(self.data) else np.asarray(self.data, dtype=np.float64)
+        lazy = isinstance(self.data, MappedFile) or is_mapped(self.data)
+        data = self.data if lazy else np.asarray(self.data, dtype=np.float64)
         if data.ndim != 2:
             raise DataError(f"{self.where}: a recording's data must be 2-D (channels × samples), got shape {data.shape}.")
         n = data.shape[0]
@@ -103,17 +101,10 @@ class Recording:
         object.__setattr__(self, "units", units)
         object.__setattr__(self, "meta", {k: None for k in META_KEYS} | dict(self.meta))
 
-    def __getstate__(self) -> dict[str, Any]:
-        """A memory-mapped signal travels to other processes as its file, not its samples."""
-        state = dict(self.__dict__)
-        if (source := mapped_file(self.data)) is not None:
-            state["data"] = source
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state["data"], MappedFile):
-            state["data"] = state["data"].open()
-        self.__dict__.update(state)
+    def opened(self) -> Recording:
+        """This recording with its samples as an array: a :class:`MappedFile` is mapped
+        read-only (nothing read yet); any other recording is returned as it is."""
+        return replace(self, data=self.data.open()) if isinstance(self.data, MappedFile) else self
 
     @property
     def where(self) -> str:

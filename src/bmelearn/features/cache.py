@@ -4,8 +4,8 @@ models (or the protocols, or the scoring) does not compute the features again.
 An entry is one ``.npz`` file of arrays (no pickle) named by a key that hashes the trial's signals and
 everything that shapes its features: the preprocessing, the windows, the excluded channels,
 the features and their parameters, and the bmelearn version. A signal held in memory is
-hashed by value; a memory-mapped file, which may be larger than memory, by its path, size and
-modification time. Entries are written under a temporary name and renamed, so several
+hashed by value; a file not yet read (:class:`~bmelearn.recording.MappedFile`), which may be
+larger than memory, by its path, size and modification time. Entries are written under a temporary name and renamed, so several
 processes, or the machines of a cluster sharing the folder, can use one cache.
 """
 
@@ -21,7 +21,7 @@ import joblib
 import numpy as np
 
 from bmelearn import __version__
-from bmelearn.recording import Recording, mapped_file
+from bmelearn.recording import MappedFile, Recording
 
 
 def trial_key(streams: Mapping[str, Recording], recipe: Any) -> str:
@@ -48,10 +48,8 @@ def store_entry(folder: Path, key: str, **arrays: np.ndarray) -> None:
 
 
 def _fingerprint(rec: Recording) -> tuple:
-    source = mapped_file(rec.data)
-    if source is None:
-        signal: Any = rec.data
-    else:
-        stat = os.stat(source.path)
-        signal = (str(Path(source.path).resolve()), source.transposed, stat.st_size, stat.st_mtime_ns)
+    signal: Any = rec.data
+    if isinstance(signal, MappedFile):
+        stat = os.stat(signal.path)
+        signal = (str(Path(signal.path).resolve()), signal.transposed, stat.st_size, stat.st_mtime_ns)
     return rec.modality, rec.fs, rec.ch_names, signal

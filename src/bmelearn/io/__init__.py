@@ -10,7 +10,7 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
-from bmelearn.io.npy import map_npy
+from bmelearn.io.npy import map_npy, npy_file
 from bmelearn.io.pattern import match_files, read_pattern
 from bmelearn.io.quaternion import (
     QUATERNION_CHANNELS,
@@ -18,12 +18,13 @@ from bmelearn.io.quaternion import (
     read_quaternions,
 )
 from bmelearn.io.text import parse_matrix, read_matrix
-from bmelearn.recording import Recording
+from bmelearn.recording import MappedFile, Recording
 
 __all__ = [
     "QUATERNION_CHANNELS",
     "map_npy",
     "match_files",
+    "npy_file",
     "parse_matrix",
     "parse_quaternions",
     "read",
@@ -57,10 +58,10 @@ def read_file(
     return Recording(data.T, fs, tuple(names), (ch_type,) * len(names), (), modality, meta)
 
 
-def read_array(path: Path) -> np.ndarray:
-    """One file's samples × channels: a ``.npy`` file (stored channels × samples) memory-mapped,
-    or numeric text."""
-    return map_npy(path).T if path.suffix == ".npy" else read_matrix(path)[0]
+def read_array(path: Path) -> np.ndarray | MappedFile:
+    """One file's samples × channels: a ``.npy`` file (stored channels × samples) left unread
+    (:func:`npy_file`), or numeric text."""
+    return npy_file(path).T if path.suffix == ".npy" else read_matrix(path)[0]
 
 
 def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Recording]:

@@ -1,5 +1,6 @@
-"""NumPy ``.npy`` recordings, memory-mapped: opening one reads only its header; samples are
-read from disk where they are used, so a dataset may be larger than memory."""
+"""NumPy ``.npy`` recordings, read lazily: a dataset holds each file as its header only (a
+:class:`~bmelearn.recording.MappedFile`); the samples are memory-mapped where they are used,
+so a dataset may be larger than memory and hold any number of files."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from bmelearn.errors import DataError
+from bmelearn.recording import MappedFile
 
 
 def map_npy(path: str | Path) -> np.memmap:
@@ -19,3 +21,10 @@ def map_npy(path: str | Path) -> np.memmap:
     if signal.ndim != 2 or not np.issubdtype(signal.dtype, np.floating):
         raise DataError(f"{path}: a recording is a 2-D float array (channels × samples); got {signal.dtype} {signal.shape}.")
     return signal
+
+
+def npy_file(path: str | Path) -> MappedFile:
+    """A ``.npy`` recording (channels × samples, float), checked, as a :class:`MappedFile`
+    that holds no open file."""
+    signal = map_npy(path)
+    return MappedFile(str(path), tuple(signal.shape), signal.dtype.str)
