@@ -3,8 +3,8 @@
 Each trial's preprocessing, windows and features are one unit of parallel work, run on the
 execution backend (:mod:`bmelearn.execution`), and its features are cached on disk
 (:mod:`bmelearn.features.cache`), so a run that changes only the models reads them back. A
-memory-mapped recording is read inside its unit, in the worker, and the features of its
-windows are computed a block at a time: memory holds one trial's signal (only while
+recording on disk (a ``.npy`` file) is opened inside its unit, by the worker, and the
+features of its windows are computed a block at a time: memory holds one trial's signal (only while
 preprocessing needs it whole) and one block of windows, never the dataset. The samples of
 the windows are gathered only when asked for (networks on raw windows, robustness
 perturbations).
