@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from bmelearn.errors import ConfigError, SignalError
-from bmelearn.recording import Recording, RecordingSet, is_mapped
+from bmelearn.recording import Recording, RecordingSet, on_disk
 
 
 def _check_cutoffs(rec: Recording, step: str, *freqs: float) -> None:
@@ -137,7 +137,7 @@ def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str]
     """``rec`` through the checked steps in order when its modality is one of ``modalities``; a
     signal on disk (mapped or not yet opened) is read into memory as float64 first."""
     if rec.modality in modalities and calls:
-        if not isinstance(rec.data, np.ndarray) or is_mapped(rec.data):
+        if on_disk(rec.data):
             rec = rec.with_data(np.asarray(rec.opened().data, dtype=np.float64))
         for func, params in calls:
             rec = func(rec, **params)

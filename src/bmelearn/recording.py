@@ -42,9 +42,10 @@ class MappedFile:
         return data.T if self.transposed else data
 
 
-def is_mapped(data: Any) -> bool:
-    """Whether ``data`` is a float array memory-mapped from a file (left unread)."""
-    return isinstance(data, np.memmap) and np.issubdtype(data.dtype, np.floating)
+def on_disk(data: Any) -> bool:
+    """Whether ``data`` is still on disk: a :class:`MappedFile`, or a float array memory-mapped
+    from a file (kept as it is, not read into memory)."""
+    return isinstance(data, MappedFile) or (isinstance(data, np.memmap) and np.issubdtype(data.dtype, np.floating))
 
 
 #: Metadata keys every recording carries (``None`` where unknown).
@@ -83,8 +84,7 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        lazy = isinstance(self.data, MappedFile) or is_mapped(self.data)
-        data = self.data if lazy else np.asarray(self.data, dtype=np.float64)
+        data = self.data if on_disk(self.data) else np.asarray(self.data, dtype=np.float64)
         if data.ndim != 2:
             raise DataError(f"{self.where}: a recording's data must be 2-D (channels × samples), got shape {data.shape}.")
         n = data.shape[0]

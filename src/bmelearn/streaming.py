@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from bmelearn.errors import DataError
 from bmelearn.features import FeatureExtractor
-from bmelearn.windowing import window_starts
+from bmelearn.windowing import window_positions, window_starts
 
 #: Bytes of float64 windows per chunk (the feature kernels need a few times more).
 CHUNK_BYTES = 128 * 2**20
@@ -26,17 +26,15 @@ CHUNK_BYTES = 128 * 2**20
 
 def window_chunks(signal: np.ndarray, fs: float, length: float, step: float,
                   chunk_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
-    """Consecutive chunks of windows (k, n_channels, n_times) as float64, in order."""
+    """Consecutive chunks of windows (k, n_channels, n_times) as float64, in order; each chunk
+    reads only its own samples."""
     n_channels, n_samples = signal.shape
-    n_times = int(round(length * fs))
-    starts = np.round(window_starts(n_samples / fs, length, step) * fs).astype(int)
-    starts = np.minimum(starts, n_samples - n_times)
+    n_times = round(length * fs)
+    positions = window_positions(window_starts(n_samples / fs, length, step), fs, n_samples, n_times)
+    view = sliding_window_view(signal, n_times, axis=1)  # (ch, positions, n_times), nothing read
     per_chunk = max(1, chunk_bytes // (8 * n_channels * n_times))
-    for first in range(0, len(starts), per_chunk):
-        mine = starts[first:first + per_chunk]
-        block = np.asarray(signal[:, mine[0]:mine[-1] + n_times], dtype=np.float64)
-        view = sliding_window_view(block, n_times, axis=1)  # (ch, positions, n_times), no copy
-        yield np.ascontiguousarray(view[:, mine - mine[0], :].transpose(1, 0, 2))
+    for first in range(0, len(positions), per_chunk):
+        yield np.ascontiguousarray(view[:, positions[first:first + per_chunk]].transpose(1, 0, 2), dtype=np.float64)
 
 
 def stream_features(signal: np.ndarray, fs: float, length: float, step: float, features: Sequence[str],

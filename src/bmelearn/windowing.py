@@ -84,7 +84,7 @@ def trial_windows(trial: Any, streams: Mapping[str, Recording], length: float, s
         return {}, starts
     arrays = {}
     for m, rec in streams.items():
-        idx = np.minimum(np.round(starts * rec.fs).astype(int), rec.n_samples - n_times[m])
+        idx = window_positions(starts, rec.fs, rec.n_samples, n_times[m])
         view = sliding_window_view(rec.data, n_times[m], axis=1)  # (ch, n_pos, n_times), no copy
         stride = idx[1] - idx[0] if len(idx) > 1 else 1
         if stride > 0 and np.all(np.diff(idx) == stride):  # evenly spaced: still a view, nothing read
@@ -92,6 +92,12 @@ def trial_windows(trial: Any, streams: Mapping[str, Recording], length: float, s
         else:
             arrays[m] = view[:, idx, :].transpose(1, 0, 2)
     return arrays, starts
+
+
+def window_positions(starts: np.ndarray, fs: float, n_samples: int, n_times: int) -> np.ndarray:
+    """The first sample of each window of ``n_times`` samples starting at ``starts`` (s), in a
+    signal of ``n_samples`` at ``fs`` Hz (rounding never pushes a window past the end)."""
+    return np.minimum(np.round(starts * fs).astype(int), n_samples - n_times)
 
 
 def window_rows(streams: Mapping[str, Recording], starts: np.ndarray) -> pd.DataFrame:

@@ -11,12 +11,13 @@ either complete or absent.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
 import numpy as np
+
+from bmelearn.serialization import load_arrays, save_arrays
 
 
 @dataclass
@@ -43,22 +44,17 @@ class Checkpoint:
         self.folder = Path(folder)
 
     def get(self, key: str) -> UnitResult | None:
-        path = self.folder / f"{key}.npz"
-        if not path.is_file():
+        f = load_arrays(self.folder / f"{key}.npz")
+        if f is None:
             return None
-        with np.load(path, allow_pickle=False) as f:
-            n = int(f["n_variants"])
-            return UnitResult(float(f["fit_seconds"]), float(f["threshold"]),
-                              [f[f"predicted_{i}"] for i in range(n)],
-                              [f.get(f"scores_{i}") for i in range(n)])
+        n = int(f["n_variants"])
+        return UnitResult(float(f["fit_seconds"]), float(f["threshold"]), [f[f"predicted_{i}"] for i in range(n)],
+                          [f.get(f"scores_{i}") for i in range(n)])
 
     def put(self, key: str, result: UnitResult) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         arrays = {"fit_seconds": result.fit_seconds, "threshold": result.threshold, "n_variants": len(result.predicted)}
         for i, (predicted, scores) in enumerate(zip(result.predicted, result.scores, strict=True)):
             arrays[f"predicted_{i}"] = np.asarray(predicted, dtype=str)
             if scores is not None:
                 arrays[f"scores_{i}"] = scores
-        temporary = self.folder / f".{key}.{os.getpid()}.npz"
-        np.savez(temporary, **arrays)
-        os.replace(temporary, self.folder / f"{key}.npz")
+        save_arrays(self.folder / f"{key}.npz", **arrays)

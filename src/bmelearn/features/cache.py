@@ -12,7 +12,6 @@ processes, or the machines of a cluster sharing the folder, can use one cache.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from bmelearn import __version__
 from bmelearn.recording import MappedFile, Recording
+from bmelearn.serialization import load_arrays, save_arrays
 
 
 def trial_key(streams: Mapping[str, Recording], recipe: Any) -> str:
@@ -32,19 +32,12 @@ def trial_key(streams: Mapping[str, Recording], recipe: Any) -> str:
 
 def load_entry(folder: Path, key: str) -> dict[str, np.ndarray] | None:
     """The arrays cached under ``key``, or None."""
-    path = folder / f"{key}.npz"
-    if not path.is_file():
-        return None
-    with np.load(path, allow_pickle=False) as entry:
-        return dict(entry)
+    return load_arrays(folder / f"{key}.npz")
 
 
 def store_entry(folder: Path, key: str, **arrays: np.ndarray) -> None:
     """Write ``arrays`` under ``key``, atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{key}.{uuid.uuid4().hex}.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, folder / f"{key}.npz")
+    save_arrays(folder / f"{key}.npz", **arrays)
 
 
 def _fingerprint(rec: Recording) -> tuple:
