@@ -8,7 +8,7 @@
    The files are laid out as ``S{subject}/s1/{label}_{repetition}.npy``: 5 subjects × 3
    classes × repetitions.
 2. In a child process, memory-maps each file and computes HTD + RMS features (200 ms
-   windows every 100 ms) chunk by chunk (:func:`bmelearn.streaming.stream_features`).
+   windows every 100 ms) a block of windows at a time (:meth:`bmelearn.pipeline.SignalPipeline.transform`).
 3. Runs the whole experiment on the files, as ``bmelearn run`` does (dataset ``files``:
    lazily read; quality checks and per-trial features as units on 2 local processes; LDA
    under leave-one-subject-out), in a child process.
@@ -81,11 +81,14 @@ def generate(folder: Path, gigabytes: float, seed: int = 0) -> list[Path]:
 def extract(folder: Path) -> None:
     """Step 2 (in a child process, so that its peak memory is its own)."""
     from bmelearn.io import map_npy
-    from bmelearn.streaming import stream_features
+    from bmelearn.pipeline import SignalPipeline
+    from bmelearn.signals.recording import Recording
 
-    n_windows = 0
+    n_windows, pipeline = 0, None
     for path in sorted(folder.glob("S*/s1/*.npy")):
-        X, _ = stream_features(map_npy(path), FS, 0.2, 0.1, FEATURES, NAMES)
+        recording = {"emg": Recording(map_npy(path), FS, NAMES, ("emg",) * len(NAMES), (), "emg", {"source": str(path)})}
+        pipeline = pipeline or SignalPipeline.fit(recording, [], {}, 0.2, 0.1, False, {"emg": FEATURES})
+        X, _ = pipeline.transform(recording)
         n_windows += len(X)
     print(n_windows)
 

@@ -17,7 +17,7 @@ import torch
 
 from bmelearn.datasets import load_dataset
 from bmelearn.models import make_model
-from bmelearn.windowing import cut_windows
+from bmelearn.signals.windowing import cut_windows
 
 NETWORKS = {
     "cnn": {"hidden": [32, 64, 64], "blocks": 3, "augment": {"scale": 0.2, "noise": 0.05, "time_shift": 0.2}},

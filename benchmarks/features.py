@@ -26,7 +26,7 @@ import numpy as np
 
 from bmelearn.datasets import load_dataset
 from bmelearn.features import FEATURES, GROUPS, FeatureExtractor, resolve
-from bmelearn.windowing import cut_windows
+from bmelearn.signals.windowing import cut_windows
 
 ROOT = Path(__file__).resolve().parent.parent
 REALTIME_SET = ["HTD", "LS9", "TDPSD"]

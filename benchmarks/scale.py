@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from bmelearn.compute.backends import Execution, running
 from bmelearn.datasets.threedc import load_3dc
 from bmelearn.evaluation import evaluate, make_protocol
-from bmelearn.execution import Execution, running
 from bmelearn.features import FeatureExtractor
 from bmelearn.models import make_model
-from bmelearn.windowing import cut_windows
+from bmelearn.signals.windowing import cut_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"lda": {}, "svm": {}, "rf": {"n_estimators": 100}}

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def build_runs(data: Path, folder: Path) -> tuple[Path, str]:
     """A runs folder with the 3DC participant-1 LDA model."""
-    from bmelearn.config import ExperimentConfig
-    from bmelearn.experiment import run
+    from bmelearn.runs.config import ExperimentConfig
+    from bmelearn.runs.experiment import run
 
     config = ExperimentConfig.model_validate({
         "name": "3dc-p1", "seed": 0, "dataset": {"name": "3dc", "path": str(data / "3dc"), "subjects": [1]},

@@ -20,7 +20,7 @@ from bmelearn.evaluation.evaluate import evaluate
 from bmelearn.evaluation.protocols import CrossSession
 from bmelearn.features import GROUPS, FeatureExtractor
 from bmelearn.models import make_model
-from bmelearn.windowing import cut_windows
+from bmelearn.signals.windowing import cut_windows
 
 SUBJECTS = [1, 2, 3, 4]
 PUBLISHED = {

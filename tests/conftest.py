@@ -53,8 +53,8 @@ THREEDC_SMALL = {
 @pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory) -> Path:
     """A runs folder holding the demo experiment's run folder, ``demo``."""
-    from bmelearn.config import load_config
-    from bmelearn.experiment import run
+    from bmelearn.runs.config import load_config
+    from bmelearn.runs.experiment import run
 
     root = tmp_path_factory.mktemp("served")
     run(load_config(None, DEMO_SMALL), root / "demo")
@@ -64,8 +64,8 @@ def demo_runs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def served_runs(demo_runs, shared_data) -> Path:
     """The demo runs folder with a 3DC participant-1 run, ``3dc-p1``, beside the demo."""
-    from bmelearn.config import ExperimentConfig
-    from bmelearn.experiment import run
+    from bmelearn.runs.config import ExperimentConfig
+    from bmelearn.runs.experiment import run
 
     if not (demo_runs / "3dc-p1").is_dir():
         config = THREEDC_SMALL | {"dataset": THREEDC_SMALL["dataset"] | {"path": str(shared_data / "3dc")}}
@@ -82,3 +82,32 @@ def threedc_file(shared_data):
         return shared_data / "3dc" / "Participant1" / session / "EMG" / f"3dc_EMG_gesture_{repetition}_{label}.txt"
 
     return path
+
+
+@pytest.fixture(scope="session")
+def deployable():
+    """``deployable(estimator, classes)``: a fitted estimator in a saveable model, behind the
+    signal pipeline of 3 EMG channels at 1 kHz (MAV of 0.2 s windows), to test saving and
+    loading an estimator on its own."""
+    import numpy as np
+
+    from bmelearn.pipeline import SignalPipeline
+    from bmelearn.serving import DeployableModel
+    from bmelearn.signals.recording import Recording
+
+    emg = Recording(np.zeros((3, 1000)), 1000.0, ("EMG1", "EMG2", "EMG3"), ("emg",) * 3)
+    signal = SignalPipeline.fit({"emg": emg}, [], {}, 0.2, 0.1, False, {"emg": ["MAV"]})
+
+    def wrap(estimator, classes=()):
+        return DeployableModel(signal, estimator, list(classes), {"model": type(estimator).__name__})
+
+    return wrap
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/integration/ run whole experiments: marked ``integration``, so that
+    ``pytest -m "not integration"`` runs the fast unit tests alone."""
+    integration = Path(__file__).parent / "integration"
+    for item in items:
+        if integration in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)

@@ -1,7 +1,7 @@
 """bmelearn: machine learning on biomedical signals, from raw files to a validated report."""
 
 from bmelearn.errors import BmeError, ConfigError, DataError, LeakageError, SignalError
-from bmelearn.recording import Recording, RecordingSet
+from bmelearn.signals.recording import Recording, RecordingSet
 
 __version__ = "0.1.0"
 

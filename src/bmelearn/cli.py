@@ -40,9 +40,9 @@ def run(
     """Run an experiment end to end and write its run folder (results, summary, models, report.html).
 
     An interrupted run resumes from its completed fits when the same command is run again."""
-    from bmelearn.config import load_config
-    from bmelearn.experiment import run as run_experiment
     from bmelearn.models.deep import training_progress
+    from bmelearn.runs.config import load_config
+    from bmelearn.runs.experiment import run as run_experiment
 
     try:
         execution = {"backend": "dask" if scheduler and backend is None else backend, "workers": workers,
@@ -88,6 +88,41 @@ def _print_summary(summary: dict, confidence: float, positive: str | None) -> No
             ]
             table.add_row(protocol, pipeline, *cells)
     Console().print(table)
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model file written by bmelearn run: RUN_FOLDER/models/NAME.skops.")],
+    files: Annotated[list[str], typer.Argument(help="Recordings: numeric text, one sample per line, one column per "
+                                                    "channel (a header of channel names is matched by name). For a "
+                                                    "model of several signals, MODALITY=PATH for each.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV file to write (default: standard output).")] = None,
+    fs: Annotated[float | None, typer.Option(help="Sampling rate of the files in Hz (default: the model's).")] = None,
+) -> None:
+    """Predict every window of recordings with a saved model: its class, confidence and time.
+
+    The model file holds the whole signal pipeline (channels, preprocessing, windows, features),
+    so the windows are cut and classified exactly as in training and in the web service."""
+    import pandas as pd
+
+    from bmelearn.serving import from_files, load_model
+
+    try:
+        fitted = load_model(model)
+        recordings = from_files(fitted.signal, files, fs)
+        tables = [fitted.predict(signals).assign(file=name) for name, signals in recordings.items()]
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = pd.concat(tables, ignore_index=True)
+    table = table[["file", *table.columns.drop("file")]]
+    if out is None:
+        print(table.to_csv(index=False), end="")
+    else:
+        table.to_csv(out, index=False)
+        console.print(f"{len(table)} windows of {len(tables)} recording(s) predicted: {out}")
+    for name, counts in table.groupby("file", sort=False)["predicted"].value_counts(sort=False).groupby(level=0):
+        console.print(f"{name}: " + ", ".join(f"{label} {n}" for (_, label), n in counts.items()), highlight=False)
 
 
 @app.command()

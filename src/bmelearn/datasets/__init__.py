@@ -15,7 +15,7 @@ from bmelearn.datasets.simulator import simulate
 from bmelearn.datasets.tabular import load_breast_cancer
 from bmelearn.datasets.threedc import load_3dc
 from bmelearn.errors import ConfigError
-from bmelearn.recording import RecordingSet
+from bmelearn.signals.recording import RecordingSet
 
 
 @dataclass(frozen=True)

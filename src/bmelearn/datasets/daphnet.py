@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bmelearn.errors import DataError
-from bmelearn.recording import Recording, RecordingSet
+from bmelearn.signals.recording import Recording, RecordingSet
 
 CHANNELS = ("ankle_fwd", "ankle_vert", "ankle_lat", "thigh_fwd", "thigh_vert", "thigh_lat",
             "trunk_fwd", "trunk_vert", "trunk_lat")

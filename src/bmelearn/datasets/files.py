@@ -15,7 +15,7 @@ from typing import Any
 
 from bmelearn.errors import DataError
 from bmelearn.io import read_array, read_pattern
-from bmelearn.recording import RecordingSet
+from bmelearn.signals.recording import RecordingSet
 
 
 def load_files(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bmelearn.io import read_pattern
 from bmelearn.io.text import read_matrix
-from bmelearn.recording import RecordingSet
+from bmelearn.signals.recording import RecordingSet
 
 CLASSES = ["hand close", "hand open", "no motion", "wrist extension", "wrist flexion"]
 FS = 200.0

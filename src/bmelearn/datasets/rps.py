@@ -14,7 +14,7 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 from bmelearn.io import recordings_from_table
-from bmelearn.recording import RecordingSet
+from bmelearn.signals.recording import RecordingSet
 
 CLASSES = ["rest", "rock", "paper", "scissors", "ok"]
 CHANNELS = tuple(f"c{i}" for i in range(8))

@@ -1,7 +1,7 @@
 """The built-in simulated dataset: surface EMG and accelerometer recordings of hand gestures.
 
 Offline, deterministic and fast: :func:`simulate` builds a multi-subject, multi-session
-:class:`~bmelearn.recording.RecordingSet` from a seed, so examples, tests and tutorials can
+:class:`~bmelearn.signals.recording.RecordingSet` from a seed, so examples, tests and tutorials can
 run without downloading anything.
 
 Model, in short. An armband of ``n_channels`` electrodes sits equally spaced around the
@@ -24,7 +24,7 @@ import numpy as np
 from scipy import signal
 
 from bmelearn.errors import ConfigError
-from bmelearn.recording import Recording, RecordingSet
+from bmelearn.signals.recording import Recording, RecordingSet
 
 __all__ = ["CLASSES", "simulate"]
 

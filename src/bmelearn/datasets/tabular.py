@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_breast_cancer as _sklearn_breast_cancer
 
-from bmelearn.recording import Recording, RecordingSet
+from bmelearn.signals.recording import Recording, RecordingSet
 
 
 def table_recordings(values: np.ndarray, labels: np.ndarray, columns: list[str], classes: list[str], name: str) -> RecordingSet:

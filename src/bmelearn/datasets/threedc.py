@@ -15,7 +15,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io import QUATERNION_CHANNELS, read_pattern, read_quaternions
 from bmelearn.io.text import read_matrix
-from bmelearn.recording import RecordingSet
+from bmelearn.signals.recording import RecordingSet
 
 CLASSES = [
     "neutral",

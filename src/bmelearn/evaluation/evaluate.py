@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
+from bmelearn.compute.backends import run_units, single_threaded
+from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import (
     CONFIDENCE,
@@ -27,12 +29,10 @@ from bmelearn.evaluation.bootstrap import (
     replicate_interval,
     replicate_weights,
 )
-from bmelearn.evaluation.checkpoint import Checkpoint, UnitResult, unit_key
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
-from bmelearn.execution import run_units, single_threaded
-from bmelearn.models.deep import NeuralNetwork
+from bmelearn.models.capabilities import capabilities
 
 RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"]
 CONFUSION_COLUMNS = ["pipeline", "protocol", "subject", "true", "predicted", "count"]
@@ -69,8 +69,10 @@ def trial_ids(meta: pd.DataFrame) -> np.ndarray:
 
 
 def class_scores(model: BaseEstimator, X: np.ndarray, classes: Sequence[str]) -> np.ndarray | None:
-    """Class probabilities (n, len(classes)) in the order of ``classes``, or None if the model has none."""
-    if not hasattr(model, "predict_proba"):
+    """Class probabilities (n, len(classes)) in the order of ``classes``, or None if the model has
+    none. One-hot ones (ROCKET) are kept as they were: the ``p:`` columns and the score metrics
+    (AUC, Brier) of these models are those of 0/1 votes."""
+    if capabilities(model).probabilities == "none":
         return None
     proba = model.predict_proba(X)
     out = np.zeros((len(X), len(classes)))
@@ -139,7 +141,7 @@ def evaluate(
     ``perturbed(test)``, if given, returns the features of perturbed copies of the test
     windows; each fitted model is scored on them too (the ``robustness`` table).
 
-    The fits run on the current execution backend (:func:`bmelearn.execution.running`); with a
+    The fits run on the current execution backend (:func:`bmelearn.compute.backends.running`); with a
     ``checkpoint``, fits it already holds are not repeated and new ones are added to it.
     """
     meta = meta.reset_index(drop=True)
@@ -231,7 +233,7 @@ def fit_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.nd
              classes: Sequence[str]) -> UnitResult:
     """Fit a clone of ``pipeline`` on the training windows and predict every test variant, on
     one thread (the same numbers on every execution backend)."""
-    with single_threaded(torch=any(isinstance(p, NeuralNetwork) for p in [pipeline, *pipeline.get_params().values()])):
+    with single_threaded():
         started = time.perf_counter()
         model = clone(pipeline).fit(X[train], y[train])
         seconds = time.perf_counter() - started

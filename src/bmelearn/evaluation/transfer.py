@@ -37,6 +37,7 @@ from bmelearn.evaluation.evaluate import (
 )
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
+from bmelearn.models.capabilities import capabilities
 
 TRANSFER_COLUMNS = [*RESULT_COLUMNS, "training", "repetitions"]
 
@@ -66,7 +67,7 @@ def transfer_curve(
     for protocol_name, protocol in protocols.items():
         folds = list(protocol.split(X, y, groups=meta))
         for name, pipeline in networks.items():
-            if not hasattr(pipeline[-1], "fine_tune"):
+            if not capabilities(pipeline).fine_tunable:
                 raise ConfigError(f"evaluation.transfer: {name!r} cannot be fine-tuned; transfer learning applies to "
                                   "the neural networks (mlp, cnn, lstm, gru).")
             pretrained: dict[str, Pipeline] = {}

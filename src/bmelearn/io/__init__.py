@@ -18,7 +18,7 @@ from bmelearn.io.quaternion import (
     read_quaternions,
 )
 from bmelearn.io.text import parse_matrix, read_matrix
-from bmelearn.recording import MappedFile, Recording
+from bmelearn.signals.recording import MappedFile, Recording
 
 __all__ = [
     "QUATERNION_CHANNELS",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bmelearn.errors import DataError
-from bmelearn.recording import Recording
+from bmelearn.signals.recording import Recording
 
 TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 #: A timestamp this many seconds earlier than the previous one starts a new trial (a clock

@@ -1,5 +1,5 @@
 """NumPy ``.npy`` recordings, read lazily: a dataset holds each file as its header only (a
-:class:`~bmelearn.recording.MappedFile`); the samples are memory-mapped where they are used,
+:class:`~bmelearn.signals.recording.MappedFile`); the samples are memory-mapped where they are used,
 so a dataset may be larger than memory and hold any number of files."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from bmelearn.errors import DataError
-from bmelearn.recording import MappedFile
+from bmelearn.signals.recording import MappedFile
 
 
 def map_npy(path: str | Path) -> np.memmap:

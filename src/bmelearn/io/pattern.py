@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bmelearn.errors import DataError
-from bmelearn.recording import Recording
+from bmelearn.signals.recording import Recording
 
 FIELD = re.compile(r"\{(\w+)\}")
 ALIASES = {"rep": "repetition", "class": "label", "participant": "subject"}

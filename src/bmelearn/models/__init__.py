@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from bmelearn.errors import ConfigError
+from bmelearn.models.capabilities import Capabilities, capabilities
 from bmelearn.models.classic import CLASSIC, make_classic
 from bmelearn.models.deep import NeuralNetwork
 from bmelearn.models.rocket import ROCKETS, make_rocket
@@ -20,7 +21,6 @@ NETWORKS = {
     "lstm": "LSTM recurrent network on the raw windows (PyTorch)",
     "gru": "GRU recurrent network on the raw windows (PyTorch)",
 }
-RAW_INPUT = {"cnn", "lstm", "gru", *ROCKETS}  # models that take the raw windows, not the features
 MODELS = {name: description for name, (description, _, _) in CLASSIC.items()} | NETWORKS | ROCKETS
 
 
@@ -53,4 +53,4 @@ def trained_network(model: BaseEstimator) -> NeuralNetwork | None:
     return last if isinstance(last, NeuralNetwork) else None
 
 
-__all__ = ["MODELS", "RAW_INPUT", "make_model", "trained_network"]
+__all__ = ["MODELS", "Capabilities", "capabilities", "make_model", "trained_network"]

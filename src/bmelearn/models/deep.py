@@ -36,7 +36,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from bmelearn.compute.backends import torch_threads
 from bmelearn.errors import ConfigError
+from bmelearn.models.capabilities import BmelearnTags, bmelearn_tags
 
 ARCHITECTURES = ("mlp", "cnn", "lstm", "gru")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -188,10 +190,11 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
             train_split=split, iterator_train__shuffle=True, **extra,
         )
         start = time.perf_counter()
-        if self.augment:
-            net.fit(networks.Augmented(X[~valid], target[~valid], self.augment, self.random_state), y=None)
-        else:
-            net.fit(X[~valid], target[~valid])
+        with torch_threads():
+            if self.augment:
+                net.fit(networks.Augmented(X[~valid], target[~valid], self.augment, self.random_state), y=None)
+            else:
+                net.fit(X[~valid], target[~valid])
         self.train_seconds_ += time.perf_counter() - start
         keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
         self.history_ = self.history_ + [{"stage": stage} | {k: row[k] for k in keys if k in row} for row in net.history]
@@ -207,13 +210,23 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         torch, _, _ = _torch()
         X = ((np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_).astype(np.float32)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads():
             batches = [torch.softmax(self.module_(torch.from_numpy(X[i : i + 1024]).to(self.device_)), dim=1).cpu().numpy()
                        for i in range(0, len(X), 1024)]
         return np.concatenate(batches) if batches else np.empty((0, len(self.classes_)))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "module_")
         return self.encoder_.inverse_transform(self.predict_proba(X).argmax(axis=1))
+
+    def __sklearn_tags__(self) -> BmelearnTags:
+        """Raw windows (3-D) for cnn, lstm and gru, feature vectors (2-D) for mlp; softmax
+        probabilities; fine-tunable."""
+        tags = super().__sklearn_tags__()
+        windows = self.architecture != "mlp"
+        tags.input_tags.two_d_array = not windows
+        tags.input_tags.three_d_array = windows
+        return bmelearn_tags(tags, probabilities="calibrated", fine_tunable=True)
 
     def __getstate__(self) -> dict:
         """For saving (skops): the weights as NumPy arrays, never a pickled torch object."""

@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from bmelearn.errors import ConfigError
+from bmelearn.models.capabilities import BmelearnTags, bmelearn_tags
 
 ROCKETS = {
     "minirocket": "MiniRocket on the raw windows (aeon): 10,000 random convolutional kernels, ridge classifier",
@@ -67,6 +68,16 @@ class Rocket(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(X)
+
+    def __sklearn_tags__(self) -> BmelearnTags:
+        """Raw windows (3-D; aeon would read a 2-D feature matrix as one-channel series), one-hot
+        probabilities, no fine-tuning."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        # aeon 1.6's MiniRocket/MultiRocketClassifier end in a RidgeClassifierCV, which has no
+        # predict_proba: their _predict_proba then returns 1 for the predicted class, 0 elsewhere
+        return bmelearn_tags(tags, probabilities="one_hot", fine_tunable=False)
 
 
 def make_rocket(name: str, random_state: int | None = None) -> Pipeline:

@@ -1,4 +1,4 @@
-"""Table cells of the report: the Table the template renders, and percentages as text."""
+"""Table cells of the report: the Table the template renders, and percentages (with intervals) as text."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class Table:
     id: str = ""
 
 
+def number(value: float) -> str:
+    """A number as written: ``1000.0`` → ``1000``, ``8`` → ``8``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def percent(value: float) -> str:
     """A fraction as a percentage with one decimal, ``–`` if missing."""
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f}"
@@ -26,3 +31,12 @@ def percent(value: float) -> str:
 def percent_range(low: float, high: float) -> str:
     """``70.0–95.0``, or ``–`` if missing."""
     return "–" if not (np.isfinite(low) and np.isfinite(high)) else f"{percent(low)}–{percent(high)}"
+
+
+def with_interval(value: float, low: float, high: float) -> str:
+    """``90.3 (87.1–93.0)`` in percent; the interval left out when unknown."""
+    if not np.isfinite(value):
+        return "–"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return percent(value)
+    return f"{percent(value)} ({percent_range(low, high)})"

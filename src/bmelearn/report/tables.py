@@ -1,4 +1,5 @@
-"""Summary tables computed from the tidy inputs of a report.
+"""The run folder's tables arranged for the page: per-subject and per-class scores, confusion
+matrices, and the counts of the data.
 
 Scores stay fractions in [0, 1] here; turning them into percent strings is the page's job.
 Each per-subject score comes with its confidence interval (``ci_low``, ``ci_high``); every
@@ -16,12 +17,10 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 
-RESULT_COLUMNS = ("dataset", "pipeline", "protocol", "subject", "metric", "class", "value")  # ci_low, ci_high optional
+RESULT_COLUMNS = ("pipeline", "protocol", "subject", "metric", "class", "value")  # ci_low, ci_high optional
 CONFUSION_COLUMNS = ("pipeline", "protocol", "subject", "true", "predicted", "count")
 SUMMARY_COLUMNS = ("subject", "session", "label", "trial", "modality", "fs", "n_channels", "duration")
-WINDOW_COLUMNS = ("label",)
 TRIAL_KEYS = ("subject", "session", "repetition", "label", "trial")
-HEADLINE_METRICS = ("accuracy", "balanced_accuracy")
 CLASS_METRICS = ("sensitivity", "specificity")
 
 
@@ -57,7 +56,6 @@ class ResultSummary:
     """Per-subject scores with their intervals, and the orders in which to show them."""
 
     subject_scores: pd.DataFrame
-    datasets: list[str]
     protocols: list[str]
     pipelines: list[str]
     subjects: list[str]
@@ -68,7 +66,6 @@ class ResultSummary:
         require_columns(results, RESULT_COLUMNS, "results")
         r = pd.DataFrame(
             {
-                "dataset": results["dataset"].fillna("").astype(str),
                 "protocol": results["protocol"].astype(str),
                 "pipeline": results["pipeline"].astype(str),
                 "subject": results["subject"].astype(str),
@@ -78,11 +75,10 @@ class ResultSummary:
                    for c in ("value", "ci_low", "ci_high")},
             }
         )
-        keys = ["dataset", "protocol", "pipeline", "subject", "metric", "class"]
+        keys = ["protocol", "pipeline", "subject", "metric", "class"]
         scores = r.groupby(keys, sort=False)[["value", "ci_low", "ci_high"]].mean().reset_index()
         return cls(
             subject_scores=scores,
-            datasets=unique_in_order(r["dataset"]),
             protocols=unique_in_order(r["protocol"]),
             pipelines=unique_in_order(r["pipeline"]),
             subjects=natural_order(r["subject"]),
@@ -96,30 +92,14 @@ class ResultSummary:
             mask &= (s[column] == value).to_numpy()
         return s[mask]
 
-    def conditions(self) -> list[tuple[str, str, str]]:
-        """The (dataset, protocol, pipeline) triples present, protocol-major."""
-        present = set(zip(self.subject_scores["dataset"], self.subject_scores["protocol"], self.subject_scores["pipeline"]))
-        return [
-            (d, p, m) for d in self.datasets for p in self.protocols for m in self.pipelines if (d, p, m) in present
-        ]
+    def conditions(self) -> list[tuple[str, str]]:
+        """The (protocol, pipeline) pairs present, protocol-major."""
+        present = set(zip(self.subject_scores["protocol"], self.subject_scores["pipeline"], strict=True))
+        return [(p, m) for p in self.protocols for m in self.pipelines if (p, m) in present]
 
-    def headline(self) -> pd.DataFrame:
-        """One row per condition: number of subjects and mean/min/max over subjects of each headline metric."""
-        rows = []
-        for dataset, protocol, pipeline in self.conditions():
-            part = self._select(dataset=dataset, protocol=protocol, pipeline=pipeline)
-            row = {"dataset": dataset, "protocol": protocol, "pipeline": pipeline, "n_subjects": part["subject"].nunique()}
-            for metric in HEADLINE_METRICS:
-                values = part.loc[part["metric"] == metric, "value"].dropna()
-                row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
-                row[f"{metric}_min"] = values.min() if len(values) else np.nan
-                row[f"{metric}_max"] = values.max() if len(values) else np.nan
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def subject_table(self, dataset: str, protocol: str, metric: str, column: str = "value", cls: str = "") -> pd.DataFrame:
+    def subject_table(self, protocol: str, metric: str, column: str = "value", cls: str = "") -> pd.DataFrame:
         """``column`` (value, ci_low or ci_high) of each subject (rows) for each pipeline (columns)."""
-        part = self._select(dataset=dataset, protocol=protocol, metric=metric, **{"class": cls})
+        part = self._select(protocol=protocol, metric=metric, **{"class": cls})
         table = part.groupby(["subject", "pipeline"])[column].mean().unstack("pipeline")
         pipelines = unique_in_order(part["pipeline"])
         return table.reindex(
@@ -127,9 +107,9 @@ class ResultSummary:
             columns=[p for p in self.pipelines if p in pipelines],
         )
 
-    def class_table(self, dataset: str, protocol: str, pipeline: str) -> pd.DataFrame:
+    def class_table(self, protocol: str, pipeline: str) -> pd.DataFrame:
         """Sensitivity and specificity of each class (rows), averaged over subjects."""
-        part = self._select(dataset=dataset, protocol=protocol, pipeline=pipeline)
+        part = self._select(protocol=protocol, pipeline=pipeline)
         part = part[part["metric"].isin(CLASS_METRICS) & (part["class"] != "")]
         table = part.groupby(["class", "metric"])["value"].mean().unstack("metric")
         present = set(part["class"])
@@ -213,23 +193,3 @@ def trials_per_class_and_session(summary: pd.DataFrame, classes: Sequence[str]) 
     sessions = [str(s) for s in unique_in_order(summary["session"])]
     table = trials.groupby(["label", "session"]).size().unstack("session")
     return table.reindex(index=class_order(classes, trials["label"]), columns=sessions).fillna(0).astype(int)
-
-
-def windows_per_class(windows_meta: pd.DataFrame, classes: Sequence[str]) -> pd.Series:
-    """Number of analysis windows of each class, in class order."""
-    require_columns(windows_meta, WINDOW_COLUMNS, "windows")
-    labels = windows_meta["label"].astype(str)
-    return labels.value_counts().reindex(class_order(classes, labels)).fillna(0).astype(int)
-
-
-def typical_window_step(windows_meta: pd.DataFrame) -> float | None:
-    """The usual time (s) between the starts of consecutive windows of one trial, if it can be told."""
-    if "start" not in windows_meta.columns or windows_meta.empty:
-        return None
-    keys = [k for k in TRIAL_KEYS if k in windows_meta.columns]
-    steps = []
-    for _, part in windows_meta.astype({k: str for k in keys}).groupby(keys, sort=False):
-        starts = np.sort(pd.to_numeric(part["start"], errors="coerce").dropna().to_numpy())
-        steps.extend(np.diff(starts))
-    steps = [s for s in steps if s > 0]
-    return float(np.median(steps)) if steps else None

@@ -12,9 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from bmelearn.errors import BmeError
-from bmelearn.predict import predict_recording
+from bmelearn.serving import Upload, from_arrays, from_uploads
 from bmelearn.web.catalog import Catalog, NotFound, Run
-from bmelearn.web.inputs import Upload, from_arrays, from_uploads
 
 log = logging.getLogger("bmelearn.web")
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -173,27 +172,27 @@ async def predict_upload(
     uploads = [Upload(await f.read(), f.filename or "upload.txt",
                       modality[i] if modality and i < len(modality) else None,
                       fs[i] if fs and i < len(fs) else None) for i, f in enumerate(files)]
-    return await run_in_threadpool(_predict, catalog(request), run_id, model, lambda card: from_uploads(card, uploads))
+    return await run_in_threadpool(_predict, catalog(request), run_id, model, lambda fitted: from_uploads(fitted.signal, uploads))
 
 
 @router.post("/models/{run_id}/{model}/predict-array", response_model=Prediction, responses=NOT_FOUND | UNUSABLE,
              summary="Predict every window of a recording sent as arrays")
 def predict_array(request: Request, run_id: str, model: str, body: ArrayRequest) -> Prediction:
     signals = {m: s.model_dump() for m, s in body.signals.items()}
-    return _predict(catalog(request), run_id, model, lambda card: from_arrays(card, signals))
+    return _predict(catalog(request), run_id, model, lambda fitted: from_arrays(fitted.signal, signals))
 
 
 def _predict(cat: Catalog, run_id: str, model: str, recordings) -> Prediction:
-    fitted, card = found(cat.model, run_id, model)
+    fitted = found(cat.model, run_id, model)
     started = time.perf_counter()
     try:
-        table = predict_recording(fitted, card, recordings(card))
+        table = fitted.predict(recordings(fitted))
     except BmeError as exc:
         log.info("prediction refused: %s/%s (%s)", run_id, model, type(exc).__name__)
         raise HTTPException(422, str(exc)) from None
     seconds = time.perf_counter() - started
     log.info("predicted %d windows with %s/%s in %.3f s", len(table), run_id, model, seconds)
-    return Prediction(run=run_id, model=model, classes=[str(c) for c in fitted.classes_], n_windows=len(table),
+    return Prediction(run=run_id, model=model, classes=[str(c) for c in fitted.estimator.classes_], n_windows=len(table),
                       seconds=seconds, windows=window_predictions(table))
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from bmelearn.serialization import load_model
+from bmelearn.runs import folder as run_folder
+from bmelearn.serving import DeployableModel, load_model
 
 #: The metric a run is summed up by on the runs page.
 HEADLINE_METRIC = "balanced_accuracy"
@@ -79,7 +80,8 @@ class Run:
 
     def results(self) -> pd.DataFrame:
         """The run's tidy results table (results.csv)."""
-        return pd.read_csv(self.path / "results.csv") if (self.path / "results.csv").is_file() else pd.DataFrame()
+        path = self.path / run_folder.RESULTS
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
 
 class Catalog:
@@ -88,14 +90,14 @@ class Catalog:
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
         self._runs: dict[Path, tuple[float, Run]] = {}
-        self._models: dict[Path, tuple[float, Any, dict]] = {}
+        self._models: dict[Path, tuple[float, DeployableModel]] = {}
         self._lock = threading.Lock()
 
     def runs(self) -> list[Run]:
         """Every finished run, newest first."""
         found = []
         for folder in sorted(self.root.iterdir()) if self.root.is_dir() else []:
-            info = folder / "run.json"
+            info = folder / run_folder.RUN
             if folder.name.startswith(".") or not info.is_file():
                 continue
             stamp = info.stat().st_mtime
@@ -123,7 +125,7 @@ class Catalog:
         return self._model_of(self.run(run_id), model)
 
     def card(self, run_id: str, model: str) -> dict[str, Any]:
-        """The model card (the JSON file beside the model), with the run and model names, and
+        """The model card (the JSON file written from the model, beside it), with the run and model names, and
         its validated accuracy and balanced accuracy under each protocol with their intervals."""
         run = self.run(run_id)
         path = self._model_of(run, model).with_suffix(".json")
@@ -136,34 +138,33 @@ class Catalog:
     def _model_of(run: Run, model: str) -> Path:
         if model not in run.models:
             raise NotFound(f"no model {model!r} in run {run.id!r}")
-        return run.path / "models" / f"{model}.skops"
+        return run.path / run_folder.MODELS / f"{model}.skops"
 
-    def model(self, run_id: str, model: str) -> tuple[Any, dict[str, Any]]:
-        """The fitted model (loaded from its skops file only, once) and its card."""
+    def model(self, run_id: str, model: str) -> DeployableModel:
+        """The deployable model (loaded from its skops file only, once, and again when the file changes)."""
         path = self.model_path(run_id, model)
         stamp = path.stat().st_mtime
         with self._lock:
             cached = self._models.get(path)
         if cached is None or cached[0] != stamp:
-            fitted, card = load_model(path)
-            cached = (stamp, fitted, card)
+            cached = (stamp, load_model(path))
             with self._lock:
                 self._models[path] = cached
-        return cached[1], {**cached[2], "run": run_id, "name": model}
+        return cached[1]
 
 
 def _read_run(folder: Path) -> Run:
-    info = _json(folder / "run.json")
-    summary = _json(folder / "summary.json")
-    config = _yaml(folder / "config.yaml")
-    protocols = summary.get("protocols", {})
-    models_dir = folder / "models"
+    info = _json(folder / run_folder.RUN)
+    summary = _json(folder / run_folder.SUMMARY)
+    config = _yaml(folder / run_folder.CONFIG)
+    protocols = summary.get(run_folder.SUMMARY_PROTOCOLS, {})
+    models_dir = folder / run_folder.MODELS
     return Run(
         id=folder.name,
         path=folder,
-        name=str(info.get("name", folder.name)),
-        dataset=str(summary.get("dataset", (config.get("dataset") or {}).get("name", ""))),
-        finished=str(info.get("finished", "")),
+        name=str(info.get(run_folder.RUN_NAME, folder.name)),
+        dataset=str(summary.get(run_folder.SUMMARY_DATASET, (config.get("dataset") or {}).get("name", ""))),
+        finished=str(info.get(run_folder.RUN_FINISHED, "")),
         pipelines=list(dict.fromkeys(p for pipelines in protocols.values() for p in pipelines)),
         protocols=list(protocols),
         models=sorted(p.stem for p in models_dir.glob("*.skops")) if models_dir.is_dir() else [],

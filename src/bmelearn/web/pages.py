@@ -15,11 +15,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from bmelearn.errors import BmeError
-from bmelearn.predict import expected_signals, predict_recording
+from bmelearn.serving import Upload, from_uploads
 from bmelearn.web import plots
 from bmelearn.web.api import catalog, found
 from bmelearn.web.catalog import HEADLINE_METRIC, Run
-from bmelearn.web.inputs import Upload, from_uploads
 
 log = logging.getLogger("bmelearn.web")
 router = APIRouter(include_in_schema=False)
@@ -118,24 +117,25 @@ async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Res
     """Check the uploaded files against the model at once; predict in a worker thread."""
     cat = catalog(request)
     run_id, _, name = model.partition("/")
-    fitted, card = found(cat.model, run_id, name)
+    fitted = found(cat.model, run_id, name)
+    card = found(cat.card, run_id, name)
     form = await request.form()
     uploads = []
     try:
-        for modality, signal in expected_signals(card).items():
+        for modality, signal in fitted.signal.inputs.items():
             upload = form.get(f"file_{modality}")
             if isinstance(upload, UploadFile) and upload.filename:
-                fs = _number(form.get(f"fs_{modality}"), signal["fs"])
+                fs = _number(form.get(f"fs_{modality}"), signal.fs)
                 uploads.append(Upload(await upload.read(), upload.filename, modality, fs))
         if not uploads:
             raise BmeError("choose a recording file to upload.")
-        recordings = await run_in_threadpool(from_uploads, card, uploads)
+        recordings = await run_in_threadpool(from_uploads, fitted.signal, uploads)
     except (BmeError, ValueError) as exc:
         return page("predict.html", 422, choices=_choices(cat), chosen=model, card=card, error=str(exc),
                     limit=request.app.state.max_upload)
     job = request.app.state.jobs.submit(
-        (run_id, name), lambda progress: predict_recording(fitted, card, recordings, progress),
-        {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.classes_]})
+        (run_id, name), lambda progress: fitted.predict(recordings, progress),
+        {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.estimator.classes_]})
     log.info("prediction job started with %s", model)
     return RedirectResponse(f"/jobs/{job.id}", 303)
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
-from bmelearn.recording import Recording
+from bmelearn.signals.recording import Recording
 
 #: Most samples per channel drawn in a signal plot (longer signals are decimated for display).
 MAX_POINTS = 2000

@@ -1,0 +1,153 @@
+"""Where the independent units of work run: one after the other, in local processes, or on a
+Dask cluster, through joblib, so that every backend runs the same function on the same
+arguments and gives the same results.
+
+- ``sequential``: in this process.
+- ``processes``: ``workers`` local processes (loky; default: all cores). Large arrays go to
+  the workers memory-mapped, not copied.
+- ``dask``: the Dask cluster at ``scheduler`` (``tcp://HOST:8786``), or a local cluster of
+  ``workers`` single-threaded processes on loopback. A task whose worker dies is run again
+  on another worker (Dask's ``allowed-failures``); the dashboard address is reported.
+
+Each unit runs single-threaded (:func:`single_threaded`), so the backends agree to the bit;
+the parallelism is across units.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from joblib import Parallel, delayed, parallel_config
+
+from bmelearn.errors import ConfigError
+
+Backend = Literal["sequential", "processes", "dask"]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A backend and its size; ``scheduler`` is a Dask scheduler address (dask only)."""
+
+    backend: Backend = "processes"
+    workers: int | None = None
+    scheduler: str | None = None
+
+    @property
+    def n_workers(self) -> int:
+        if self.backend == "sequential":
+            return 1
+        return self.workers or os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def running(execution: Execution, announce: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Make ``execution`` the backend of :func:`run_units` inside the block; for Dask, start
+    (or connect to) the cluster and ``announce`` its dashboard address."""
+    if execution.backend != "dask":
+        backend = "loky" if execution.backend == "processes" else "sequential"
+        with parallel_config(backend=backend, n_jobs=execution.n_workers):
+            yield
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("execution.backend: dask needs the distributed package: pip install 'bmelearn[dask]'.") from None
+    with contextlib.ExitStack() as stack:
+        if execution.scheduler:
+            try:
+                client = stack.enter_context(Client(execution.scheduler, timeout="20s"))
+            except OSError as exc:
+                raise ConfigError(f"execution.scheduler: no Dask scheduler answers at {execution.scheduler} ({exc}).") from None
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=execution.n_workers, threads_per_worker=1,
+                                                       host="127.0.0.1", dashboard_address="127.0.0.1:0"))
+            client = stack.enter_context(Client(cluster))
+        if announce is not None:
+            announce(f"Dask cluster {client.scheduler.address}, dashboard {client.dashboard_link}")
+        with parallel_config(backend="dask", n_jobs=-1):
+            yield
+
+
+#: True inside :func:`single_threaded`: libraries that start threads only when they are used
+#: (PyTorch) ask :func:`torch_threads`, and stay on one thread inside a unit of work too.
+_SINGLE_THREADED: ContextVar[bool] = ContextVar("bmelearn_single_threaded", default=False)
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """One thread inside the block for BLAS and OpenMP, for Numba's parallel kernels (entropy
+    features) and for PyTorch (through :func:`torch_threads`); joblib calls inside it (a random
+    forest's trees) run in turn. A unit run this way gives the same numbers whichever backend
+    runs it: summation order in multithreaded kernels depends on the number of threads. On a
+    Dask worker it also keeps joblib from sending the unit's inner tasks back to the cluster,
+    which oversubscribes the workers (measured: fits 2.6× slower)."""
+    from threadpoolctl import threadpool_limits
+
+    token = _SINGLE_THREADED.set(True)
+    try:
+        with threadpool_limits(1), parallel_config(backend="sequential"), _numba_threads(1):
+            yield
+    finally:
+        _SINGLE_THREADED.reset(token)
+
+
+@contextlib.contextmanager
+def torch_threads() -> Iterator[None]:
+    """One PyTorch thread inside the block when it runs in a unit of work (:func:`single_threaded`),
+    else PyTorch's own number. Networks train and predict inside it."""
+    if not _SINGLE_THREADED.get():
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def _numba_threads(n: int) -> Iterator[None]:
+    """Numba's parallel kernels on ``n`` threads inside the block (when Numba is in use)."""
+    if "numba" not in sys.modules:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None,
+              cost: Sequence[float] | None = None) -> list[Any]:
+    """``func(*unit)`` for every unit on the current backend (see :func:`running`), results in
+    the order of ``units``; ``done(j, result)`` is called in this process as each one finishes
+    (``j`` its index in ``units``). With a ``cost`` per unit, the costliest are sent first, so
+    that no long unit is left to run alone at the end (longest-processing-time-first)."""
+    results: list[Any] = [None] * len(units)
+    if not units:
+        return results
+    order = sorted(range(len(units)), key=lambda i: -cost[i]) if cost is not None else range(len(units))
+    # the unit's items as arguments of their own, so that Dask scatters large arrays once
+    tagged = Parallel(return_as="generator_unordered")(delayed(_tagged)(func, i, *units[i]) for i in order)
+    for i, result in tagged:
+        results[i] = result
+        if done is not None:
+            done(i, result)
+    return results
+
+
+def _tagged(func: Callable[..., Any], i: int, *args: Any) -> tuple[int, Any]:
+    return i, func(*args)

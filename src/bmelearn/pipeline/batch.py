@@ -1,0 +1,114 @@
+"""A whole dataset through the signal pipeline, one trial at a time.
+
+Each trial's preprocessing, windows and features are one unit of parallel work, run on the
+execution backend (:mod:`bmelearn.compute.backends`), and its features are cached on disk
+(:mod:`bmelearn.compute.cache`), so a run that changes only the models reads them back. A
+recording on disk (a ``.npy`` file) is opened inside its unit, by the worker, and the
+features of its windows are computed a block at a time: memory holds one trial's signal (only while
+preprocessing needs it whole) and one block of windows, never the dataset. The samples of
+the windows are gathered only when asked for (networks on raw windows, robustness
+perturbations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmelearn.compute.backends import run_units, single_threaded
+from bmelearn.compute.cache import load_entry, store_entry, trial_key
+from bmelearn.errors import DataError
+from bmelearn.pipeline.signal import SignalPipeline
+from bmelearn.signals.recording import Recording, RecordingSet
+from bmelearn.signals.windowing import Windows, warn_short, window_rows
+
+
+@dataclass
+class TrialFeatures:
+    """One trial's feature rows, its windows' start times (s) and, when kept, its windows."""
+
+    features: np.ndarray
+    starts: np.ndarray
+    windows: dict[str, np.ndarray] | None
+    cached: bool
+
+
+@dataclass
+class Featurized:
+    """The feature matrix, the windows (their samples only when kept) and how many trials came
+    from the cache."""
+
+    X: np.ndarray
+    windows: Windows
+    cached: int
+
+
+def fit_pipeline(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[str, Any]]],
+                 bads: Mapping[str, Sequence[str]], features: Mapping[str, Sequence[str]],
+                 params: Mapping | None, length: float, step: float, whole: bool) -> SignalPipeline:
+    """The signal pipeline of ``recordings`` (every trial with the same channels and rates),
+    fitted on its first trial."""
+    recordings.check_consistent_channels()
+    return SignalPipeline.fit(next(iter(recordings.trials().values())), steps, bads, length, step, whole, features, params)
+
+
+def trial_features(trial: Any, streams: Mapping[str, Recording], pipeline: SignalPipeline, cache: Path | None,
+                   keep: bool) -> TrialFeatures:
+    """Preprocessing, windows and features of one trial (from ``cache`` when it holds them),
+    on one thread; with ``keep``, its windows too. One unit of parallel work."""
+    with single_threaded():
+        key = trial_key(streams, pipeline.key()) if cache is not None else None
+        entry = load_entry(cache, key) if key is not None else None
+        if entry is not None and not keep:
+            return TrialFeatures(entry["features"], entry["starts"], None, True)
+        arrays, starts = pipeline.windows(trial, pipeline.prepare(streams))
+        if entry is None:
+            features = pipeline.features(arrays, len(starts))
+            if key is not None:
+                store_entry(cache, key, features=features, starts=starts)
+        else:
+            features = entry["features"]
+        windows = {m: np.array(a, dtype=np.float64) for m, a in arrays.items()} if keep and len(starts) else None
+        return TrialFeatures(features, starts, windows, entry is not None)
+
+
+def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | None = None, keep: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> Featurized:
+    """The features of every trial, each trial a unit on the current execution backend, row-
+    aligned with the windows' metadata; ``keep`` also gathers the windows' samples.
+    ``progress(done, total)`` counts the trials as they finish."""
+    trials = recordings.trials()
+    count = 0
+
+    def finished(i: int, part: TrialFeatures) -> None:
+        nonlocal count
+        count += 1
+        if progress is not None:
+            progress(count, len(trials))
+
+    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep) for trial, streams in trials.items()], finished)
+    skipped = [f"{trial} ({min(r.duration for r in streams.values()):.3f} s)"
+               for (trial, streams), part in zip(trials.items(), parts, strict=True) if len(part.starts) == 0]
+    warn_short(skipped, pipeline.length)
+    kept = [(streams, part) for streams, part in zip(trials.values(), parts, strict=True) if len(part.starts)]
+    if not kept:
+        raise DataError(f"{recordings.name}: no trial is longer than one window of {pipeline.length} s; use a shorter window.")
+    windows = Windows(
+        arrays={m: np.concatenate([part.windows[m] for _, part in kept]) for m in pipeline.fs} if keep else {},
+        fs=dict(pipeline.fs),
+        ch_names={m: pipeline.channels(m) for m in pipeline.fs},
+        ch_types={m: pipeline.channel_types(m) for m in pipeline.fs},
+        meta=pd.concat([window_rows(streams, part.starts) for streams, part in kept], ignore_index=True),
+        classes=recordings.classes,
+        length=pipeline.length,
+        step=pipeline.step,
+    )
+    return Featurized(np.concatenate([part.features for _, part in kept]), windows, sum(part.cached for part in parts))
+
+
+__all__ = ["Featurized", "featurize", "fit_pipeline", "trial_features"]

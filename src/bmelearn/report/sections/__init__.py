@@ -1,0 +1,31 @@
+"""The sections of the report, in page order: each module's ``section(run)`` turns the run
+folder's tables (:class:`~bmelearn.report.run.RunData`) into its
+:class:`~bmelearn.report.page.Section`, or None when the run has nothing for it. A new section
+is a new module here (with a template of its own only for a layout of its own)."""
+
+from bmelearn.report.sections import (
+    clinical,
+    comparison,
+    configuration,
+    confusion,
+    control,
+    data,
+    examples,
+    headline,
+    introduction,
+    learning,
+    metrics,
+    notes,
+    per_class,
+    per_subject,
+    robustness,
+    training,
+    transfer,
+)
+from bmelearn.report.sections.robustness import PERTURBATION_AXES
+
+SECTIONS = tuple(m.section for m in (introduction, headline, notes, metrics, data, examples, per_subject, clinical,
+                                     per_class, confusion, comparison, robustness, learning, transfer, control, training,
+                                     configuration))
+
+__all__ = ["PERTURBATION_AXES", "SECTIONS"]

@@ -1,0 +1,49 @@
+"""Binary tasks: sensitivity and specificity of the positive class per participant, ROC and
+precision-recall curves with their bands (roc_pr.csv), calibration (calibration.csv)."""
+
+from __future__ import annotations
+
+from bmelearn.report import figures, text
+from bmelearn.report.page import Figure, Item, Section
+from bmelearn.report.run import RunData
+from bmelearn.runs import folder as run_folder
+
+
+def section(run: RunData) -> Section | None:
+    positive, scores = run.positive, run.scores
+    if positive is None:
+        return None
+    confidence = f"{run.confidence:.0%}"
+    items = []
+    for protocol in scores.protocols:
+        for metric in ("sensitivity", "specificity"):
+            values, low, high = (scores.subject_table(protocol, metric, c, positive) for c in ("value", "ci_low", "ci_high"))
+            if not values.empty:
+                title = f"{metric.capitalize()} ({positive}) — {text.protocol_label(protocol)}"
+                items.append(Item(figure=Figure(
+                    figures.subject_accuracy_figure(values, None, f"{metric.capitalize()} (%)", low, high),
+                    f"{metric} of {positive} per participant with intervals", f"{title}, per participant.")))
+    bands = run.table(run_folder.ROC_PR)
+    for (protocol, curve), block in ([] if bands is None else bands.groupby(["protocol", "curve"], sort=False)):
+        roc = curve == "roc"
+        title = f"{'ROC' if roc else 'Precision-recall'} curve — {text.protocol_label(protocol)}"
+        image = figures.curve_figure(dict(iter(block.groupby("pipeline", sort=False))),
+                                     "False-positive rate (%)" if roc else "Recall (sensitivity, %)",
+                                     "True-positive rate (%)" if roc else "Precision (PPV, %)", diagonal=roc, percent_x=True)
+        items.append(Item(figure=Figure(image, f"{'ROC' if roc else 'precision-recall'} curve with {confidence} band",
+                                        f"{title}, all test windows together.")))
+    reliability = run.table(run_folder.CALIBRATION)
+    for protocol, block in ([] if reliability is None else reliability.groupby("protocol", sort=False)):
+        pipelines = dict(iter(block.groupby("pipeline", sort=False)))
+        lines = {p: c.assign(x=c["predicted"], y=c["observed"], low=c["observed"], high=c["observed"])
+                 for p, c in pipelines.items()}
+        ece = ", ".join(f"{p} {100 * c['ece'].iloc[0]:.1f}" for p, c in pipelines.items())
+        image = figures.curve_figure(lines, f"Predicted probability of {positive} (%)", f"Observed {positive} (%)",
+                                     diagonal=True, percent_x=True)
+        items.append(Item(figure=Figure(
+            image, "reliability curve",
+            f"Calibration — {text.protocol_label(protocol)}: a well-calibrated model lies on the diagonal (its 70\u00a0% "
+            f"means 70\u00a0% of cases). Expected calibration error (%): {ece}.")))
+    intro = ("Sensitivity: the share of true cases found (missed cases lower it). Specificity: the share of other cases "
+             f"correctly left alone (false alarms lower it). Bars and bands are {confidence} confidence intervals.")
+    return Section("clinical", "Sensitivity, specificity and curves", intro=[intro], items=items)

@@ -1,0 +1,29 @@
+"""Decisions for control: the decision-level metrics of each model, mean over participants
+with its interval (summary.json)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bmelearn.report import text
+from bmelearn.report.cells import Table, with_interval
+from bmelearn.report.page import Item, Section
+from bmelearn.report.run import RunData
+from bmelearn.runs import folder as run_folder
+
+CONTROL_NAMES = {"active_error": "Active error", "instability": "Instability", "rejection_rate": "Rejected",
+                 "decision_accuracy": "Decision accuracy"}
+
+
+def section(run: RunData) -> Section | None:
+    if not (records := run.summary[run_folder.SUMMARY_CONTROL]):
+        return None
+    rows = []
+    for (protocol, pipeline), block in pd.DataFrame(records).groupby(["protocol", "pipeline"], sort=False):
+        found = block.set_index("metric")
+        rows.append([pipeline, text.protocol_label(protocol)] + [
+            with_interval(*found.loc[m, ["mean", "ci_low", "ci_high"]]) if m in found.index else "–" for m in CONTROL_NAMES
+        ])
+    table = Table(["Model", "Evaluation", *(f"{n} (%)" for n in CONTROL_NAMES.values())], rows, id="control-table",
+                  caption=f"Mean over participants with its {run.confidence:.0%} interval.")
+    return Section("control", "Decisions for control", items=[Item(table=table)], template="control.html")

@@ -1,0 +1,39 @@
+"""Results per subject: accuracy and balanced accuracy of each participant, per protocol."""
+
+from __future__ import annotations
+
+from bmelearn.report import figures, text
+from bmelearn.report.cells import Table, percent, with_interval
+from bmelearn.report.page import Figure, Item, Section
+from bmelearn.report.run import RunData
+
+
+def section(run: RunData) -> Section:
+    scores, confidence = run.scores, f"{run.confidence:.0%}"
+    items = []
+    for protocol in scores.protocols:
+        acc = scores.subject_table(protocol, "accuracy")
+        bacc = scores.subject_table(protocol, "balanced_accuracy")
+        if acc.empty and bacc.empty:
+            continue
+        pipelines = list(dict.fromkeys([*acc.columns, *bacc.columns]))
+        subjects = list(dict.fromkeys([*acc.index, *bacc.index]))
+        acc = acc.reindex(index=subjects, columns=pipelines)
+        bacc = bacc.reindex(index=subjects, columns=pipelines)
+        low, high = (scores.subject_table(protocol, "balanced_accuracy", c).reindex(index=subjects, columns=pipelines)
+                     for c in ("ci_low", "ci_high"))
+        columns = ["Subject"] + [f"{p}: {m}" for p in pipelines for m in ("accuracy (%)", "balanced accuracy (%, interval)")]
+        rows = [[s] + [cell for p in pipelines for cell in (
+            percent(acc.at[s, p]), with_interval(bacc.at[s, p], low.at[s, p], high.at[s, p]))] for s in subjects]
+        footer = [["Mean"] + [percent(t[p].mean()) for p in pipelines for t in (acc, bacc)]]
+        title = text.protocol_label(protocol)
+        meaning = run.protocols.at[protocol, "description"]
+        items.append(Item(
+            title=title, text=f"{meaning[:1].upper()}{meaning[1:]}.",
+            figure=Figure(figures.subject_accuracy_figure(bacc, run.chance, "Balanced accuracy (%)", low, high),
+                          f"Balanced accuracy per subject and model with intervals, {title}",
+                          f"Balanced accuracy of each participant (one dot per model, with its {confidence} confidence "
+                          "interval over the participant's trials; dashed line: chance level)."),
+            table=Table(columns, rows, footer=footer, id=f"subjects-{protocol}"),
+        ))
+    return Section("per-subject", "Results per subject", items=items, empty="No per-subject results.")

@@ -1,0 +1,198 @@
+"""Running an experiment end to end: config → plan (:mod:`bmelearn.runs.plan`) → dataset →
+signal pipeline → features → study (:mod:`bmelearn.runs.study`) → run folder with results,
+summary, deployable model files and the report.
+
+The run folder is written under a temporary name and renamed when everything is written,
+so an interrupted run never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import clone
+
+from bmelearn import __version__
+from bmelearn.compute.backends import running
+from bmelearn.compute.checkpoint import Checkpoint
+from bmelearn.errors import ConfigError
+from bmelearn.models import trained_network
+from bmelearn.pipeline import SignalPipeline, featurize
+from bmelearn.report import write_report
+from bmelearn.runs import folder as run_folder
+from bmelearn.runs.config import ExperimentConfig
+from bmelearn.runs.plan import Plan, make_plan
+from bmelearn.runs.study import assess
+from bmelearn.serving import DeployableModel, save_model
+from bmelearn.signals.preprocessing import apply_steps
+from bmelearn.signals.quality import find_bad_channels, without_channels
+from bmelearn.signals.recording import Recording, RecordingSet
+
+#: The folder of completed fits inside an unfinished run folder.
+UNITS = "units"
+
+#: progress(stage, completed, total): called as the run advances.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its folder, the tidy results, the confusion counts, the summary, the
+    pipeline comparisons and ranking, the robustness results (empty when not asked for) and the
+    positive class of a binary task (None otherwise)."""
+
+    folder: Path
+    results: pd.DataFrame
+    confusion: pd.DataFrame
+    summary: dict
+    comparisons: pd.DataFrame
+    ranking: pd.DataFrame
+    robustness: pd.DataFrame
+    positive: str | None = None
+
+
+def example_signals(raw: RecordingSet, signal: SignalPipeline, classes: list[str]) -> list[tuple[str, Recording]]:
+    """One trial of an active class (the second class, if any), before and after preprocessing."""
+    wanted = classes[1] if len(classes) > 1 else classes[0]
+    trials = list(raw.trials().values())
+    streams = next((s for s in trials if next(iter(s.values())).meta["label"] == wanted), trials[0])
+    before = without_channels(streams.get(raw[0].modality, next(iter(streams.values()))).opened(), signal.bads)
+    trial = before.meta
+    caption = f"subject {trial['subject']}, session {trial['session']}, repetition {trial['repetition']}, {trial['label']}"
+    pairs = [(f"raw signal ({caption})", before)]
+    if (after := apply_steps(before, signal.steps)) is not before:
+        pairs.append((f"after preprocessing ({caption})", after))
+    return pairs
+
+
+def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False,
+        announce: Callable[[str], None] | None = None) -> RunResult:
+    """Run the experiment and write its run folder at ``out``.
+
+    The folder is written as ``.NAME.partial`` beside it and renamed at the end. Each fit of the
+    evaluation is kept there as it finishes (``units/``), so if the run is interrupted, even
+    killed, the same command resumes from the completed fits; nothing else of an unfinished
+    run is kept. ``announce`` receives messages such as the Dask dashboard address.
+    """
+    progress = progress or (lambda stage, done, total: None)
+    final = Path(out)
+    if final.exists() and not overwrite:
+        raise ConfigError(f"{final} already exists; choose another --out folder or pass --overwrite.")
+    partial = final.with_name(f".{final.name}.partial")
+    _keep_only_units(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    plan = make_plan(config)
+    try:
+        with warnings.catch_warnings(record=True) as caught, running(plan.execution, announce):
+            warnings.simplefilter("always")
+            result, report = _run_into(plan, partial, progress, plan.feature_cache(final))
+        notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
+        write_report(
+            partial,
+            title=f"bmelearn report: {config.name}",
+            config=config.model_dump(mode="json"),
+            notes=notes,
+            version=__version__,
+            **report,
+        )
+        run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
+        run_folder.write_json(partial, run_folder.RUN, _run_info(config.name, time.perf_counter() - started, notes))
+    except BaseException:
+        _keep_only_units(partial)
+        raise
+    shutil.rmtree(partial / UNITS, ignore_errors=True)
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    result.folder = final
+    return result
+
+
+def _keep_only_units(partial: Path) -> None:
+    """Remove everything of an unfinished run folder but its completed fits."""
+    if partial.is_dir():
+        for path in partial.iterdir():
+            if path.name == UNITS:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        if not any(partial.iterdir()):
+            partial.rmdir()
+
+
+def _run_into(plan: Plan, folder: Path, progress: Progress, cache: Path | None) -> tuple[RunResult, dict]:
+    """Do the work and write the data files; returns the result and the report's other inputs."""
+    progress("loading dataset", 0, 1)
+    raw = plan.data.load()
+    progress("checking signal quality", 0, 1)
+    bads, _ = find_bad_channels(raw)
+    signal = plan.signal.fit(raw, bads)
+    uses = plan.uses
+    keep = "raw" in uses.values() or plan.scoring.robustness is not None
+    featurized = featurize(raw, signal, cache, keep, lambda done, total: progress("features", done, total))
+    if featurized.cached:
+        progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
+    windows = featurized.windows
+    inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
+    y = windows.y.astype(str)
+    positive = plan.positive_class(windows.classes, y)
+    pipelines = plan.pipelines(signal, positive)
+    scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
+                    progress, Checkpoint(folder / UNITS))
+    scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
+    run_folder.write_data(folder, raw.meta, y, windows.classes)
+
+    progress("saving models", 0, 1)
+    training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
+    histories = {}
+    for key, pipeline in pipelines.items():
+        info = {"model": key, "training": training, "validated": summary_for(scores.summary, key)}
+        estimator = clone(pipeline).fit(inputs[uses[key]], y)
+        if (network := trained_network(estimator)) is not None:
+            histories[key] = pd.DataFrame(network.history_)
+            info["training_seconds"] = round(network.train_seconds_, 2)
+        deployable = DeployableModel(signal.with_output("windows" if uses[key] == "raw" else "features"), estimator,
+                                     windows.classes, info)
+        save_model(deployable, folder / run_folder.MODELS / f"{key}.skops")
+    if histories:
+        run_folder.write_table(folder, run_folder.TRAINING_HISTORY,
+                               pd.concat([h.assign(pipeline=k) for k, h in histories.items()]))
+    report = {"examples": example_signals(raw, signal, windows.classes)}
+    return RunResult(folder, scores.results, scores.confusion, scores.summary, scores.comparisons, scores.ranking,
+                     scores.robustness, positive), report
+
+
+def summary_for(summary: dict, pipeline: str) -> dict:
+    """Mean accuracy and balanced accuracy of one pipeline under each protocol."""
+    return {
+        protocol: {metric: values[metric]["mean"] for metric in ("accuracy", "balanced_accuracy")}
+        for protocol, pipelines in summary.items()
+        for name, values in pipelines.items()
+        if name == pipeline
+    }
+
+
+def _run_info(name: str, seconds: float, notes: list[str]) -> dict:
+    return {
+        run_folder.RUN_NAME: name,
+        run_folder.RUN_FINISHED: datetime.now().isoformat(timespec="seconds"),
+        "duration_s": round(seconds, 2),
+        "bmelearn": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "notes": notes,
+    }

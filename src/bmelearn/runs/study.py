@@ -1,0 +1,300 @@
+"""Everything a run measures about its pipelines, as the ``evaluation`` section of the
+experiment asks: the results with intervals, the pipeline statistics, and optionally the
+robustness curves, the learning curve, the transfer-learning curve of the networks and the
+decision-level control metrics, with their means over subjects and, for binary tasks, the ROC,
+precision-recall and calibration curves; and the files they are written to in the run folder.
+
+:func:`assess` takes the :class:`Scoring` settings, never the experiment configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from bmelearn.compute.checkpoint import Checkpoint
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation import count_fits, evaluate, summarize
+from bmelearn.evaluation.control import control_table
+from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
+from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
+from bmelearn.evaluation.robustness import PERTURBATIONS
+from bmelearn.evaluation.statistics import (
+    compare_pipelines,
+    per_subject_scores,
+    rank_pipelines,
+)
+from bmelearn.evaluation.summaries import (
+    LEARNING_POINTS,
+    ROBUSTNESS_POINTS,
+    TRANSFER_POINTS,
+    binary_curves,
+    curve_summary,
+)
+from bmelearn.evaluation.transfer import count_transfer_fits, transfer_curve
+from bmelearn.models import capabilities
+from bmelearn.pipeline import SignalPipeline
+from bmelearn.runs import folder as run_folder
+from bmelearn.runs.seeds import Stream
+from bmelearn.signals.windowing import Windows
+
+
+@dataclass(frozen=True)
+class Perturbations:
+    """The robustness test: the ``levels`` of each perturbation (:mod:`bmelearn.evaluation.robustness`)
+    of the test windows of ``modality``; ``powerline_hz`` is the mains frequency (Hz)."""
+
+    modality: str
+    levels: dict[str, list[float]]
+    powerline_hz: float
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Decision-level scoring (:mod:`bmelearn.evaluation.control`): a majority ``vote`` over this
+    many windows, no decision below ``reject_below`` probability, ``rest`` the class that does
+    not move the device."""
+
+    vote: int
+    reject_below: float | None
+    rest: str | None
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a run is scored: ``n_boot`` bootstrap resamples for ``confidence`` intervals, the
+    ``compare`` metric of the pipeline statistics, the ``positive`` class of a binary task (None
+    otherwise), the optional robustness test, decision-level ``control`` scoring, learning curve
+    and transfer curve (numbers of repetitions per class), the ``dataset`` name of the results
+    rows, and the experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
+
+    dataset: str
+    seed: int
+    n_boot: int
+    confidence: float
+    compare: str
+    positive: str | None = None
+    robustness: Perturbations | None = None
+    control: Decisions | None = None
+    learning_curve: tuple[int, ...] = ()
+    transfer: tuple[int, ...] = ()
+
+
+@dataclass
+class Assessment:
+    """The measured tables (see :func:`assess`); optional ones are None when not asked for."""
+
+    results: pd.DataFrame
+    confusion: pd.DataFrame
+    predictions: pd.DataFrame
+    robustness: pd.DataFrame
+    timings: pd.DataFrame
+    summary: dict
+    comparisons: pd.DataFrame
+    ranking: pd.DataFrame
+    positive: str | None
+    learning: pd.DataFrame | None
+    transfer: pd.DataFrame | None
+    control: pd.DataFrame | None
+    control_summary: pd.DataFrame | None
+    protocols: pd.DataFrame
+    robustness_summary: pd.DataFrame | None
+    learning_summary: pd.DataFrame | None
+    transfer_summary: pd.DataFrame | None
+    roc_pr: pd.DataFrame | None
+    calibration: pd.DataFrame | None
+
+    def write(self, folder: Path, header: dict[str, Any]) -> None:
+        """The tables as the files of :mod:`bmelearn.runs.folder` (the optional ones when measured),
+        and summary.json: ``header``, the positive class, the summary, comparisons, ranking and
+        control summary."""
+        always = {
+            run_folder.RESULTS: self.results, run_folder.RESULTS_PARQUET: self.results,
+            run_folder.CONFUSION: self.confusion, run_folder.PREDICTIONS: self.predictions,
+            run_folder.COMPARISONS: self.comparisons, run_folder.TIMINGS: self.timings, run_folder.PROTOCOLS: self.protocols,
+        }
+        measured = {
+            run_folder.ROBUSTNESS: self.robustness, run_folder.LEARNING_CURVE: self.learning,
+            run_folder.TRANSFER: self.transfer, run_folder.CONTROL: self.control,
+            run_folder.ROBUSTNESS_SUMMARY: self.robustness_summary, run_folder.LEARNING_CURVE_SUMMARY: self.learning_summary,
+            run_folder.TRANSFER_SUMMARY: self.transfer_summary, run_folder.ROC_PR: self.roc_pr,
+            run_folder.CALIBRATION: self.calibration,
+        }
+        for name, table in always.items():
+            run_folder.write_table(folder, name, table)
+        for name, table in measured.items():
+            if table is not None and not table.empty:
+                run_folder.write_table(folder, name, table)
+        control = None if self.control_summary is None else self.control_summary.to_dict(orient="records")
+        run_folder.write_json(folder, run_folder.SUMMARY, {
+            **header, run_folder.SUMMARY_POSITIVE: self.positive, run_folder.SUMMARY_PROTOCOLS: self.summary,
+            run_folder.SUMMARY_COMPARISONS: self.comparisons.to_dict(orient="records"),
+            run_folder.SUMMARY_RANKING: self.ranking.to_dict(orient="records"), run_folder.SUMMARY_CONTROL: control,
+        })
+
+
+def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
+           signal: SignalPipeline, pipelines: dict[str, BaseEstimator],
+           protocols: dict[str, MetadataSplitter], progress: Callable[[str, int, int], None],
+           checkpoint: Checkpoint | None = None) -> Assessment:
+    """Evaluate every pipeline under every protocol and measure what ``scoring`` asks for.
+    ``inputs`` holds the arrays row-aligned with ``windows``: ``features`` (the feature
+    matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input. Fits
+    already in ``checkpoint`` are not repeated."""
+    check_control(scoring.control, windows.classes, pipelines)
+    networks = transfer_networks(scoring.transfer, pipelines, uses)
+    total = count_fits(windows.meta, pipelines, protocols) + sum(
+        count_transfer_fits(windows.meta, members, protocols, scoring.transfer) for members in networks.values())
+    done = 0
+
+    def fitted(description: str) -> None:
+        nonlocal done
+        done += 1
+        progress(f"evaluating: {description}", done, total)
+
+    evaluation = merge([
+        evaluate(inputs[kind], windows.meta, members, protocols, windows.classes, scoring.dataset, fitted,
+                 n_boot=scoring.n_boot, confidence=scoring.confidence, seed=Stream.EVALUATION.seed(scoring.seed),
+                 perturbed=perturbation_features(windows, signal, scoring, raw=kind == "raw"), checkpoint=checkpoint)
+        for kind, members in by_input(pipelines, uses).items()
+    ])
+    results = evaluation.results
+    pooled = [name for name, p in protocols.items() if getattr(p, "pooled", False)]
+    paired = pd.concat([results, per_subject_scores(evaluation.predictions, pooled, scoring.compare)], ignore_index=True)
+    paired = paired[~((paired["subject"] == POOLED) & paired["protocol"].isin(pooled))]
+    control = control_summary = None
+    if (decisions := scoring.control) is not None:
+        control = control_table(evaluation.predictions, windows.classes, decisions.vote, decisions.reject_below,
+                                decisions.rest, scoring.n_boot, scoring.confidence, Stream.CONTROL.seed(scoring.seed))
+        control_summary = mean_over_subjects(control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"],
+                                             scoring.n_boot, scoring.confidence, Stream.CONTROL_SUMMARY.seed(scoring.seed))
+    learning = learning_curve(inputs, uses, windows, pipelines, protocols, scoring, checkpoint)
+    transfer = pd.concat([
+        transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
+                       scoring.dataset, fitted, scoring.n_boot, scoring.confidence, Stream.TRANSFER.seed(scoring.seed))
+        for kind, members in networks.items()
+    ], ignore_index=True) if networks else None
+    roc_pr = reliability = None
+    if scoring.positive is not None:
+        roc_pr, reliability = binary_curves(evaluation.predictions, windows.classes, scoring.positive, scoring.n_boot,
+                                            scoring.confidence, Stream.ROC_PR.seed(scoring.seed))
+
+    def means(table: pd.DataFrame | None, points: tuple[str, ...], stream: Stream) -> pd.DataFrame | None:
+        return curve_summary(table, points, scoring.n_boot, scoring.confidence, stream.seed(scoring.seed))
+
+    return Assessment(
+        results=results,
+        confusion=evaluation.confusion,
+        predictions=evaluation.predictions,
+        robustness=evaluation.robustness,
+        timings=evaluation.timings,
+        summary=summarize(results, scoring.n_boot, scoring.confidence, Stream.SUMMARY.seed(scoring.seed)),
+        comparisons=compare_pipelines(paired, scoring.compare),
+        ranking=rank_pipelines(paired, scoring.compare),
+        positive=scoring.positive,
+        learning=learning,
+        transfer=transfer,
+        control=control,
+        control_summary=control_summary,
+        protocols=pd.DataFrame({"protocol": list(protocols),
+                                "pooled": [getattr(p, "pooled", False) for p in protocols.values()],
+                                "description": [p.description for p in protocols.values()]}),
+        robustness_summary=means(evaluation.robustness, ROBUSTNESS_POINTS, Stream.ROBUSTNESS_SUMMARY),
+        learning_summary=means(learning, LEARNING_POINTS, Stream.LEARNING_SUMMARY),
+        transfer_summary=means(transfer, TRANSFER_POINTS, Stream.TRANSFER_SUMMARY),
+        roc_pr=roc_pr,
+        calibration=reliability,
+    )
+
+
+def check_control(control: Decisions | None, classes: list[str], pipelines: dict) -> None:
+    """Before any fit: ``evaluation.control`` names a class of the data and, to reject, has probabilities."""
+    if control is None:
+        return
+    if control.rest is not None and control.rest not in classes:
+        raise ConfigError(f"evaluation.control.rest: {control.rest!r} is not a class of the data {classes}.")
+    if control.reject_below is not None:
+        blind = [k for k, p in pipelines.items() if capabilities(p).probabilities == "none"]
+        if blind:
+            raise ConfigError(f"evaluation.control.reject_below needs class probabilities, which {blind} do not give; "
+                              "remove reject_below or use models with probabilities (lda, rf, knn, logreg).")
+
+
+def transfer_networks(transfer: tuple[int, ...], pipelines: dict[str, BaseEstimator],
+                      uses: dict[str, str]) -> dict[str, dict[str, BaseEstimator]]:
+    """The networks grouped by input when a ``transfer`` curve is asked for (else empty);
+    refuses a transfer curve without a network that can be fine-tuned."""
+    if not transfer:
+        return {}
+    groups = by_input({k: p for k, p in pipelines.items() if capabilities(p).fine_tunable}, uses)
+    if not groups:
+        raise ConfigError("evaluation.transfer: no model can be fine-tuned; transfer learning applies to the neural "
+                          "networks (mlp, cnn, lstm, gru), without an operating_point.")
+    return groups
+
+
+def by_input(pipelines: dict[str, BaseEstimator], uses: dict[str, str]) -> dict[str, dict[str, BaseEstimator]]:
+    """The pipelines grouped by the input they take (``features`` first), in their order."""
+    groups: dict[str, dict[str, BaseEstimator]] = {}
+    for kind in ("features", "raw"):
+        members = {k: p for k, p in pipelines.items() if uses[k] == kind}
+        if members:
+            groups[kind] = members
+    return groups
+
+
+def merge(evaluations: list[Evaluation]) -> Evaluation:
+    """One Evaluation from those of several groups of pipelines, table by table."""
+    tables = [[getattr(e, f) for e in evaluations] for f in ("results", "confusion", "predictions", "robustness", "timings")]
+    return Evaluation(*(pd.concat(t, ignore_index=True) for t in tables))
+
+
+def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows, pipelines: dict,
+                   protocols: dict, scoring: Scoring, checkpoint: Checkpoint | None = None) -> pd.DataFrame | None:
+    """The results with the training data cut to 1, 2, … repetitions per class
+    (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for.
+    Its fits are units of the execution backend, kept in ``checkpoint`` like the others."""
+    if not scoring.learning_curve:
+        return None
+    parts = []
+    for repetitions in scoring.learning_curve:
+        limited = {name: LimitedTraining(p, repetitions) for name, p in protocols.items()}
+        for kind, members in by_input(pipelines, uses).items():
+            part = evaluate(inputs[kind], windows.meta, members, limited, windows.classes, scoring.dataset,
+                            n_boot=scoring.n_boot, confidence=scoring.confidence,
+                            seed=Stream.LEARNING_CURVE.seed(scoring.seed, repetitions), checkpoint=checkpoint)
+            parts.append(part.results.assign(repetitions=repetitions))
+    return pd.concat(parts, ignore_index=True)
+
+
+def perturbation_features(windows: Windows, signal: SignalPipeline, scoring: Scoring, raw: bool = False):
+    """``perturbed(test)`` for :func:`evaluate`: for every configured perturbation of the test
+    windows of the robustness modality (the other modalities unchanged), their features, or
+    with ``raw`` the raw windows of the modality the networks take."""
+    robustness = scoring.robustness
+    if robustness is None:
+        return None
+    modality = robustness.modality
+    if modality not in windows.arrays:
+        raise ConfigError(f"evaluation.robustness.modality: {modality!r} has no features; the data has {windows.modalities}.")
+
+    def perturbed(test: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
+        rng = np.random.default_rng(Stream.PERTURBATION.seed(scoring.seed, len(test), int(test[0])))
+        out = []
+        for name, levels in robustness.levels.items():
+            for level in levels:
+                arrays = {m: a[test] for m, a in windows.arrays.items()}
+                arrays[modality] = PERTURBATIONS[name](arrays[modality], level, rng=rng, fs=windows.fs[modality],
+                                                       powerline_hz=robustness.powerline_hz)
+                data = arrays[signal.raw] if raw else signal.features(arrays, len(test))
+                out.append((name, float(level), data))
+        return out
+
+    return perturbed
+

@@ -1,0 +1,148 @@
+"""Recordings for a model from what a user sends: files of numeric text (uploads, or the files
+given to ``bmelearn predict``), or arrays with their sampling rate and channel names. File
+columns are matched to the channels the model's signal pipeline expects, by name when the
+file has a header, else by position; every recording is checked against the pipeline
+before any work starts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmelearn.errors import DataError
+from bmelearn.io import parse_matrix, parse_quaternions
+from bmelearn.pipeline import MismatchError, SignalPipeline
+from bmelearn.signals.recording import Recording
+
+#: File name endings read as numeric text (one sample per line, one column per channel).
+TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".dat")
+
+
+@dataclass
+class Upload:
+    """One uploaded file: its bytes (kept in memory), its name as sent (only its extension is
+    used), the modality it holds (None: the model's only one) and its sampling rate in Hz
+    (None: the model's)."""
+
+    data: bytes
+    filename: str
+    modality: str | None = None
+    fs: float | None = None
+
+
+def from_uploads(pipeline: SignalPipeline, uploads: Sequence[Upload]) -> dict[str, Recording]:
+    """One Recording per modality from the uploaded files, checked against ``pipeline``."""
+    recordings: dict[str, Recording] = {}
+    for upload in uploads:
+        modality = upload.modality or _only_modality(pipeline, upload.filename)
+        if modality in recordings:
+            raise MismatchError(f"{upload.filename}: a second {modality} file; send one file per signal.")
+        recordings[modality] = read_signal(upload.data, upload.filename, modality, upload.fs, pipeline)
+    pipeline.check(recordings)
+    return recordings
+
+
+def from_arrays(pipeline: SignalPipeline, signals: Mapping[str, Mapping[str, Any]]) -> dict[str, Recording]:
+    """One Recording per modality from ``{modality: {"fs", "channels", "data" (channels × samples)}}``,
+    checked against ``pipeline``."""
+    recordings = {}
+    for modality, signal in signals.items():
+        where = f"signals.{modality}"
+        if modality not in pipeline.inputs:
+            raise MismatchError(f"{where}: the model takes {sorted(pipeline.inputs)} signals, not {modality!r}.")
+        rows = signal["data"]
+        if len({len(r) for r in rows}) > 1:
+            raise DataError(f"{where}.data: channels of different lengths; send one row of samples per channel.")
+        data = np.asarray(rows, dtype=float).reshape(len(rows), -1)
+        channels = list(signal["channels"])
+        if len(channels) != len(rows):
+            raise DataError(f"{where}: {len(rows)} rows of data but {len(channels)} channel names; give one name per row.")
+        recordings[modality] = Recording(data, signal["fs"], tuple(channels), pipeline.channel_types(modality, channels),
+                                         (), modality, {"trial": "upload", "source": where})
+    pipeline.check(recordings)
+    return recordings
+
+
+def _only_modality(pipeline: SignalPipeline, filename: str) -> str:
+    if len(pipeline.inputs) != 1:
+        raise MismatchError(f"{filename}: the model takes several signals ({sorted(pipeline.inputs)}); say which one "
+                            "this file holds.")
+    return next(iter(pipeline.inputs))
+
+
+
+def read_signal(data: bytes, filename: str, modality: str, fs: float | None, pipeline: SignalPipeline) -> Recording:
+    """One file of ``modality`` as a Recording with the channel names ``pipeline`` uses.
+
+    ``data`` is numeric text (``.txt``, ``.csv``, ``.tsv``, ``.dat``; a header row of channel
+    names is optional) or, for a quaternion modality, 3DC's ``(w, x, y, z)`` lines. ``fs`` is
+    the recording's sampling rate in Hz as the user states it (None: the pipeline's).
+    """
+    if modality not in pipeline.inputs:
+        raise MismatchError(f"{filename}: the model takes {sorted(pipeline.inputs)} signals, not {modality!r}.")
+    channels = list(pipeline.channels(modality))
+    suffix = Path(filename).suffix.lower()
+    if suffix not in TEXT_SUFFIXES:
+        raise DataError(f"{filename}: cannot read {suffix or 'files without an extension'}; "
+                        f"upload numeric text ({', '.join(TEXT_SUFFIXES)}), one sample per line.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{filename}: not a text file (it is not UTF-8); upload numeric text, one sample per line.") from None
+    if text.lstrip().startswith("("):
+        values, header = parse_quaternions(text, filename), None
+    else:
+        values, header = parse_matrix(text, filename)
+    values = _match_channels(values, header, channels, list(pipeline.inputs[modality].ch_names), filename, modality)
+    return Recording(values.T, pipeline.inputs[modality].fs if fs is None else fs, tuple(channels),
+                     pipeline.channel_types(modality), (), modality, {"trial": "upload", "source": filename})
+
+
+def _match_channels(values: np.ndarray, header: list[str] | None, channels: list[str], recorded: list[str],
+                    filename: str, modality: str) -> np.ndarray:
+    """Columns in the order of the model's ``channels``: by name when the file has a header, else
+    by position (a file with every ``recorded`` channel, excluded ones too, loses those)."""
+    if header is not None and set(header) != set(channels) and len(header) == len(channels) and _generic(header):
+        header = None  # CH1, CH2 ... carry no names: match by position
+    if header is None:
+        if values.shape[1] == len(recorded) != len(channels):
+            return values[:, [recorded.index(c) for c in channels]]
+        if values.shape[1] != len(channels):
+            raise MismatchError(f"{filename}: {values.shape[1]} channels, but the model expects {len(channels)} "
+                                f"{modality} channels ({', '.join(channels)}).")
+        return values
+    missing = [c for c in channels if c not in header]
+    if missing:
+        extra = [c for c in header if c not in channels]
+        raise MismatchError(f"{filename}: channels {missing} that the model expects are missing"
+                            + (f" (the file has {extra} instead)" if extra else "") + ".")
+    return values[:, [header.index(c) for c in channels]]
+
+
+def _generic(names: list[str]) -> bool:
+    return all(n.upper().startswith(("CH", "COL", "CHANNEL")) for n in names)
+
+
+def from_files(pipeline: SignalPipeline, files: Sequence[str], fs: float | None = None) -> dict[str, dict[str, Recording]]:
+    """The recordings in ``files`` by name, checked against ``pipeline``: each file one recording
+    for a model of one signal; for a model of several, one recording of ``MODALITY=PATH`` files,
+    one per signal. ``fs``: the files' sampling rate in Hz (None: the model's)."""
+    uploads = []
+    for spec in files:
+        modality, _, path = spec.partition("=") if spec.partition("=")[0] in pipeline.inputs else ("", "", spec)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read the file ({exc.strerror}).") from None
+        uploads.append(Upload(data, path, modality or None, fs))
+    if len(pipeline.inputs) == 1:
+        return {u.filename: from_uploads(pipeline, [u]) for u in uploads}
+    unnamed = [u.filename for u in uploads if u.modality is None]
+    if unnamed:
+        raise MismatchError(f"{unnamed[0]}: the model takes several signals ({sorted(pipeline.inputs)}); give each file "
+                            "as MODALITY=PATH.")
+    return {" + ".join(u.filename for u in uploads): from_uploads(pipeline, uploads)}

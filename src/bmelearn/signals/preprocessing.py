@@ -1,0 +1,158 @@
+"""Filters and transforms on Recordings.
+
+Filters are Butterworth designs in second-order sections, applied zero-phase
+(``sosfiltfilt``) for offline analysis, or causally (``causal=True``) as a device would.
+Every frequency is in Hz. Each step returns a new Recording; nothing is changed in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+from bmelearn.errors import ConfigError, SignalError
+from bmelearn.signals.recording import Recording, RecordingSet, on_disk
+
+
+def _check_cutoffs(rec: Recording, step: str, *freqs: float) -> None:
+    nyquist = rec.fs / 2
+    for f in freqs:
+        if not 0 < f < nyquist:
+            raise SignalError(
+                f"{step}: cutoff {f:g} Hz is not between 0 and the Nyquist frequency {nyquist:g} Hz of "
+                f"{rec.where} (sampled at {rec.fs:g} Hz). Choose a cutoff below {nyquist:g} Hz."
+            )
+
+
+def _apply_sos(rec: Recording, sos: np.ndarray, step: str, causal: bool) -> Recording:
+    if causal:
+        return rec.with_data(signal.sosfilt(sos, rec.data, axis=1))
+    # sosfiltfilt pads by this many samples at each end (SciPy's default padlen)
+    padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    if rec.n_samples <= padlen:
+        raise SignalError(
+            f"{step}: the zero-phase filter needs more than {padlen} samples but {rec.where} has {rec.n_samples} "
+            f"({rec.duration:.3f} s). Use a lower filter order, causal=True, or drop this short recording."
+        )
+    return rec.with_data(signal.sosfiltfilt(sos, rec.data, axis=1))
+
+
+def bandpass(rec: Recording, low: float = 20.0, high: float = 450.0, order: int = 4, causal: bool = False) -> Recording:
+    """Butterworth band-pass between ``low`` and ``high`` Hz (surface EMG: 20–450 Hz, De Luca 2010)."""
+    if low >= high:
+        raise SignalError(f"bandpass: low ({low:g} Hz) must be below high ({high:g} Hz).")
+    _check_cutoffs(rec, "bandpass", low, high)
+    sos = signal.butter(order, [low, high], btype="bandpass", fs=rec.fs, output="sos")
+    return _apply_sos(rec, sos, "bandpass", causal)
+
+
+def highpass(rec: Recording, cutoff: float = 20.0, order: int = 4, causal: bool = False) -> Recording:
+    """Butterworth high-pass at ``cutoff`` Hz (removes motion artefact and baseline drift)."""
+    _check_cutoffs(rec, "highpass", cutoff)
+    return _apply_sos(rec, signal.butter(order, cutoff, btype="highpass", fs=rec.fs, output="sos"), "highpass", causal)
+
+
+def lowpass(rec: Recording, cutoff: float = 450.0, order: int = 4, causal: bool = False) -> Recording:
+    """Butterworth low-pass at ``cutoff`` Hz."""
+    _check_cutoffs(rec, "lowpass", cutoff)
+    return _apply_sos(rec, signal.butter(order, cutoff, btype="lowpass", fs=rec.fs, output="sos"), "lowpass", causal)
+
+
+def notch(rec: Recording, freq: float = 50.0, harmonics: int = 3, quality: float = 30.0, causal: bool = False) -> Recording:
+    """Remove powerline interference at ``freq`` Hz (50 or 60) and its harmonics below Nyquist.
+
+    ``harmonics`` counts the frequencies removed (1 = the fundamental only); ``quality`` is
+    the notch's Q (bandwidth = freq / Q).
+    """
+    _check_cutoffs(rec, "notch", freq)
+    if harmonics < 1:
+        raise ConfigError(f"notch.harmonics must be at least 1, got {harmonics}.")
+    freqs = [k * freq for k in range(1, harmonics + 1) if k * freq < rec.fs / 2]
+    sos = np.vstack([signal.tf2sos(*signal.iirnotch(f, quality, fs=rec.fs)) for f in freqs])
+    return _apply_sos(rec, sos, "notch", causal)
+
+
+def rectify(rec: Recording) -> Recording:
+    """Full-wave rectification (absolute value)."""
+    return rec.with_data(np.abs(rec.data))
+
+
+def envelope(rec: Recording, cutoff: float = 6.0, order: int = 4, causal: bool = False) -> Recording:
+    """Linear envelope: full-wave rectification then a ``cutoff`` Hz low-pass (typically 3–10 Hz)."""
+    _check_cutoffs(rec, "envelope", cutoff)
+    sos = signal.butter(order, cutoff, btype="lowpass", fs=rec.fs, output="sos")
+    return _apply_sos(rectify(rec), sos, "envelope", causal)
+
+
+def normalize(rec: Recording, method: str = "zscore") -> Recording:
+    """Scale each channel using statistics of this recording only (so no information crosses recordings).
+
+    ``zscore``: zero mean, unit standard deviation; ``max``: divide by the maximum absolute value.
+    """
+    x = rec.data
+    if method == "zscore":
+        scale = x.std(axis=1, keepdims=True)
+        return rec.with_data((x - x.mean(axis=1, keepdims=True)) / np.where(scale > 0, scale, 1.0))
+    if method == "max":
+        scale = np.abs(x).max(axis=1, keepdims=True)
+        return rec.with_data(x / np.where(scale > 0, scale, 1.0))
+    raise ConfigError(f"normalize.method: {method!r} is not one of ['zscore', 'max'].")
+
+
+def resample(rec: Recording, fs: float) -> Recording:
+    """Resample to ``fs`` Hz with a polyphase anti-aliasing filter."""
+    if fs <= 0:
+        raise ConfigError(f"resample.fs must be a positive rate in Hz, got {fs}.")
+    ratio = Fraction(fs / rec.fs).limit_denominator(1000)
+    data = signal.resample_poly(rec.data, ratio.numerator, ratio.denominator, axis=1)
+    return rec.with_data(data, fs=rec.fs * ratio.numerator / ratio.denominator)
+
+
+STEPS: dict[str, Callable[..., Recording]] = {
+    f.__name__: f for f in (bandpass, highpass, lowpass, notch, rectify, envelope, normalize, resample)
+}
+
+
+#: A checked preprocessing step: the name of a function of ``STEPS`` and its parameters (data,
+#: not a callable, so that a saved pipeline holds no code).
+Step = tuple[str, dict[str, Any]]
+
+#: The modalities that preprocessing applies to; the others pass through unchanged.
+PREPROCESSED = ("emg",)
+
+
+def preprocessing_steps(steps: Sequence[Mapping[str, Mapping[str, Any]]]) -> list[Step]:
+    """``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``) checked by
+    name, as ``(name, parameters)`` pairs."""
+    calls = []
+    for i, step in enumerate(steps):
+        ((name, params),) = step.items()
+        if name not in STEPS:
+            raise ConfigError(f"preprocessing[{i}]: unknown step {name!r}; choose from {sorted(STEPS)}.")
+        calls.append((name, dict(params or {})))
+    return calls
+
+
+def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str] = PREPROCESSED) -> Recording:
+    """``rec`` through the checked steps in order when its modality is one of ``modalities``; a
+    signal on disk (mapped or not yet opened) is read into memory as float64 first."""
+    if rec.modality in modalities and calls:
+        if on_disk(rec.data):
+            rec = rec.with_data(np.asarray(rec.opened().data, dtype=np.float64))
+        for name, params in calls:
+            rec = STEPS[name](rec, **params)
+    return rec
+
+
+def preprocess(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[str, Any]]],
+               modalities: Sequence[str] = PREPROCESSED) -> RecordingSet:
+    """Apply ``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``) in order.
+
+    Only recordings of the given ``modalities`` are processed; others pass through unchanged.
+    """
+    calls = preprocessing_steps(steps)
+    return recordings.like(apply_steps(rec, calls, modalities) for rec in recordings)

@@ -1,0 +1,197 @@
+"""Cutting recordings into windows on a common time base.
+
+Windows never straddle two trials: each trial is cut on its own. When a trial has several
+modalities at different sampling rates, window ``i`` covers the same seconds
+``[start, start + length)`` in every modality, so features from all of them can be joined.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from bmelearn.errors import ConfigError, DataError
+from bmelearn.signals.recording import META_KEYS, Recording, RecordingSet
+
+
+@dataclass
+class Windows:
+    """Windows of every modality, row-aligned with one metadata table.
+
+    ``arrays[m]`` has shape ``(n_windows, n_channels, n_times)`` for modality ``m`` (empty
+    when only the features of the windows were kept); ``meta`` has one row per window (subject, session, repetition, label, trial, start in s).
+    """
+
+    arrays: dict[str, np.ndarray]
+    fs: dict[str, float]
+    ch_names: dict[str, tuple[str, ...]]
+    ch_types: dict[str, tuple[str, ...]]
+    meta: pd.DataFrame
+    classes: list[str]
+    length: float
+    step: float
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.fs)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The 3-D array of the first modality (the only one, for single-modality data)."""
+        if not self.arrays:
+            raise DataError("these windows hold only their metadata: their samples were not kept.")
+        return self.arrays[self.modalities[0]]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Class name of each window."""
+        return self.meta["label"].to_numpy()
+
+
+def window_starts(duration: float, length: float, step: float) -> np.ndarray:
+    """Start times (s) of the windows that fit entirely in ``duration`` seconds."""
+    n = int(np.floor((duration - length) / step + 1e-9)) + 1
+    return np.arange(max(n, 0)) * step
+
+
+def window_samples(fs: Mapping[str, float], length: float) -> dict[str, int]:
+    """Samples per window of ``length`` s for each modality at its rate ``fs`` (Hz); at least two."""
+    n_times = {m: round(length * rate) for m, rate in fs.items()}
+    for m, n in n_times.items():
+        if n < 2:
+            raise ConfigError(f"windows.length={length} s gives {n} sample(s) of {m} at {fs[m]:g} Hz: use a longer window.")
+    return n_times
+
+
+def trial_windows(trial: Any, streams: Mapping[str, Recording], length: float, step: float,
+                  n_times: Mapping[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The windows of one trial, ``{modality: (n_windows, n_channels, n_times)}`` (views of the
+    recordings, no copy), and their start times in s; no window when the trial is too short."""
+    missing = set(n_times) - set(streams)
+    if missing:
+        raise DataError(f"trial {trial}: no {sorted(missing)} recording; every trial needs every modality.")
+    starts = window_starts(min(r.duration for r in streams.values()), length, step)
+    if len(starts) == 0:
+        return {}, starts
+    arrays = {}
+    for m, rec in streams.items():
+        idx = window_positions(starts, rec.fs, rec.n_samples, n_times[m])
+        view = sliding_window_view(rec.data, n_times[m], axis=1)  # (ch, n_pos, n_times), no copy
+        stride = idx[1] - idx[0] if len(idx) > 1 else 1
+        if stride > 0 and np.all(np.diff(idx) == stride):  # evenly spaced: still a view, nothing read
+            arrays[m] = view[:, idx[0]:idx[-1] + 1:stride].transpose(1, 0, 2)
+        else:
+            arrays[m] = view[:, idx, :].transpose(1, 0, 2)
+    return arrays, starts
+
+
+def window_positions(starts: np.ndarray, fs: float, n_samples: int, n_times: int) -> np.ndarray:
+    """The first sample of each window of ``n_times`` samples starting at ``starts`` (s), in a
+    signal of ``n_samples`` at ``fs`` Hz (rounding never pushes a window past the end)."""
+    return np.minimum(np.round(starts * fs).astype(int), n_samples - n_times)
+
+
+def window_rows(streams: Mapping[str, Recording], starts: np.ndarray) -> pd.DataFrame:
+    """The metadata of a trial's windows: the trial's keys, each window's start (s) and number."""
+    meta = next(iter(streams.values())).meta
+    return pd.DataFrame({**{k: meta.get(k) for k in META_KEYS}, "start": starts, "window": np.arange(len(starts))})
+
+
+def warn_short(skipped: Sequence[str], length: float) -> None:
+    """Say which trials were too short for one window (``skipped``: "trial (duration s)")."""
+    if skipped:
+        warnings.warn(f"{len(skipped)} trial(s) shorter than one {length} s window were skipped: {', '.join(skipped[:5])}")
+
+
+def cut_windows(recordings: RecordingSet, length: float, step: float) -> Windows:
+    """Cut every trial into windows of ``length`` seconds every ``step`` seconds.
+
+    Trials shorter than one window are skipped with a warning.
+    """
+    check_window(length, step)
+    recordings.check_consistent_channels()
+    first = recordings.first_of_each()
+    n_times = window_samples({m: r.fs for m, r in first.items()}, length)
+    parts: dict[str, list[np.ndarray]] = {m: [] for m in first}
+    rows: list[pd.DataFrame] = []
+    skipped = []
+    for trial, streams in recordings.trials().items():
+        arrays, starts = trial_windows(trial, streams, length, step, n_times)
+        if len(starts) == 0:
+            skipped.append(f"{trial} ({min(r.duration for r in streams.values()):.3f} s)")
+            continue
+        for m, a in arrays.items():
+            parts[m].append(a)
+        rows.append(window_rows(streams, starts))
+    warn_short(skipped, length)
+    if not rows:
+        raise DataError(f"{recordings.name}: no trial is longer than one window of {length} s; use a shorter window.")
+    return Windows(
+        arrays={m: np.ascontiguousarray(np.concatenate(parts[m])) for m in first},
+        fs={m: r.fs for m, r in first.items()},
+        ch_names={m: r.ch_names for m, r in first.items()},
+        ch_types={m: r.ch_types for m, r in first.items()},
+        meta=pd.concat(rows, ignore_index=True),
+        classes=recordings.classes,
+        length=length,
+        step=step,
+    )
+
+
+def check_window(length: float, step: float) -> None:
+    if length <= 0 or step <= 0:
+        raise ConfigError(f"windows: length and step must be positive seconds, got length={length}, step={step}.")
+
+
+def whole_trials(recordings: RecordingSet) -> Windows:
+    """One window per trial, the whole trial: for trials that are already the unit of analysis
+    (a table row per patient, a fixed-length epoch). Every trial of a modality must have the
+    same number of samples."""
+    recordings.check_consistent_channels()
+    first = recordings.first_of_each()
+    arrays: dict[str, list[np.ndarray]] = {m: [] for m in first}
+    rows = []
+    n_samples = {m: r.n_samples for m, r in first.items()}
+    for trial, streams in recordings.trials().items():
+        for m, window in whole_trial(trial, streams, n_samples).items():
+            arrays[m].append(window[0])
+        rows.append(window_rows(streams, np.zeros(1)))
+    return Windows(
+        arrays={m: np.ascontiguousarray(np.stack(a)) for m, a in arrays.items()},
+        fs={m: r.fs for m, r in first.items()},
+        ch_names={m: r.ch_names for m, r in first.items()},
+        ch_types={m: r.ch_types for m, r in first.items()},
+        meta=pd.concat(rows, ignore_index=True),
+        classes=recordings.classes,
+        length=whole_length(first),
+        step=whole_length(first),
+    )
+
+
+def whole_trial(trial: Any, streams: Mapping[str, Recording], n_samples: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """A trial as one window per modality, ``(1, n_channels, n_samples)``; each modality must
+    have ``n_samples[modality]`` samples (those of the first trial)."""
+    missing = set(n_samples) - set(streams)
+    if missing:
+        raise DataError(f"trial {trial}: no {sorted(missing)} recording; every trial needs every modality.")
+    for m, rec in streams.items():
+        if rec.n_samples != n_samples[m]:
+            raise DataError(
+                f"trial {trial}: {rec.n_samples} {m} samples where the first trial has {n_samples[m]}; "
+                "whole-trial windows need trials of one length: cut windows of a fixed length instead."
+            )
+    return {m: rec.data[None] for m, rec in streams.items()}
+
+
+def whole_length(first: Mapping[str, Recording]) -> float:
+    """The length in s of a whole-trial window: that of the longest modality."""
+    return max(r.duration for r in first.values())

@@ -1,0 +1,252 @@
+"""Neural networks: tiny ones, few epochs (full-size runs live in examples/ and benchmarks/)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from bmelearn.datasets.simulator import simulate
+from bmelearn.errors import ConfigError
+from bmelearn.models import make_model
+from bmelearn.models.deep import NeuralNetwork
+from bmelearn.runs.config import load_config
+
+pytest.importorskip("torch", reason="the neural networks need PyTorch (pip install -e '.[test]')")
+
+
+def _two_tones(n=120, channels=3, times=64, seed=0):
+    """Windows of class 'low' (a 3-cycle sine) and 'high' (a 12-cycle sine), with noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(times) / times
+    y = np.array(["low", "high"] * (n // 2))
+    cycles = np.where(y == "low", 3, 12)[:, None, None]
+    X = np.sin(2 * np.pi * cycles * t) * rng.uniform(0.5, 2, (n, channels, 1)) + 0.3 * rng.standard_normal((n, channels, times))
+    return X, y
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "lstm", "gru"])
+def test_raw_window_networks_learn_two_tones(architecture):
+    X, y = _two_tones()
+    model = NeuralNetwork(architecture, hidden=(8,), blocks=2, max_epochs=15, lr=1e-2, patience=15).fit(X, y)
+    X_test, y_test = _two_tones(seed=1)
+    assert np.mean(model.predict(X_test) == y_test) > 0.9
+    assert set(model.classes_) == {"low", "high"} and model.predict_proba(X_test).shape == (120, 2)
+    assert model.history_[0]["epoch"] == 1 and "valid_loss" in model.history_[0] and model.train_seconds_ > 0
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
+def test_mlp_every_activation_and_optimizer(activation, optimizer):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((160, 4))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    model = make_model("mlp", 0, hidden=[16], activation=activation, optimizer=optimizer, lr=0.05, max_epochs=40, patience=40)
+    model.fit(X, y)
+    assert np.mean(model.predict(X) == y) > 0.8
+
+
+def test_same_seed_same_network_and_clone():
+    X, y = _two_tones(n=40)
+    a = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=3).fit(X, y).predict_proba(X)
+    b = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert clone(NeuralNetwork("gru", hidden=(5,))).get_params()["hidden"] == (5,)
+
+
+def test_validation_windows_are_the_last_of_each_class():
+    mask = NeuralNetwork(validation=0.25)._validation_mask(np.array([0] * 8 + [1] * 4))
+    assert list(np.flatnonzero(mask)) == [6, 7, 11]
+
+
+def test_bad_network_settings_are_config_errors():
+    X, y = _two_tones(n=20)
+    with pytest.raises(ConfigError, match="optimizer: 'adagrad' is not one of"):
+        NeuralNetwork(optimizer="adagrad").fit(X, y)
+    with pytest.raises(ConfigError, match="takes raw windows"):
+        NeuralNetwork("cnn").fit(X.reshape(20, -1), y)
+    with pytest.raises(ConfigError, match="mlp: unknown parameter"):
+        make_model("mlp", width=3)
+
+
+def test_mlp_in_an_experiment(tmp_path):
+    from bmelearn.runs.experiment import run
+
+    cfg = load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.0", "protocols=[cross_session]", "evaluation.n_boot=50",
+                             "models=[{name: mlp, hidden: [16], max_epochs: 20}]"])
+    result = run(cfg, tmp_path / "mlp")
+    assert result.results.query("metric == 'accuracy'")["value"].mean() > 0.5
+
+
+def test_saved_network_loads_without_pickle_and_predicts_the_same(tmp_path, deployable):
+    from bmelearn.serving import load_model, save_model
+
+    X, y = _two_tones(n=40)
+    model = make_model("mlp", 0, hidden=[8], max_epochs=3).fit(X.reshape(40, -1), y)
+    save_model(deployable(model, ["high", "low"]), tmp_path / "mlp.skops")
+    loaded = load_model(tmp_path / "mlp.skops")
+    np.testing.assert_allclose(loaded.estimator.predict_proba(X.reshape(40, -1)), model.predict_proba(X.reshape(40, -1)),
+                               rtol=1e-6)
+    assert loaded.classes == ["high", "low"]
+
+
+def test_raw_window_network_beside_a_classical_model_in_an_experiment(tmp_path):
+    from bmelearn.runs.experiment import run
+    from bmelearn.serving import load_model
+
+    cfg = load_config(None, [
+        "dataset.n_subjects=2", "dataset.duration=1.0", "protocols=[cross_session]", "evaluation.n_boot=50",
+        "models=[lda, {name: cnn, hidden: [8], blocks: 2, max_epochs: 5}]",
+        "evaluation.robustness={electrode_shift: [0, 1]}", "evaluation.learning_curve=[1]",
+    ])
+    result = run(cfg, tmp_path / "cnn")
+    assert set(result.results["pipeline"]) == {"lda", "cnn"}
+    assert set(result.robustness["pipeline"]) == {"lda", "cnn"} and set(result.comparisons["pipeline_b"]) == {"cnn"}
+    model = load_model(result.folder / "models" / "cnn.skops")
+    assert model.card()["input"] == "raw emg windows" and model.estimator.steps[-1][1].input_shape_ == (8, 200)
+    trial = simulate(n_subjects=1, n_repetitions=1, duration=1.0, seed=5).select(labels="hand close")
+    table = model.predict({r.modality: r for r in trial if r.meta["trial"] == trial[0].meta["trial"]})
+    assert len(table) == 9 and np.allclose(table.filter(like="p:").sum(axis=1), 1.0)
+
+
+def test_augmentation_draws_new_variants_and_keeps_labels():
+    from bmelearn.models.networks import Augmented
+
+    X = np.arange(2 * 4 * 10, dtype=np.float32).reshape(2, 4, 10)
+    rolled = Augmented(X, np.array([0, 1]), {"shift": 1}, seed=0)
+    draws = {tuple(rolled[0][0][:, 0]) for _ in range(30)}
+    assert draws == {tuple(np.roll(X[0], k, axis=0)[:, 0]) for k in (-1, 0, 1)}  # rotations by −1, 0, +1 electrodes
+    dropped = Augmented(X + 1, np.array([0, 1]), {"dropout": 2}, seed=0)
+    assert all((dropped[1][0] == 0).all(axis=1).sum() <= 2 for _ in range(20)) and dropped[1][1] == 1
+    model = NeuralNetwork("cnn", hidden=(8,), blocks=2, max_epochs=5, augment={"shift": 1, "noise": 0.1, "scale": 0.2})
+    X2, y2 = _two_tones(n=60)
+    assert set(model.fit(X2, y2).predict(X2)) <= {"low", "high"}
+    with pytest.raises(ConfigError, match="augment: unknown \\['warp'\\]"):
+        NeuralNetwork("cnn", augment={"warp": 1}).fit(X2, y2)
+
+
+def test_fine_tuning_starts_from_the_trained_weights_and_goes_on_training():
+    X, y = _two_tones(n=80)
+    features = X.std(axis=2) * np.where(y == "low", 1, -1)[:, None]  # a linearly separable MLP input
+    model = NeuralNetwork("mlp", hidden=(8,), optimizer="sgd", lr=0.1, max_epochs=30, patience=30).fit(features, y)
+    before = model.predict_proba(features)
+    model.fine_tune(features, y, lr=0.0, max_epochs=2)  # no step: the same network, two more epochs in the history
+    np.testing.assert_allclose(model.predict_proba(features), before, rtol=1e-5)
+    assert [h["stage"] for h in model.history_[-2:]] == ["fine_tune"] * 2 and model.history_[0]["stage"] == "fit"
+    swapped = np.where(y == "low", "high", "low")
+    model.fine_tune(features, swapped, lr=0.1, max_epochs=30)  # it learns: the labels swap
+    assert np.mean(model.predict(features) == swapped) > 0.9
+    with pytest.raises(ConfigError, match="classes \\['other'\\] were not in the pretraining data"):
+        model.fine_tune(features, np.array(["other"] * len(y)))
+
+
+def test_no_validation_split_trains_every_epoch_on_all_windows():
+    X, y = _two_tones(n=40)
+    model = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=4, validation=0).fit(X, y)
+    assert len(model.history_) == 4 and "valid_loss" not in model.history_[0]
+    with pytest.raises(ConfigError, match="validation: a share of the training data in \\[0, 1\\)"):
+        NeuralNetwork(validation=1.0).fit(X, y)
+
+
+def test_every_epoch_is_reported_to_the_progress_listener():
+    from bmelearn.models.deep import training_progress
+
+    X, y = _two_tones(n=40)
+    seen = []
+    with training_progress(seen.append):
+        NeuralNetwork("gru", hidden=(4,), max_epochs=3, patience=5).fit(X, y)
+    NeuralNetwork("gru", hidden=(4,), max_epochs=2).fit(X, y)  # outside the block: nobody listens
+    assert [s["epoch"] for s in seen] == [1, 2, 3] and {s["network"] for s in seen} == {"gru"}
+    assert all(s["max_epochs"] == 3 and 0 <= s["valid_acc"] <= 1 and s["train_loss"] > 0 for s in seen)
+
+
+def _subjects_with_one_swapped(n_subjects=3, swapped="3"):
+    """Two-tone windows of subjects 1..n (2 sessions × 2 repetitions × 2 classes, 10 windows per
+    trial); for subject ``swapped`` the tones of the two classes are exchanged."""
+    rows, arrays = [], []
+    for s in range(1, n_subjects + 1):
+        for session in ("train", "test"):
+            for rep in range(2):
+                for label in ("low", "high"):
+                    tone = label if str(s) != swapped else {"low": "high", "high": "low"}[label]
+                    X, _ = _two_tones(n=20, seed=len(rows))
+                    X = X[np.array(["low", "high"] * 10) == tone]
+                    arrays.append(X)
+                    rows += [{"subject": str(s), "session": session, "repetition": rep, "label": label,
+                              "trial": f"{s}/{session}/{rep}/{label}", "window": i} for i in range(len(X))]
+    import pandas as pd
+
+    return np.concatenate(arrays), pd.DataFrame(rows)
+
+
+def test_transfer_curve_fine_tunes_a_pretrained_network_to_a_new_subject():
+    from bmelearn.evaluation import make_protocol
+    from bmelearn.evaluation.transfer import transfer_curve
+
+    X, meta = _subjects_with_one_swapped()
+    network = make_model("cnn", 0, hidden=[8], blocks=2, max_epochs=15, lr=0.01, patience=15, batch_size=8)
+    curve = transfer_curve(X, meta, {"cnn": network}, {"cross_session": make_protocol("cross_session")}, [1, 2],
+                           ["high", "low"], n_boot=20)
+    accuracy = curve.query("metric == 'accuracy'").set_index(["subject", "training", "repetitions"])["value"]
+    assert set(accuracy.index.get_level_values("repetitions")) == {0, 1, 2}
+    assert accuracy["3", "subject-independent", 0] < 0.2  # pretrained on subjects whose tones are the other way round
+    assert accuracy["3", "fine-tuned", 2] > 0.8 and accuracy["3", "from scratch", 2] > 0.8
+    assert accuracy["1", "subject-independent", 0] < 0.8  # subjects 2 and 3 disagree: pretraining cannot learn both
+    assert (curve["ci_low"] <= curve["value"]).all() and (curve["value"] <= curve["ci_high"]).all()
+
+
+def test_transfer_needs_folds_that_train_and_test_within_one_subject():
+    from bmelearn.evaluation import make_protocol
+    from bmelearn.evaluation.transfer import transfer_curve
+
+    X, meta = _subjects_with_one_swapped()
+    network = make_model("mlp", 0, hidden=[4], max_epochs=1)
+    with pytest.raises(ConfigError, match="trains on no window of the test subject"):
+        transfer_curve(X.reshape(len(X), -1), meta, {"mlp": network}, {"loso": make_protocol("loso")}, [1], ["high", "low"])
+    with pytest.raises(ConfigError, match="cannot be fine-tuned"):
+        transfer_curve(X.reshape(len(X), -1), meta, {"lda": make_model("lda")}, {"loso": make_protocol("loso")}, [1],
+                       ["high", "low"])
+
+
+def test_transfer_curve_training_curves_and_timings_in_an_experiment(tmp_path):
+    import pandas as pd
+
+    from bmelearn.runs.experiment import run
+
+    cfg = load_config(None, [
+        "dataset.n_subjects=2", "dataset.duration=1.0", "protocols=[cross_session]", "evaluation.n_boot=20",
+        "models=[lda, {name: cnn, hidden: [8], blocks: 2, max_epochs: 3}]", "evaluation.transfer=[1]",
+    ])
+    folder = run(cfg, tmp_path / "transfer").folder
+    transfer = pd.read_csv(folder / "transfer.csv")
+    assert set(transfer["pipeline"]) == {"cnn"} and set(transfer["training"]) == {"subject-independent", "from scratch",
+                                                                                    "fine-tuned"}
+    history = pd.read_csv(folder / "training_history.csv")
+    assert set(history["pipeline"]) == {"cnn"} and len(history) >= 1
+    timings = pd.read_csv(folder / "timings.csv")
+    assert set(timings["pipeline"]) == {"lda", "cnn"} and (timings["fit_seconds"] > 0).all()
+    html = (folder / "report.html").read_text()
+    assert "Learning from other participants" in html and 'id="timings-table"' in html and "epochs" in html
+    with pytest.raises(ConfigError, match="evaluation.transfer: no model can be fine-tuned"):
+        run(load_config(None, ["dataset.n_subjects=2", "models=[lda]", "evaluation.transfer=[1]"]), tmp_path / "none")
+
+
+@pytest.mark.parametrize("name", ["minirocket", "multirocket"])
+def test_rocket_classifiers_learn_two_tones_and_reload_safely(name, tmp_path, deployable):
+    pytest.importorskip("aeon", reason="ROCKET needs aeon (pip install -e '.[test]')")
+    from bmelearn.serving import load_model, save_model
+
+    X, y = _two_tones()
+    model = make_model(name, 0, n_kernels=500).fit(X, y)
+    X_test, y_test = _two_tones(seed=1)
+    assert np.mean(model.predict(X_test) == y_test) > 0.9
+    save_model(deployable(model), tmp_path / f"{name}.skops")
+    loaded = load_model(tmp_path / f"{name}.skops").estimator
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+
+
+def test_a_rocket_fit_too_large_for_memory_is_refused_with_a_size_that_fits():
+    from bmelearn.models.rocket import check_memory
+
+    check_memory("multirocket", 2_000, 10_000, total_bytes=24 * 10**9)  # 2.4 GB: fits
+    with pytest.raises(ConfigError, match=r"multirocket: 17387 windows × 50000 features would need about 28 GB, more than "
+                                          r"this machine's 24 GB; set n_kernels to 6888 or fewer"):
+        check_memory("multirocket", 17_387, 10_000, total_bytes=24 * 10**9)

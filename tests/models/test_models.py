@@ -1,0 +1,56 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
+
+from bmelearn.errors import ConfigError
+from bmelearn.models import MODELS, capabilities, make_model
+from bmelearn.serving import load_model, save_model
+
+ON_FEATURES = [n for n in sorted(MODELS) if capabilities(make_model(n)).input == "features"]
+
+
+@pytest.mark.parametrize("name", ON_FEATURES)  # models on raw windows: tests/models/test_deep.py
+def test_every_model_on_features_fits_and_predicts(name):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (40, 4)), rng.normal(3, 1, (40, 4))])
+    y = np.array(["rest"] * 40 + ["grip"] * 40)
+    model = make_model(name, random_state=0).fit(X, y)
+    assert (model.predict(X) == y).mean() > 0.9
+    scaled = isinstance(model.steps[0][1], StandardScaler)
+    assert scaled == (name in {"svm", "knn", "logreg"})
+    assert clone(model).get_params().keys() == model.get_params().keys()
+
+
+def test_model_parameters_and_errors():
+    assert make_model("svm", C=10).steps[-1][1].C == 10
+    with pytest.raises(ConfigError, match="choose from"):
+        make_model("xgboost")
+    with pytest.raises(ConfigError, match="svm"):
+        make_model("svm", gamma_typo=1)
+
+
+def test_models_save_and_load_without_pickle(tmp_path, deployable):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 3)), np.array(["a", "b", "c"] * 10)
+    model = make_model("rf", random_state=0, n_estimators=5).fit(X, y)
+    save_model(deployable(model, ["a", "b", "c"]), tmp_path / "rf.skops")
+    loaded = load_model(tmp_path / "rf.skops")
+    np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
+    card = json.loads((tmp_path / "rf.json").read_text())
+    assert card["classes"] == ["a", "b", "c"] and card["model"] == "Pipeline"
+    assert card["signals"]["emg"] == {"fs": 1000.0, "channels": ["EMG1", "EMG2", "EMG3"], "types": ["emg"] * 3,
+                                      "excluded": []}
+
+
+def test_a_file_that_holds_a_bare_estimator_is_refused(tmp_path):
+    import skops.io as sio
+
+    from bmelearn.errors import DataError
+
+    model = make_model("lda").fit(np.random.default_rng(1).normal(size=(30, 3)), np.array(["a", "b", "c"] * 10))
+    sio.dump(model, tmp_path / "bare.skops")
+    with pytest.raises(DataError, match="bare.skops: holds a Pipeline, not a bmelearn model"):
+        load_model(tmp_path / "bare.skops")

@@ -1,0 +1,372 @@
+"""Tests of the HTML report: numbers, ordering, escaping, self-containment and atomic writing; the
+report shows what the run folder holds, and the run folder's summaries use the configured
+bootstrap and seed streams."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bmelearn import Recording
+from bmelearn.errors import DataError
+from bmelearn.evaluation import make_protocol, summarize
+from bmelearn.evaluation.curves import roc_pr_bands
+from bmelearn.evaluation.summaries import (
+    LEARNING_POINTS,
+    ROBUSTNESS_POINTS,
+    curve_summary,
+)
+from bmelearn.report import tables, write_report
+from bmelearn.report.cells import with_interval
+from bmelearn.runs import folder as run_folder
+from bmelearn.runs.config import load_config
+from bmelearn.runs.experiment import run
+from bmelearn.runs.seeds import Stream
+
+CLASSES = ["rest", "fist", "open hand"]
+PIPELINES = ["lda", "svm"]
+PROTOCOLS = ["cross_session", "loso"]
+SUBJECTS = ["S1", "S2", "S10"]
+
+# Hand-chosen fold accuracies for lda / cross_session: subject means 0.85, 0.70, 0.95 -> 83.3 %, range 70.0-95.0.
+LDA_CROSS_SESSION = {"S1": (0.80, 0.90), "S2": (0.70, 0.70), "S10": (0.90, 1.00)}
+# svm / loso balanced accuracy: subject means 0.55, 0.65, 0.60 -> 60.0 %, range 55.0-65.0.
+SVM_LOSO_BACC = {"S1": (0.50, 0.60), "S2": (0.60, 0.70), "S10": (0.60, 0.60)}
+# svm / cross_session sensitivity of "fist": subject means 0.9, 0.6, 0.75 -> 75.0 %.
+SVM_CROSS_SESSION_FIST_SENS = {"S1": (1.0, 0.8), "S2": (0.5, 0.7), "S10": (0.75, 0.75)}
+
+
+def make_results() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for pipeline in PIPELINES:
+        for protocol in PROTOCOLS:
+            for subject in SUBJECTS:
+                for fold in range(2):
+
+                    def add(metric, value, cls=""):
+                        rows.append(dict(dataset="toy", pipeline=pipeline, protocol=protocol, fold=fold,
+                                         subject=subject, metric=metric, **{"class": cls}, value=value))
+
+                    acc = rng.uniform(0.4, 0.9)
+                    bacc = rng.uniform(0.4, 0.9)
+                    if (pipeline, protocol) == ("lda", "cross_session"):
+                        acc = LDA_CROSS_SESSION[subject][fold]
+                    if (pipeline, protocol) == ("svm", "loso"):
+                        bacc = SVM_LOSO_BACC[subject][fold]
+                    add("accuracy", acc)
+                    add("balanced_accuracy", bacc)
+                    for cls in CLASSES:
+                        sens = rng.uniform(0.3, 1.0)
+                        if (pipeline, protocol, cls) == ("svm", "cross_session", "fist"):
+                            sens = SVM_CROSS_SESSION_FIST_SENS[subject][fold]
+                        add("sensitivity", sens, cls)
+                        add("specificity", rng.uniform(0.5, 1.0), cls)
+    return pd.DataFrame(rows)
+
+
+def make_confusion() -> pd.DataFrame:
+    rows = []
+    for pipeline in PIPELINES:
+        for protocol in PROTOCOLS:
+            for subject in SUBJECTS:
+                for i, true in enumerate(CLASSES):
+                    for j, pred in enumerate(CLASSES):
+                        rows.append(dict(pipeline=pipeline, protocol=protocol, subject=subject, true=true,
+                                         predicted=pred, count=8 if i == j else 1))
+    return pd.DataFrame(rows)
+
+
+def make_summary() -> pd.DataFrame:
+    rows = []
+    trial = 0
+    for subject in SUBJECTS:
+        for session in (1, 2):
+            for label in CLASSES:
+                for repetition in (1, 2):
+                    trial += 1
+                    rows.append(dict(subject=subject, session=session, repetition=repetition, label=label,
+                                     trial=trial, modality="emg", fs=1000.0, n_channels=4, n_samples=3000,
+                                     duration=3.0))
+                    rows.append(dict(subject=subject, session=session, repetition=repetition, label=label,
+                                     trial=trial, modality="imu", fs=100.0, n_channels=6, n_samples=300,
+                                     duration=3.0))
+    return pd.DataFrame(rows)
+
+
+def make_windows_meta() -> pd.DataFrame:
+    rows = []
+    for trial, (subject, label) in enumerate([(s, c) for s in SUBJECTS for c in CLASSES]):
+        n = 5 if label == "fist" else 4
+        rows += [dict(subject=subject, session=1, repetition=1, label=label, trial=trial, start=0.05 * k)
+                 for k in range(n)]
+    return pd.DataFrame(rows)
+
+
+def make_recording(noise: float) -> Recording:
+    rng = np.random.default_rng(1)
+    data = rng.normal(0, noise, size=(2, 2000)) + np.sin(np.arange(2000) / 50)
+    return Recording(data, 500.0, ("EMG1", "EMG2"), ("emg", "emg"), ("mV", "mV"), "emg",
+                     {"subject": "S1", "session": 1, "label": "fist", "trial": 7})
+
+
+NOTES = ["Channel EMG3 of S2 excluded: flat signal.", "<script>alert('note')</script>"]
+TITLE = "Grip study <script>alert(1)</script>"
+CONFIG = load_config(None, ["seed=3", "windows={length: 0.2, step: 0.05}", f"models=[{', '.join(PIPELINES)}]",
+                            f"protocols=[{', '.join(PROTOCOLS)}]", "evaluation.n_boot=0"]).model_dump(mode="json")
+CONFIG["dataset"] = {"name": "toy", "path": "/data/toy"}
+
+
+def write_run_folder(folder: Path, results: pd.DataFrame, confusion: pd.DataFrame) -> None:
+    """A run folder as a run writes it, from results with one row per fold: the folds of a subject
+    pooled into one row, as evaluate scores them; the summary with the configured bootstrap."""
+    keys = ["dataset", "pipeline", "protocol", "subject", "metric", "class"]
+    subject_rows = results.groupby(keys, sort=False)["value"].mean().reset_index().assign(ci_low=np.nan,
+                                                                                          ci_high=np.nan)
+    run_folder.write_table(folder, run_folder.RESULTS_PARQUET, subject_rows)
+    run_folder.write_table(folder, run_folder.CONFUSION, confusion)
+    run_folder.write_table(folder, run_folder.PROTOCOLS, pd.DataFrame(
+        {"protocol": PROTOCOLS, "pooled": False, "description": [make_protocol(p).description for p in PROTOCOLS]}))
+    run_folder.write_data(folder, make_summary(), make_windows_meta()["label"], CLASSES)
+    scoring = CONFIG["evaluation"]
+    run_folder.write_json(folder, run_folder.SUMMARY, {
+        run_folder.SUMMARY_POSITIVE: None, run_folder.SUMMARY_RANKING: [], run_folder.SUMMARY_CONTROL: None,
+        run_folder.SUMMARY_PROTOCOLS: summarize(subject_rows, scoring["n_boot"], scoring["confidence"])})
+
+
+def write(folder: Path, results: pd.DataFrame | None = None, confusion: pd.DataFrame | None = None, **overrides) -> str:
+    write_run_folder(folder, make_results() if results is None else results,
+                     make_confusion() if confusion is None else confusion)
+    kwargs = {"title": TITLE, "config": CONFIG, "notes": NOTES, "version": "9.8.7",
+              "examples": [("raw", make_recording(1.0)), ("after preprocessing", make_recording(0.1))]}
+    return write_report(folder, **(kwargs | overrides)).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("report")
+    return folder / run_folder.REPORT, write(folder)
+
+
+class TableParser(HTMLParser):
+    """Rows (lists of cell texts) of every table on the page, by table id."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._table = dict(attrs).get("id", f"table{len(self.tables)}")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def page_tables(page: str) -> dict[str, list[list[str]]]:
+    parser = TableParser()
+    parser.feed(page)
+    return parser.tables
+
+
+def row_of(table: list[list[str]], *keys: str) -> list[str]:
+    matches = [row for row in table if all(k in row for k in keys)]
+    assert len(matches) == 1, (keys, table)
+    return matches[0]
+
+
+def test_headline_means_average_folds_then_subjects(report):
+    _, page = report
+    headline = page_tables(page)["headline-table"]
+    assert headline[0][:5] == ["Evaluation", "Model", "Subjects", "Accuracy (%)", "Range over subjects"]
+    lda = row_of(headline, "Cross-session", "lda")
+    assert lda[2:5] == ["3", "83.3", "70.0–95.0"]
+    svm = row_of(headline, "Leave-one-subject-out", "svm")
+    assert svm[5:7] == ["60.0", "55.0–65.0"]
+    # protocol-major order, pipelines in the order of the results table
+    assert [r[:2] for r in headline[1:]] == [
+        ["Cross-session", "lda"], ["Cross-session", "svm"],
+        ["Leave-one-subject-out", "lda"], ["Leave-one-subject-out", "svm"],
+    ]
+
+
+def test_unequal_folds_weigh_subjects_equally(tmp_path):
+    rows = [dict(dataset="d", pipeline="lda", protocol="loso", fold=0, subject="A", metric="accuracy",
+                 **{"class": ""}, value=0.5)]
+    rows += [dict(dataset="d", pipeline="lda", protocol="loso", fold=f, subject="B", metric="accuracy",
+                  **{"class": ""}, value=1.0) for f in range(3)]
+    page = write(tmp_path, results=pd.DataFrame(rows), confusion=make_confusion().iloc[:0])
+    row = row_of(page_tables(page)["headline-table"], "lda")
+    assert row[3:5] == ["75.0", "50.0–100.0"]  # pooling the folds would give 87.5
+
+
+def test_per_subject_and_per_class_tables(report):
+    _, page = report
+    found = page_tables(page)
+    subjects = found["subjects-cross_session"]
+    assert [r[0] for r in subjects[1:]] == ["S1", "S2", "S10", "Mean"]  # natural order, mean last
+    assert subjects[0][1] == "lda: accuracy (%)"
+    assert [r[1] for r in subjects[1:]] == ["85.0", "70.0", "95.0", "83.3"]
+    classes = found["classes-cross_session-svm"]
+    assert [r[0] for r in classes[1:]] == CLASSES
+    assert row_of(classes, "fist")[1] == "75.0"
+
+
+def test_data_tables(report):
+    _, page = report
+    found = page_tables(page)
+    trials = found["trials-table"]
+    assert trials[0] == ["Class", "Session 1", "Session 2", "Total"]
+    assert [r[0] for r in trials[1:4]] == CLASSES
+    assert row_of(trials, "rest") == ["rest", "6", "6", "12"]  # 3 subjects × 2 repetitions, both modalities once
+    assert trials[-1] == ["Total", "18", "18", "36"]
+    windows = found["windows-table"]
+    assert row_of(windows, "fist")[1:] == ["15", str(round(100 * 15 / 39, 1))]
+    modalities = found["modalities-table"]
+    emg = row_of(modalities, "EMG")
+    assert emg[1:] == ["36", f"{36 * 3 / 60:.1f}", "1000", "4"]
+
+
+def test_order_of_sections_and_plain_language(report):
+    _, page = report
+    ids = ["what-was-done", "headline", "notes", "metrics", "data", "examples", "per-subject", "per-class",
+           "confusion", "configuration"]
+    positions = [page.index(f'<section id="{i}">') for i in ids]
+    assert positions == sorted(positions)
+    for i in ids:
+        assert f'href="#{i}"' in page
+    assert "toy dataset" in page
+    assert "200 ms" in page and "every 50 ms" in page
+    assert "tested on a later one" in page
+    assert "Sensitivity" in page and "Specificity" in page and "Balanced accuracy" in page
+
+
+def test_names_and_classes_appear(report):
+    _, page = report
+    for name in [*CLASSES, *PIPELINES, *PROTOCOLS, "S10", "after preprocessing"]:
+        assert name in page
+
+
+def test_self_contained_with_embedded_images(report):
+    _, page = report
+    # 2 per-subject plots + 4 confusion matrices + 2 examples
+    assert len(re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)) == 8
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+
+
+def test_user_text_is_escaped_and_notes_shown(report):
+    _, page = report
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Channel EMG3 of S2 excluded: flat signal." in page
+    notes = page[page.index('<section id="notes">'):page.index('<section id="metrics">')]
+    assert "Channel EMG3" in notes and "&lt;script&gt;alert(" in notes
+
+
+def test_config_footer_and_no_temporary_file(report):
+    path, page = report
+    config = page[page.index("<details>"):page.index("</details>")]
+    assert "windows:" in config and "step: 0.05" in config and "/data/toy" in config and "seed: 3" in config
+    footer = page[page.index("<footer>"):]
+    assert "9.8.7" in footer and re.search(r"\d{4}-\d{2}-\d{2}", footer)
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temporary file
+
+
+def test_no_notes_says_so_and_default_version(tmp_path):
+    import bmelearn
+
+    page = write(tmp_path, notes=[], examples=[], version="")
+    assert "No warnings were raised" in page
+    assert f"bmelearn {bmelearn.__version__}" in page
+
+
+def test_failed_write_keeps_previous_report(tmp_path):
+    write(tmp_path)
+    path = tmp_path / run_folder.REPORT
+    path.write_text("old report")
+    files = sorted(p.name for p in tmp_path.iterdir())
+    results = run_folder.read_table(tmp_path, run_folder.RESULTS_PARQUET)
+    run_folder.write_table(tmp_path, run_folder.RESULTS_PARQUET, results.drop(columns="metric"))
+    with pytest.raises(DataError, match="metric"):
+        write_report(tmp_path, config=CONFIG, title=TITLE)
+    assert path.read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+
+
+def test_confusion_counts_follow_class_order():
+    conf = make_confusion()
+    matrices = tables.confusion_matrices(conf.iloc[::-1], CLASSES)
+    counts = matrices[("cross_session", "lda")]
+    assert list(counts.index) == CLASSES and list(counts.columns) == CLASSES
+    assert counts.loc["fist", "fist"] == 24 and counts.loc["fist", "rest"] == 3  # summed over 3 subjects
+
+
+CURVES = ["dataset.n_subjects=4", "dataset.n_repetitions=3", "dataset.duration=1.0", "dataset.seed=0",
+          "dataset.classes=[rest, hand close]", "models=[lda, logreg]", "protocols=[cross_session]", "seed=5",
+          "evaluation.n_boot=200", "evaluation.confidence=0.9", "evaluation.robustness={electrode_shift: [0, 1, 2]}",
+          "evaluation.learning_curve=[1, 3]"]
+
+
+@pytest.fixture(scope="module")
+def curves_run(tmp_path_factory):
+    result = run(load_config(None, CURVES), tmp_path_factory.mktemp("runs") / "curves")
+    return result.folder, page_tables((result.folder / run_folder.REPORT).read_text(encoding="utf-8"))
+
+
+def test_the_report_shows_the_summaries_of_the_run_folder(curves_run):
+    folder, found = curves_run
+    summary = run_folder.read_json(folder, run_folder.SUMMARY)[run_folder.SUMMARY_PROTOCOLS]
+    for pipeline in ("lda", "logreg"):
+        bacc = summary["cross_session"][pipeline]["balanced_accuracy"]
+        assert row_of(found["headline-table"], pipeline)[5] == with_interval(bacc["mean"], bacc["ci_low"], bacc["ci_high"])
+    means = run_folder.read_table(folder, run_folder.ROBUSTNESS_SUMMARY).query(
+        "metric == 'balanced_accuracy' and `class` == ''")
+    shown = found["robustness-cross_session-electrode_shift"]
+    assert shown[0] == ["Model", "0", "1", "2"]
+    for r in means.itertuples(index=False):
+        assert row_of(shown, r.pipeline)[1 + int(r.level)] == with_interval(r.mean, r.ci_low, r.ci_high)
+    page = (folder / run_folder.REPORT).read_text(encoding="utf-8")
+    ece = run_folder.read_table(folder, run_folder.CALIBRATION).groupby("pipeline", sort=False)["ece"].first()
+    assert f"Expected calibration error (%): {', '.join(f'{p} {100 * e:.1f}' for p, e in ece.items())}." in page
+    assert "How much training data?" in page and "ROC curve" in page
+
+
+def test_summaries_use_the_configured_bootstrap_and_seed_streams(curves_run):
+    folder, _ = curves_run
+    n_boot, confidence, seed = 200, 0.9, 5
+    for table, points, summary, stream in (
+            (run_folder.ROBUSTNESS, ROBUSTNESS_POINTS, run_folder.ROBUSTNESS_SUMMARY, Stream.ROBUSTNESS_SUMMARY),
+            (run_folder.LEARNING_CURVE, LEARNING_POINTS, run_folder.LEARNING_CURVE_SUMMARY, Stream.LEARNING_SUMMARY)):
+        curve = run_folder.read_table(folder, table)
+        written = run_folder.read_table(folder, summary)
+        pd.testing.assert_frame_equal(curve_summary(curve, points, n_boot, confidence, stream.seed(seed)), written,
+                                      check_dtype=False)
+        other = curve_summary(curve, points, n_boot, confidence, stream.seed(seed + 1))
+        np.testing.assert_array_equal(other["mean"], written["mean"])  # another seed: the same means...
+        assert not np.allclose(other["ci_low"], written["ci_low"], equal_nan=True)  # ...other intervals
+        fewer = curve_summary(curve, points, 50, confidence, stream.seed(seed))
+        assert not np.allclose(fewer["ci_high"], written["ci_high"], equal_nan=True)
+    predictions = run_folder.read_table(folder, run_folder.PREDICTIONS)
+    pd.testing.assert_frame_equal(roc_pr_bands(predictions, "hand close", n_boot, confidence, Stream.ROC_PR.seed(seed)),
+                                  run_folder.read_table(folder, run_folder.ROC_PR), check_dtype=False)

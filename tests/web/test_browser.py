@@ -1,0 +1,114 @@
+"""End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): the
+server on a free loopback port over the demo run folder and a 3DC run; screenshots are kept
+in ``test-artifacts/browser/`` (or ``$BMELEARN_ARTIFACTS/browser``)."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from bmelearn.web import create_app
+
+ARTIFACTS = Path(os.environ.get("BMELEARN_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "browser"
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing on CI: .ci/run installs the Debian package chromium.")
+        pytest.skip("no Chromium on this machine (apt-get install chromium chromium-driver)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(served_runs):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(served_runs), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def test_runs_page_and_report(page, server):
+    page.goto(f"{server}/runs")
+    rows = page.locator("table#runs tr")
+    assert rows.count() == 3  # header, demo, 3dc-p1
+    assert "simulator" in rows.nth(1).inner_text() + rows.nth(2).inner_text()
+    page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
+    page.locator("tr", has_text="simulator").get_by_role("link", name="report").click()
+    page.wait_for_load_state()
+    assert page.title() == "bmelearn report: demo"
+    assert page.get_by_role("heading", name="Main results").is_visible()
+    page.screenshot(path=ARTIFACTS / "report.png")
+
+
+def test_compare_two_runs(page, server):
+    page.goto(f"{server}/runs")
+    for box in page.locator("input[name=run]").all():
+        box.check()
+    page.get_by_role("button", name="Compare the ticked runs").click()
+    page.wait_for_selector(".plotly .main-svg")
+    assert page.locator("table#comparison tr").count() == 1 + 6 + 1
+    page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
+
+
+def test_model_card(page, server):
+    page.goto(f"{server}/models")
+    page.get_by_role("link", name="lda").first.click()
+    assert "Model card: lda" in page.inner_text("h1")
+    assert "Signals it expects" in page.content()
+    page.screenshot(path=ARTIFACTS / "model.png", full_page=True)
+
+
+def test_upload_a_3dc_recording_and_see_its_predictions(page, server, threedc_file):
+    page.goto(f"{server}/predict?model=3dc-p1/lda")
+    page.set_input_files("input[name=file_emg]", str(threedc_file("test", 1, 2)))
+    page.get_by_role("button", name="Predict").click()
+    page.wait_for_selector("#summary")
+    assert "48 windows predicted" in page.inner_text("#summary")
+    page.wait_for_selector(".plotly .main-svg")
+    predicted = page.locator("table#windows tr td:nth-child(4)").all_inner_texts()
+    assert len(predicted) == 48 and predicted.count("wrist flexion") > 40
+    page.screenshot(path=ARTIFACTS / "predictions.png", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the predictions (CSV)").click()
+    assert download.value.suggested_filename == "predictions-3dc_EMG_gesture_1_2.csv"
+
+
+def test_mismatched_recording_gets_a_clear_message(page, server, threedc_file):
+    page.goto(f"{server}/predict?model=demo/lda")
+    page.set_input_files("input[name=file_emg]", str(threedc_file()))
+    page.get_by_role("button", name="Predict").click()
+    message = page.inner_text("#error")
+    assert "10 channels, but the model expects 8 emg channels" in message
+    page.screenshot(path=ARTIFACTS / "mismatch.png")
