@@ -73,6 +73,72 @@ def served_runs(demo_runs, shared_data) -> Path:
     return demo_runs
 
 
+#: A simulated run of one signal, EMG only (6 channels at 1 kHz, Hudgins' features, LDA): a model
+#: that takes a single-file upload, beside the demo, so the web tests run without the real recordings.
+SIMULATED_EMG_SMALL = {
+    "name": "sim-emg", "seed": 0,
+    "dataset": {"name": "simulator", "n_subjects": 2, "n_sessions": 2, "n_repetitions": 2, "duration": 1.5,
+                "n_channels": 6, "seed": 5},
+    "windows": {"length": 0.2, "step": 0.1}, "features": ["HTD"], "models": ["lda"],
+    "protocols": [{"cross_session": {"train": ["session1"], "test": ["session2"]}}], "evaluation": {"n_boot": 200},
+}
+
+
+@pytest.fixture(scope="session")
+def shared_data_present() -> bool:
+    """Whether the real recordings are here (then ``shared_data`` and what needs it do not skip)."""
+    return (DATA / "README.md").is_file()
+
+
+@pytest.fixture(scope="session")
+def web_runs(demo_runs, shared_data_present, request) -> Path:
+    """The demo runs folder with a simulated EMG-only run, ``sim-emg``, beside the demo and, where
+    the real recordings are, the 3DC run ``3dc-p1`` (``served_runs``): what the web tests serve."""
+    from bmelearn.runs.config import ExperimentConfig
+    from bmelearn.runs.experiment import run
+
+    if not (demo_runs / "sim-emg").is_dir():
+        run(ExperimentConfig.model_validate(SIMULATED_EMG_SMALL), demo_runs / "sim-emg")
+    if shared_data_present:
+        request.getfixturevalue("served_runs")
+    return demo_runs
+
+
+@pytest.fixture(scope="session")
+def simulated_emg_recording():
+    """``simulated_emg_recording(session, repetition, label)``: a 3 s simulated EMG recording of
+    subject 1 of the ``sim-emg`` run's simulator (same seed and channels, so the same armband
+    placement and muscles; longer trials, so new samples): 6 channels at 1 kHz, in mV."""
+    from bmelearn.datasets.simulator import simulate
+
+    options = {k: v for k, v in SIMULATED_EMG_SMALL["dataset"].items() if k != "name"}
+    data = simulate(**(options | {"n_subjects": 1, "duration": 3.0})).select(modalities="emg")
+
+    def recording(session: str = "session2", repetition: int = 0, label: str = "wrist flexion"):
+        return next(r for r in data if (r.meta["session"], r.meta["repetition"], r.meta["label"]) == (session, repetition, label))
+
+    return recording
+
+
+@pytest.fixture(scope="session")
+def simulated_emg_file(simulated_emg_recording, tmp_path_factory):
+    """``simulated_emg_file(session, repetition, label, header=False)``: that simulated recording
+    as an upload would be, numeric text: one sample per line, one comma-separated column per
+    channel (each value written exactly, ``repr``), with a first line of channel names if
+    ``header``."""
+    folder = tmp_path_factory.mktemp("simulated-uploads")
+
+    def path(session: str = "session2", repetition: int = 0, label: str = "wrist flexion", header: bool = False) -> Path:
+        recording = simulated_emg_recording(session, repetition, label)
+        out = folder / f"sim_emg_{session}_{repetition}_{label.replace(' ', '-')}{'_named' if header else ''}.csv"
+        lines = [",".join(recording.ch_names)] if header else []
+        lines += [",".join(repr(float(v)) for v in row) for row in recording.data.T]
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out
+
+    return path
+
+
 @pytest.fixture(scope="session")
 def threedc_file(shared_data):
     """``threedc_file(session, repetition, label)``: one 3DC EMG recording of participant 1

@@ -122,20 +122,48 @@ def predict(
         table.to_csv(out, index=False)
         console.print(f"{len(table)} windows of {len(tables)} recording(s) predicted: {out}")
     for name, counts in table.groupby("file", sort=False)["predicted"].value_counts(sort=False).groupby(level=0):
-        console.print(f"{name}: " + ", ".join(f"{label} {n}" for (_, label), n in counts.items()), highlight=False)
+        console.print(f"{name}: " + ", ".join(f"{label} {n}" for (_, label), n in counts.items()), highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()
 def datasets() -> None:
     """List the datasets bmelearn can load, with their descriptions."""
-    from bmelearn.datasets import DATASETS
+    list_("datasets")
 
-    table = Table(title="Datasets (use the name as dataset.name in an experiment file)")
+
+#: What ``bmelearn list KIND`` lists: the module and name of each registry, and where an
+#: experiment file names its entries.
+KINDS = {
+    "steps": ("bmelearn.signals.preprocessing", "STEPS", "preprocessing"),
+    "features": ("bmelearn.features", "FEATURES", "features"),
+    "protocols": ("bmelearn.evaluation.protocols", "PROTOCOLS", "protocols"),
+    "models": ("bmelearn.models", "MODELS", "models"),
+    "datasets": ("bmelearn.datasets", "DATASETS", "dataset.name"),
+    "perturbations": ("bmelearn.evaluation.robustness", "PERTURBATIONS", "evaluation.robustness"),
+    "metrics": ("bmelearn.evaluation.metrics", "METRICS", "evaluation.compare"),
+}
+
+
+@app.command("list")
+def list_(kind: Annotated[str, typer.Argument(help=f"What to list: {', '.join(KINDS)}.")]) -> None:
+    """List the preprocessing steps, features, protocols, models, datasets, perturbations or
+    metrics: name, description and parameters (with their defaults)."""
+    import importlib
+
+    from bmelearn.registry import REQUIRED
+
+    if kind not in KINDS:
+        console.print(f"[bold red]Error:[/] unknown kind {kind!r}; choose from {list(KINDS)}.", highlight=False)
+        raise typer.Exit(2)
+    module, name, key = KINDS[kind]
+    table = Table(title=f"{kind.capitalize()} (used in an experiment file under {key})")
     table.add_column("name", style="bold")
     table.add_column("description")
-    table.add_column("options")
-    for info in DATASETS.values():
-        table.add_row(info.name, info.description, ", ".join(info.parameters))
+    table.add_column("parameters")
+    for entry in getattr(importlib.import_module(module), name).values():
+        parameters = (p if default is REQUIRED else f"{p}={default!r}" for p, default in entry.parameters.items())
+        table.add_row(entry.name, escape(entry.description), escape(", ".join(parameters)))
     Console().print(table)
 
 

@@ -146,19 +146,19 @@ def test_cli_bad_input_is_a_message_not_a_traceback(tmp_path):
 def test_flat_channel_is_excluded_and_reported(tmp_path):
     cfg = load_config(None, [*SMALL, "dataset.dead_channels=[2]", "models=[lda]", "protocols=[cross_session]"])
     # the simulator's dead channel carries a noise floor; make one truly flat to exercise the exclusion
-    import bmelearn.runs.experiment as experiment
+    import bmelearn.runs.plan as plan
     from bmelearn.datasets import load_dataset as real_load
 
     def with_flat(name, **options):
         rs = real_load(name, **options)
         return rs.like(r.with_data(np.where(np.arange(r.n_channels)[:, None] == 2, 0.0, r.data)) if r.modality == "emg" else r for r in rs)
 
-    original = experiment.load_dataset
-    experiment.load_dataset = with_flat
+    original = plan.load_dataset
+    plan.load_dataset = with_flat
     try:
         result = run(cfg, tmp_path / "flat")
     finally:
-        experiment.load_dataset = original
+        plan.load_dataset = original
     info = json.loads((result.folder / "run.json").read_text())
     assert any("channel EMG3 (emg) is flat" in n for n in info["notes"])
     card = load_model(result.folder / "models" / "lda.skops").card()

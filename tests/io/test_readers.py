@@ -8,22 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bmelearn.datasets.threedc import CLASSES as THREEDC_CLASSES
 from bmelearn.io import match_files, read, read_file, read_long_csv, read_matrix, read_pattern, recordings_from_table
 
 THREEDC_PATTERN = "Participant{subject}/{session}/EMG/3dc_EMG_gesture_{rep}_{label}.txt"
-THREEDC_CLASSES = [
-    "neutral",
-    "radial deviation",
-    "wrist flexion",
-    "ulnar deviation",
-    "wrist extension",
-    "supination",
-    "pronation",
-    "power grip",
-    "open hand",
-    "chuck grip",
-    "pinch grip",
-]
 
 
 def write(folder: Path, name: str, text: str) -> Path:

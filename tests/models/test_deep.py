@@ -63,7 +63,7 @@ def test_bad_network_settings_are_config_errors():
         NeuralNetwork(optimizer="adagrad").fit(X, y)
     with pytest.raises(ConfigError, match="takes raw windows"):
         NeuralNetwork("cnn").fit(X.reshape(20, -1), y)
-    with pytest.raises(ConfigError, match="mlp: unknown parameter"):
+    with pytest.raises(ConfigError, match=r"models: model mlp has no parameter\(s\) \['width'\]; allowed: \['activation'"):
         make_model("mlp", width=3)
 
 
@@ -250,3 +250,26 @@ def test_a_rocket_fit_too_large_for_memory_is_refused_with_a_size_that_fits():
     with pytest.raises(ConfigError, match=r"multirocket: 17387 windows × 50000 features would need about 28 GB, more than "
                                           r"this machine's 24 GB; set n_kernels to 6888 or fewer"):
         check_memory("multirocket", 17_387, 10_000, total_bytes=24 * 10**9)
+
+
+def test_transfer_units_give_one_curve_on_every_backend_and_resume_from_the_checkpoint(tmp_path):
+    import pandas as pd
+
+    from bmelearn.compute.backends import Execution, running
+    from bmelearn.compute.checkpoint import Checkpoint
+    from bmelearn.evaluation import make_protocol
+    from bmelearn.evaluation.transfer import transfer_curve
+
+    X, meta = _subjects_with_one_swapped()
+    args = (X.reshape(len(X), -1), meta, {"mlp": make_model("mlp", 0, hidden=[4], max_epochs=5)},
+            {"cross_session": make_protocol("cross_session")}, [1], ["high", "low"])
+    with running(Execution("sequential")):
+        sequential = transfer_curve(*args, n_boot=20, checkpoint=Checkpoint(tmp_path))
+    n_subjects = meta["subject"].nunique()
+    assert len(list(tmp_path.glob("*.npz"))) == n_subjects  # one unit per test subject
+    with running(Execution("processes", 2)):
+        pd.testing.assert_frame_equal(transfer_curve(*args, n_boot=20), sequential)
+    steps = []
+    resumed = transfer_curve(*args, n_boot=20, checkpoint=Checkpoint(tmp_path), on_fit=steps.append)
+    assert len(steps) == n_subjects and all(s.endswith("(done before)") for s in steps)
+    pd.testing.assert_frame_equal(resumed, sequential)

@@ -77,5 +77,5 @@ def test_bad_recordings_are_named(tmp_path, recording):
     pipeline = SignalPipeline.fit({"emg": rec}, [], {}, 0.2, 0.1, False, {"emg": ["MAV"]})
     with pytest.raises(MismatchError, match="short.npy: 0.100 s long, shorter than the model's 0.2 s window"):
         pipeline.check({"emg": Recording(data[:, :100], 1000.0, NAMES, ("emg",) * 6, (), "emg", {"source": "short.npy"})})
-    with pytest.raises(ConfigError, match=r"preprocessing\[0\]: unknown step 'smooth'"):
+    with pytest.raises(ConfigError, match=r"preprocessing\.0: unknown step 'smooth'; choose from \['bandpass'"):
         SignalPipeline.fit({"emg": rec}, [{"smooth": {}}], {}, 0.2, 0.1, False, {"emg": ["MAV"]})

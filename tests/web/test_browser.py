@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): the
-server on a free loopback port over the demo run folder and a 3DC run; screenshots are kept
-in ``test-artifacts/browser/`` (or ``$BMELEARN_ARTIFACTS/browser``)."""
+server on a free loopback port over the demo run folder, a simulated EMG run and, where the real
+recordings are, a 3DC run; uploads are simulated recordings and, with the real data, 3DC ones.
+Screenshots are kept in ``test-artifacts/browser/`` (or ``$BMELEARN_ARTIFACTS/browser``)."""
 
 import os
 import shutil
@@ -9,9 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import uvicorn
 
+from bmelearn.serving import load_model, read_signal
 from bmelearn.web import create_app
 
 ARTIFACTS = Path(os.environ.get("BMELEARN_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "browser"
@@ -27,11 +30,11 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(served_runs):
+def server(web_runs):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(served_runs), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(web_runs), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -59,26 +62,30 @@ def page(server):
         browser.close()
 
 
-def test_runs_page_and_report(page, server):
+def test_runs_page_and_report(page, server, shared_data_present):
     page.goto(f"{server}/runs")
     rows = page.locator("table#runs tr")
-    assert rows.count() == 3  # header, demo, 3dc-p1
-    assert "simulator" in rows.nth(1).inner_text() + rows.nth(2).inner_text()
+    assert rows.count() == 1 + 2 + shared_data_present  # header, demo, sim-emg (, 3dc-p1)
+    listed = [rows.nth(i).inner_text() for i in range(1, rows.count())]
+    assert sum("simulator" in row for row in listed) == 2
     page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
-    page.locator("tr", has_text="simulator").get_by_role("link", name="report").click()
+    page.locator("tr", has=page.get_by_role("link", name="demo", exact=True)).get_by_role("link", name="report").click()
     page.wait_for_load_state()
     assert page.title() == "bmelearn report: demo"
     assert page.get_by_role("heading", name="Main results").is_visible()
     page.screenshot(path=ARTIFACTS / "report.png")
 
 
-def test_compare_two_runs(page, server):
+def test_compare_the_runs(page, server, shared_data_present):
     page.goto(f"{server}/runs")
-    for box in page.locator("input[name=run]").all():
+    boxes = page.locator("input[name=run]").all()
+    assert len(boxes) == 2 + shared_data_present
+    for box in boxes:
         box.check()
     page.get_by_role("button", name="Compare the ticked runs").click()
     page.wait_for_selector(".plotly .main-svg")
-    assert page.locator("table#comparison tr").count() == 1 + 6 + 1
+    # header, demo 2 protocols x 3 pipelines, sim-emg (and 3dc-p1) 1 protocol x 1 pipeline
+    assert page.locator("table#comparison tr").count() == 1 + 6 + 1 + shared_data_present
     page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
 
 
@@ -90,25 +97,32 @@ def test_model_card(page, server):
     page.screenshot(path=ARTIFACTS / "model.png", full_page=True)
 
 
-def test_upload_a_3dc_recording_and_see_its_predictions(page, server, threedc_file):
-    page.goto(f"{server}/predict?model=3dc-p1/lda")
-    page.set_input_files("input[name=file_emg]", str(threedc_file("test", 1, 2)))
+def test_upload_a_recording_and_see_its_predictions(page, server, recorded, web_runs):
+    """Simulated: a simulated EMG file to the simulated run; 3DC: a participant-1 file to the 3DC run."""
+    page.goto(f"{server}/predict?model={recorded.model}")
+    page.set_input_files("input[name=file_emg]", str(recorded.path))
     page.get_by_role("button", name="Predict").click()
     page.wait_for_selector("#summary")
-    assert "48 windows predicted" in page.inner_text("#summary")
+    assert f"{recorded.n_windows} windows predicted" in page.inner_text("#summary")
     page.wait_for_selector(".plotly .main-svg")
     predicted = page.locator("table#windows tr td:nth-child(4)").all_inner_texts()
-    assert len(predicted) == 48 and predicted.count("wrist flexion") > 40
-    page.screenshot(path=ARTIFACTS / "predictions.png", full_page=True)
+    model = load_model(recorded.model_file(web_runs))
+    path = recorded.path
+    expected = model.predict({"emg": read_signal(path.read_bytes(), path.name, "emg", None, model.signal)})
+    assert predicted == list(expected["predicted"])
+    assert len(predicted) == recorded.n_windows and predicted.count(recorded.label) >= recorded.min_correct
+    page.screenshot(path=ARTIFACTS / f"predictions-{recorded.kind}.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the predictions (CSV)").click()
-    assert download.value.suggested_filename == "predictions-3dc_EMG_gesture_1_2.csv"
+    assert download.value.suggested_filename == f"predictions-{path.stem}.csv"
+    table = pd.read_csv(download.value.path())
+    assert list(table["predicted"]) == predicted
 
 
-def test_mismatched_recording_gets_a_clear_message(page, server, threedc_file):
+def test_mismatched_recording_gets_a_clear_message(page, server, recorded):
     page.goto(f"{server}/predict?model=demo/lda")
-    page.set_input_files("input[name=file_emg]", str(threedc_file()))
+    page.set_input_files("input[name=file_emg]", str(recorded.path))
     page.get_by_role("button", name="Predict").click()
     message = page.inner_text("#error")
-    assert "10 channels, but the model expects 8 emg channels" in message
-    page.screenshot(path=ARTIFACTS / "mismatch.png")
+    assert f"{len(recorded.channels)} channels, but the model expects 8 emg channels" in message
+    page.screenshot(path=ARTIFACTS / f"mismatch-{recorded.kind}.png")

@@ -1,5 +1,8 @@
-"""The dashboard and the JSON API, in process (FastAPI's test client)."""
+"""The dashboard and the JSON API, in process (FastAPI's test client). Tests of uploads and
+predictions run on the simulated EMG run with simulated recordings, and on the 3DC run with
+real ones where ../shared/data is (the ``recorded`` fixture of tests/web/conftest.py)."""
 
+import io
 import logging
 import threading
 
@@ -17,14 +20,18 @@ TOKEN = "a-test-token-of-32-characters-xx"
 
 
 @pytest.fixture(scope="module")
-def client(served_runs):
-    with TestClient(create_app(served_runs)) as c:
+def client(web_runs):
+    with TestClient(create_app(web_runs)) as c:
         yield c
 
 
-def test_runs_are_listed_with_their_headline_interval(client):
+def test_runs_are_listed_with_their_headline_interval(client, shared_data_present):
     runs = {r["id"]: r for r in client.get("/api/v1/runs").json()}
-    assert set(runs) == {"demo", "3dc-p1"}
+    assert set(runs) == {"demo", "sim-emg"} | ({"3dc-p1"} if shared_data_present else set())
+    simulated = runs["sim-emg"]
+    assert simulated["dataset"] == "simulator" and simulated["models"] == ["lda"]
+    assert simulated["protocols"] == ["cross_session"] and simulated["pipelines"] == ["lda"]
+    assert simulated["headline"]["ci_low"] < simulated["headline"]["mean"] < simulated["headline"]["ci_high"]
     demo = runs["demo"]
     assert demo["dataset"] == "simulator" and demo["protocols"] == ["cross_session", "loso"]
     assert demo["models"] == ["lda", "rf", "svm"]
@@ -37,101 +44,165 @@ def test_runs_are_listed_with_their_headline_interval(client):
     assert best["pipeline"] == head["pipeline"] and best["balanced_accuracy"]["mean"] == head["mean"]
 
 
-def test_runs_page_filters_and_sorts(client):
+def test_runs_page_filters_and_sorts(client, recorded):
+    run = recorded.run
     page = client.get("/runs").text
-    assert "demo" in page and "3dc-p1" in page and "simulator" in page
-    filtered = client.get("/runs", params={"q": "3dc"}).text
-    assert 'href="/runs/3dc-p1"' in filtered and 'href="/runs/demo"' not in filtered
+    assert "demo" in page and run in page and "simulator" in page
+    filtered = client.get("/runs", params={"q": run[:5]}).text  # "sim-e" or "3dc-p"
+    assert f'href="/runs/{run}"' in filtered and 'href="/runs/demo"' not in filtered
     by_name = client.get("/runs", params={"sort": "name"}).text
-    assert by_name.index('href="/runs/3dc-p1"') < by_name.index('href="/runs/demo"')
+    positions = {r: by_name.index(f'href="/runs/{r}"') for r in (run, "demo")}
+    assert sorted(positions, key=positions.get) == sorted(positions)
 
 
-def test_report_and_comparison(client):
+def test_report_and_comparison(client, recorded):
     report = client.get("/runs/demo/report")
     assert report.status_code == 200 and "bmelearn report: demo" in report.text
-    page = client.get("/compare", params={"run": ["demo", "3dc-p1"]}).text
-    assert page.count("<tr>") >= 1 + 6 + 1  # header, demo 2 protocols x 3 pipelines, 3dc 1 x 1
+    assert f"bmelearn report: {recorded.run}" in client.get(f"/runs/{recorded.run}/report").text
+    page = client.get("/compare", params={"run": ["demo", recorded.run]}).text
+    assert page.count("<tr>") >= 1 + 6 + 1  # header, demo 2 protocols x 3 pipelines, the other run 1 x 1
     assert "plotly-graph-div" in page and "/static/plotly.min.js" in page
     assert client.get("/static/plotly.min.js").headers["content-type"].startswith("text/javascript")
 
 
-def test_model_card_names_what_the_model_expects(client):
-    card = client.get("/api/v1/models/3dc-p1/lda").json()
-    assert card["signals"]["emg"]["fs"] == 1000.0 and len(card["signals"]["emg"]["channels"]) == 10
+def test_model_card_names_what_the_model_expects(client, recorded):
+    card = client.get(f"/api/v1/models/{recorded.model}").json()
+    assert card["signals"]["emg"]["fs"] == 1000.0 and card["signals"]["emg"]["channels"] == list(recorded.channels)
+    assert list(card["signals"]) == ["emg"]
     accuracy = card["validated"]["cross_session"]["accuracy"]
-    assert accuracy["ci_low"] < accuracy["mean"] < accuracy["ci_high"] and accuracy["mean"] > 0.85
-    run = client.get("/api/v1/runs/3dc-p1").json()
+    assert accuracy["ci_low"] < accuracy["mean"] < accuracy["ci_high"] and accuracy["mean"] > recorded.min_accuracy
+    run = client.get(f"/api/v1/runs/{recorded.run}").json()
     assert run["metrics"][0]["accuracy"] == accuracy
+
+
+def test_demo_model_card_page(client, shared_data_present):
     page = client.get("/models/demo/lda").text
     assert "1000 Hz" in page and "EMG1, EMG2" in page and "ACC_X" in page and "bmelearn 0." in page
     loso = client.get("/api/v1/models/demo/lda").json()["validated"]["loso"]["balanced_accuracy"]
     assert f"{100 * loso['mean']:.1f} ({100 * loso['ci_low']:.1f}–{100 * loso['ci_high']:.1f})" in page
-    assert {(m["run"], m["name"]) for m in client.get("/api/v1/models").json()} >= {("demo", "lda"), ("3dc-p1", "lda")}
+    listed = {(m["run"], m["name"]) for m in client.get("/api/v1/models").json()}
+    assert listed >= {("demo", "lda"), ("sim-emg", "lda")} and (("3dc-p1", "lda") in listed) == shared_data_present
 
 
-def test_predict_upload_matches_the_saved_model(client, served_runs, threedc_file):
-    path = threedc_file()
-    response = client.post("/api/v1/models/3dc-p1/lda/predict", files={"files": (path.name, path.read_bytes())})
+def _upload(client, recorded, path=None, **data):
+    path = recorded.path if path is None else path
+    return client.post(f"/api/v1/models/{recorded.model}/predict", files={"files": (path.name, path.read_bytes())},
+                       data=data)
+
+
+def test_predict_upload_matches_the_saved_model(client, web_runs, recorded):
+    response = _upload(client, recorded)
     assert response.status_code == 200, response.text
     body = response.json()
-    model = load_model(served_runs / "3dc-p1" / "models" / "lda.skops")
+    path = recorded.path
+    model = load_model(recorded.model_file(web_runs))
     expected = model.predict({"emg": read_signal(path.read_bytes(), path.name, "emg", 1000.0, model.signal)})
-    assert body["n_windows"] == len(expected) == 47
+    assert body["n_windows"] == len(expected) == recorded.n_windows
     assert [w["predicted"] for w in body["windows"]] == list(expected["predicted"])
+    np.testing.assert_allclose([w["confidence"] for w in body["windows"]], expected["confidence"], rtol=1e-12)
     assert body["windows"][10]["end"] == pytest.approx(1.2)
+    assert sum(w["predicted"] == recorded.label for w in body["windows"]) >= recorded.min_correct
 
 
-def test_predict_command_gives_the_web_api_classes_window_for_window(client, served_runs, threedc_file, tmp_path):
-    path = threedc_file()
-    by_api = client.post("/api/v1/models/3dc-p1/lda/predict", files={"files": (path.name, path.read_bytes())}).json()
-    model = served_runs / "3dc-p1" / "models" / "lda.skops"
+def test_simulated_upload_predicts_what_the_model_predicts_of_the_simulated_recording(client, web_runs,
+                                                                                       simulated_emg_recording,
+                                                                                       simulated_emg_file):
+    """The text file holds the simulated samples exactly: the upload gives the model's predictions
+    and probabilities of the simulated recording itself (up to rounding: the file's samples are laid
+    out in memory otherwise), and a new 3 s trial of wrist flexion is recognised."""
+    recording = simulated_emg_recording("session2", 0, "wrist flexion")
+    path = simulated_emg_file("session2", 0, "wrist flexion")
+    body = client.post("/api/v1/models/sim-emg/lda/predict", files={"files": (path.name, path.read_bytes())}).json()
+    expected = load_model(web_runs / "sim-emg" / "models" / "lda.skops").predict({"emg": recording})
+    assert body["classes"] == list(expected.filter(like="p:").columns.str[2:])
+    assert [w["predicted"] for w in body["windows"]] == list(expected["predicted"])
+    got = np.array([[w["probabilities"][c] for c in body["classes"]] for w in body["windows"]])
+    np.testing.assert_allclose(got, expected.filter(like="p:").to_numpy(), rtol=1e-9, atol=1e-12)
+    assert [w["start"] for w in body["windows"]] == pytest.approx(np.arange(29) * 0.1)
+    assert (expected["predicted"] == "wrist flexion").sum() >= 22
+
+
+def test_predict_command_gives_the_web_api_classes_window_for_window(client, web_runs, recorded, tmp_path):
+    path, other = recorded.path, recorded.other
+    by_api = _upload(client, recorded).json()
+    model = recorded.model_file(web_runs)
     out = tmp_path / "predictions.csv"
-    result = CliRunner().invoke(cli, ["predict", str(model), str(path), str(threedc_file("test", 1, 5)), "--out", str(out)])
+    result = CliRunner().invoke(cli, ["predict", str(model), str(path), str(other), "--out", str(out)])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     first = table[table["file"] == str(path)]
     assert list(first["predicted"]) == [w["predicted"] for w in by_api["windows"]]
     assert np.allclose(first["confidence"], [w["confidence"] for w in by_api["windows"]], rtol=1e-12)
-    assert list(first["start"][:3]) == [0.0, 0.1, 0.2] and set(table["file"]) == {str(path), str(threedc_file("test", 1, 5))}
+    assert list(first["start"][:3]) == [0.0, 0.1, 0.2] and set(table["file"]) == {str(path), str(other)}
+    second = table[table["file"] == str(other)]
+    by_api = _upload(client, recorded, other).json()
+    assert list(second["predicted"]) == [w["predicted"] for w in by_api["windows"]]
 
 
-def test_predict_command_names_what_is_wrong(served_runs, threedc_file, tmp_path):
-    model = served_runs / "demo" / "models" / "lda.skops"
-    path = threedc_file()
+def test_predict_command_names_what_is_wrong(web_runs, recorded, tmp_path):
+    model = web_runs / "demo" / "models" / "lda.skops"
+    path = recorded.path
     result = CliRunner().invoke(cli, ["predict", str(model), f"emg={path}"])
-    assert result.exit_code == 2 and "10 channels, but the model expects 8 emg channels" in result.output
+    expected = f"{len(recorded.channels)} channels, but the model expects 8 emg channels"
+    assert result.exit_code == 2 and expected in result.output
     assert "Traceback" not in result.output
     result = CliRunner().invoke(cli, ["predict", str(model), str(path)])
     assert result.exit_code == 2 and "give each file as MODALITY=PATH" in result.output
-    result = CliRunner().invoke(cli, ["predict", str(served_runs / "3dc-p1" / "models" / "lda.skops"), "missing.txt"])
+    result = CliRunner().invoke(cli, ["predict", str(recorded.model_file(web_runs)), "missing.txt"])
     assert result.exit_code == 2 and "missing.txt: cannot read the file" in result.output
     (tmp_path / "x.skops").write_bytes(b"not a zip")
     result = CliRunner().invoke(cli, ["predict", str(tmp_path / "x.skops"), str(path)])
     assert result.exit_code == 2 and "x.skops" in result.output and "Traceback" not in result.output
 
 
-def test_predict_array_gives_the_same_as_the_file(client, threedc_file):
-    path = threedc_file()
-    data = np.loadtxt(path, delimiter=",").T
-    channels = [f"EMG{i + 1}" for i in range(10)]
-    body = {"signals": {"emg": {"fs": 1000.0, "channels": channels, "data": data.tolist()}}}
-    by_array = client.post("/api/v1/models/3dc-p1/lda/predict-array", json=body).json()
-    by_file = client.post("/api/v1/models/3dc-p1/lda/predict", files={"files": (path.name, path.read_bytes())}).json()
+def test_predict_array_gives_the_same_as_the_file(client, recorded):
+    data = np.loadtxt(recorded.path, delimiter=",").T
+    body = {"signals": {"emg": {"fs": 1000.0, "channels": list(recorded.channels), "data": data.tolist()}}}
+    by_array = client.post(f"/api/v1/models/{recorded.model}/predict-array", json=body).json()
+    by_file = _upload(client, recorded).json()
+    assert by_array["n_windows"] == by_file["n_windows"] == recorded.n_windows
     assert [w["predicted"] for w in by_array["windows"]] == [w["predicted"] for w in by_file["windows"]]
+    probabilities = [[[w["probabilities"][c] for c in body["classes"]] for w in body["windows"]] for body in (by_array, by_file)]
+    np.testing.assert_allclose(*probabilities, rtol=1e-9, atol=1e-12)  # the same up to the memory layout's rounding
 
 
-def test_mismatched_recording_is_422_naming_the_mismatch(client, threedc_file):
-    path = threedc_file()
+def test_header_columns_are_matched_by_name(client, recorded, tmp_path):
+    """A header of the model's channel names, in another order, puts each column where it belongs;
+    a header without one of them is refused, naming it."""
+    rows = np.loadtxt(recorded.path, delimiter=",")
+    order = np.arange(len(recorded.channels))[::-1]
+    names = [recorded.channels[i] for i in order]
+    named = tmp_path / "named.csv"
+    named.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(float(v)) for v in row[order]) for row in rows))
+    plain, shuffled = _upload(client, recorded).json(), _upload(client, recorded, named).json()
+    assert shuffled["n_windows"] == recorded.n_windows
+    assert [w["predicted"] for w in shuffled["windows"]] == [w["predicted"] for w in plain["windows"]]
+    np.testing.assert_allclose([w["confidence"] for w in shuffled["windows"]], [w["confidence"] for w in plain["windows"]])
+    # the same columns with the header of the plain order would swap the channels: other predictions
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text(",".join(recorded.channels) + "\n" + named.read_text().split("\n", 1)[1])
+    assert [w["confidence"] for w in _upload(client, recorded, swapped).json()["windows"]] != \
+        [w["confidence"] for w in plain["windows"]]
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(",".join(names[:-1] + ["FOO"]) + "\n" + named.read_text().split("\n", 1)[1])
+    response = _upload(client, recorded, renamed)
+    assert response.status_code == 422
+    assert response.json()["detail"] == (f"renamed.csv: channels ['{names[-1]}'] that the model expects are missing "
+                                         "(the file has ['FOO'] instead).")
+
+
+def test_mismatched_recording_is_422_naming_the_mismatch(client, recorded):
+    path = recorded.path
     response = client.post("/api/v1/models/demo/lda/predict", files={"files": (path.name, path.read_bytes())},
                            data={"modality": ["emg"]})
     assert response.status_code == 422
-    assert response.json()["detail"] == (f"{path.name}: 10 channels, but the model expects 8 emg channels "
-                                         "(EMG1, EMG2, EMG3, EMG4, EMG5, EMG6, EMG7, EMG8).")
-    response = client.post("/api/v1/models/3dc-p1/lda/predict", files={"files": (path.name, path.read_bytes())},
-                           data={"fs": ["2000"]})
+    assert response.json()["detail"] == (f"{path.name}: {len(recorded.channels)} channels, but the model expects "
+                                         "8 emg channels (EMG1, EMG2, EMG3, EMG4, EMG5, EMG6, EMG7, EMG8).")
+    response = _upload(client, recorded, fs=["2000"])
     assert response.status_code == 422 and "sampled at 2000 Hz, but the model expects emg at 1000 Hz" in response.text
     page = client.post("/predict", data={"model": "demo/lda"}, files={"file_emg": (path.name, path.read_bytes())})
-    assert page.status_code == 422 and "10 channels, but the model expects 8 emg channels" in page.text
+    assert page.status_code == 422
+    assert f"{len(recorded.channels)} channels, but the model expects 8 emg channels" in page.text
 
 
 @pytest.mark.parametrize("url", [
@@ -148,23 +219,24 @@ def test_path_traversal_is_404(client, url):
     assert client.get(url).status_code == 404
 
 
-def test_token_is_required_when_configured(served_runs):
-    with TestClient(create_app(served_runs, token=TOKEN)) as c:
+def test_token_is_required_when_configured(web_runs):
+    with TestClient(create_app(web_runs, token=TOKEN)) as c:
         assert c.get("/api/v1/runs").status_code == 401
         assert c.get("/api/v1/runs", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
         page = c.get("/runs")
         assert page.status_code == 401 and 'name="token"' in page.text
-        assert c.post("/api/v1/models/3dc-p1/lda/predict", files={"files": ("a.txt", b"1")}).status_code == 401
+        assert c.post("/api/v1/models/sim-emg/lda/predict", files={"files": ("a.txt", b"1")}).status_code == 401
         assert c.get("/api/v1/runs", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         assert c.post("/login", data={"token": "wrong"}).status_code == 401
         assert c.post("/login", data={"token": TOKEN}).status_code == 200  # redirected to /runs, with the cookie
         assert c.get("/runs").status_code == 200
 
 
-def test_oversize_upload_is_413(served_runs, threedc_file):
-    path = threedc_file()
-    with TestClient(create_app(served_runs, max_upload=10_000)) as c:
-        response = c.post("/api/v1/models/3dc-p1/lda/predict", files={"files": (path.name, path.read_bytes())})
+def test_oversize_upload_is_413(web_runs, recorded):
+    path = recorded.path
+    assert len(path.read_bytes()) > 10_000
+    with TestClient(create_app(web_runs, max_upload=10_000)) as c:
+        response = c.post(f"/api/v1/models/{recorded.model}/predict", files={"files": (path.name, path.read_bytes())})
         assert response.status_code == 413
 
         def chunks():  # no Content-Length: the limit applies to the bytes as they arrive
@@ -172,54 +244,68 @@ def test_oversize_upload_is_413(served_runs, threedc_file):
             for _ in range(100):
                 yield b"1,2,3,4,5,6,7,8,9,10\n" * 20
 
-        response = c.post("/api/v1/models/3dc-p1/lda/predict", content=chunks(),
+        response = c.post(f"/api/v1/models/{recorded.model}/predict", content=chunks(),
                           headers={"Content-Type": "multipart/form-data; boundary=x"})
         assert response.status_code == 413
 
 
-def test_logs_carry_no_signal_values(client, caplog):
+def test_logs_carry_no_signal_values(client, caplog, recorded):
     rng = np.random.default_rng(1)
-    data = np.round(rng.normal(size=(10, 400)) * 1000 + 0.123456, 6)
-    body = {"signals": {"emg": {"fs": 1000.0, "channels": [f"EMG{i + 1}" for i in range(10)], "data": data.tolist()}}}
+    data = np.round(rng.normal(size=(len(recorded.channels), 400)) * 1000 + 0.123456, 6)
+    body = {"signals": {"emg": {"fs": 1000.0, "channels": list(recorded.channels), "data": data.tolist()}}}
+    path = recorded.path
     with caplog.at_level(logging.DEBUG):
-        assert client.post("/api/v1/models/3dc-p1/lda/predict-array", json=body).status_code == 200
+        assert client.post(f"/api/v1/models/{recorded.model}/predict-array", json=body).status_code == 200
         body["signals"]["emg"]["data"][4][7] = "x"  # not a number: 422
-        assert client.post("/api/v1/models/3dc-p1/lda/predict-array", json=body).status_code == 422
-    assert "predicted 3 windows with 3dc-p1/lda" in caplog.text
+        assert client.post(f"/api/v1/models/{recorded.model}/predict-array", json=body).status_code == 422
+        assert _upload(client, recorded).status_code == 200
+        assert _upload(client, recorded, fs=["2000"]).status_code == 422
+        assert client.post("/predict", data={"model": "demo/lda"},
+                           files={"file_emg": (path.name, path.read_bytes())}).status_code == 422
+    assert f"predicted 3 windows with {recorded.model}" in caplog.text
+    assert f"predicted {recorded.n_windows} windows with {recorded.model}" in caplog.text
     assert not any(f"{v:.3f}"[:-1] in caplog.text for v in data.ravel()[:200])
+    lines = path.read_text().splitlines()[:200]  # nor the uploaded file's lines and long values (simulated: all)
+    assert not any(line in caplog.text for line in lines)
+    assert not any(v in caplog.text for line in lines for v in line.split(",") if len(v) >= 8)
 
 
-def test_a_long_prediction_blocks_no_page_and_shows_progress(client, monkeypatch, threedc_file):
+def test_a_long_prediction_blocks_no_page_and_shows_progress(client, monkeypatch, recorded):
     release = threading.Event()
     started = threading.Event()
     real = DeployableModel.predict
+    n = recorded.n_windows
 
     def slow(model, recordings, progress):
-        progress(0, 47)
+        progress(0, n)
         started.set()
         assert release.wait(30)
         return real(model, recordings, progress)
 
     monkeypatch.setattr(DeployableModel, "predict", slow)
-    path = threedc_file()
-    response = client.post("/predict", data={"model": "3dc-p1/lda"}, files={"file_emg": (path.name, path.read_bytes())},
+    path = recorded.path
+    response = client.post("/predict", data={"model": recorded.model}, files={"file_emg": (path.name, path.read_bytes())},
                            follow_redirects=False)
     assert response.status_code == 303
     job = response.headers["location"]
     assert started.wait(10)
     assert client.get("/runs").status_code == 200  # other pages answer while the prediction runs
     waiting = client.get(job).text
-    assert "Predicting… 0 of 47 windows" in waiting and 'http-equiv="refresh"' in waiting
+    assert f"Predicting… 0 of {n} windows" in waiting and 'http-equiv="refresh"' in waiting
     release.set()
     for _ in range(100):
         page = client.get(job).text
         if 'id="summary"' in page:
             break
         threading.Event().wait(0.1)
-    assert "47 windows predicted" in page and "plotly-graph-div" in page
+    assert f"{n} windows predicted" in page and "plotly-graph-div" in page
     csv = client.get(f"{job}/predictions.csv")
     assert csv.text.splitlines()[0].startswith("window,start,end,predicted,confidence,p:")
-    assert len(csv.text.splitlines()) == 48
+    assert len(csv.text.splitlines()) == n + 1
+    monkeypatch.undo()
+    by_api = _upload(client, recorded).json()
+    table = pd.read_csv(io.StringIO(csv.text))
+    assert list(table["predicted"]) == [w["predicted"] for w in by_api["windows"]]
 
 
 def test_serve_refuses_other_addresses_without_a_token(demo_runs, monkeypatch, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bmelearn.errors import DataError
-from bmelearn.io import read_array, read_pattern
+from bmelearn.io import read_pattern
 from bmelearn.signals.recording import RecordingSet
 
 
@@ -46,7 +46,7 @@ def load_files(
     if classes is not None:  # a label in a path is a class number or a class name
         names = dict(classes) if isinstance(classes, Mapping) else dict(enumerate(classes))
         names |= {name: name for name in names.values()}
-    recordings = read_pattern(path, pattern, fs=fs, read=read_array, ch_names=list(ch_names), ch_type=ch_type,
+    recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
                               modality=modality, units=units, classes=names, keep=keep)
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")

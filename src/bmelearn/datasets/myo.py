@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bmelearn.io import read_pattern
-from bmelearn.io.text import read_matrix
 from bmelearn.signals.recording import RecordingSet
 
 CLASSES = ["hand close", "hand open", "no motion", "wrist extension", "wrist flexion"]
@@ -23,10 +22,7 @@ def load_one_subject_myo(path: str | Path, sessions: Sequence[int] | None = None
         path,
         "trial_{session}/R_{repetition}_C_{label}.csv",
         fs=FS,
-        read=lambda p: read_matrix(p)[0],
         ch_names=CHANNELS,
-        ch_type="emg",
-        modality="emg",
         units="a.u.",
         classes=CLASSES,
         defaults={"subject": 1},

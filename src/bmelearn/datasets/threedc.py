@@ -14,7 +14,6 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.io import QUATERNION_CHANNELS, read_pattern, read_quaternions
-from bmelearn.io.text import read_matrix
 from bmelearn.signals.recording import RecordingSet
 
 CLASSES = [
@@ -55,10 +54,7 @@ def load_3dc(
         path,
         PATTERN.replace("{kind}", "EMG"),
         fs=EMG_FS,
-        read=lambda p: read_matrix(p)[0],
         ch_names=EMG_CHANNELS,
-        ch_type="emg",
-        modality="emg",
         units="ADC",
         classes=CLASSES,
         keep=keep,

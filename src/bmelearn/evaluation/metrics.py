@@ -21,9 +21,43 @@ from collections.abc import Sequence
 
 import numpy as np
 
-OVERALL = ("accuracy", "balanced_accuracy", "kappa", "macro_f1")
-PER_CLASS = ("sensitivity", "specificity", "ppv", "npv", "f1")
-SCORED = ("roc_auc", "pr_auc", "brier")
+from bmelearn.registry import Entry, Registry
+
+
+def _metric(name: str, label: str, scope: str, description: str) -> Entry:
+    return Entry(name, description, metadata={"label": label, "scope": scope})
+
+
+#: The metrics :func:`metric_replicates` computes: ``label`` is the report's name, ``scope`` is
+#: ``overall``, ``per_class`` or ``scored`` (per class, needing class probabilities), and the
+#: description says in plain words what the metric measures.
+METRICS: Registry[Entry] = Registry("metric", [
+    _metric("accuracy", "accuracy", "overall", "The share of all test windows whose class was recognised correctly."),
+    _metric("balanced_accuracy", "balanced accuracy", "overall",
+            "The average of the sensitivities of all classes. Unlike accuracy it is not inflated when some classes "
+            "have many more windows than others."),
+    _metric("kappa", "Cohen's kappa", "overall",
+            "The agreement between the model and the truth beyond the agreement expected by chance: 0 is guessing, 1 is "
+            "perfect."),
+    _metric("macro_f1", "macro F1", "overall", "The average over the classes of their F1."),
+    _metric("sensitivity", "sensitivity", "per_class",
+            "The share of the true cases of that class that were recognised as that class (missed cases lower it)."),
+    _metric("specificity", "specificity", "per_class",
+            "The share of the other cases that were correctly not labelled as that class (false alarms lower it)."),
+    _metric("ppv", "positive predictive value", "per_class",
+            "The share of the windows labelled as that class that truly belong to it (false alarms lower it)."),
+    _metric("npv", "negative predictive value", "per_class",
+            "The share of the windows not labelled as that class that truly do not belong to it (missed cases lower it)."),
+    _metric("f1", "F1", "per_class", "The harmonic mean of the sensitivity and the positive predictive value of that class."),
+    _metric("roc_auc", "ROC AUC", "scored",
+            "The probability that a window of that class gets a higher probability of it than a window of another class."),
+    _metric("pr_auc", "PR AUC", "scored",
+            "The average precision (positive predictive value) over the thresholds on the probability of that class."),
+    _metric("brier", "Brier score", "scored",
+            "The mean squared difference between the probability given to that class and the truth (0 is perfect)."),
+])
+#: The metrics of the whole test set (not of one class): those a comparison of pipelines can use.
+OVERALL = tuple(name for name, entry in METRICS.items() if entry.metadata["scope"] == "overall")
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from sklearn.model_selection import BaseCrossValidator, StratifiedGroupKFold
 
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.leakage import check_split
+from bmelearn.registry import Entry, Registry
 
 
 class MetadataSplitter(BaseCrossValidator):
@@ -138,18 +139,21 @@ class SubjectKFold(MetadataSplitter):
             yield np.isin(np.arange(len(meta)), train), np.isin(np.arange(len(meta)), test)
 
 
-PROTOCOLS = {"within_session": WithinSession, "cross_session": CrossSession, "loso": LeaveOneSubjectOut,
-             "subject_kfold": SubjectKFold}
+#: The protocols by name: the splitter class, its own ``description``, and the short ``label``
+#: of the report.
+PROTOCOLS: Registry[Entry] = Registry("protocol", [
+    Entry.of(cls, name, cls.description, label=label) for name, cls, label in (
+        ("within_session", WithinSession, "Within-session"),
+        ("cross_session", CrossSession, "Cross-session"),
+        ("loso", LeaveOneSubjectOut, "Leave-one-subject-out"),
+        ("subject_kfold", SubjectKFold, "Patient k-fold"),
+    )
+])
 
 
 def make_protocol(name: str, **params: Any) -> MetadataSplitter:
-    """Build the named protocol (``within_session``, ``cross_session``, ``loso``, ``subject_kfold``)."""
-    if name not in PROTOCOLS:
-        raise ConfigError(f"protocols: unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}.")
-    try:
-        return PROTOCOLS[name](**params)
-    except TypeError as exc:
-        raise ConfigError(f"protocols.{name}: invalid parameter ({exc}).") from exc
+    """Build the named protocol of :data:`PROTOCOLS` (``within_session``, ``cross_session``, ``loso``, ``subject_kfold``)."""
+    return PROTOCOLS.check_parameters(name, params, "protocols").obj(**params)
 
 
 class LimitedTraining(MetadataSplitter):

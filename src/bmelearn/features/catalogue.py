@@ -27,10 +27,10 @@ def markdown() -> str:
     lines += [f"| {name} | {', '.join(members)} |" for name, members in GROUPS.items()]
     for family, features in groupby(FEATURES.values(), key=lambda f: f.family):
         features = list(features)
-        module = sys.modules[features[0].func.__module__]
+        module = sys.modules[features[0].obj.__module__]
         lines += ["", f"## {family}", "", _one_line(module.__doc__ or ""), "", "| feature | parameters | definition |", "|---|---|---|"]
         for f in features:
-            params = ", ".join(f"{k}={v}" for k, v in f.defaults.items()) or "–"
+            params = ", ".join(f"{k}={v}" for k, v in f.parameters.items()) or "–"
             lines.append(f"| {f.name} | {params} | {_one_line(f.doc)} |")
     return "\n".join(lines) + "\n"
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.features import kernels
+from bmelearn.registry import Entry, Registry, first_line
 
 TINY = np.finfo(np.float64).tiny
 THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
@@ -206,9 +207,10 @@ class FeatureContext:
 PartsFn = Callable[[dict[str, Any], float, int], list[str]]
 
 
-@dataclass(frozen=True)
-class Feature:
-    """One feature: its name, family, function, default parameters and documentation.
+@dataclass(frozen=True, kw_only=True)
+class Feature(Entry):
+    """One feature: an entry of :data:`FEATURES` whose ``obj`` is its function and whose
+    ``parameters`` are its defaults, with its family and documentation.
 
     ``parts(params, fs, n_times)`` lists the values a feature gives per channel (None: one);
     ``over`` is what a column belongs to: ``channel``, ``pair`` of channels, or
@@ -216,26 +218,22 @@ class Feature:
     is defined on (1 for MEAN, MIN, MAX and RANGE, which also serve one-sample table rows).
     """
 
-    name: str
     family: str
-    func: Callable[..., np.ndarray]
-    defaults: dict[str, Any] = field(default_factory=dict)
     parts: PartsFn | None = None
     over: str = "channel"
     min_samples: int = 3
 
     @property
     def doc(self) -> str:
-        return (self.func.__doc__ or "").strip()
+        return (self.obj.__doc__ or "").strip()
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise ConfigError(f"features: {self.name} has no parameter(s) {unknown}; its parameters are {sorted(self.defaults)}.")
-        return self.defaults | params
+        """``params`` checked against this feature's parameters, with its defaults filled in."""
+        FEATURES.check_parameters(self.name, params, "features.params")
+        return {**self.parameters, **params}
 
     def __call__(self, ctx: FeatureContext, **params: Any) -> np.ndarray:
-        out = self.func(ctx, **self.check_params(params))
+        out = self.obj(ctx, **self.check_params(params))
         return out.reshape(out.shape[0], -1)
 
     def column_names(self, ch_names: list[str], params: dict[str, Any], fs: float, n_times: int) -> list[str]:
@@ -252,7 +250,7 @@ class Feature:
         return ["_".join(s for s in (self.name, part, unit) if s) for part in parts for unit in units]
 
 
-FEATURES: dict[str, Feature] = {}
+FEATURES: Registry[Feature] = Registry("feature")
 GROUPS: dict[str, tuple[str, ...]] = {}
 
 
@@ -262,9 +260,8 @@ def register(
     """Decorator adding a feature function to the registry under ``name``."""
 
     def add(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        if name in FEATURES:
-            raise ValueError(f"feature {name} registered twice")
-        FEATURES[name] = Feature(name, family, func, defaults, parts, over, min_samples)
+        FEATURES.add(Feature(name=name, description=first_line(func.__doc__), parameters=defaults, obj=func,
+                             family=family, parts=parts, over=over, min_samples=min_samples))
         return func
 
     return add

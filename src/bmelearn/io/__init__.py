@@ -6,19 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bmelearn.errors import DataError
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
 from bmelearn.io.npy import map_npy, npy_file
-from bmelearn.io.pattern import match_files, read_pattern
+from bmelearn.io.pattern import match_files, read_array, read_pattern
 from bmelearn.io.quaternion import (
     QUATERNION_CHANNELS,
     parse_quaternions,
     read_quaternions,
 )
 from bmelearn.io.text import parse_matrix, read_matrix
-from bmelearn.signals.recording import MappedFile, Recording
+from bmelearn.signals.recording import Recording
 
 __all__ = [
     "QUATERNION_CHANNELS",
@@ -58,12 +56,6 @@ def read_file(
     return Recording(data.T, fs, tuple(names), (ch_type,) * len(names), (), modality, meta)
 
 
-def read_array(path: Path) -> np.ndarray | MappedFile:
-    """One file's samples × channels: a ``.npy`` file (stored channels × samples) left unread
-    (:func:`npy_file`), or numeric text."""
-    return npy_file(path).T if path.suffix == ".npy" else read_matrix(path)[0]
-
-
 def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Recording]:
     """Read recordings from a path.
 
@@ -81,15 +73,7 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
         if missing:
             raise DataError(f"{path}: reading files by pattern needs fs (Hz) and ch_names (one per column); {missing} missing.")
         ch_names = kwargs.pop("ch_names")
-        return read_pattern(
-            path,
-            pattern,
-            read=read_array,
-            ch_names=ch_names,
-            ch_type=kwargs.pop("ch_type", "emg"),
-            modality=kwargs.pop("modality", "emg"),
-            **kwargs,
-        )
+        return read_pattern(path, pattern, ch_names=ch_names, **kwargs)
     if "channels" in kwargs:
         return read_long_csv(path, **kwargs)
     if "fs" not in kwargs:

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from bmelearn.errors import DataError
-from bmelearn.signals.recording import Recording
+from bmelearn.io.npy import npy_file
+from bmelearn.io.text import read_matrix
+from bmelearn.signals.recording import MappedFile, Recording
 
 FIELD = re.compile(r"\{(\w+)\}")
 ALIASES = {"rep": "repetition", "class": "label", "participant": "subject"}
@@ -57,15 +59,21 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
     return sorted(found, key=lambda item: _natural_key(item[0].relative_to(root).as_posix()))
 
 
+def read_array(path: Path) -> np.ndarray | MappedFile:
+    """One file's samples × channels: a ``.npy`` file (stored channels × samples) left unread
+    (:func:`~bmelearn.io.npy.npy_file`), or numeric text."""
+    return npy_file(path).T if path.suffix == ".npy" else read_matrix(path)[0]
+
+
 def read_pattern(
     root: str | Path,
     pattern: str,
     *,
     fs: float,
-    read: Callable[[Path], np.ndarray],
     ch_names: Sequence[str],
-    ch_type: str,
-    modality: str,
+    read: Callable[[Path], np.ndarray | MappedFile] | None = None,
+    ch_type: str = "emg",
+    modality: str = "emg",
     units: str | None = None,
     classes: Sequence[str] | Mapping[Any, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
@@ -73,7 +81,8 @@ def read_pattern(
 ) -> list[Recording]:
     """Read every file matching ``pattern`` into one Recording each.
 
-    ``read(path)`` returns an array (n_samples, n_channels). ``defaults`` fills metadata the
+    ``read(path)`` returns an array (n_samples, n_channels); by default :func:`read_array`
+    (numeric text, or ``.npy`` left unread). ``defaults`` fills metadata the
     path does not hold (e.g. ``{"subject": 1}``); ``keep(fields)`` filters files by their
     path fields before they are read. The trial id is the path without the modality folder.
     """
@@ -84,7 +93,7 @@ def read_pattern(
             meta["label"] = _class_name(meta["label"], classes, path)
         if keep is not None and not keep(meta):
             continue
-        data = read(path)
+        data = (read or read_array)(path)
         if data.ndim != 2 or data.shape[1] != len(ch_names):
             raise DataError(
                 f"{path}: {data.shape[-1]} channel columns, expected {len(ch_names)} ({', '.join(ch_names)}). "

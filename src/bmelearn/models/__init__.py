@@ -4,41 +4,43 @@ ROCKET-family classifiers on the raw windows (aeon)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from bmelearn.errors import ConfigError
 from bmelearn.models.capabilities import Capabilities, capabilities
 from bmelearn.models.classic import CLASSIC, make_classic
-from bmelearn.models.deep import NeuralNetwork
+from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
 from bmelearn.models.rocket import ROCKETS, make_rocket
+from bmelearn.registry import Entry, Registry
 
-NETWORKS = {
-    "mlp": "multilayer perceptron on the features (PyTorch): hidden widths, sigmoid/tanh/relu, sgd/momentum/rmsprop/adam",
-    "cnn": "1-D convolutional network on the raw windows (PyTorch)",
-    "lstm": "LSTM recurrent network on the raw windows (PyTorch)",
-    "gru": "GRU recurrent network on the raw windows (PyTorch)",
-}
-MODELS = {name: description for name, (description, _, _) in CLASSIC.items()} | NETWORKS | ROCKETS
+
+def _network(name: str, random_state: int | None = None) -> Pipeline:
+    return Pipeline([(name, NeuralNetwork(name, random_state=random_state))])
+
+
+def _model(name: str, description: str, build: Callable[[int | None], Pipeline], **metadata: Any) -> Entry:
+    """An entry whose ``obj`` builds the model from a random state and whose parameters are
+    those of its estimator (the pipeline's last step), with bmelearn's defaults."""
+    return Entry(name, description, build(None).steps[-1][1].get_params(deep=False), metadata, build)
+
+
+#: The models by name: classic (scikit-learn), neural networks (PyTorch) and ROCKETs (aeon).
+MODELS: Registry[Entry] = Registry("model", [
+    *(_model(name, description, partial(make_classic, name)) for name, (description, _, _) in CLASSIC.items()),
+    *(_model(name, description, partial(_network, name)) for name, description in ARCHITECTURES.items()),
+    *(_model(name, description, partial(make_rocket, name), requires=("aeon", "bmelearn[rocket]"))
+      for name, description in ROCKETS.items()),
+])
 
 
 def make_model(name: str, random_state: int | None = None, **params: Any) -> Pipeline:
-    """Build the named model (see ``MODELS``) with the estimator's own parameters."""
-    if name not in MODELS:
-        raise ConfigError(f"models: unknown model {name!r}; choose from {sorted(MODELS)}.")
-    if name in CLASSIC:
-        model = make_classic(name, random_state)
-    elif name in ROCKETS:
-        model = make_rocket(name, random_state)
-    else:
-        model = Pipeline([(name, NeuralNetwork(name, random_state=random_state))])
+    """Build the named model of :data:`MODELS` with the estimator's own parameters."""
+    model = MODELS.check_parameters(name, params, "models").obj(random_state)
     estimator: BaseEstimator = model.steps[-1][1]
-    allowed = estimator.get_params(deep=False)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"models.{name}: unknown parameter(s) {unknown}; {name} takes {sorted(allowed)}.")
     if isinstance(params.get("hidden"), list):  # YAML lists: layer widths
         params = params | {"hidden": tuple(params["hidden"])}
     estimator.set_params(**params)

@@ -40,7 +40,14 @@ from bmelearn.compute.backends import torch_threads
 from bmelearn.errors import ConfigError
 from bmelearn.models.capabilities import BmelearnTags, bmelearn_tags
 
-ARCHITECTURES = ("mlp", "cnn", "lstm", "gru")
+#: The architectures by name, with their descriptions (the modules are built by
+#: :func:`bmelearn.models.networks.build`).
+ARCHITECTURES = {
+    "mlp": "multilayer perceptron on the features (PyTorch): hidden widths, sigmoid/tanh/relu, sgd/momentum/rmsprop/adam",
+    "cnn": "1-D convolutional network on the raw windows (PyTorch)",
+    "lstm": "LSTM recurrent network on the raw windows (PyTorch)",
+    "gru": "GRU recurrent network on the raw windows (PyTorch)",
+}
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 AUGMENTATIONS = {"shift", "scale", "noise", "time_shift", "dropout"}

@@ -17,7 +17,6 @@ for these models.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -81,10 +80,8 @@ class Rocket(ClassifierMixin, BaseEstimator):
 
 
 def make_rocket(name: str, random_state: int | None = None) -> Pipeline:
-    """The named ROCKET classifier, using every core, as a one-step Pipeline; refuses at once
-    (when the experiment file is validated) if aeon is not installed."""
-    if importlib.util.find_spec("aeon") is None:
-        raise ConfigError(f"models: {name} needs aeon: pip install \"bmelearn[rocket]\".")
+    """The named ROCKET classifier, using every core, as a one-step Pipeline (its entry of
+    ``bmelearn.models.MODELS`` requires aeon, so an experiment file without it is refused at once)."""
     return Pipeline([(name, Rocket(name, random_state=random_state))])
 
 

@@ -146,7 +146,9 @@ class SignalPipeline:
     def model_input(self, arrays: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """What the model takes from ``n`` windows: their features, or the raw windows as float64."""
         if self.output == "windows":
-            return np.array(arrays[self.raw], dtype=np.float64) if n else np.empty((0, 0, self.samples[self.raw]))
+            if not n:
+                return np.empty((0, len(self.channels(self.raw)), self.samples[self.raw]))
+            return np.array(arrays[self.raw], dtype=np.float64)
         return self.features(arrays, n)
 
     def transform(self, streams: Mapping[str, Recording], trial: Any = "recording") -> tuple[np.ndarray, np.ndarray]:

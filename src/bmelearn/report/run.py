@@ -36,6 +36,12 @@ class RunData:
             self._tables[name] = run_folder.read_table(self.folder, name)
         return self._tables[name]
 
+    def means(self, name: str, metric: str) -> pd.DataFrame | None:
+        """The rows of the summary table ``name`` (means over subjects of a curve) for ``metric``
+        over all classes, None if the run did not measure that curve."""
+        means = self.table(name)
+        return None if means is None else means[(means["metric"] == metric) & (means["class"] == "")]
+
     def require(self, name: str) -> pd.DataFrame:
         """The table ``name``, which every run folder has."""
         table = self.table(name)

@@ -45,6 +45,14 @@ def natural_order(values: Iterable) -> list[str]:
     return sorted({str(v) for v in values if not pd.isna(v)}, key=key)
 
 
+def typed(frame: pd.DataFrame, text: Sequence[str], numbers: Sequence[str]) -> pd.DataFrame:
+    """The ``text`` columns of ``frame`` as strings (missing: ``""``) and its ``numbers`` columns
+    as floats (missing or unreadable: NaN)."""
+    return pd.DataFrame({**{c: frame[c].fillna("").astype(str) for c in text},
+                         **{c: pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else np.nan
+                            for c in numbers}})
+
+
 def class_order(classes: Sequence[str], seen: Iterable) -> list[str]:
     """The canonical classes, then any other class name found in the data."""
     names = [str(c) for c in classes]
@@ -64,17 +72,7 @@ class ResultSummary:
     @classmethod
     def from_results(cls, results: pd.DataFrame, classes: Sequence[str]) -> ResultSummary:
         require_columns(results, RESULT_COLUMNS, "results")
-        r = pd.DataFrame(
-            {
-                "protocol": results["protocol"].astype(str),
-                "pipeline": results["pipeline"].astype(str),
-                "subject": results["subject"].astype(str),
-                "metric": results["metric"].astype(str),
-                "class": results["class"].fillna("").astype(str),
-                **{c: pd.to_numeric(results[c], errors="coerce") if c in results.columns else np.nan
-                   for c in ("value", "ci_low", "ci_high")},
-            }
-        )
+        r = typed(results, ["protocol", "pipeline", "subject", "metric", "class"], ["value", "ci_low", "ci_high"])
         keys = ["protocol", "pipeline", "subject", "metric", "class"]
         scores = r.groupby(keys, sort=False)[["value", "ci_low", "ci_high"]].mean().reset_index()
         return cls(
@@ -124,15 +122,7 @@ def confusion_matrices(confusion: pd.DataFrame, classes: Sequence[str], protocol
     ``protocols`` and ``pipelines`` give a preferred order (e.g. that of the results table).
     """
     require_columns(confusion, CONFUSION_COLUMNS, "confusion")
-    c = pd.DataFrame(
-        {
-            "protocol": confusion["protocol"].astype(str),
-            "pipeline": confusion["pipeline"].astype(str),
-            "true": confusion["true"].astype(str),
-            "predicted": confusion["predicted"].astype(str),
-            "count": pd.to_numeric(confusion["count"], errors="coerce").fillna(0),
-        }
-    )
+    c = typed(confusion, ["protocol", "pipeline", "true", "predicted"], ["count"]).fillna({"count": 0})
     order = class_order(classes, [*c["true"], *c["predicted"]])
     protocol_order = unique_in_order([*map(str, protocols), *c["protocol"]])
     pipeline_order = unique_in_order([*map(str, pipelines), *c["pipeline"]])

@@ -1,23 +1,24 @@
-"""Plain-language wording of the report: names of protocols and metrics, how the data were prepared."""
+"""Plain-language wording of the report: names of protocols and metrics (from their registries), how the data were prepared."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bmelearn.evaluation.metrics import METRICS
+from bmelearn.evaluation.protocols import PROTOCOLS
+from bmelearn.registry import REQUIRED
 from bmelearn.signals.preprocessing import STEPS
-
-#: Short names of the evaluation protocols (what each means is the protocol's own description).
-PROTOCOL_LABELS = {"within_session": "Within-session", "cross_session": "Cross-session",
-                   "loso": "Leave-one-subject-out", "subject_kfold": "Patient k-fold"}
-METRIC_NAMES = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "kappa": "Cohen's kappa",
-                "macro_f1": "macro F1", "sensitivity": "sensitivity", "specificity": "specificity"}
 
 
 def protocol_label(name: str) -> str:
-    """Short human name of an evaluation protocol."""
-    return PROTOCOL_LABELS.get(name, name.replace("_", " ").capitalize())
+    """Short human name of an evaluation protocol (its ``label`` in the registry)."""
+    return PROTOCOLS[name].metadata["label"] if name in PROTOCOLS else name.replace("_", " ").capitalize()
+
+
+def metric_name(name: str) -> str:
+    """Human name of a metric (its ``label`` in the registry): ``balanced_accuracy`` → ``balanced accuracy``."""
+    return METRICS[name].metadata["label"] if name in METRICS else name
 
 
 def format_duration(seconds: float) -> str:
@@ -50,22 +51,10 @@ def windows_sentence(windows: Mapping[str, Any], n_windows: int) -> str:
             "continuously in real time would do, so the scores below count windows, not whole movements.")
 
 
-_STEP_WORDS = {
-    "bandpass": lambda p: f"band-pass filtered between {p['low']:g} and {p['high']:g} Hz",
-    "highpass": lambda p: f"high-pass filtered at {p['cutoff']:g} Hz",
-    "lowpass": lambda p: f"low-pass filtered at {p['cutoff']:g} Hz",
-    "notch": lambda p: f"cleaned of {p['freq']:g} Hz mains interference and its harmonics",
-    "rectify": lambda p: "rectified",
-    "envelope": lambda p: f"turned into its envelope (smoothed at {p['cutoff']:g} Hz)",
-    "normalize": lambda p: "normalised channel by channel",
-    "resample": lambda p: f"resampled to {p['fs']:g} Hz",
-}
-
-
 def _step_parameters(name: str, params: Mapping | None) -> dict:
     """The step's parameters with the preprocessing function's own defaults filled in."""
-    parameters = inspect.signature(STEPS[name]).parameters.values()
-    return {p.name: p.default for p in parameters if p.default is not p.empty} | dict(params or {})
+    defaults = {key: value for key, value in STEPS[name].parameters.items() if value is not REQUIRED}
+    return defaults | dict(params or {})
 
 
 def preprocessing_sentence(steps: Sequence[Mapping[str, Mapping | None]]) -> str:
@@ -75,5 +64,5 @@ def preprocessing_sentence(steps: Sequence[Mapping[str, Mapping | None]]) -> str
     words = []
     for step in steps:
         ((name, params),) = step.items()
-        words.append(_STEP_WORDS[name](_step_parameters(name, params)))
+        words.append(STEPS[name].metadata["words"].format(**_step_parameters(name, params)))
     return f"Before analysis, the EMG signals were {join_words(words)}, in that order."

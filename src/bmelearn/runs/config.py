@@ -7,7 +7,6 @@ overrides any value (the value is read as YAML: ``--set windows.length=0.25``,
 
 from __future__ import annotations
 
-import inspect
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -15,15 +14,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bmelearn.datasets import DATASETS
-from bmelearn.errors import BmeError, ConfigError
-from bmelearn.evaluation import make_protocol
+from bmelearn.datasets import check_dataset
+from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.metrics import OVERALL
+from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
-from bmelearn.models import make_model
-from bmelearn.signals.preprocessing import STEPS
+from bmelearn.models import MODELS
+from bmelearn.signals.preprocessing import preprocessing_steps
 
 #: The demo experiment that ``bmelearn run`` runs with no argument (on the built-in simulator).
 DEMO_CONFIG = files("bmelearn") / "demo.yaml"
@@ -57,14 +57,7 @@ class DatasetConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> DatasetConfig:
-        if self.name not in DATASETS:
-            raise ValueError(f"unknown dataset {self.name!r}; choose from {sorted(DATASETS)}")
-        info = DATASETS[self.name]
-        unknown = sorted(set(self.options) - set(info.parameters))
-        if unknown:
-            raise ValueError(f"{unknown} are not options of dataset {self.name!r}; its options are {info.parameters}")
-        if info.needs_path and not self.options.get("path"):
-            raise ValueError(f"dataset {self.name!r} is read from a local folder: set dataset.path")
+        check_dataset(self.name, self.options)
         return self
 
     @property
@@ -112,9 +105,7 @@ class FeaturesConfig(_Strict):
         for name, params in self.params.items():
             if name not in selected:
                 raise ValueError(f"params: {name!r} is not among the selected features {sorted(selected)}")
-            unknown = sorted(set(params) - set(FEATURES[name].defaults))
-            if unknown:
-                raise ValueError(f"params.{name}: unknown {unknown}; {name} takes {sorted(FEATURES[name].defaults)}")
+            FEATURES.check_parameters(name, params, "features.params")
         return self
 
 
@@ -175,7 +166,7 @@ class EvaluationConfig(_Strict):
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
     positive: str | None = None
     operating_point: OperatingPointConfig | None = None
-    compare: Literal["accuracy", "balanced_accuracy", "kappa", "macro_f1"] = "balanced_accuracy"
+    compare: Literal[OVERALL] = "balanced_accuracy"
     robustness: RobustnessConfig | None = None
     control: ControlConfig | None = None
     learning_curve: list[int] = Field(default_factory=list)
@@ -279,28 +270,15 @@ class ExperimentConfig(_Strict):
 
     @model_validator(mode="after")
     def _buildable(self) -> ExperimentConfig:
-        for i, step in enumerate(self.preprocessing):
-            ((name, params),) = step.items()
-            if name not in STEPS:
-                raise ValueError(f"preprocessing.{i}: unknown step {name!r}; choose from {sorted(STEPS)}")
-            allowed = list(inspect.signature(STEPS[name]).parameters)[1:]
-            unknown = sorted(set(params) - set(allowed))
-            if unknown:
-                raise ValueError(f"preprocessing.{i}.{name}: unknown parameter(s) {unknown}; allowed: {allowed}")
+        preprocessing_steps(self.preprocessing)
         keys = [m.key for m in self.models]
         if len(set(keys)) != len(keys):
             raise ValueError(f"models: two models share a name {keys}; give one a different label")
         for i, m in enumerate(self.models):
-            try:
-                make_model(m.name, **m.params)
-            except BmeError as exc:
-                raise ValueError(f"models.{i}: {exc}") from None
+            MODELS.check_parameters(m.name, m.params, f"models.{i}")
         for i, step in enumerate(self.protocols):
             ((name, params),) = step.items()
-            try:
-                make_protocol(name, **params)
-            except BmeError as exc:
-                raise ValueError(f"protocols.{i}: {exc}") from None
+            PROTOCOLS.check_parameters(name, params, f"protocols.{i}")
         return self
 
 
@@ -347,7 +325,8 @@ def validate_config(raw: Any, source: str = "config") -> ExperimentConfig:
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = f"unknown key; allowed keys: {_allowed_keys(err['loc'][:-1])}"
-            lines.append(message if not err["loc"] else f"{key}: {message}")
+            names_its_key = isinstance(err.get("ctx", {}).get("error"), ConfigError)
+            lines.append(message if names_its_key or not err["loc"] else f"{key}: {message}")
         raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
 
 

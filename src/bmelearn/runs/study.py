@@ -150,7 +150,7 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     check_control(scoring.control, windows.classes, pipelines)
     networks = transfer_networks(scoring.transfer, pipelines, uses)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
-        count_transfer_fits(windows.meta, members, protocols, scoring.transfer) for members in networks.values())
+        count_transfer_fits(windows.meta, members, protocols) for members in networks.values())
     done = 0
 
     def fitted(description: str) -> None:
@@ -177,7 +177,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     learning = learning_curve(inputs, uses, windows, pipelines, protocols, scoring, checkpoint)
     transfer = pd.concat([
         transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
-                       scoring.dataset, fitted, scoring.n_boot, scoring.confidence, Stream.TRANSFER.seed(scoring.seed))
+                       scoring.dataset, fitted, scoring.n_boot, scoring.confidence, Stream.TRANSFER.seed(scoring.seed),
+                       checkpoint)
         for kind, members in networks.items()
     ], ignore_index=True) if networks else None
     roc_pr = reliability = None
@@ -290,8 +291,8 @@ def perturbation_features(windows: Windows, signal: SignalPipeline, scoring: Sco
         for name, levels in robustness.levels.items():
             for level in levels:
                 arrays = {m: a[test] for m, a in windows.arrays.items()}
-                arrays[modality] = PERTURBATIONS[name](arrays[modality], level, rng=rng, fs=windows.fs[modality],
-                                                       powerline_hz=robustness.powerline_hz)
+                arrays[modality] = PERTURBATIONS[name].obj(arrays[modality], level, rng=rng, fs=windows.fs[modality],
+                                                           powerline_hz=robustness.powerline_hz)
                 data = arrays[signal.raw] if raw else signal.features(arrays, len(test))
                 out.append((name, float(level), data))
         return out

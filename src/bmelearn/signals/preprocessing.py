@@ -7,7 +7,7 @@ Every frequency is in Hz. Each step returns a new Recording; nothing is changed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 from scipy import signal
 
 from bmelearn.errors import ConfigError, SignalError
+from bmelearn.registry import Entry, Registry
 from bmelearn.signals.recording import Recording, RecordingSet, on_disk
 
 
@@ -112,9 +113,18 @@ def resample(rec: Recording, fs: float) -> Recording:
     return rec.with_data(data, fs=rec.fs * ratio.numerator / ratio.denominator)
 
 
-STEPS: dict[str, Callable[..., Recording]] = {
-    f.__name__: f for f in (bandpass, highpass, lowpass, notch, rectify, envelope, normalize, resample)
-}
+#: The preprocessing steps by name: a function of a Recording (its first argument) and its
+#: parameters; ``words`` is how the report says what the step did (filled with its parameters).
+STEPS: Registry[Entry] = Registry("step", [
+    Entry.of(bandpass, data_args=1, words="band-pass filtered between {low:g} and {high:g} Hz"),
+    Entry.of(highpass, data_args=1, words="high-pass filtered at {cutoff:g} Hz"),
+    Entry.of(lowpass, data_args=1, words="low-pass filtered at {cutoff:g} Hz"),
+    Entry.of(notch, data_args=1, words="cleaned of {freq:g} Hz mains interference and its harmonics"),
+    Entry.of(rectify, data_args=1, words="rectified"),
+    Entry.of(envelope, data_args=1, words="turned into its envelope (smoothed at {cutoff:g} Hz)"),
+    Entry.of(normalize, data_args=1, words="normalised channel by channel"),
+    Entry.of(resample, data_args=1, words="resampled to {fs:g} Hz"),
+])
 
 
 #: A checked preprocessing step: the name of a function of ``STEPS`` and its parameters (data,
@@ -127,12 +137,12 @@ PREPROCESSED = ("emg",)
 
 def preprocessing_steps(steps: Sequence[Mapping[str, Mapping[str, Any]]]) -> list[Step]:
     """``steps`` (e.g. ``[{"bandpass": {"low": 20, "high": 450}}, {"notch": {}}]``) checked by
-    name, as ``(name, parameters)`` pairs."""
+    name and parameters against :data:`STEPS` (errors name the key ``preprocessing.i``), as
+    ``(name, parameters)`` pairs."""
     calls = []
     for i, step in enumerate(steps):
         ((name, params),) = step.items()
-        if name not in STEPS:
-            raise ConfigError(f"preprocessing[{i}]: unknown step {name!r}; choose from {sorted(STEPS)}.")
+        STEPS.check_parameters(name, params or {}, f"preprocessing.{i}")
         calls.append((name, dict(params or {})))
     return calls
 
@@ -144,7 +154,7 @@ def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str]
         if on_disk(rec.data):
             rec = rec.with_data(np.asarray(rec.opened().data, dtype=np.float64))
         for name, params in calls:
-            rec = STEPS[name](rec, **params)
+            rec = STEPS[name].obj(rec, **params)
     return rec
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,14 +101,7 @@ class Catalog:
             info = folder / run_folder.RUN
             if folder.name.startswith(".") or not info.is_file():
                 continue
-            stamp = info.stat().st_mtime
-            with self._lock:
-                cached = self._runs.get(folder)
-            if cached is None or cached[0] != stamp:
-                cached = (stamp, _read_run(folder))
-                with self._lock:
-                    self._runs[folder] = cached
-            found.append(cached[1])
+            found.append(self._fresh(self._runs, folder, info, _read_run))
         return sorted(found, key=lambda r: r.finished, reverse=True)
 
     def run(self, run_id: str) -> Run:
@@ -143,13 +137,17 @@ class Catalog:
     def model(self, run_id: str, model: str) -> DeployableModel:
         """The deployable model (loaded from its skops file only, once, and again when the file changes)."""
         path = self.model_path(run_id, model)
-        stamp = path.stat().st_mtime
+        return self._fresh(self._models, path, path, load_model)
+
+    def _fresh(self, cache: dict[Path, tuple[float, Any]], key: Path, stamped: Path, read: Callable[[Path], Any]) -> Any:
+        """``read(key)``, kept in ``cache`` until the modification time of ``stamped`` changes."""
+        stamp = stamped.stat().st_mtime
         with self._lock:
-            cached = self._models.get(path)
+            cached = cache.get(key)
         if cached is None or cached[0] != stamp:
-            cached = (stamp, load_model(path))
+            cached = (stamp, read(key))
             with self._lock:
-                self._models[path] = cached
+                cache[key] = cached
         return cached[1]
 
 

@@ -22,10 +22,9 @@ from bmelearn.report.sections import (
     training,
     transfer,
 )
-from bmelearn.report.sections.robustness import PERTURBATION_AXES
 
 SECTIONS = tuple(m.section for m in (introduction, headline, notes, metrics, data, examples, per_subject, clinical,
                                      per_class, confusion, comparison, robustness, learning, transfer, control, training,
                                      configuration))
 
-__all__ = ["PERTURBATION_AXES", "SECTIONS"]
+__all__ = ["SECTIONS"]

@@ -22,7 +22,7 @@ def section(run: RunData) -> Section | None:
          f"{r.p_value:.3f}", f"{r.p_holm:.3f}", f"{r.min_p:.3f}" if r.min_p > 0 else "–"]
         for r in comparisons.itertuples(index=False)
     ]
-    metric = text.METRIC_NAMES.get(comparisons["metric"].iloc[0], comparisons["metric"].iloc[0])
+    metric = text.metric_name(comparisons["metric"].iloc[0])
     caption = f"Paired over participants, {metric}; a positive difference favours the first model."
     items = [Item(table=Table(["Comparison", "Evaluation", "Subjects", "Difference (points)", "Effect size d_z", "Test",
                                "p", "p (Holm)", "Smallest possible p"], rows, id="comparisons-table", caption=caption))]

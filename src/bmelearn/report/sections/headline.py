@@ -14,8 +14,8 @@ RANGED = ("accuracy", "balanced_accuracy")  # metrics shown with their range ove
 
 def section(run: RunData) -> Section:
     positive, summary, pooled = run.positive, run.summary[run_folder.SUMMARY_PROTOCOLS], run.protocols["pooled"]
-    metrics = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy"} | (
-        {f"sensitivity:{positive}": f"Sensitivity ({positive})", f"specificity:{positive}": f"Specificity ({positive})"}
+    metrics = {m: text.metric_name(m).capitalize() for m in RANGED} | (
+        {f"{m}:{positive}": f"{text.metric_name(m).capitalize()} ({positive})" for m in ("sensitivity", "specificity")}
         if positive else {})
     ranged = [] if pooled.all() else RANGED
     columns = ["Evaluation", "Model", "Subjects"]

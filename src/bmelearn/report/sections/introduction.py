@@ -20,7 +20,7 @@ def section(run: RunData) -> Section:
         f"{text.plural(len(classes), 'class', 'classes')} to recognise ({text.join_words(classes)})."
         + (f" Signals recorded: {text.join_words(signals)}." if signals else "")
     )
-    models = [(model["label"] or model["name"], MODELS[model["name"]]) for model in config["models"]]
+    models = [(model["label"] or model["name"], MODELS[model["name"]].description) for model in config["models"]]
     protocols = [(text.protocol_label(name), name, row.description) for name, row in run.protocols.iterrows()]
     return Section("what-was-done", "What was done", template="what-was-done.html",
                    intro=[data, text.preprocessing_sentence(config["preprocessing"]),

@@ -11,13 +11,12 @@ from bmelearn.runs import folder as run_folder
 
 
 def section(run: RunData) -> Section | None:
-    means = run.table(run_folder.LEARNING_CURVE_SUMMARY)
+    means = run.means(run_folder.LEARNING_CURVE_SUMMARY, run.compare)
     if means is None:
         return None
-    metric = run.compare
-    name = text.METRIC_NAMES.get(metric, metric)
+    name = text.metric_name(run.compare)
     items = []
-    for protocol, block in means[(means["metric"] == metric) & (means["class"] == "")].groupby("protocol", sort=False):
+    for protocol, block in means.groupby("protocol", sort=False):
         curves = {p: c.rename(columns={"repetitions": "x", **CURVE}) for p, c in block.groupby("pipeline", sort=False)}
         items.append(Item(figure=Figure(
             figures.curve_figure(curves, "Training repetitions per class", f"{name.capitalize()} (%)"),

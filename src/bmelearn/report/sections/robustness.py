@@ -3,35 +3,27 @@ per model, with its band (robustness_summary.csv)."""
 
 from __future__ import annotations
 
+from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.report import figures, text
 from bmelearn.report.cells import Table, with_interval
 from bmelearn.report.page import Figure, Item, Section
 from bmelearn.report.run import RunData
 from bmelearn.runs import folder as run_folder
 
-PERTURBATION_AXES = {
-    "electrode_shift": "Electrode shift (electrodes)",
-    "snr_db": "Signal-to-noise ratio (dB)",
-    "powerline": "Mains interference (× signal RMS)",
-    "dropout": "Channels lost",
-    "gain": "Gain factor",
-}
 #: The columns of a summary as those of a curve of figures.curve_figure.
 CURVE = {"mean": "y", "ci_low": "low", "ci_high": "high"}
 
 
 def section(run: RunData) -> Section | None:
-    means = run.table(run_folder.ROBUSTNESS_SUMMARY)
+    means = run.means(run_folder.ROBUSTNESS_SUMMARY, run.compare)
     if means is None:
         return None
-    metric = run.compare
-    name = text.METRIC_NAMES.get(metric, metric)
+    name = text.metric_name(run.compare)
     items = []
-    for (protocol, perturbation), block in means[(means["metric"] == metric) & (means["class"] == "")].groupby(
-            ["protocol", "perturbation"], sort=False):
+    for (protocol, perturbation), block in means.groupby(["protocol", "perturbation"], sort=False):
         curves = {p: c.sort_values("level").rename(columns={"level": "x", **CURVE})
                   for p, c in block.groupby("pipeline", sort=False)}
-        axis = PERTURBATION_AXES[perturbation]
+        axis = PERTURBATIONS[perturbation].metadata["axis"]
         levels = sorted(block["level"].unique())
         rows = [[p] + [with_interval(*c.loc[c["x"] == level, ["y", "low", "high"]].iloc[0]) for level in levels]
                 for p, c in curves.items()]

@@ -15,13 +15,12 @@ from bmelearn.runs import folder as run_folder
 
 
 def section(run: RunData) -> Section | None:
-    means = run.table(run_folder.TRANSFER_SUMMARY)
+    means = run.means(run_folder.TRANSFER_SUMMARY, "accuracy")
     if means is None:
         return None
     confidence = f"{run.confidence:.0%}"
     items = []
-    for (protocol, pipeline), block in means[(means["metric"] == "accuracy") & (means["class"] == "")].groupby(
-            ["protocol", "pipeline"], sort=False):
+    for (protocol, pipeline), block in means.groupby(["protocol", "pipeline"], sort=False):
         ks = sorted(k for k in block["repetitions"].unique() if k > 0)
         curves, rows = {}, []
         for training, c in block.groupby("training", sort=False):

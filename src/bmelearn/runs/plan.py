@@ -1,0 +1,188 @@
+"""From the experiment file to a plan: what a run will do, in bmelearn's own objects.
+
+:func:`make_plan` is the one place that reads the validated configuration
+(:class:`~bmelearn.runs.config.ExperimentConfig`); below it, the signal pipeline, the models,
+the protocols and the study see only the plan: the data to load, the signal pipeline's spec,
+the models (each with its seed from a named stream), feature selection and operating point,
+the protocols, the scoring settings, and where the work runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from bmelearn.compute.backends import Execution
+from bmelearn.datasets import load_dataset
+from bmelearn.errors import ConfigError, DataError
+from bmelearn.evaluation import make_protocol
+from bmelearn.evaluation.operating_point import with_operating_point
+from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.features.selection import with_selection
+from bmelearn.models import capabilities, make_model
+from bmelearn.pipeline import SignalPipeline, fit_pipeline
+from bmelearn.runs.config import ExperimentConfig
+from bmelearn.runs.seeds import model_seed
+from bmelearn.runs.study import Decisions, Perturbations, Scoring
+from bmelearn.signals.recording import RecordingSet
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The dataset to load: its ``name``, its loader's ``options``, the ``classes`` to keep (in
+    this order; None: all) and the ``modalities`` that have features."""
+
+    name: str
+    options: dict[str, Any]
+    classes: list[str] | None
+    modalities: list[str]
+
+    def load(self) -> RecordingSet:
+        """The recordings, restricted to the classes and to the modalities that have features."""
+        recordings = load_dataset(self.name, **self.options)
+        if self.classes is not None:
+            unknown = [c for c in self.classes if c not in recordings.classes]
+            if unknown:
+                raise ConfigError(f"dataset.classes: {unknown} are not classes of {self.name!r}: {recordings.classes}.")
+            recordings = RecordingSet(recordings.select(labels=self.classes).recordings, self.classes, recordings.name)
+        missing = [m for m in self.modalities if m not in recordings.modalities]
+        if missing:
+            raise ConfigError(f"features: modalities {missing} are not in dataset {self.name!r}, "
+                              f"which has {recordings.modalities}.")
+        return recordings.select(modalities=self.modalities)
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """The signal pipeline before it is fitted: preprocessing ``steps`` (``[{"bandpass": {...}}]``),
+    the window (``length`` and ``step`` in s, or ``whole`` trials), the ``features`` of each
+    modality and their ``params``."""
+
+    steps: list[dict[str, dict[str, Any]]]
+    length: float
+    step: float
+    whole: bool
+    features: dict[str, list[str]]
+    params: dict[str, dict[str, Any]] | None
+
+    def fit(self, recordings: RecordingSet, bads: Mapping[str, Sequence[str]]) -> SignalPipeline:
+        """The pipeline fitted on ``recordings`` without the ``bads`` channels of each modality."""
+        return fit_pipeline(recordings, self.steps, bads, self.features, self.params, self.length, self.step, self.whole)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Feature selection in front of every model on features (:mod:`bmelearn.features.selection`)."""
+
+    method: str
+    n_features: int
+    cv: int
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The decision threshold of a binary task, tuned on the training folds for ``target``
+    (``sensitivity`` or ``specificity`` at ``value``, or ``youden``)."""
+
+    target: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run does, built and checked before any data is read (see the module text).
+    ``models`` are the unfitted pipelines by key; ``positive`` the configured positive class;
+    ``cache``: True (beside the run folder), False or a folder."""
+
+    name: str
+    data: DataSpec
+    signal: SignalSpec
+    models: dict[str, BaseEstimator]
+    selection: Selection | None
+    operating_point: OperatingPoint | None
+    protocols: dict[str, MetadataSplitter]
+    scoring: Scoring
+    execution: Execution
+    cache: bool | str
+
+    @property
+    def uses(self) -> dict[str, str]:
+        """The input each model takes: ``raw`` windows or ``features``."""
+        return {k: "raw" if capabilities(m).input == "windows" else "features" for k, m in self.models.items()}
+
+    def pipelines(self, signal: SignalPipeline, positive: str | None) -> dict[str, BaseEstimator]:
+        """The models as evaluated: with feature selection over ``signal``'s features in front of
+        those on features, and with the operating point on ``positive`` when one is asked for."""
+        pipelines = dict(self.models)
+        if (s := self.selection) is not None:
+            groups = feature_groups(signal)
+            pipelines = {k: with_selection(p, s.method, s.n_features, groups, s.cv) if self.uses[k] == "features" else p
+                         for k, p in pipelines.items()}
+        if (point := self.operating_point) is not None:
+            pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
+        return pipelines
+
+    def positive_class(self, classes: list[str], labels: np.ndarray) -> str | None:
+        """The positive class of a binary task (the configured one, else the second class); None
+        otherwise. Both classes must have windows, or sensitivity and specificity mean nothing."""
+        positive = self.scoring.positive
+        if positive is not None and positive not in classes:
+            raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
+        if len(classes) != 2:
+            if positive is not None or self.operating_point is not None:
+                raise ConfigError(f"evaluation: positive and operating_point apply to binary tasks; this one has "
+                                  f"{len(classes)} classes.")
+            return None
+        missing = [c for c in classes if c not in set(labels)]
+        if missing:
+            raise DataError(f"{self.data.name}: no window of class {missing}; a binary task needs windows of both "
+                            f"{classes} to measure sensitivity and specificity (check the data or the window length).")
+        return positive or classes[1]
+
+    def feature_cache(self, out: Path) -> Path | None:
+        """The feature cache folder of a run written to ``out`` (None: no cache)."""
+        if self.cache is False:
+            return None
+        return out.parent / ".cache" / "features" if self.cache is True else Path(self.cache)
+
+
+def feature_groups(signal: SignalPipeline) -> list[str]:
+    """The feature each column comes from (``emg:MAV`` for every MAV column of the EMG)."""
+    return [f"{m}:{f}" for m, e in signal.extractors.items() for f in e.features_ for _ in range(e.n_columns(f))]
+
+
+def make_plan(config: ExperimentConfig) -> Plan:
+    """The plan of a validated experiment configuration."""
+    data = config.dataset
+    options = data.options
+    if data.name == "simulator":
+        options.setdefault("seed", config.seed)
+    evaluation, robustness, control = config.evaluation, config.evaluation.robustness, config.evaluation.control
+    scoring = Scoring(
+        dataset=data.name, seed=config.seed, n_boot=evaluation.n_boot, confidence=evaluation.confidence,
+        compare=evaluation.compare, positive=evaluation.positive,
+        robustness=None if robustness is None else Perturbations(robustness.modality, robustness.levels,
+                                                                  robustness.powerline_hz),
+        control=None if control is None else Decisions(control.vote, control.reject_below, control.rest),
+        learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
+    )
+    windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
+    return Plan(
+        name=config.name,
+        data=DataSpec(data.name, options, data.classes, list(features.per_modality)),
+        signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
+                          windows.step, windows.whole, features.per_modality, features.params),
+        models={m.key: make_model(m.name, model_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)},
+        selection=None if selection is None else Selection(selection.method, selection.n_features, selection.cv),
+        operating_point=None if point is None else OperatingPoint(point.target, point.value),
+        protocols={name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()},
+        scoring=scoring,
+        execution=Execution(config.execution.backend, config.execution.workers, config.execution.scheduler),
+        cache=config.execution.cache,
+    )
+

@@ -1,0 +1,105 @@
+"""The one registry pattern: lookups and parameter checks that name the key, and every kind built on it."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bmelearn.cli import KINDS, app
+from bmelearn.datasets import DATASETS
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation.metrics import METRICS, OVERALL, classification_metrics
+from bmelearn.evaluation.protocols import PROTOCOLS
+from bmelearn.evaluation.robustness import PERTURBATIONS
+from bmelearn.features import FEATURES
+from bmelearn.models import MODELS
+from bmelearn.registry import REQUIRED, Entry, Registry
+from bmelearn.signals.preprocessing import STEPS, preprocessing_steps
+
+
+def smooth(rec, width: float = 0.1, mode="mean", *args, **kwargs):
+    """Moving average over ``width`` seconds.
+
+    More text that is not the description."""
+    return rec
+
+
+def cut(rec, at):
+    """Keep the samples before ``at`` seconds."""
+    return rec
+
+
+@pytest.fixture
+def steps():
+    return Registry("step", [Entry.of(smooth, data_args=1), Entry.of(cut, data_args=1, unit="s")])
+
+
+def test_entry_from_a_function(steps):
+    entry = steps["smooth"]
+    assert entry.name == "smooth" and entry.obj is smooth
+    assert entry.description == "Moving average over width seconds."
+    assert dict(entry.parameters) == {"width": 0.1, "mode": "mean"}  # data and *args, **kwargs left out
+    assert steps["cut"].parameters == {"at": REQUIRED} and steps["cut"].metadata == {"unit": "s"}
+    assert Entry.of(smooth, "avg", "Average.", {"n": 3}).parameters == {"n": 3}
+    assert list(steps) == ["smooth", "cut"] and len(steps) == 2 and "cut" in steps and "trim" not in steps
+
+
+def test_get_names_the_key_and_the_choices(steps):
+    assert steps.get("cut", "preprocessing.1") is steps["cut"]
+    with pytest.raises(ConfigError, match=r"^preprocessing\.1: unknown step 'trim'; choose from \['cut', 'smooth'\]\.$"):
+        steps.get("trim", "preprocessing.1")
+
+
+def test_check_parameters_names_the_unknown_and_the_allowed(steps):
+    assert steps.check_parameters("smooth", {"width": 0.2}, "preprocessing.0") is steps["smooth"]
+    with pytest.raises(ConfigError, match=r"^preprocessing\.0: step smooth has no parameter\(s\) \['size', 'wide'\]; "
+                                          r"allowed: \['width', 'mode'\]\.$"):
+        steps.check_parameters("smooth", {"wide": 1, "size": 2, "width": 3}, "preprocessing.0")
+    with pytest.raises(ConfigError, match="allowed: none"):
+        Registry("step", [Entry("rectify", "Rectify.")]).check_parameters("rectify", {"x": 1}, "preprocessing.0")
+    with pytest.raises(ConfigError, match=r"preprocessing\.0: unknown step 'trim'"):
+        steps.check_parameters("trim", {}, "preprocessing.0")
+
+
+def test_an_entry_may_need_a_package_and_a_name_is_registered_once(steps):
+    registry = Registry("model", [Entry("fancy", "Needs a package.", metadata={"requires": ("no_such_module_x", "bmelearn[x]")})])
+    with pytest.raises(ConfigError, match=r'models\.0: model fancy needs no_such_module_x: pip install "bmelearn\[x\]"'):
+        registry.get("fancy", "models.0")
+    with pytest.raises(ValueError, match="registered twice"):
+        steps.add(Entry("cut", "Again."))
+
+
+@pytest.mark.parametrize("registry", [STEPS, FEATURES, PROTOCOLS, MODELS, DATASETS, PERTURBATIONS, METRICS])
+def test_every_kind_is_a_registry_of_described_entries(registry):
+    assert isinstance(registry, Registry) and len(registry)
+    for name, entry in registry.items():
+        assert entry.name == name and entry.description and "\n" not in entry.description
+
+
+def test_what_the_report_reads_from_the_registries():
+    words = [STEPS[name].metadata["words"].format(**{**STEPS[name].parameters, "fs": 500}) for name in STEPS]
+    assert words[0] == "band-pass filtered between 20 and 450 Hz"
+    assert all(PROTOCOLS[name].metadata["label"] for name in PROTOCOLS)
+    assert PROTOCOLS["loso"].description == PROTOCOLS["loso"].obj.description
+    y = np.array(["a", "b", "a", "b"])
+    computed = {metric for metric, _, _ in classification_metrics(y, y[::-1], ["a", "b"], np.eye(2)[[0, 1, 1, 0]])}
+    assert computed == set(METRICS)  # every metric computed is described, and only those
+    assert OVERALL == ("accuracy", "balanced_accuracy", "kappa", "macro_f1")
+
+
+def test_preprocessing_steps_from_python_are_checked_once_by_the_registry():
+    assert preprocessing_steps([{"bandpass": {"low": 10}}, {"rectify": None}]) == [("bandpass", {"low": 10}), ("rectify", {})]
+    with pytest.raises(ConfigError, match=r"preprocessing\.1: step notch has no parameter\(s\) \['hz'\]; allowed: \['freq'"):
+        preprocessing_steps([{"rectify": {}}, {"notch": {"hz": 60}}])
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_list_command(kind):
+    result = CliRunner().invoke(app, ["list", kind], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert {"steps": "bandpass", "features": "MAV", "protocols": "loso", "models": "svm", "datasets": "simulator",
+            "perturbations": "powerline_hz=50.0", "metrics": "balanced_accuracy"}[kind] in result.output
+
+
+def test_list_command_refuses_an_unknown_kind():
+    result = CliRunner().invoke(app, ["list", "widgets"])
+    assert result.exit_code == 2 and "choose from ['steps', 'features'" in result.output
