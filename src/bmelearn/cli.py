@@ -97,7 +97,8 @@ def predict(
                                                     "channel (a header of channel names is matched by name). For a "
                                                     "model of several signals, MODALITY=PATH for each.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV file to write (default: standard output).")] = None,
-    fs: Annotated[float | None, typer.Option(help="Sampling rate of the files in Hz (default: the model's).")] = None,
+    fs: Annotated[list[str] | None, typer.Option(help="Sampling rate of the files in Hz (default: the model's): HZ "
+                                                      "for every file, or MODALITY=HZ (repeatable).")] = None,
 ) -> None:
     """Predict every window of recordings with a saved model: its class, confidence and time.
 
@@ -109,7 +110,7 @@ def predict(
 
     try:
         fitted = load_model(model)
-        recordings = from_files(fitted.signal, files, fs)
+        recordings = from_files(fitted.signal, files, fs or [])
         tables = [fitted.predict(signals).assign(file=name) for name, signals in recordings.items()]
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -119,6 +120,7 @@ def predict(
     if out is None:
         print(table.to_csv(index=False), end="")
     else:
+        out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
         console.print(f"{len(table)} windows of {len(tables)} recording(s) predicted: {out}")
     for name, counts in table.groupby("file", sort=False)["predicted"].value_counts(sort=False).groupby(level=0):
@@ -141,7 +143,7 @@ KINDS = {
     "models": ("bmelearn.models", "MODELS", "models"),
     "datasets": ("bmelearn.datasets", "DATASETS", "dataset.name"),
     "perturbations": ("bmelearn.evaluation.robustness", "PERTURBATIONS", "evaluation.robustness"),
-    "metrics": ("bmelearn.evaluation.metrics", "METRICS", "evaluation.compare"),
+    "metrics": ("bmelearn.evaluation.metrics", "METRICS", "evaluation.compare, the overall ones; all are in results.csv"),
 }
 
 

@@ -81,13 +81,18 @@ class Registry(Generic[E]):
         return entry
 
     def check_parameters(self, name: str, params: Mapping[str, Any], where: str) -> E:
-        """The entry ``name`` (see :meth:`get`) once every key of ``params`` is one of its parameters;
-        else a ConfigError naming ``where``, the unknown parameters and the allowed ones."""
+        """The entry ``name`` (see :meth:`get`) once every key of ``params`` is one of its parameters
+        and every :data:`REQUIRED` one is given; else a ConfigError naming ``where``, the unknown
+        or missing parameters and the allowed ones."""
         entry = self.get(name, where)
         unknown = sorted(set(params) - set(entry.parameters))
         if unknown:
             raise ConfigError(f"{where}: {self.kind} {name} has no parameter(s) {unknown}; "
                               f"allowed: {list(entry.parameters) or 'none'}.")
+        missing = [p for p, default in entry.parameters.items() if default is REQUIRED and p not in params]
+        if missing:
+            raise ConfigError(f"{where}: {self.kind} {name} needs the parameter(s) {missing}, e.g. "
+                              f"{{{name}: {{{missing[0]}: ...}}}}.")
         return entry
 
     def __getitem__(self, name: str) -> E:

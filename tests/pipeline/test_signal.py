@@ -79,3 +79,34 @@ def test_bad_recordings_are_named(tmp_path, recording):
         pipeline.check({"emg": Recording(data[:, :100], 1000.0, NAMES, ("emg",) * 6, (), "emg", {"source": "short.npy"})})
     with pytest.raises(ConfigError, match=r"preprocessing\.0: unknown step 'smooth'; choose from \['bandpass'"):
         SignalPipeline.fit({"emg": rec}, [{"smooth": {}}], {}, 0.2, 0.1, False, {"emg": ["MAV"]})
+
+
+def _two_signals(emg_seconds=1.5, acc_seconds=1.5):
+    emg = Recording(np.random.default_rng(1).normal(size=(3, int(1000 * emg_seconds))), 1000.0, ("E1", "E2", "E3"),
+                    ("emg",) * 3, (), "emg", {"source": "emg.csv"})
+    acc = Recording(np.random.default_rng(2).normal(size=(2, int(50 * acc_seconds))), 50.0, ("AX", "AY"), ("acc",) * 2,
+                    (), "acc", {"source": "acc.csv"})
+    return {"emg": emg, "acc": acc}
+
+
+def test_a_model_on_raw_windows_takes_only_their_signal():
+    streams = _two_signals()
+    pipeline = SignalPipeline.fit(streams, [], {}, 0.2, 0.1, False, {"emg": ["MAV"], "acc": ["MEAN"]})
+    raw = pipeline.with_output("windows")
+    assert list(raw.inputs) == ["emg"] and raw.extractors == {} and raw.describe()["features"] == {}
+    raw.check({"emg": streams["emg"]})  # no accelerometer needed
+    windows, starts = raw.transform({"emg": streams["emg"]})
+    assert windows.shape == (14, 3, 200) and len(starts) == 14
+    with pytest.raises(MismatchError, match=r"the model also needs the \['acc'\] signal"):
+        pipeline.check({"emg": streams["emg"]})
+
+
+def test_signals_of_different_durations_and_whole_trials_of_another_length_are_refused():
+    pipeline = SignalPipeline.fit(_two_signals(), [], {}, 0.2, 0.1, False, {"emg": ["MAV"], "acc": ["MEAN"]})
+    with pytest.raises(MismatchError, match=r"the signals last emg 1.500 s, acc 0.300 s; send the same stretch"):
+        pipeline.check(_two_signals(acc_seconds=0.3))
+    whole = SignalPipeline.fit(_two_signals(1.0, 0.98), [], {}, 0.2, 0.1, True, {"emg": ["MAV"], "acc": ["MEAN"]})
+    whole.check(_two_signals(1.0, 0.98))  # the acc trial is a few ms shorter than the EMG: the same trial
+    with pytest.raises(MismatchError, match=r"emg.csv: 1600 emg samples, but the model classifies whole trials of "
+                                            r"1000 samples \(1 s\)"):
+        whole.check(_two_signals(1.6, 0.98))

@@ -1,6 +1,7 @@
 """Predicting new recordings with a saved model, checked against its signal pipeline."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bmelearn.datasets.simulator import simulate
@@ -133,8 +134,63 @@ def test_a_file_with_the_excluded_channels_loses_them_by_position(simulated, tmp
     assert pipeline.channels("emg") == tuple(f"EMG{i}" for i in (1, 2, 4, 5, 6, 7, 8))
     all_columns = "\n".join(",".join(repr(float(v)) for v in row) for row in emg.data.T).encode()
     kept = "\n".join(",".join(repr(float(v)) for v in row) for row in emg.data[[0, 1, 3, 4, 5, 6, 7]].T).encode()
+    generic = ("\n".join([",".join(f"CH{i}" for i in range(1, 9))]) + "\n").encode() + all_columns
+    np.testing.assert_array_equal(read_signal(generic, "generic.csv", "emg", None, pipeline).data,
+                                  read_signal(kept, "kept.csv", "emg", None, pipeline).data)
     a = read_signal(all_columns, "all.csv", "emg", None, pipeline)
     b = read_signal(kept, "kept.csv", "emg", None, pipeline)
     np.testing.assert_array_equal(a.data, b.data)
     assert a.ch_names == pipeline.channels("emg")
     np.testing.assert_allclose(pipeline.transform({"emg": emg})[0], pipeline.transform({"emg": a})[0], rtol=1e-12)
+
+
+def test_predictions_are_the_estimators_decisions_at_its_threshold(simulated):
+    """A model whose threshold is not 0.5 (an operating point) predicts in service what it
+    predicts in validation, not the most probable class."""
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from bmelearn.models import make_model
+    from bmelearn.pipeline import SignalPipeline
+    from bmelearn.serving import DeployableModel
+
+    emg = [r for r in simulated.select(labels=["rest", "hand close"]) if r.modality == "emg"]
+    pipeline = SignalPipeline.fit({"emg": emg[0]}, [], {}, 0.2, 0.1, False, {"emg": ["WL"]})
+    parts = [pipeline.transform({"emg": r}) for r in emg]
+    X = np.vstack([x for x, _ in parts])
+    y = np.concatenate([[r.meta["label"]] * len(x) for r, (x, _) in zip(emg, parts, strict=True)])
+    estimator = FixedThresholdClassifier(make_model("logreg"), threshold=0.95, pos_label="rest").fit(X, y)
+    model = DeployableModel(pipeline, estimator, ["rest", "hand close"], {})
+    table = pd.concat([model.predict({"emg": r}) for r in emg], ignore_index=True)
+    assert list(table["predicted"]) == list(estimator.predict(X))
+    below = (table["p:rest"] > 0.5) & (table["p:rest"] < 0.95)
+    assert below.any() and (table.loc[below, "predicted"] == "hand close").all()  # argmax would say rest
+
+
+def test_files_name_what_is_wrong(threedc_model):
+    model = threedc_model
+    with pytest.raises(DataError, match="empty.txt: the file is empty"):
+        read_signal(b"  \n", "empty.txt", "emg", None, model.signal)
+    generic = ",".join(f"CH{i}" for i in range(1, 11)) + "\n" + "\n".join(",".join(["1"] * 10) for _ in range(300))
+    assert read_signal(generic.encode(), "generic.csv", "emg", None, model.signal).n_channels == 10  # by position
+
+
+def test_predict_command_takes_a_rate_per_signal_and_names_unknown_signals(demo_runs, tmp_path):
+    """The demo model takes EMG at 1000 Hz and acceleration at 50 Hz (simulated recordings)."""
+    from typer.testing import CliRunner
+
+    from bmelearn.cli import app
+
+    trial = simulate(n_subjects=1, n_repetitions=1, duration=1.5, seed=7).select(labels="hand close")
+    for rec in trial:
+        if rec.meta["trial"] == trial[0].meta["trial"]:
+            np.savetxt(tmp_path / f"{rec.modality}.csv", rec.data.T, delimiter=",")
+    model = str(demo_runs / "demo" / "models" / "lda.skops")
+    files = [f"emg={tmp_path / 'emg.csv'}", f"acc={tmp_path / 'acc.csv'}"]
+    ok = CliRunner().invoke(app, ["predict", model, *files, "--fs", "emg=1000", "--fs", "acc=50",
+                                  "--out", str(tmp_path / "out" / "p.csv")])
+    assert ok.exit_code == 0, ok.output
+    assert len(pd.read_csv(tmp_path / "out" / "p.csv")) == 14
+    wrong = CliRunner().invoke(app, ["predict", model, *files, "--fs", "1000"])
+    assert wrong.exit_code == 2 and "acc.csv: sampled at 1000 Hz, but the model expects acc at 50 Hz" in wrong.output
+    unknown = CliRunner().invoke(app, ["predict", model, f"imu={tmp_path / 'acc.csv'}", f"emg={tmp_path / 'emg.csv'}"])
+    assert unknown.exit_code == 2 and "the model takes ['acc', 'emg'] signals, not 'imu'" in unknown.output

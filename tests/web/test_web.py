@@ -326,3 +326,19 @@ def test_serve_refuses_other_addresses_without_a_token(demo_runs, monkeypatch, t
     assert served.exit_code == 0, served.output
     assert calls == [{"host": "0.0.0.0", "port": 8000, "log_level": "info"}]
     assert runner.invoke(cli, ["serve", str(tmp_path / "none")]).exit_code == 2
+
+
+def test_a_model_file_of_an_earlier_bmelearn_is_a_422_naming_why(demo_runs, tmp_path):
+    """An earlier bmelearn saved the classifier alone: serving it says so instead of failing (simulated run)."""
+    import shutil
+
+    import skops.io as sio
+
+    runs = tmp_path / "runs"
+    shutil.copytree(demo_runs / "demo", runs / "old")
+    path = runs / "old" / "models" / "lda.skops"
+    sio.dump(load_model(path).estimator, path)
+    with TestClient(create_app(runs)) as old:
+        body = {"signals": {"emg": {"fs": 1000.0, "channels": [f"EMG{i}" for i in range(1, 9)], "data": [[0.0] * 300] * 8}}}
+        response = old.post("/api/v1/models/old/lda/predict-array", json=body)
+    assert response.status_code == 422 and "written by an earlier bmelearn" in response.json()["detail"]

@@ -53,10 +53,9 @@ DATASETS: Registry[Entry] = Registry("dataset", [
 def check_dataset(name: str, options: Mapping[str, Any]) -> Entry:
     """The entry of dataset ``name`` once its ``options`` (the loader's arguments, e.g. ``path``,
     ``subjects``) are checked; errors name the key ``dataset``."""
-    entry = DATASETS.check_parameters(name, options, "dataset")
-    if entry.metadata["needs_path"] and not options.get("path"):
+    if DATASETS.get(name, "dataset").metadata["needs_path"] and not options.get("path"):
         raise ConfigError(f"dataset.path: dataset {name!r} is read from a local folder; set dataset.path to it.")
-    return entry
+    return DATASETS.check_parameters(name, options, "dataset")
 
 
 def load_dataset(name: str, **params: Any) -> RecordingSet:

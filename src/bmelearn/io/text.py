@@ -45,8 +45,6 @@ def read_text(path: str | Path) -> str:
     if not path.is_file():
         raise DataError(f"{path}: file not found. Check the dataset path and file pattern.")
     text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty. Remove it or re-export the recording.")
     return text
 
 
@@ -57,6 +55,8 @@ def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] |
     number) are detected from the first line. An unparsable line, or one with more or fewer
     values than the first, is an error naming the file, the line and the value.
     """
+    if not text.strip():
+        raise DataError(f"{source}: the file is empty. Remove it or re-export the recording.")
     skipped = text[: len(text) - len(text.lstrip())].count("\n")  # blank lines before the first line
     lines = text.lstrip().splitlines()
     sep = _delimiter(lines[0])

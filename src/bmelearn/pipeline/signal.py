@@ -100,10 +100,23 @@ class SignalPipeline:
         return replace(pipeline, length=length, step=step, fs=fs, samples=samples, extractors=extractors)
 
     def with_output(self, output: str) -> SignalPipeline:
-        """This pipeline giving ``output`` (``features`` or ``windows``)."""
+        """This pipeline giving ``output``: ``features``, or the ``windows`` of the raw modality
+        alone (a model on raw windows takes no other signal and no features)."""
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        return replace(self, output=output)
+        if output == "features":
+            return replace(self, output=output)
+        raw = self.raw
+        return replace(self, output=output, inputs={raw: self.inputs[raw]},
+                       bads={m: b for m, b in self.bads.items() if m == raw}, fs={raw: self.fs[raw]},
+                       samples={raw: self.samples[raw]}, extractors={})
+
+    def signal(self, modality: str, where: str) -> SignalInput:
+        """What the pipeline expects of ``modality``; a :class:`MismatchError` naming ``where``
+        when it takes no such signal."""
+        if modality not in self.inputs:
+            raise MismatchError(f"{where}: the model takes {sorted(self.inputs)} signals, not {modality!r}.")
+        return self.inputs[modality]
 
     def channels(self, modality: str) -> tuple[str, ...]:
         """The channels of ``modality`` that the pipeline uses: those recorded, less the bads."""
@@ -160,14 +173,14 @@ class SignalPipeline:
     def check(self, recordings: Mapping[str, Recording]) -> None:
         """Raise :class:`MismatchError` unless ``recordings`` hold every modality the pipeline
         takes, at its sampling rate, with its channels (all those recorded, or those left after
-        the bads), finite values, and at least one window of samples."""
+        the bads), over the same stretch of time, and at least one window of samples (for whole
+        trials: the trial length of training); a :class:`~bmelearn.errors.DataError` for values
+        that are not finite numbers."""
         missing = sorted(set(self.inputs) - set(recordings))
         if missing:
             raise MismatchError(f"the model also needs the {missing} signal(s); it was trained on {sorted(self.inputs)}.")
         for modality, rec in recordings.items():
-            want = self.inputs.get(modality)
-            if want is None:
-                raise MismatchError(f"{rec.where}: the model takes {sorted(self.inputs)} signals, not {modality!r}.")
+            want = self.signal(modality, rec.where)
             if not np.isclose(rec.fs, want.fs):
                 raise MismatchError(f"{rec.where}: sampled at {rec.fs:g} Hz, but the model expects {modality} at "
                                     f"{want.fs:g} Hz; resample the recording or choose a model trained at {rec.fs:g} Hz.")
@@ -178,9 +191,19 @@ class SignalPipeline:
             if bad:
                 raise DataError(f"{rec.where}: channels {bad} hold values that are not finite numbers (NaN or "
                                 "infinity); fill or cut the gaps first.")
-            if rec.duration < self.length:
+            if self.whole:
+                expected = round(self.samples[modality] * want.fs / self.fs[modality])
+                if rec.n_samples != expected:
+                    raise MismatchError(f"{rec.where}: {rec.n_samples} {modality} samples, but the model classifies "
+                                        f"whole trials of {expected} samples ({expected / want.fs:g} s); send one "
+                                        "trial of that length.")
+            elif rec.duration < self.length:
                 raise MismatchError(f"{rec.where}: {rec.duration:.3f} s long, shorter than the model's {self.length} s "
                                     "window.")
+        durations = {m: r.duration for m, r in recordings.items()}
+        if not self.whole and max(durations.values()) - min(durations.values()) > self.length:
+            raise MismatchError(f"the signals last {', '.join(f'{m} {d:.3f} s' for m, d in durations.items())}; send "
+                                "the same stretch of time for every signal.")
 
     def key(self) -> tuple:
         """What of the pipeline shapes its features, for the feature cache's key."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -335,10 +335,11 @@ def _allowed_keys(loc: tuple) -> list[str]:
     model: type[BaseModel] = ExperimentConfig
     for part in loc:
         field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        sections = [a for a in get_args(field.annotation) or (field.annotation,)
+                    if isinstance(a, type) and issubclass(a, BaseModel)] if field else []  # X or X | None
+        if not sections:
             return []
-        model = annotation
+        model = sections[0]
     return sorted(model.model_fields)
 
 

@@ -35,25 +35,24 @@ class Upload:
 
 
 def from_uploads(pipeline: SignalPipeline, uploads: Sequence[Upload]) -> dict[str, Recording]:
-    """One Recording per modality from the uploaded files, checked against ``pipeline``."""
+    """One Recording per modality from the uploaded files, with the channels ``pipeline`` uses
+    (``pipeline.check`` says whether they fit it as a whole)."""
     recordings: dict[str, Recording] = {}
     for upload in uploads:
         modality = upload.modality or _only_modality(pipeline, upload.filename)
         if modality in recordings:
             raise MismatchError(f"{upload.filename}: a second {modality} file; send one file per signal.")
         recordings[modality] = read_signal(upload.data, upload.filename, modality, upload.fs, pipeline)
-    pipeline.check(recordings)
     return recordings
 
 
 def from_arrays(pipeline: SignalPipeline, signals: Mapping[str, Mapping[str, Any]]) -> dict[str, Recording]:
-    """One Recording per modality from ``{modality: {"fs", "channels", "data" (channels × samples)}}``,
-    checked against ``pipeline``."""
+    """One Recording per modality from ``{modality: {"fs", "channels", "data" (channels × samples)}}``;
+    rows named with the pipeline's channels in another order are put in its order."""
     recordings = {}
     for modality, signal in signals.items():
         where = f"signals.{modality}"
-        if modality not in pipeline.inputs:
-            raise MismatchError(f"{where}: the model takes {sorted(pipeline.inputs)} signals, not {modality!r}.")
+        expected = pipeline.signal(modality, where)
         rows = signal["data"]
         if len({len(r) for r in rows}) > 1:
             raise DataError(f"{where}.data: channels of different lengths; send one row of samples per channel.")
@@ -61,9 +60,11 @@ def from_arrays(pipeline: SignalPipeline, signals: Mapping[str, Mapping[str, Any
         channels = list(signal["channels"])
         if len(channels) != len(rows):
             raise DataError(f"{where}: {len(rows)} rows of data but {len(channels)} channel names; give one name per row.")
+        for order in (list(expected.ch_names), list(pipeline.channels(modality))):
+            if sorted(channels) == sorted(order) and len(set(channels)) == len(channels):
+                data, channels = data[[channels.index(c) for c in order]], order
         recordings[modality] = Recording(data, signal["fs"], tuple(channels), pipeline.channel_types(modality, channels),
                                          (), modality, {"trial": "upload", "source": where})
-    pipeline.check(recordings)
     return recordings
 
 
@@ -82,8 +83,7 @@ def read_signal(data: bytes, filename: str, modality: str, fs: float | None, pip
     names is optional) or, for a quaternion modality, 3DC's ``(w, x, y, z)`` lines. ``fs`` is
     the recording's sampling rate in Hz as the user states it (None: the pipeline's).
     """
-    if modality not in pipeline.inputs:
-        raise MismatchError(f"{filename}: the model takes {sorted(pipeline.inputs)} signals, not {modality!r}.")
+    expected = pipeline.signal(modality, filename)
     channels = list(pipeline.channels(modality))
     suffix = Path(filename).suffix.lower()
     if suffix not in TEXT_SUFFIXES:
@@ -97,8 +97,8 @@ def read_signal(data: bytes, filename: str, modality: str, fs: float | None, pip
         values, header = parse_quaternions(text, filename), None
     else:
         values, header = parse_matrix(text, filename)
-    values = _match_channels(values, header, channels, list(pipeline.inputs[modality].ch_names), filename, modality)
-    return Recording(values.T, pipeline.inputs[modality].fs if fs is None else fs, tuple(channels),
+    values = _match_channels(values, header, channels, list(expected.ch_names), filename, modality)
+    return Recording(values.T, expected.fs if fs is None else fs, tuple(channels),
                      pipeline.channel_types(modality), (), modality, {"trial": "upload", "source": filename})
 
 
@@ -106,7 +106,8 @@ def _match_channels(values: np.ndarray, header: list[str] | None, channels: list
                     filename: str, modality: str) -> np.ndarray:
     """Columns in the order of the model's ``channels``: by name when the file has a header, else
     by position (a file with every ``recorded`` channel, excluded ones too, loses those)."""
-    if header is not None and set(header) != set(channels) and len(header) == len(channels) and _generic(header):
+    if (header is not None and not set(channels) <= set(header) and len(header) in (len(channels), len(recorded))
+            and _generic(header)):
         header = None  # CH1, CH2 ... carry no names: match by position
     if header is None:
         if values.shape[1] == len(recorded) != len(channels):
@@ -127,18 +128,23 @@ def _generic(names: list[str]) -> bool:
     return all(n.upper().startswith(("CH", "COL", "CHANNEL")) for n in names)
 
 
-def from_files(pipeline: SignalPipeline, files: Sequence[str], fs: float | None = None) -> dict[str, dict[str, Recording]]:
-    """The recordings in ``files`` by name, checked against ``pipeline``: each file one recording
-    for a model of one signal; for a model of several, one recording of ``MODALITY=PATH`` files,
-    one per signal. ``fs``: the files' sampling rate in Hz (None: the model's)."""
+def from_files(pipeline: SignalPipeline, files: Sequence[str], fs: Sequence[str] = ()) -> dict[str, dict[str, Recording]]:
+    """The recordings in ``files`` by name: each file one recording for a model of one signal;
+    for a model of several, one recording of ``MODALITY=PATH`` files, one per signal. ``fs``:
+    the files' sampling rate in Hz, ``HZ`` for all or ``MODALITY=HZ`` (default: the model's)."""
+    rates = _rates(pipeline, fs)
     uploads = []
     for spec in files:
-        modality, _, path = spec.partition("=") if spec.partition("=")[0] in pipeline.inputs else ("", "", spec)
+        modality, named, path = spec.partition("=")
+        if not named or (modality not in pipeline.inputs and Path(spec).exists()):
+            modality, path = "", spec
+        elif modality not in pipeline.inputs:
+            pipeline.signal(modality, spec)  # names the signals the model takes
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise DataError(f"{path}: cannot read the file ({exc.strerror}).") from None
-        uploads.append(Upload(data, path, modality or None, fs))
+        uploads.append(Upload(data, path, modality or None, rates.get(modality or next(iter(pipeline.inputs)))))
     if len(pipeline.inputs) == 1:
         return {u.filename: from_uploads(pipeline, [u]) for u in uploads}
     unnamed = [u.filename for u in uploads if u.modality is None]
@@ -146,3 +152,18 @@ def from_files(pipeline: SignalPipeline, files: Sequence[str], fs: float | None 
         raise MismatchError(f"{unnamed[0]}: the model takes several signals ({sorted(pipeline.inputs)}); give each file "
                             "as MODALITY=PATH.")
     return {" + ".join(u.filename for u in uploads): from_uploads(pipeline, uploads)}
+
+
+def _rates(pipeline: SignalPipeline, fs: Sequence[str]) -> dict[str, float]:
+    """``{modality: Hz}`` from ``HZ`` (every signal) or ``MODALITY=HZ`` items."""
+    rates: dict[str, float] = {}
+    for item in fs:
+        modality, named, value = item.rpartition("=")
+        if named:
+            pipeline.signal(modality, f"--fs {item}")  # a signal the model takes
+        targets = [modality] if named else list(pipeline.inputs)
+        try:
+            rates |= dict.fromkeys(targets, float(value))
+        except ValueError:
+            raise DataError(f"--fs {item}: {value!r} is not a number of Hz; give HZ or MODALITY=HZ.") from None
+    return rates

@@ -57,34 +57,32 @@ class DeployableModel:
 
     def predict(self, recordings: Mapping[str, Recording], progress: Progress | None = None) -> pd.DataFrame:
         """Per-window predictions of one recording (``{modality: Recording}``): ``window``,
-        ``start`` and ``end`` (s), ``predicted``, ``confidence`` (the probability of the
-        predicted class) and ``p:CLASS`` for every class of the estimator. A recording that does
-        not fit raises :class:`~bmelearn.pipeline.MismatchError` naming the difference."""
+        ``start`` and ``end`` (s), ``predicted`` (the estimator's decision, at its tuned
+        threshold when it has one, as in validation), ``confidence`` (the probability of the
+        predicted class) and ``p:CLASS`` for every class of the estimator (one-hot votes for an
+        estimator without probabilities). A recording that does not fit raises
+        :class:`~bmelearn.pipeline.MismatchError` naming the difference."""
         self.signal.check(recordings)
         progress = progress or (lambda done, total: None)
         X, starts = self.signal.transform(recordings, trial="upload")
-        classes = [str(c) for c in self.estimator.classes_]
+        classes = np.asarray([str(c) for c in self.estimator.classes_], dtype=object)
+        scored = capabilities(self.estimator).probabilities != "none"
         total = len(X)
         progress(0, total)
-        parts = []
+        predicted, proba = [], []
         for begin in range(0, total, CHUNK):
-            parts.append(self._probabilities(X[begin:begin + CHUNK], len(classes)))
+            chunk = X[begin:begin + CHUNK]
+            predicted.append(np.asarray(self.estimator.predict(chunk)).astype(str))
+            if scored:
+                proba.append(np.asarray(self.estimator.predict_proba(chunk), dtype=float))
             progress(min(begin + CHUNK, total), total)
-        proba = np.vstack(parts)
-        best = proba.argmax(axis=1)
+        decided = np.concatenate(predicted)
+        position = {c: i for i, c in enumerate(classes)}
+        index = np.array([position[c] for c in decided], dtype=int)
+        scores = np.vstack(proba) if scored else np.eye(len(classes))[index]
         out = pd.DataFrame({"window": np.arange(total), "start": starts, "end": starts + self.signal.length,
-                            "predicted": np.asarray(classes, dtype=object)[best],
-                            "confidence": proba[np.arange(total), best]})
-        return pd.concat([out, pd.DataFrame(proba, columns=[f"p:{c}" for c in classes])], axis=1)
-
-    def _probabilities(self, X: np.ndarray, n_classes: int) -> np.ndarray:
-        """Class probabilities; one-hot votes for an estimator that gives none."""
-        if capabilities(self.estimator).probabilities != "none":
-            return np.asarray(self.estimator.predict_proba(X), dtype=float)
-        index = {c: i for i, c in enumerate(self.estimator.classes_)}
-        votes = np.zeros((len(X), n_classes))
-        votes[np.arange(len(X)), [index[c] for c in self.estimator.predict(X)]] = 1.0
-        return votes
+                            "predicted": classes[index], "confidence": scores[np.arange(total), index]})
+        return pd.concat([out, pd.DataFrame(scores, columns=[f"p:{c}" for c in classes])], axis=1)
 
 
 def save_model(model: DeployableModel, path: str | Path) -> None:
@@ -111,8 +109,10 @@ def load_model(path: str | Path) -> DeployableModel:
                         "and aeon's ROCKET classifiers load.")
     model = sio.load(path, trusted=untrusted)
     if not isinstance(model, DeployableModel):
-        raise DataError(f"{path}: holds a {type(model).__name__}, not a bmelearn model; save models with "
-                        "bmelearn run (or bmelearn.serving.save_model).")
+        raise DataError(f"{path}: holds a {type(model).__name__}, not a bmelearn model (a signal pipeline with its "
+                        "classifier). Model files written by an earlier bmelearn hold the classifier alone and "
+                        "cannot predict: run the experiment again with this version, or save models with "
+                        "bmelearn.serving.save_model.")
     return model
 
 

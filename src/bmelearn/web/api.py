@@ -120,11 +120,14 @@ def run_summary(run: Run) -> RunSummary:
 
 
 def found(call, *args):
-    """``call(*args)``, with a name that the catalog does not list answered by 404."""
+    """``call(*args)``: a name that the catalog does not list is answered by 404, a model file
+    that cannot be used (one written by an older bmelearn, say) by 422 saying why."""
     try:
         return call(*args)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except BmeError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/runs", response_model=list[RunSummary], summary="List the finished runs, newest first")

@@ -130,6 +130,7 @@ async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Res
         if not uploads:
             raise BmeError("choose a recording file to upload.")
         recordings = await run_in_threadpool(from_uploads, fitted.signal, uploads)
+        fitted.signal.check(recordings)  # a mismatch is answered at once, not by the job
     except (BmeError, ValueError) as exc:
         return page("predict.html", 422, choices=_choices(cat), chosen=model, card=card, error=str(exc),
                     limit=request.app.state.max_upload)
