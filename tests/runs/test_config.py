@@ -98,3 +98,10 @@ def test_overrides():
         apply_overrides({"models": ["lda"]}, ["models.4=svm"])
     cfg = load_config(None, ["dataset.n_subjects=2", "protocols=[cross_session]"])
     assert cfg.dataset.options["n_subjects"] == 2 and cfg.protocols == [{"cross_session": {}}]
+
+
+@pytest.mark.parametrize("label", ["../../../escaped", "/tmp/x", ".hidden", "a/b", "", "x" * 65])
+def test_a_model_label_is_a_name_not_a_path(label):
+    with pytest.raises(ConfigError, match=r"models\.0\.label: .* is not a name; a label names the model's files"):
+        load_config(None, [f"models=[{{name: lda, label: '{label}'}}]"])
+    assert load_config(None, ["models=[{name: svm, label: svm-c10.v2, C: 10}]"]).models[0].key == "svm-c10.v2"

@@ -342,3 +342,18 @@ def test_a_model_file_of_an_earlier_bmelearn_is_a_422_naming_why(demo_runs, tmp_
         body = {"signals": {"emg": {"fs": 1000.0, "channels": [f"EMG{i}" for i in range(1, 9)], "data": [[0.0] * 300] * 8}}}
         response = old.post("/api/v1/models/old/lda/predict-array", json=body)
     assert response.status_code == 422 and "written by an earlier bmelearn" in response.json()["detail"]
+
+
+def test_an_invalid_request_is_a_422_that_echoes_no_value(demo_runs, caplog):
+    """The issue's probe: signal values (and NaN, which JSON cannot carry) sent where an object
+    belongs must be refused without reaching the response or the log (simulated demo run)."""
+    with TestClient(create_app(demo_runs)) as api, caplog.at_level(logging.DEBUG):
+        response = api.post("/api/v1/models/demo/lda/predict-array", content=b'{"signals": {"emg": [111.25, NaN, 222.5]}}',
+                            headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "signals", "emg"]
+        typed = api.post("/api/v1/models/demo/lda/predict-array",
+                         json={"signals": {"emg": {"fs": 1000, "channels": ["EMG1"], "data": [[333.75, "x"]]}}})
+        assert typed.status_code == 422 and typed.json()["detail"][0]["loc"][-2:] == [0, 1]
+    for text in (response.text, typed.text, caplog.text):
+        assert "111.25" not in text and "222.5" not in text and "333.75" not in text and "NaN" not in text

@@ -7,6 +7,7 @@ overrides any value (the value is read as YAML: ``--set windows.length=0.25``,
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -210,6 +211,14 @@ class ModelConfig(_Strict):
     name: str
     label: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("label")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+            raise ValueError(f"{value!r} is not a name; a label names the model's files: up to 64 letters, digits, "
+                             "'-', '_' or '.', starting with a letter or digit")
+        return value
 
     @property
     def key(self) -> str:

@@ -6,13 +6,13 @@ preprocesses it, cuts the windows and computes their features, and the classifie
 each window. The model card ``NAME.json`` beside it is generated from the model, for people
 and for listings; nothing is ever rebuilt from it.
 
-skops loads a file without executing code, and only the types listed as trusted here.
+skops loads a file without executing code, and only after every type it holds is found on the
+allow-list of :mod:`bmelearn.serving.trust`.
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from bmelearn import __version__
 from bmelearn.errors import DataError
 from bmelearn.models.capabilities import capabilities
 from bmelearn.pipeline.signal import SignalPipeline
+from bmelearn.serving.trust import trusted_types
 from bmelearn.signals.recording import Recording
 
 #: Windows predicted per step, so progress can be reported during a long prediction.
@@ -34,11 +35,6 @@ CHUNK = 2048
 
 #: progress(windows_done, windows_total)
 Progress = Callable[[int, int], None]
-
-#: Only these packages' types may be rebuilt from a model file (of aeon, only the ROCKET classifiers).
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "bmelearn.", "aeon.classification.convolution_based.",
-                    "aeon.transformations.collection.convolution_based.")
-
 
 @dataclass(frozen=True)
 class DeployableModel:
@@ -94,20 +90,17 @@ def save_model(model: DeployableModel, path: str | Path) -> None:
 
 
 def load_model(path: str | Path) -> DeployableModel:
-    """The model in ``path``. Refuses files holding types outside scikit-learn, NumPy, SciPy,
-    bmelearn and aeon's ROCKET classifiers, and files that hold no bmelearn model."""
+    """The model in ``path``. Refuses a file that holds anything but the classes bmelearn saves
+    (:mod:`bmelearn.serving.trust`), a damaged file, and a file that holds no bmelearn model."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: model file not found.")
+    trusted = trusted_types(path)
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DataError(f"{path}: not a model file written by bmelearn (unreadable skops archive: {exc}).") from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if refused:
-        raise DataError(f"{path}: refusing to load types {refused}; only scikit-learn/NumPy/SciPy/bmelearn models "
-                        "and aeon's ROCKET classifiers load.")
-    model = sio.load(path, trusted=untrusted)
+        model = sio.load(path, trusted=trusted)
+    except Exception as exc:  # a damaged archive can fail in any part of skops; none of it is the user's code
+        raise DataError(f"{path}: the model file is damaged ({type(exc).__name__}: {exc}); run the experiment "
+                        "again to write it anew.") from None
     if not isinstance(model, DeployableModel):
         raise DataError(f"{path}: holds a {type(model).__name__}, not a bmelearn model (a signal pipeline with its "
                         "classifier). Model files written by an earlier bmelearn hold the classifier alone and "

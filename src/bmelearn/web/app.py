@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Form
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bmelearn import __version__
 from bmelearn.web import api, pages
@@ -44,6 +45,12 @@ def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int =
     app.state.max_upload = max_upload
     app.include_router(api.router)
     app.include_router(pages.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming where and what is wrong, never echoing the values sent (patient data, and
+        NaN, which JSON cannot carry)."""
+        return JSONResponse({"detail": [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]}, 422)
 
     @app.middleware("http")
     async def security_headers(request, call_next):
