@@ -173,11 +173,11 @@ def list_(kind: Annotated[str, typer.Argument(help=f"What to list: {', '.join(KI
 def serve(
     runs_dir: Annotated[Path, typer.Argument(help="Folder of run folders to serve.")] = Path("runs"),
     host: Annotated[str, typer.Option(help="Address to listen on. Any address but loopback needs a token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     token_file: Annotated[Path | None, typer.Option(help="File holding the access token (else the BMELEARN_TOKEN "
                                                          "environment variable).")] = None,
-    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB).")] = 50.0,
-    workers: Annotated[int, typer.Option(help="Threads running predictions started from the pages.")] = 2,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB).", min=0.001)] = 50.0,
+    workers: Annotated[int, typer.Option(help="Threads running predictions started from the pages.", min=1)] = 2,
 ) -> None:
     """Serve the dashboard (runs, models, predictions) and the JSON API (/api/v1) over RUNS_DIR."""
     try:

@@ -357,3 +357,18 @@ def test_an_invalid_request_is_a_422_that_echoes_no_value(demo_runs, caplog):
         assert typed.status_code == 422 and typed.json()["detail"][0]["loc"][-2:] == [0, 1]
     for text in (response.text, typed.text, caplog.text):
         assert "111.25" not in text and "222.5" not in text and "333.75" not in text and "NaN" not in text
+
+
+@pytest.mark.parametrize(("option", "value"), [("--port", "99999"), ("--port", "0"), ("--max-upload-mb", "-1"),
+                                               ("--workers", "0")])
+def test_serve_refuses_bad_settings_before_starting(demo_runs, option, value):
+    result = CliRunner().invoke(cli, ["serve", str(demo_runs), option, value])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output and "Serving" not in result.output
+
+
+def test_values_too_large_to_compute_with_are_a_422(web_runs):
+    """Rows of ±1e308 give infinite features: refused with a reason, not a server error (simulated run)."""
+    rows = "\n".join(",".join(["1e308" if i % 2 else "-1e308"] * 6) for i in range(3000))
+    with TestClient(create_app(web_runs)) as api:
+        response = api.post("/api/v1/models/sim-emg/lda/predict", files={"files": ("huge.csv", rows.encode())})
+    assert response.status_code == 422 and "are not finite numbers: the values are too large" in response.json()["detail"]

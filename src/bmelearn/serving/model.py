@@ -61,6 +61,11 @@ class DeployableModel:
         self.signal.check(recordings)
         progress = progress or (lambda done, total: None)
         X, starts = self.signal.transform(recordings, trial="upload")
+        if not np.isfinite(X).all():
+            sources = ", ".join(r.where for r in recordings.values())
+            raise DataError(f"{sources}: the features of {int((~np.isfinite(X)).any(axis=tuple(range(1, X.ndim))).sum())} "
+                            "window(s) are not finite numbers: the values are too large to compute with (near 1e308); "
+                            "check the recording's units and scale.")
         classes = np.asarray([str(c) for c in self.estimator.classes_], dtype=object)
         scored = capabilities(self.estimator).probabilities != "none"
         total = len(X)
