@@ -168,8 +168,9 @@ def test_predictions_are_the_estimators_decisions_at_its_threshold(simulated):
 
 def test_files_name_what_is_wrong(threedc_model):
     model = threedc_model
-    with pytest.raises(DataError, match="empty.txt: the file is empty"):
-        read_signal(b"  \n", "empty.txt", "emg", None, model.signal)
+    for text in (b"  \n", "\ufeff".encode(), b"("):
+        with pytest.raises(DataError, match="empty.txt: the file is empty"):
+            read_signal(text, "empty.txt", "emg", None, model.signal)
     generic = ",".join(f"CH{i}" for i in range(1, 11)) + "\n" + "\n".join(",".join(["1"] * 10) for _ in range(300))
     assert read_signal(generic.encode(), "generic.csv", "emg", None, model.signal).n_channels == 10  # by position
 

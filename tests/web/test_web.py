@@ -355,6 +355,9 @@ def test_an_invalid_request_is_a_422_that_echoes_no_value(demo_runs, caplog):
         typed = api.post("/api/v1/models/demo/lda/predict-array",
                          json={"signals": {"emg": {"fs": 1000, "channels": ["EMG1"], "data": [[333.75, "x"]]}}})
         assert typed.status_code == 422 and typed.json()["detail"][0]["loc"][-2:] == [0, 1]
+        rate = api.post("/api/v1/models/demo/lda/predict-array", content=b'{"signals": {"emg": {"fs": NaN, '
+                        b'"channels": ["EMG1"], "data": [[1.0]]}}}', headers={"content-type": "application/json"})
+        assert rate.status_code == 422 and rate.json()["detail"][0]["loc"][-1] == "fs"
     for text in (response.text, typed.text, caplog.text):
         assert "111.25" not in text and "222.5" not in text and "333.75" not in text and "NaN" not in text
 
