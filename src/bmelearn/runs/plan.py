@@ -120,8 +120,8 @@ class Plan:
         those on features, and with the operating point on ``positive`` when one is asked for."""
         pipelines = dict(self.models)
         if (s := self.selection) is not None:
-            groups = feature_groups(signal)
-            pipelines = {k: with_selection(p, s.method, s.n_features, groups, s.cv) if self.uses[k] == "features" else p
+            groups, uses = feature_groups(signal), self.uses
+            pipelines = {k: with_selection(p, s.method, s.n_features, groups, s.cv) if uses[k] == "features" else p
                          for k, p in pipelines.items()}
         if (point := self.operating_point) is not None:
             pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
