@@ -48,8 +48,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(runs: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "bmelearn.cli", "serve", str(runs), "--port", str(port)]
+def start_server(runs: Path, port: int, workers: int = 2) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bmelearn.cli", "serve", str(runs), "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               env=os.environ | {"PYTHONUNBUFFERED": "1"})
     deadline = time.time() + 60

@@ -49,7 +49,9 @@ def server(web_runs):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser_page(server):
+    """The page, and the errors the browser reports on its console (a script or style that the
+    Content-Security-Policy blocked among them; not the 422 that a page answers to a mismatch)."""
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()
@@ -58,8 +60,21 @@ def page(server):
         browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
-        yield page
+        errors = []
+        expected = "the server responded with a status of 422"
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and expected not in m.text else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page, errors
         browser.close()
+
+
+@pytest.fixture
+def page(browser_page):
+    """The browser page; each test ends with no error on the browser's console."""
+    page, errors = browser_page
+    errors.clear()
+    yield page
+    assert errors == []
 
 
 def test_runs_page_and_report(page, server, shared_data_present):

@@ -9,105 +9,19 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from bmelearn.errors import BmeError
 from bmelearn.serving import Upload, from_arrays, from_uploads
 from bmelearn.web.catalog import Catalog, NotFound, Run
+from bmelearn.web.schema import ArrayRequest, ModelCard, Prediction, RunDetail, RunSummary, WindowPrediction
 
 log = logging.getLogger("bmelearn.web")
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
 NOT_FOUND = {404: {"description": "No run or model of that name."}}
+DAMAGED = {422: {"description": "The model's card or file is damaged (the detail says how)."}}
 UNUSABLE = {422: {"description": "The recording does not fit the model (channels, sampling rate, length) or cannot be read."},
             413: {"description": "The request is larger than the server's limit (bmelearn serve --max-upload-mb)."}}
-
-
-class Interval(BaseModel):
-    mean: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-
-class Headline(Interval):
-    protocol: str
-    pipeline: str
-    metric: str
-
-
-class RunSummary(BaseModel):
-    id: str
-    name: str
-    dataset: str
-    finished: str = Field(description="When the run finished (ISO 8601, local time).")
-    pipelines: list[str]
-    protocols: list[str]
-    models: list[str]
-    headline: Headline | None = Field(description="Best pipeline under the first protocol, by balanced accuracy (mean "
-                                                  "over subjects, with its confidence interval).")
-
-
-class MetricRow(BaseModel):
-    protocol: str
-    pipeline: str
-    accuracy: Interval | None = None
-    balanced_accuracy: Interval | None = None
-
-
-class RunDetail(RunSummary):
-    metrics: list[MetricRow]
-    config: dict[str, Any]
-
-
-class Signal(BaseModel):
-    fs: float = Field(description="Sampling rate (Hz).")
-    channels: list[str]
-    types: list[str] | None = None
-
-
-class ModelCard(BaseModel):
-    run: str
-    name: str
-    classes: list[str] = []
-    signals: dict[str, Signal] = {}
-    window: dict[str, Any] = {}
-    input: str | None = None
-    preprocessing: list[dict[str, Any]] = []
-    features: dict[str, list[str]] = {}
-    training: dict[str, Any] = {}
-    validated: dict[str, dict[str, Interval]] = Field(default={}, description="Accuracy and balanced accuracy of the "
-                                                      "pipeline under each protocol of its run: mean over subjects and "
-                                                      "confidence interval.")
-    training_seconds: float | None = None
-    bmelearn_version: str | None = None
-
-
-class WindowPrediction(BaseModel):
-    window: int
-    start: float = Field(description="Start of the window (s from the start of the recording).")
-    end: float
-    predicted: str
-    confidence: float = Field(description="Probability of the predicted class.")
-    probabilities: dict[str, float]
-
-
-class Prediction(BaseModel):
-    run: str
-    model: str
-    classes: list[str]
-    n_windows: int
-    seconds: float = Field(description="Time the server took to predict (s).")
-    windows: list[WindowPrediction]
-
-
-class SignalArray(BaseModel):
-    fs: float = Field(gt=0, allow_inf_nan=False, description="Sampling rate (Hz).")
-    channels: list[str] = Field(min_length=1)
-    data: list[list[float]] = Field(min_length=1, description="One row of samples per channel.")
-
-
-class ArrayRequest(BaseModel):
-    signals: dict[str, SignalArray] = Field(description="The recording, by modality (e.g. 'emg').")
 
 
 def catalog(request: Request) -> Catalog:
@@ -116,7 +30,7 @@ def catalog(request: Request) -> Catalog:
 
 def run_summary(run: Run) -> RunSummary:
     return RunSummary(id=run.id, name=run.name, dataset=run.dataset, finished=run.finished, pipelines=run.pipelines,
-                      protocols=run.protocols, models=run.models, headline=run.headline)
+                      protocols=run.protocols, models=run.models, headline=run.headline, problem=run.problem)
 
 
 def found(call, *args):
@@ -151,15 +65,15 @@ def get_results(request: Request, run_id: str,
     return _records(table)
 
 
-@router.get("/models", response_model=list[ModelCard], summary="List the saved models of every run, with their cards")
+@router.get("/models", response_model=list[ModelCard], summary="List the saved models of every run, with their cards "
+            "(a model whose card is damaged has only its names and the problem)")
 def list_models(request: Request) -> list[ModelCard]:
-    cat = catalog(request)
-    return [ModelCard(**cat.card(run_id, name)) for run_id, name in cat.models()]
+    return catalog(request).cards()
 
 
-@router.get("/models/{run_id}/{model}", response_model=ModelCard, responses=NOT_FOUND, summary="One model's card")
+@router.get("/models/{run_id}/{model}", response_model=ModelCard, responses=NOT_FOUND | DAMAGED, summary="One model's card")
 def get_model(request: Request, run_id: str, model: str) -> ModelCard:
-    return ModelCard(**found(catalog(request).card, run_id, model))
+    return found(catalog(request).card, run_id, model)
 
 
 @router.post("/models/{run_id}/{model}/predict", response_model=Prediction, responses=NOT_FOUND | UNUSABLE,

@@ -10,36 +10,51 @@ from typing import Annotated
 from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from bmelearn import __version__
 from bmelearn.web import api, pages
 from bmelearn.web.catalog import Catalog
 from bmelearn.web.jobs import Jobs
-from bmelearn.web.security import COOKIE, LOGIN_FORM, TokenRequired
+from bmelearn.web.limits import BodyLimit, RequestsInFlight
+from bmelearn.web.security import COOKIE, LOGIN_FORM, SESSION_SECONDS, SecurityHeaders, Sessions, TokenRequired
 
 #: Default upload limit (bytes): 50 MB, about 20 min of 10-channel EMG at 1 kHz as text.
 MAX_UPLOAD = 50_000_000
 
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+class _App(FastAPI):
+    """FastAPI with :class:`SecurityHeaders` around everything, so that even its own error answers
+    (500) carry the headers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int = MAX_UPLOAD, workers: int = 2) -> FastAPI:
     """The ASGI application serving the runs under ``runs_dir``.
 
-    With ``token``, every request must carry it (see :mod:`bmelearn.web.security`); request
-    bodies over ``max_upload`` bytes are refused with 413; ``workers`` threads run the
-    predictions started from the pages.
+    In order, for each request: with ``token``, a request without it or a login session is
+    answered 401 (see :mod:`bmelearn.web.security`); a body over ``max_upload`` bytes, 413; at
+    most ``workers`` requests with a body are handled at once (the others wait, see
+    :mod:`bmelearn.web.limits`); ``workers`` threads run the predictions started from the pages.
     """
     jobs = Jobs(workers)
+    sessions = Sessions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         jobs.shutdown()
 
-    app = FastAPI(title="bmelearn", version=__version__, lifespan=lifespan, max_body_size=max_upload,
-                  description="Runs, saved models and predictions of bmelearn, version 1 of the API under /api/v1. "
-                              f"Request bodies over {max_upload / 1e6:g} MB are refused (413).")
+    middleware = [Middleware(TokenRequired, token=token, sessions=sessions)] if token is not None else []
+    middleware += [Middleware(BodyLimit, most=max_upload),
+                   Middleware(RequestsInFlight, most=workers)]
+    app = _App(title="bmelearn", version=__version__, lifespan=lifespan, middleware=middleware,
+               docs_url=None, redoc_url=None,
+               description="Runs, saved models and predictions of bmelearn, version 1 of the API under /api/v1. "
+                           f"Request bodies over {max_upload / 1e6:g} MB are refused (413).")
     app.state.catalog = Catalog(runs_dir)
     app.state.jobs = jobs
     app.state.max_upload = max_upload
@@ -52,12 +67,6 @@ def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int =
         NaN, which JSON cannot carry)."""
         return JSONResponse({"detail": [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]}, 422)
 
-    @app.middleware("http")
-    async def security_headers(request, call_next):
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
-
     @app.get("/login", include_in_schema=False)
     def login_form() -> HTMLResponse:
         return HTMLResponse(LOGIN_FORM)
@@ -69,9 +78,7 @@ def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int =
         if not secrets.compare_digest(token_given.encode(), token.encode()):
             return HTMLResponse(LOGIN_FORM, 401)
         response = RedirectResponse("/runs", 303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, sessions.start(), max_age=SESSION_SECONDS, httponly=True, samesite="strict")
         return response
 
-    if token is not None:
-        app.add_middleware(TokenRequired, token=token)  # outermost: nothing runs for a request without the token
     return app

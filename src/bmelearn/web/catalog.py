@@ -16,16 +16,36 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bmelearn.errors import DataError
 from bmelearn.runs import folder as run_folder
 from bmelearn.serving import DeployableModel, load_model
+from bmelearn.web.schema import ModelCard
 
 #: The metric a run is summed up by on the runs page.
 HEADLINE_METRIC = "balanced_accuracy"
 
 
+#: The keys every model card file holds (written by :func:`bmelearn.serving.save_model`).
+CARD_KEYS = ("classes", "signals", "window")
+
+
 class NotFound(LookupError):
     """No run or model of that name under the runs folder."""
+
+
+class Score(BaseModel):
+    """One metric of one pipeline in ``summary.json``: mean over subjects, interval, per subject."""
+
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    per_subject: dict[str, dict[str, float | str | None]] = {}
+
+
+#: ``summary.json``'s protocols: protocol -> pipeline -> metric -> score.
+SUMMARY = TypeAdapter(dict[str, dict[str, dict[str, Score]]])
 
 
 @dataclass
@@ -42,6 +62,7 @@ class Run:
     models: list[str]
     summary: dict[str, Any] = field(repr=False)
     config: dict[str, Any] = field(repr=False)
+    problem: str | None = None
 
     @property
     def headline(self) -> dict[str, Any] | None:
@@ -49,7 +70,8 @@ class Run:
         if not self.protocols:
             return None
         protocol = self.protocols[0]
-        scores = {p: m[HEADLINE_METRIC] for p, m in self.summary.get(protocol, {}).items() if HEADLINE_METRIC in m}
+        scores = {p: m[HEADLINE_METRIC] for p, m in self.summary.get(protocol, {}).items()
+                  if m.get(HEADLINE_METRIC, {}).get("mean") is not None}
         if not scores:
             return None
         best = max(scores, key=lambda p: scores[p]["mean"])
@@ -118,15 +140,42 @@ class Catalog:
     def model_path(self, run_id: str, model: str) -> Path:
         return self._model_of(self.run(run_id), model)
 
-    def card(self, run_id: str, model: str) -> dict[str, Any]:
+    def card(self, run_id: str, model: str) -> ModelCard:
         """The model card (the JSON file written from the model, beside it), with the run and model names, and
-        its validated accuracy and balanced accuracy under each protocol with their intervals."""
+        its validated accuracy and balanced accuracy under each protocol with their intervals. A card that
+        cannot be read or does not hold what :func:`~bmelearn.serving.save_model` writes is a
+        :class:`~bmelearn.errors.DataError` saying so."""
         run = self.run(run_id)
         path = self._model_of(run, model).with_suffix(".json")
-        card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        where = f"the card of model {model!r} in run {run_id!r} ({path.name})"
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{where} is missing; run the experiment again to write the model and its card.") from None
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{where} cannot be read ({type(exc).__name__}); run the experiment again.") from None
+        missing = [key for key in CARD_KEYS if key not in card] if isinstance(card, dict) else list(CARD_KEYS)
+        if missing:
+            raise DataError(f"{where} lacks {', '.join(missing)}; run the experiment again.")
         validated = {row["protocol"]: {k: v for k, v in row.items() if k not in ("run", "protocol", "pipeline")}
                      for row in run.metrics() if row["pipeline"] == model}
-        return {**card, "run": run_id, "name": model, "validated": validated}
+        try:
+            return ModelCard.model_validate({**card, "run": run_id, "name": model, "validated": validated, "problem": None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise DataError(f"{where} is damaged: {'.'.join(map(str, first['loc']))}: {first['msg']}; run the "
+                            "experiment again.") from None
+
+    def cards(self) -> list[ModelCard]:
+        """The card of every saved model, runs newest first; a model whose card is damaged is listed
+        with only its names and the ``problem``."""
+        cards = []
+        for run_id, name in self.models():
+            try:
+                cards.append(self.card(run_id, name))
+            except DataError as exc:
+                cards.append(ModelCard(run=run_id, name=name, problem=str(exc)))
+        return cards
 
     @staticmethod
     def _model_of(run: Run, model: str) -> Path:
@@ -152,34 +201,52 @@ class Catalog:
 
 
 def _read_run(folder: Path) -> Run:
+    """The run in ``folder``; one whose files are damaged is kept, with no results and a ``problem``."""
     info = _json(folder / run_folder.RUN)
     summary = _json(folder / run_folder.SUMMARY)
     config = _yaml(folder / run_folder.CONFIG)
-    protocols = summary.get(run_folder.SUMMARY_PROTOCOLS, {})
+    protocols, problem = summary.get(run_folder.SUMMARY_PROTOCOLS, {}), None
+    try:
+        SUMMARY.validate_python(protocols)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        protocols = {}
+        problem = (f"{run_folder.SUMMARY} is damaged ({'.'.join(map(str, first['loc']))}: {first['msg']}); "
+                   "its results cannot be shown.")
     models_dir = folder / run_folder.MODELS
     return Run(
         id=folder.name,
         path=folder,
         name=str(info.get(run_folder.RUN_NAME, folder.name)),
-        dataset=str(summary.get(run_folder.SUMMARY_DATASET, (config.get("dataset") or {}).get("name", ""))),
+        dataset=str(summary.get(run_folder.SUMMARY_DATASET, _dataset_name(config))),
         finished=str(info.get(run_folder.RUN_FINISHED, "")),
         pipelines=list(dict.fromkeys(p for pipelines in protocols.values() for p in pipelines)),
         protocols=list(protocols),
         models=sorted(p.stem for p in models_dir.glob("*.skops")) if models_dir.is_dir() else [],
         summary=protocols,
         config=config,
+        problem=problem,
     )
 
 
+def _dataset_name(config: dict[str, Any]) -> str:
+    dataset = config.get("dataset")
+    return str(dataset.get("name", "")) if isinstance(dataset, dict) else ""
+
+
 def _json(path: Path) -> dict[str, Any]:
+    """The mapping in a JSON file; empty when it is missing, unreadable or not a mapping."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _yaml(path: Path) -> dict[str, Any]:
+    """The mapping in a YAML file; empty when it is missing, unreadable or not a mapping."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        found = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
         return {}
+    return found if isinstance(found, dict) else {}

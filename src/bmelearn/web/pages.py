@@ -19,6 +19,7 @@ from bmelearn.serving import Upload, from_uploads
 from bmelearn.web import plots
 from bmelearn.web.api import catalog, found
 from bmelearn.web.catalog import HEADLINE_METRIC, Run
+from bmelearn.web.security import NONCE
 
 log = logging.getLogger("bmelearn.web")
 router = APIRouter(include_in_schema=False)
@@ -29,8 +30,13 @@ templates.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}"
 SORTS = {"date": ("finished", True), "name": ("name", False), "dataset": ("dataset", False), "score": ("score", True)}
 
 
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status)
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The template ``name`` rendered, its scripts (the figures') marked with the request's nonce, which the
+    Content-Security-Policy allows. Every ``<script`` in the output is the page's own: values are escaped
+    (``<`` becomes ``&lt;``) and Plotly writes ``</`` as ``<\\/`` in a figure's data."""
+    html = templates.get_template(name).render(**context)
+    nonce = getattr(request.state, NONCE)
+    return HTMLResponse(html.replace("<script", f'<script nonce="{nonce}"'), status)
 
 
 @router.get("/")
@@ -43,6 +49,16 @@ def plotly_js() -> Response:
     return Response(plots.plotly_js(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
 
+#: The tab icon: a trace on the header's colour (SVG).
+ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#17324d"/>'
+        '<path d="M2 9h3l2-5 2 8 2-4h3" stroke="#fff" stroke-width="1.5" fill="none"/></svg>')
+
+
+@router.get("/favicon.ico")
+def icon() -> Response:
+    return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
 @router.get("/runs")
 def runs_page(request: Request, q: str = "", sort: str = "date") -> HTMLResponse:
     runs = catalog(request).runs()
@@ -51,7 +67,7 @@ def runs_page(request: Request, q: str = "", sort: str = "date") -> HTMLResponse
         runs = [r for r in runs if needle in " ".join([r.id, r.name, r.dataset, *r.pipelines, *r.protocols]).lower()]
     key, reverse = SORTS.get(sort, SORTS["date"])
     runs.sort(key=lambda r: _sort_value(r, key), reverse=reverse)
-    return page("runs.html", runs=runs, q=q, sort=sort, sorts=list(SORTS), metric=HEADLINE_METRIC)
+    return page(request, "runs.html", runs=runs, q=q, sort=sort, sorts=list(SORTS), metric=HEADLINE_METRIC)
 
 
 def _sort_value(run: Run, key: str) -> Any:
@@ -63,7 +79,7 @@ def _sort_value(run: Run, key: str) -> Any:
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     run = found(catalog(request).run, run_id)
-    return page("run.html", run=run, has_report=(run.path / "report.html").is_file())
+    return page(request, "run.html", run=run, has_report=(run.path / "report.html").is_file())
 
 
 @router.get("/runs/{run_id}/report")
@@ -83,33 +99,40 @@ def compare(request: Request, run: Annotated[list[str] | None, Query()] = None, 
     rows = [row for r in chosen for row in r.metrics()]
     subjects = pd.concat([r.per_subject(metric) for r in chosen], ignore_index=True)
     figure = plots.per_subject(subjects, metric) if len(subjects) else ""
-    return page("compare.html", runs=chosen, rows=rows, figure=figure, metric=metric)
+    return page(request, "compare.html", runs=chosen, rows=rows, figure=figure, metric=metric)
+
+
+@router.get("/docs")
+def api_page(request: Request) -> HTMLResponse:
+    """The JSON API's operations, from its OpenAPI description (served with no external script)."""
+    spec = request.app.openapi()
+    operations = [(method.upper(), path, operation.get("summary", ""))
+                  for path, methods in spec["paths"].items() for method, operation in methods.items()]
+    return page(request, "api.html", operations=operations, description=spec["info"].get("description", ""))
 
 
 @router.get("/models")
 def models_page(request: Request) -> HTMLResponse:
-    cat = catalog(request)
-    cards = [cat.card(run_id, name) for run_id, name in cat.models()]
-    return page("models.html", cards=cards)
+    return page(request, "models.html", cards=catalog(request).cards())
 
 
 @router.get("/models/{run_id}/{model}")
 def model_page(request: Request, run_id: str, model: str) -> HTMLResponse:
     card = found(catalog(request).card, run_id, model)
-    return page("model.html", card=card)
+    return page(request, "model.html", card=card)
 
 
 @router.get("/predict")
 def predict_form(request: Request, model: str = "") -> HTMLResponse:
     cat = catalog(request)
     card = found(cat.card, *model.partition("/")[::2]) if model else None
-    return page("predict.html", choices=_choices(cat), chosen=model, card=card, error=None,
+    return page(request, "predict.html", choices=_choices(cat), chosen=model, card=card, error=None,
                 limit=request.app.state.max_upload)
 
 
 def _choices(cat) -> list[str]:
-    """The models a prediction can use, as RUN/MODEL."""
-    return [f"{run_id}/{name}" for run_id, name in cat.models()]
+    """The models a prediction can use (not those whose card is damaged), as RUN/MODEL."""
+    return [f"{card.run}/{card.name}" for card in cat.cards() if card.problem is None]
 
 
 @router.post("/predict")
@@ -132,7 +155,7 @@ async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Res
         recordings = await run_in_threadpool(from_uploads, fitted.signal, uploads)
         fitted.signal.check(recordings)  # a mismatch is answered at once, not by the job
     except (BmeError, ValueError) as exc:
-        return page("predict.html", 422, choices=_choices(cat), chosen=model, card=card, error=str(exc),
+        return page(request, "predict.html", 422, choices=_choices(cat), chosen=model, card=card, error=str(exc),
                     limit=request.app.state.max_upload)
     job = request.app.state.jobs.submit(
         (run_id, name), lambda progress: fitted.predict(recordings, progress),
@@ -169,7 +192,7 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
             "rows": table.head(500).to_dict(orient="records"),
             "n_windows": len(table),
         }
-    return page("job.html", 422 if state == "failed" else 200, **context)
+    return page(request, "job.html", 422 if state == "failed" else 200, **context)
 
 
 @router.get("/jobs/{job_id}/predictions.csv")

@@ -1,8 +1,14 @@
-"""Access control: loopback by default, and a token everywhere else.
+"""Access control and the headers every answer carries.
 
-With a token, every request must carry it: ``Authorization: Bearer TOKEN``, or the
-``bmelearn_token`` cookie that the ``/login`` form sets. Without it: 401, before any other
-part of the application runs.
+The server listens on loopback by default and needs a token everywhere else. With a token,
+every request must carry it (``Authorization: Bearer TOKEN``) or the session cookie that the
+``/login`` form sets (a random value, never the token itself). Without either: 401, before
+any other part of the application runs, the upload-size limit included.
+
+Every answer, errors included, carries a Content-Security-Policy (scripts only from the
+server itself or inline with the page's nonce), ``X-Content-Type-Options: nosniff``, no
+framing (``frame-ancestors 'none'``, ``X-Frame-Options: DENY``) and ``Referrer-Policy:
+no-referrer``.
 """
 
 from __future__ import annotations
@@ -10,15 +16,26 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import threading
+import time
 from pathlib import Path
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bmelearn.errors import ConfigError
 
-COOKIE = "bmelearn_token"
+COOKIE = "bmelearn_session"
+#: A login session lasts 12 hours (s); at most this many are kept (the oldest go first).
+SESSION_SECONDS = 12 * 3600
+MAX_SESSIONS = 1000
+#: Key of the request state that holds the page's script nonce.
+NONCE = "csp_nonce"
+CSP = ("default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 TOKEN_VARIABLE = "BMELEARN_TOKEN"
 #: Shortest token accepted: 16 characters.
 MIN_TOKEN = 16
@@ -61,26 +78,81 @@ def check_binding(host: str, token: str | None) -> None:
                           f"token: set {TOKEN_VARIABLE} or pass --token-file. There is no default token.")
 
 
-class TokenRequired:
-    """Answer 401 to any request without the token (JSON under /api, a login page elsewhere)."""
+class Sessions:
+    """The login sessions: random values that ``/login`` gives in exchange for the token."""
 
-    def __init__(self, app: ASGIApp, token: str):
+    def __init__(self, seconds: float = SESSION_SECONDS, most: int = MAX_SESSIONS):
+        self.seconds = seconds
+        self.most = most
+        self._ends: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        """A new session's value."""
+        value = secrets.token_urlsafe(32)
+        with self._lock:
+            self._ends[value] = time.monotonic() + self.seconds
+            while len(self._ends) > self.most:
+                del self._ends[next(iter(self._ends))]
+        return value
+
+    def valid(self, value: str) -> bool:
+        """Whether ``value`` is a session that has not ended."""
+        with self._lock:
+            end = self._ends.get(value)
+            if end is not None and end < time.monotonic():
+                del self._ends[value]
+                end = None
+        return end is not None
+
+
+class TokenRequired:
+    """Answer 401 to any request without the token or a session (JSON under /api, a login page
+    elsewhere)."""
+
+    def __init__(self, app: ASGIApp, token: str, sessions: Sessions):
         self.app = app
         self.token = token
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in LOGIN_PATHS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        given = request.cookies.get(COOKIE, "")
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        if secrets.compare_digest(given.encode(), self.token.encode()):
+            allowed = secrets.compare_digest(auth[7:].strip().encode(), self.token.encode())
+        else:
+            allowed = self.sessions.valid(request.cookies.get(COOKIE, ""))
+        if allowed:
             await self.app(scope, receive, send)
             return
         await _unauthorized(scope["path"])(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Add the security headers to every answer of ``app``, and give each request a fresh script
+    nonce (``request.state.csp_nonce``) that the policy allows."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})[NONCE] = nonce
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                headers.update({**HEADERS, "Content-Security-Policy": CSP.format(nonce=nonce)})
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _unauthorized(path: str) -> Response:
