@@ -6,7 +6,9 @@ Every test writes its own small files to ``tmp_path``; no real recordings are ne
 
 from __future__ import annotations
 
+import io
 import re
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from bmelearn.errors import BmeError, DataError
 from bmelearn.io import (
     match_files,
+    npy_file,
     read,
     read_file,
     read_long_csv,
@@ -62,10 +65,22 @@ def test_missing_file(tmp_path):
         read(path, fs=100)
 
 
-@pytest.mark.parametrize("text", ["", "   \n\t\n  \n"], ids=["empty", "whitespace"])
+@pytest.mark.parametrize("text", ["", "   \n\t\n  \n", "\ufeff"], ids=["empty", "whitespace", "byte-order-mark"])
 def test_empty_or_blank_file(tmp_path, text):
     path = write(tmp_path, "blank.csv", text)
     with pytest.raises(DataError, match=r"blank\.csv: the file is empty"):
+        read_file(path, fs=100)
+
+
+def test_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("EMG1,EMG2\n1,2\n".encode("utf-8-sig"))
+    assert read_file(path, fs=100).ch_names == ("EMG1", "EMG2")
+
+
+def test_one_channel_per_line_is_too_wide(tmp_path):
+    path = write(tmp_path, "transposed.csv", ",".join(["1"] * 5000) + "\n" + ",".join(["2"] * 5000) + "\n")
+    with pytest.raises(DataError, match=r"transposed\.csv, line 1: 5000 values, more than the 4096 .*transpose the file"):
         read_file(path, fs=100)
 
 
@@ -83,8 +98,9 @@ def test_header_without_samples(tmp_path):
         ("\n\n1,2,3\n4,x,6\n", 4, "'x'"),  # blank lines before the first sample still count
         ("1 2 3\n4 5 6\n7 8 y\n", 3, "'y'"),  # whitespace-separated
         ("1;2;3\n4;;6\n", 2, "an empty value"),
+        ("1,2,3\n4,\uff15,6\n", 2, "'\uff15'"),  # a full-width digit: pandas reads ASCII digits only
     ],
-    ids=["comma", "header", "leading-blank-lines", "whitespace", "empty-value"],
+    ids=["comma", "header", "leading-blank-lines", "whitespace", "empty-value", "full-width-digit"],
 )
 def test_unparsable_line_names_file_line_and_value(tmp_path, text, line, value):
     path = write(tmp_path, "bad_sample.csv", text)
@@ -279,6 +295,126 @@ def test_read_folder_needs_pattern_and_channel_names(tmp_path):
         read(tmp_path / "S1" / "trial_0_0.csv")
 
 
+@pytest.mark.parametrize("pattern", ["S{subject}/*{label}.txt", "S{subject}/trial_?_{label}.txt"], ids=["star", "question-mark"])
+def test_pattern_with_a_wildcard(tmp_path, pattern):
+    write(tmp_path, "S1/trial_0_0.txt", "1,2,3\n")
+    with pytest.raises(DataError) as info:
+        read_pattern(tmp_path, pattern, fs=100, ch_names=NAMES3)
+    message = str(info.value)
+    assert repr(pattern) in message
+    assert "{name}" in message and "braces" in message  # what to write instead
+
+
+@pytest.mark.parametrize("pattern", ["", "  ", "."], ids=["empty", "blank", "dot"])
+def test_empty_pattern(tmp_path, pattern):
+    write(tmp_path, "S1/trial_0_0.csv", "1,2,3\n")
+    with pytest.raises(DataError) as info:
+        read_pattern(tmp_path, pattern, fs=100, ch_names=NAMES3)
+    message = str(info.value)
+    assert f"pattern {pattern!r}" in message
+    assert "S{subject}" in message  # an example of a pattern
+
+
+def test_absolute_pattern(tmp_path):
+    write(tmp_path, "S1/trial_0_0.csv", "1,2,3\n")
+    pattern = f"{tmp_path}/{PATTERN}"
+    with pytest.raises(DataError) as info:
+        read_pattern(tmp_path, pattern, fs=100, ch_names=NAMES3)
+    message = str(info.value)
+    assert repr(pattern) in message
+    assert f"path {str(tmp_path)!r} and pattern {PATTERN!r}" in message  # the two halves to give instead
+
+
+def test_pattern_outside_the_folder(tmp_path):
+    write(tmp_path, "S1/trial_0_0.csv", "1,2,3\n")
+    with pytest.raises(DataError, match=r"pattern '\.\./S1/\{label\}\.csv' .*'\.\.'"):
+        read_pattern(tmp_path / "S1", "../S1/{label}.csv", fs=100, ch_names=NAMES3)
+
+
+def test_pattern_placeholder_that_is_not_a_name(tmp_path):
+    write(tmp_path, "S1/trial_0_0.csv", "1,2,3\n")
+    with pytest.raises(DataError, match=r"pattern 'S\{subject id\}/\{label\}\.csv': .*letters, digits and _"):
+        read_pattern(tmp_path, "S{subject id}/{label}.csv", fs=100, ch_names=NAMES3)
+
+
+def test_pattern_with_adjacent_placeholders_and_brackets(tmp_path):
+    write(tmp_path, "S1/[a]trial07.csv", "1,2,3\n")
+    (recording,) = read_pattern(tmp_path, "S{subject}/[a]trial{rep}{label}.csv", fs=100, ch_names=NAMES3)
+    assert recording.meta["subject"] == 1 and recording.meta["label"] == 7
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy .npy files
+
+
+def save_bytes(array: np.ndarray, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, **kwargs)
+    return buffer.getvalue()
+
+
+def test_empty_npy_file(tmp_path):
+    path = tmp_path / "trial_0.npy"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"trial_0\.npy: the file is empty\. Remove it"):
+        npy_file(path)
+
+
+def test_npz_archive_named_npy(tmp_path):
+    path = tmp_path / "trial_1.npy"
+    with path.open("wb") as file:
+        np.savez(file, emg=noise())
+    with pytest.raises(DataError, match=r"trial_1\.npy: not a \.npy file; it is a \.npz archive.*numpy\.save"):
+        npy_file(path)
+
+
+def test_corrupted_npy_header(tmp_path):
+    path = tmp_path / "trial_2.npy"
+    data = save_bytes(noise())
+    assert b"(3, 500)" in data
+    path.write_bytes(data.replace(b"(3, 500)", b"(3, 500(", 1))  # an unclosed parenthesis
+    with pytest.raises(DataError, match=r"trial_2\.npy: not a readable \.npy array .*numpy\.save"):
+        npy_file(path)
+
+
+def test_truncated_npy_file(tmp_path):
+    path = tmp_path / "trial_3.npy"
+    path.write_bytes(save_bytes(noise())[:2000])
+    with pytest.raises(DataError, match=r"trial_3\.npy: not a readable \.npy array"):
+        npy_file(path)
+
+
+class _Touch:
+    """An object whose unpickling creates a file: it shows whether a reader unpickles."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
+def test_pickled_object_array_is_not_loaded(tmp_path):
+    marker = tmp_path / "unpickled"
+    path = tmp_path / "objects.npy"
+    path.write_bytes(save_bytes(np.array([_Touch(marker)], dtype=object), allow_pickle=True))
+    with pytest.raises(DataError, match=r"objects\.npy: not a readable \.npy array .*Python objects"):
+        npy_file(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.float64(1.0), np.zeros(5), np.zeros((2, 3, 4)), np.array([["a", "b"]]), np.zeros((2, 2), complex), np.zeros((2, 2), int)],
+    ids=["0-d", "1-d", "3-d", "strings", "complex", "integers"],
+)
+def test_npy_that_is_not_a_2d_float_array(tmp_path, array):
+    path = tmp_path / "odd.npy"
+    np.save(path, array)
+    with pytest.raises(DataError, match=rf"odd\.npy: a recording is a 2-D float array \(channels × samples\); got .*{array.shape}"):
+        npy_file(path)
+
+
 # ---------------------------------------------------------------------------------------
 # 3DC-style IMU quaternion files
 
@@ -306,6 +442,14 @@ def test_leading_zero_quaternions_are_interpolated(tmp_path):
     # the gap in the middle lies between its neighbours
     between = (unit[1] + unit[2]) / np.linalg.norm(unit[1] + unit[2])
     np.testing.assert_allclose(q[5], between, atol=1e-12)
+
+
+def test_quaternions_too_large_for_a_norm_are_missing(tmp_path):
+    # 1e200² overflows: the norm is infinite and the sample would become (0, 0, 0, 0), not a unit quaternion
+    path = write(tmp_path, "imu_huge.txt", "(1, 0, 0, 0)\n(1e200, 1e200, 0, 0)\n(inf, 0, 0, 0)\n(0, 1, 0, 0)\n")
+    q = read_quaternions(path)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(q[1], np.array([2, 1, 0, 0]) / np.sqrt(5), atol=1e-12)  # interpolated at 1/3, renormalised
 
 
 def test_quaternion_line_with_three_values(tmp_path):
@@ -374,6 +518,35 @@ def test_long_csv_empty_file(tmp_path):
     path = write(tmp_path, "nothing.csv", "")
     with pytest.raises(DataError, match=r"nothing\.csv: cannot read it as a CSV table"):
         read_long_csv(path, channels=["c0"], fs=100)
+
+
+@pytest.mark.parametrize("fs", [None, 100.0], ids=["rate-from-time", "fs-given"])
+def test_long_csv_constant_timestamps(tmp_path, fs):
+    path = long_csv(tmp_path, ["5,1,2,rest,1,s1", "5,2,3,rest,1,s1", "5,3,4,rest,1,s1"], name="stuck_clock.csv")
+    with pytest.raises(DataError) as info:
+        read_long_csv(path, channels=["c0", "c1"], time="time", time_unit="ms", fs=fs)
+    message = str(info.value)
+    assert "stuck_clock.csv" in message and "'time'" in message
+    assert "data rows 1-3" in message and "time 5" in message
+
+
+@pytest.mark.parametrize("fs", [None, 1000.0], ids=["rate-from-time", "fs-given"])
+def test_long_csv_outlier_timestamp_is_refused_without_allocating(tmp_path, fs):
+    rows = [f"{t},{t % 7},{t % 5},rest,1,s1" for t in range(100)]
+    rows.insert(60, "10000000,1,2,rest,1,s1")  # 2.8 hours after the trial began, then back in time
+    path = long_csv(tmp_path, rows, name="outlier.csv")
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            read_long_csv(path, channels=["c0", "c1"], time="time", time_unit="ms", fs=fs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert "outlier.csv" in message
+    assert "data row 61" in message and "10000000" in message  # where the outlier is
+    assert "time_unit" in message  # and what to check
+    assert peak < 16 * 2**20
 
 
 def test_long_table_with_no_run_of_two_samples():

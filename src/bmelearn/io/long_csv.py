@@ -3,11 +3,13 @@
 Each run of consecutive rows with the same subject, session and label becomes one trial;
 a time column that jumps back by more than RESET_SECONDS also starts a new trial. The n-th run of a label within
 a (subject, session) is repetition n. Irregular timestamps are resampled onto a uniform
-grid by linear interpolation.
+grid by linear interpolation; a grid much longer than the trial (an outlier time, a long gap
+or a wrong time unit) is refused rather than filled.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +23,8 @@ TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 #: A timestamp this many seconds earlier than the previous one starts a new trial (a clock
 #: reset); smaller backward steps are jitter, and the samples are put back in time order.
 RESET_SECONDS = 1.0
+#: Resampling may make a trial at most this many times as many samples as it has rows.
+MAX_STRETCH = 10
 
 
 def read_long_csv(path: str | Path, **kwargs) -> list[Recording]:
@@ -29,8 +33,8 @@ def read_long_csv(path: str | Path, **kwargs) -> list[Recording]:
     if not path.is_file():
         raise DataError(f"{path}: file not found. Check the dataset path.")
     try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        table = pd.read_csv(path, compression="gzip" if path.suffix == ".gz" else None)
+    except (ValueError, OverflowError, OSError, EOFError, zlib.error) as exc:  # parser (an integer over 1e308), text or gzip
         raise DataError(f"{path}: cannot read it as a CSV table ({exc}). Check the file is a complete CSV.") from exc
     return recordings_from_table(table, source=str(path), **kwargs)
 
@@ -63,13 +67,10 @@ def recordings_from_table(
         raise DataError(f"{source}: give the sampling rate (fs, Hz) or the name of a time column.")
     if time_unit not in TIME_SCALE:
         raise DataError(f"{source}: time_unit {time_unit!r} is not one of {list(TIME_SCALE)}.")
-    values = table[list(channels)]
-    for c in [*channels, *([time] if time else [])]:
-        if not pd.api.types.is_numeric_dtype(table[c]):
-            rows = np.flatnonzero((pd.to_numeric(table[c], errors="coerce").isna() & table[c].notna()).to_numpy())
-            example = f", e.g. {table[c].iloc[rows[0]]!r} at data row {rows[0] + 1}" if len(rows) else ""
-            raise DataError(f"{source}: column {c!r} holds non-numeric values{example}; fix or drop those rows.")
-    data = values.to_numpy(dtype=np.float64)
+    if fs is not None and not (np.isfinite(fs) and fs > 0):
+        raise DataError(f"{source}: fs must be a positive number of Hz, got {fs!r}.")
+    numbers = pd.DataFrame({c: _numbers(table[c], source) for c in dict.fromkeys([*channels, *([time] if time else [])])})
+    data = numbers[list(channels)].to_numpy()
     nan_rows = np.flatnonzero(~np.isfinite(data).all(axis=1))
     if len(nan_rows):
         names = [c for c, bad in zip(channels, ~np.isfinite(data[nan_rows[0]]), strict=True) if bad]
@@ -77,7 +78,7 @@ def recordings_from_table(
             f"{source}: {len(nan_rows)} row(s) with missing channel values, the first at data row {nan_rows[0] + 1} "
             f"(channel(s) {names}); fill or drop those rows."
         )
-    seconds = table[time].to_numpy(dtype=np.float64) * TIME_SCALE[time_unit] if time else None
+    seconds = numbers[time].to_numpy() * TIME_SCALE[time_unit] if time else None
     if seconds is not None and not np.isfinite(seconds).all():
         raise DataError(
             f"{source}: time column {time!r} has missing values, the first at data row "
@@ -92,9 +93,25 @@ def recordings_from_table(
         new_run |= np.r_[True, np.diff(seconds) < -RESET_SECONDS]
     bounds = np.r_[np.flatnonzero(new_run), len(table)]
     segments = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a >= 2]
-    if seconds is not None and fs is None:
-        rates = [(b - a - 1) / (seconds[b - 1] - seconds[a]) for a, b in segments if seconds[b - 1] > seconds[a]]
-        fs = float(np.round(np.median(rates)))
+    if seconds is not None and segments:
+        written = table[time].to_numpy()  # for messages
+        for a, b in segments:
+            if seconds[a:b].min() == seconds[a:b].max():
+                raise DataError(
+                    f"{source}: data rows {a + 1}-{b} all have the time {_plain(written[a])!r} in column {time!r}; a trial "
+                    "needs increasing times. Fix that column, or leave it out and give fs."
+                )
+        if fs is None:
+            rates = [
+                (b - a - 1) / (float(seconds[b - 1]) - float(seconds[a])) for a, b in segments if seconds[b - 1] > seconds[a]
+            ]
+            rate = float(np.median(rates)) if rates else 0.0
+            if rate < 0.5:
+                raise DataError(
+                    f"{source}: the times in column {time!r} give a sampling rate of {rate:.3g} Hz; check time_unit "
+                    f"({time_unit!r}) and look for an outlier time, or give fs."
+                )
+            fs = float(np.round(rate))
     counts: dict[tuple, int] = {}
     recordings = []
     for a, b in segments:
@@ -102,6 +119,7 @@ def recordings_from_table(
         rep = counts[key] = counts.get(key, -1) + 1
         x = data[a:b].T
         if seconds is not None:
+            _check_span(seconds, written, a, b, fs, source, time_unit)
             x = _resample_uniform(seconds[a:b], x, fs)
         meta = {
             "subject": _plain(subj[a]),
@@ -117,6 +135,36 @@ def recordings_from_table(
     if not recordings:
         raise DataError(f"{source}: no run of two or more samples with one label; check the label column {label!r}.")
     return recordings
+
+
+def _numbers(column: pd.Series, source: str) -> pd.Series:
+    """The column as floats (an integer too large for one is infinite); an error naming its first
+    value that is not a number."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(np.float64)
+    numbers = pd.to_numeric(column.astype(str), errors="coerce")  # as text: pandas cannot convert huge Python ints
+    rows = np.flatnonzero((numbers.isna() & column.notna()).to_numpy())
+    if len(rows):
+        raise DataError(
+            f"{source}: column {column.name!r} holds non-numeric values, e.g. {column.iloc[rows[0]]!r} at data row "
+            f"{rows[0] + 1}; fix or drop those rows."
+        )
+    return numbers.astype(np.float64)
+
+
+def _check_span(seconds: np.ndarray, written: np.ndarray, a: int, b: int, fs: float, source: str, time_unit: str) -> None:
+    """An error, before anything is allocated, when resampling rows a:b to fs Hz would make more
+    than MAX_STRETCH times as many samples: it names the largest gap in their times."""
+    t = seconds[a:b]
+    span = float(t.max()) - float(t.min())
+    length = span * fs + 1
+    if length > MAX_STRETCH * (b - a):
+        i = a + 1 + int(np.argmax(np.abs(np.diff(t))))
+        raise DataError(
+            f"{source}: resampling data rows {a + 1}-{b} ({b - a} samples) to {fs:g} Hz would make {length:.3g}: their times "
+            f"span {span:.4g} s, with the largest gap at data row {i + 1} (time {_plain(written[i])!r}, after "
+            f"{_plain(written[i - 1])!r}). Fix or drop that row, or check time_unit ({time_unit!r}) and fs."
+        )
 
 
 def _resample_uniform(t: np.ndarray, x: np.ndarray, fs: float) -> np.ndarray:

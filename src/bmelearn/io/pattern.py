@@ -1,16 +1,19 @@
 """Folders of per-trial files whose metadata lives in the path.
 
 A pattern such as ``Participant{subject}/{session}/EMG/3dc_EMG_gesture_{repetition}_{label}.txt``
-describes where the files are and what each part of the path means. ``{rep}`` is accepted
-for ``{repetition}``. Numeric fields become integers; ``{label}`` is mapped to a class name
-through ``classes`` (a list indexed by the label number, or a dict).
+describes where the files are and what each part of the path means: it is relative to the
+dataset folder, the fixed text is matched as written (no wildcards) and each ``{name}`` (letters,
+digits, _) matches the part that varies. ``{rep}`` is accepted for ``{repetition}``. Numeric
+fields become integers; ``{label}`` is mapped to a class name through ``classes`` (a list
+indexed by the label number, or a dict).
 """
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -20,8 +23,9 @@ from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrix
 from bmelearn.signals.recording import MappedFile, Recording
 
-FIELD = re.compile(r"\{(\w+)\}")
+FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ALIASES = {"rep": "repetition", "class": "label", "participant": "subject"}
+EXAMPLE = "S{subject}/{session}/{label}_{repetition}.csv"
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -42,10 +46,10 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: folder not found. Give the dataset's folder (e.g. --set dataset.path=...).")
-    regex = pattern_regex(pattern)
-    glob = FIELD.sub("*", pattern)
+    plain = _check_pattern(pattern, root)
+    regex = pattern_regex(plain)
     found = []
-    for path in root.glob(glob):
+    for path in root.glob(_glob(plain)):
         m = regex.match(path.relative_to(root).as_posix())
         if m and path.is_file():
             fields = {ALIASES.get(k, k): _number(v) for k, v in m.groupdict().items()}
@@ -124,8 +128,51 @@ def _class_name(label: Any, classes: Sequence[str] | Mapping[Any, str], path: Pa
 
 
 def _number(value: str) -> Any:
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isdecimal() else value
 
 
 def _natural_key(text: str) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+    return [int(t) if t.isdecimal() else t for t in re.split(r"(\d+)", text)]
+
+
+def _check_pattern(pattern: str, root: Path) -> str:
+    """``pattern`` in its plain form (``./`` and doubled ``/`` dropped), or an error saying what
+    to write instead when it cannot describe files under ``root``."""
+    parts = PurePath(pattern).parts
+    if not pattern.strip() or not parts:
+        raise DataError(
+            f"file pattern {pattern!r} is empty: describe the files under {root}, e.g. {EXAMPLE!r} "
+            "(a name in braces for each part of the path that varies)."
+        )
+    if PurePath(pattern).anchor:
+        start = max(1, next((i for i, part in enumerate(parts) if "{" in part), len(parts) - 1))
+        folder, below = PurePath(*parts[:start]), PurePosixPath(*parts[start:]).as_posix()
+        raise DataError(
+            f"file pattern {pattern!r} is absolute; a pattern is relative to the dataset folder: "
+            f"give path {str(folder)!r} and pattern {below!r}."
+        )
+    if ".." in parts:
+        raise DataError(
+            f"file pattern {pattern!r} reaches outside the folder {root} ('..'): give the folder that "
+            "holds every file as the path, and the pattern below it."
+        )
+    fixed = FIELD.sub("", pattern)
+    wildcard = next((c for c in "*?" if c in fixed), None)
+    if wildcard:
+        raise DataError(
+            f"file pattern {pattern!r}: {wildcard!r} is not a wildcard here. Write the fixed part of the "
+            f"file names and put each part that varies in braces, as {{name}}, e.g. {EXAMPLE!r}."
+        )
+    brace = next((c for c in "{}" if c in fixed), None)
+    if brace:
+        raise DataError(
+            f"file pattern {pattern!r}: a {brace!r} that is not part of a placeholder; a placeholder is "
+            "a name of letters, digits and _ in braces, e.g. {subject}."
+        )
+    return PurePosixPath(pattern).as_posix()
+
+
+def _glob(pattern: str) -> str:
+    """The glob of the files ``pattern`` may match: its fixed text escaped, one ``*`` per run of fields."""
+    fixed = FIELD.split(pattern)[::2]
+    return re.sub(r"\*\*+", "*", "*".join(glob.escape(text) for text in fixed))

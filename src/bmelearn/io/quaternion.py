@@ -22,15 +22,17 @@ def parse_quaternions(text: str, path: str | Path) -> np.ndarray:
     the source in messages.
 
     Samples of zero norm (``(0, 0, 0, 0)``, which IMUs write before their first estimate)
-    are missing values: they are filled by linear interpolation from the valid neighbours.
+    or not finite (NaN, infinity, or too large for a norm) are missing values: they are filled
+    by linear interpolation from the valid neighbours.
     """
     q, _ = parse_matrix(text.replace("(", "").replace(")", ""), path)
     if q.shape[1] != 4:
         raise DataError(f"{path}: {q.shape[1]} values per line; a quaternion line holds 4: (w, x, y, z).")
-    norm = np.linalg.norm(q, axis=1)
-    valid = norm > 1e-6
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.linalg.norm(q, axis=1)
+    valid = np.isfinite(norm) & (norm > 1e-6)
     if not valid.any():
-        raise DataError(f"{path}: every quaternion is zero; the IMU recorded no orientation. Exclude this file.")
+        raise DataError(f"{path}: every quaternion is zero or not finite; the IMU recorded no orientation. Exclude this file.")
     q = q / np.where(valid, norm, 1.0)[:, None]
     if not valid.all():
         t = np.arange(len(q))

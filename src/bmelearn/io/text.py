@@ -11,7 +11,10 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$", re.IGNORECASE)
+#: Most values a line may hold (one per channel); pandas takes about 1 kB per column.
+MAX_COLUMNS = 4096
+# ASCII digits only: pandas reads no other (Arabic-Indic, full-width ...)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$", re.IGNORECASE | re.ASCII)
 
 
 def _delimiter(line: str) -> str:
@@ -40,12 +43,14 @@ def _first_bad_line(text: str, sep: str, n_cols: int | None) -> tuple[int, str, 
 
 
 def read_text(path: str | Path) -> str:
-    """The file's text; a clear error when it is missing or empty."""
+    """The file's text (a byte-order mark dropped); a clear error when it is missing."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found. Check the dataset path and file pattern.")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return text
+    try:
+        return path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror}). Check the file's permissions.") from None
 
 
 def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] | None]:
@@ -61,6 +66,11 @@ def parse_matrix(text: str, source: str | Path) -> tuple[np.ndarray, list[str] |
     lines = text.lstrip().splitlines()
     sep = _delimiter(lines[0])
     first = [f.strip().strip('"') for f in re.split(sep, lines[0].strip())]
+    if len(first) > MAX_COLUMNS:
+        raise DataError(
+            f"{source}, line {skipped + 1}: {len(first)} values, more than the {MAX_COLUMNS} channels a line may hold. "
+            "Write one sample per line, one column per channel (transpose the file if it holds one channel per line)."
+        )
     numeric = [bool(_NUMBER.match(f)) for f in first]
     has_header = not any(numeric)
     if not has_header and not all(numeric):
