@@ -1,5 +1,7 @@
 """The one registry pattern: lookups and parameter checks that name the key, and every kind built on it."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +14,7 @@ from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import FEATURES
 from bmelearn.models import MODELS
-from bmelearn.registry import REQUIRED, Entry, Registry
+from bmelearn.registry import REQUIRED, Entry, PositiveFloat, Registry
 from bmelearn.signals.preprocessing import STEPS, preprocessing_steps
 
 
@@ -103,3 +105,35 @@ def test_list_command(kind):
 def test_list_command_refuses_an_unknown_kind():
     result = CliRunner().invoke(app, ["list", "widgets"])
     assert result.exit_code == 2 and "choose from ['steps', 'features'" in result.output
+
+
+def limit(rec, width: PositiveFloat = 0.1, mode: str = "mean", channels: Sequence[int] | None = None):
+    """Keep ``channels`` and limit them over ``width`` seconds."""
+    return rec
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"width": "abc"}, r"^preprocessing\.0\.limit\.width: 'abc' is not valid \(input should be a valid number\); "
+                       r"expected finite number > 0\.$"),
+    ({"width": 0}, r"limit\.width: 0 is not valid \(input should be greater than 0\)"),
+    ({"width": float("inf")}, r"limit\.width: inf is not valid \(input should be a finite number\)"),
+    ({"width": True}, r"limit\.width: True is not valid"),
+    ({"mode": 5}, r"limit\.mode: 5 is not valid \(input should be a valid string\); expected text\.$"),
+    ({"channels": "12"}, r"limit\.channels: '12' is not valid \('str' instances are not allowed as a Sequence value\); "
+                         r"expected list\[integer\] \| null\.$"),
+    ({"channels": [1, "a"]}, r"limit\.channels\[1\]: 'a' is not valid \(input should be a valid integer\)"),
+])
+def test_parameter_values_are_checked_against_their_types(params, message):
+    steps = Registry("step", [Entry.of(limit, data_args=1)])
+    assert set(steps["limit"].types) == {"width", "mode", "channels"}
+    assert steps.check_parameters("limit", {"width": 2, "channels": [1, 2], "mode": "max"}, "preprocessing.0")
+    with pytest.raises(ConfigError, match=message):
+        steps.check_parameters("limit", params, "preprocessing.0")
+    with pytest.raises(ConfigError, match=r"^options\.width: 'x'"):
+        steps.check_parameters("limit", {"width": "x"}, "preprocessing.0", at="options")
+
+
+@pytest.mark.parametrize("registry", [STEPS, FEATURES, PROTOCOLS, DATASETS])
+def test_every_parameter_of_an_experiment_file_has_a_type(registry):
+    for name, entry in registry.items():
+        assert set(entry.types) == set(entry.parameters), (registry.kind, name)

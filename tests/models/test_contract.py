@@ -30,7 +30,7 @@ from bmelearn.features.extractor import FeatureExtractor
 from bmelearn.features.selection import ForwardSelection, with_selection
 from bmelearn.models import MODELS, make_model
 from bmelearn.models.capabilities import Capabilities, capabilities
-from bmelearn.models.deep import NeuralNetwork
+from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
 from bmelearn.models.rocket import Rocket
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -131,6 +131,8 @@ ROCKETS = [name for name, c in EXPECTED.items() if c.probabilities == "one_hot"]
 def _model(name):
     if name in ROCKETS and not HAS_AEON:
         pytest.skip("ROCKET needs aeon")
+    if name in ARCHITECTURES and not HAS_TORCH:
+        pytest.skip("the neural networks need PyTorch")
     return make_model(name, random_state=0)
 
 

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 
 import numpy as np
@@ -54,3 +55,49 @@ def test_a_file_that_holds_a_bare_estimator_is_refused(tmp_path):
     sio.dump(model, tmp_path / "bare.skops")
     with pytest.raises(DataError, match="bare.skops: holds a Pipeline, not a bmelearn model"):
         load_model(tmp_path / "bare.skops")
+
+
+NEEDS_SKORCH = pytest.mark.skipif(importlib.util.find_spec("skorch") is None, reason="the networks need PyTorch")
+NEEDS_AEON = pytest.mark.skipif(importlib.util.find_spec("aeon") is None, reason="ROCKET needs aeon")
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("lda", {"solver": "notasolver"}, r"models.2.params.solver: The 'solver' parameter of LinearDiscriminantAnalysis must be"),
+    ("logreg", {"solver": "notasolver"}, r"models.2.params.solver: The 'solver' parameter of LogisticRegression must be"),
+    ("svm", {"C": -1}, r"models.2.params.C: The 'C' parameter of SVC must be a float in the range \(0.0, inf\]. Got -1"),
+    ("knn", {"n_neighbors": 0}, r"models.2.params.n_neighbors: The 'n_neighbors' parameter of KNeighborsClassifier"),
+    ("rf", {"max_depth": "deep"}, r"models.2.params.max_depth: The 'max_depth' parameter of RandomForestClassifier"),
+    pytest.param("mlp", {"hidden": [8, -1]}, r"models.2.params.hidden: The 'hidden' parameter of NeuralNetwork must be a list of layer",
+                 marks=NEEDS_SKORCH),
+    pytest.param("mlp", {"augment": {"shift": 1}}, r"models.2.params.augment: .* must be None for mlp",
+                 marks=NEEDS_SKORCH),
+    pytest.param("cnn", {"augment": {"warp": 1}}, r"models.2.params.augment: .* Got \{'warp': 1\} instead",
+                 marks=NEEDS_SKORCH),
+    pytest.param("gru", {"dropout": 1.5}, r"models.2.params.dropout: The 'dropout' parameter of NeuralNetwork",
+                 marks=NEEDS_SKORCH),
+    pytest.param("minirocket", {"n_kernels": 0}, r"models.2.params.n_kernels: The 'n_kernels' parameter of Rocket",
+                 marks=NEEDS_AEON),
+])
+def test_model_parameters_are_checked_without_data_naming_the_key(name, params, message):
+    with pytest.raises(ConfigError, match=message):
+        make_model(name, None, "models.2", **params)
+
+
+@NEEDS_SKORCH
+def test_valid_network_parameters_are_kept():
+    network = make_model("cnn", 0, hidden=[16, 32], augment={"shift": 1, "noise": 0.1}).steps[-1][1]
+    assert network.hidden == (16, 32) and network.augment == {"shift": 1, "noise": 0.1}
+
+
+@NEEDS_SKORCH
+@NEEDS_AEON
+def test_network_and_rocket_parameters_are_checked_without_importing_pytorch_or_aeon():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom bmelearn.runs.config import load_config\n"
+            "try:\n    load_config(None, ['models=[{name: cnn, lr: -1}]'])\nexcept Exception as exc:\n    print(exc)\n"
+            "load_config(None, ['models=[{name: cnn, hidden: [8]}, minirocket]'])\n"
+            "print(sorted(m for m in ('torch', 'skorch', 'aeon') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "models.0.params.lr: The 'lr' parameter of NeuralNetwork" in out and out.strip().endswith("[]")

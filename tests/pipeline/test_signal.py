@@ -70,7 +70,7 @@ def test_bad_recordings_are_named(tmp_path, recording):
     with pytest.raises(DataError, match="ints.npy: a recording is a 2-D float array"):
         map_npy(tmp_path / "ints.npy")
     (tmp_path / "text.npy").write_text("not numpy")
-    with pytest.raises(DataError, match="text.npy: not a readable .npy array"):
+    with pytest.raises(DataError, match="text.npy: not a .npy file; it does not start with NumPy.s .npy header"):
         map_npy(tmp_path / "text.npy")
     _, data = recording
     rec = Recording(data, 1000.0, NAMES, ("emg",) * 6, (), "emg", {"source": "short.npy"})

@@ -1,8 +1,10 @@
+import importlib.util
+
 import pytest
 import yaml
 
 from bmelearn.errors import ConfigError
-from bmelearn.runs.config import apply_overrides, load_config, validate_config
+from bmelearn.runs.config import _UniqueKeyLoader, apply_overrides, load_config, validate_config
 
 
 def _write(tmp_path, text):
@@ -105,3 +107,114 @@ def test_a_model_label_is_a_name_not_a_path(label):
     with pytest.raises(ConfigError, match=r"models\.0\.label: .* is not a name; a label names the model's files"):
         load_config(None, [f"models=[{{name: lda, label: '{label}'}}]"])
     assert load_config(None, ["models=[{name: svm, label: svm-c10.v2, C: 10}]"]).models[0].key == "svm-c10.v2"
+
+
+# --- issue 16, items 8 and 9: the whole file checked before any work, one line naming the key ---------------------
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"exp.yaml: not UTF-8 text \(byte 0xe9 at position 9\); save the file as UTF-8"):
+        load_config(path)
+
+
+def test_a_set_value_that_is_not_yaml_names_the_set_argument():
+    with pytest.raises(ConfigError, match=r"^--set 'windows.length=\[0.2': the value: not valid YAML: line 1, column 5: "
+                                          r"expected ',' or '\]'"):
+        load_config(None, ["windows.length=[0.2"])
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("windows.length=.inf", r"windows.length: Input should be a finite number, got inf"),
+    ("windows.step=0.0000001", r"windows.step: 1e-07 s is shorter than one sample of emg at 1000 Hz; use 0.001 s or more"),
+    ("windows.length=0.001", r"windows.length: 0.001 s gives 1 sample\(s\) of emg at 1000 Hz"),
+    ("windows.length=5", r"windows.length: 5 s is longer than the 3 s trials of 'simulator'"),
+])
+def test_windows_are_checked_against_the_sampling_rate_and_the_trials(setting, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [setting])
+
+
+def test_a_step_longer_than_the_window_leaves_gaps_and_is_allowed():
+    assert load_config(None, ["windows={length: 0.2, step: 0.5}"]).windows.step == 0.5
+
+
+def test_subjects_must_be_a_list_of_subject_ids(tmp_path):
+    with pytest.raises(ConfigError, match=r"dataset.subjects: 'one' is not valid \('str' instances are not allowed as a "
+                                          r"Sequence value\); expected list\[integer\] \| null"):
+        load_config(None, [f"dataset={{name: 3dc, path: {tmp_path}, subjects: one}}"])
+
+
+def test_feature_parameters_are_checked_against_their_declared_types():
+    with pytest.raises(ConfigError, match=r"features.params.ZC.threshold: 'abc' is not valid \(input should be a valid "
+                                          r"number\); expected finite number"):
+        load_config(None, ["features={emg: [ZC], params: {ZC: {threshold: abc}}}"])
+    with pytest.raises(ConfigError, match=r"features.params.AR.order: 0 is not valid"):
+        load_config(None, ["features={emg: [AR], params: {AR: {order: 0}}}"])
+
+
+@pytest.mark.parametrize("model, message", [
+    ("{name: lda, solver: notasolver}", r"models.0.params.solver: The 'solver' parameter of LinearDiscriminantAnalysis"),
+    ("{name: logreg, solver: notasolver}", r"models.0.params.solver: The 'solver' parameter of LogisticRegression"),
+    ("{name: svm, C: -1}", r"models.0.params.C: The 'C' parameter of SVC must be a float in the range \(0.0, inf\]. Got -1"),
+    ("{name: knn, n_neighbors: 0}", r"models.0.params.n_neighbors: The 'n_neighbors' parameter of KNeighborsClassifier"),
+    pytest.param("{name: cnn, lr: -1}", r"models.0.params.lr: The 'lr' parameter of NeuralNetwork",
+                 marks=pytest.mark.skipif(importlib.util.find_spec("skorch") is None, reason="needs PyTorch")),
+    pytest.param("{name: minirocket, n_kernels: 0}", r"models.0.params.n_kernels: The 'n_kernels' parameter of Rocket",
+                 marks=pytest.mark.skipif(importlib.util.find_spec("aeon") is None, reason="needs aeon")),
+])
+def test_model_parameters_are_checked_when_the_file_is_read(model, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [f"models=[{model}]"])
+
+
+def test_an_empty_file_is_an_error_not_the_demo(tmp_path):
+    with pytest.raises(ConfigError, match=r"exp.yaml is empty; write an experiment in it .* or run `bmelearn run` with no "
+                                          r"file for the demo"):
+        load_config(_write(tmp_path, "# just a comment\n"))
+
+
+def test_a_key_given_twice_is_an_error_naming_it_and_its_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"exp.yaml: not valid YAML: line 3, column 1: key 'windows' is given twice "
+                                          r"\(first on line 1\)"):
+        load_config(_write(tmp_path, "windows: {length: 0.2}\nname: x\nwindows: {step: 0.1}\n"))
+    anchors = "base: &base {length: 0.2, step: 0.1}\n"  # a merge key may be overridden: not a duplicate
+    raw = yaml.load(anchors + "windows: {<<: *base, step: 0.05}\n", Loader=_UniqueKeyLoader)
+    assert raw["windows"] == {"length": 0.2, "step": 0.05}
+
+
+def test_more_folds_than_repetitions_is_an_error_when_the_dataset_says_so():
+    with pytest.raises(ConfigError, match=r"protocols.0.within_session.n_splits: 100 is not a number of folds here; "
+                                          r"'simulator' has 3 repetitions of each class in a session, so choose 2 to 3"):
+        load_config(None, ["protocols=[{within_session: {n_splits: 100}}]"])
+
+
+def test_session_lists_are_lists_not_strings():
+    with pytest.raises(ConfigError, match=r"protocols.0.cross_session.train: 'session1' is not a list of sessions; write "
+                                          r"e.g. train: \[session1\]"):
+        load_config(None, ["protocols=[{cross_session: {train: session1}}]"])
+
+
+def test_forward_selection_of_more_features_than_configured_is_an_error():
+    with pytest.raises(ConfigError, match=r"features.selection.n_features: 1000, but forward selection picks whole features "
+                                          r"and only 4 are configured; choose 1 to 4"):
+        load_config(None, ["features={emg: [HTD], selection: {method: forward, n_features: 1000}}"])
+
+
+def test_session_names_are_checked_before_loading(tmp_path):
+    with pytest.raises(ConfigError, match=r"protocols.0.cross_session.test: sessions \['day2'\] are not sessions of "
+                                          r"'simulator'; choose from \['session1', 'session2'\]"):
+        load_config(None, ["protocols=[{cross_session: {train: [session1], test: [day2]}}]"])
+    with pytest.raises(ConfigError, match=r"protocols.0.cross_session.train: sessions \['training'\] are not sessions of "
+                                          r"'3dc'; choose from \['train', 'test'\]"):
+        load_config(None, [f"dataset={{name: 3dc, path: {tmp_path}}}", "features=[HTD]",
+                           "protocols=[{cross_session: {train: [training]}}]"])
+
+
+def test_validation_errors_are_one_line():
+    with pytest.raises(ConfigError) as error:
+        load_config(None, ["windows={lenght: 0.2}", "seed=-1"])
+    assert "\n" not in str(error.value)
+    assert str(error.value) == ("demo: invalid configuration: seed: Input should be greater than or equal to 0, got -1; "
+                                "windows.lenght: unknown key; allowed keys: ['length', 'step', 'whole']")

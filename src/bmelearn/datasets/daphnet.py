@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bmelearn.datasets.description import Description
 from bmelearn.errors import DataError
 from bmelearn.signals.recording import Recording, RecordingSet
 
@@ -28,6 +29,8 @@ CHANNELS = ("ankle_fwd", "ankle_vert", "ankle_lat", "thigh_fwd", "thigh_vert", "
 CLASSES = ["walk", "freeze"]
 FS = 64.0
 OUTSIDE, WALK, FREEZE = 0, 1, 2
+#: What the files hold, known before reading them (runs and subjects are read from the file names).
+DESCRIPTION = Description({"acc": FS}, classes=CLASSES)
 
 
 def _read(file: Path) -> tuple[np.ndarray, np.ndarray]:

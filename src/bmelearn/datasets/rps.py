@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bmelearn.datasets.description import Description
 from bmelearn.errors import DataError
 from bmelearn.io import recordings_from_table
 from bmelearn.signals.recording import RecordingSet
@@ -20,6 +21,8 @@ CLASSES = ["rest", "rock", "paper", "scissors", "ok"]
 CHANNELS = tuple(f"c{i}" for i in range(8))
 #: Uniform rate the irregular samples are interpolated to (Hz); the median raw rate is ~243 Hz.
 FS = 244.0
+#: What the file holds, known before reading it.
+DESCRIPTION = Description({"emg": FS}, sessions=["s1", "s2"], classes=CLASSES, subjects=["mg", "rr"])
 
 
 def load_emg_rps(path: str | Path) -> RecordingSet:

@@ -18,15 +18,17 @@ gravity in the frame of the forearm, whose orientation depends on the gesture.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal
 
+from bmelearn.datasets.description import Description
 from bmelearn.errors import ConfigError
 from bmelearn.signals.recording import Recording, RecordingSet
 
-__all__ = ["CLASSES", "simulate"]
+__all__ = ["CLASSES", "describe", "simulate"]
 
 #: Gesture names, in canonical class order.
 CLASSES = ["rest", "hand close", "hand open", "wrist flexion", "wrist extension", "pronation", "supination"]
@@ -78,7 +80,7 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not ok or value < low or (high is not None and value > high):
         allowed = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
-        raise ConfigError(f"simulate: {name} must be {allowed}, got {value!r}.")
+        raise ConfigError(f"dataset.{name}: must be {allowed}, got {value!r}.")
     return int(value)
 
 
@@ -95,7 +97,7 @@ def _check_float(name: str, value: object, low: float | None, high: float | None
             lo = "" if low is None else f"{'>' if open_low else '>='} {low:g}"
             hi = "" if high is None else f"{'<' if open_high else '<='} {high:g}"
             allowed = "a finite number " + " and ".join(s for s in (lo, hi) if s)
-        raise ConfigError(f"simulate: {name} must be {allowed.strip()}, got {value!r}.")
+        raise ConfigError(f"dataset.{name}: must be {allowed.strip()}, got {value!r}.")
     return float(value)
 
 
@@ -117,6 +119,62 @@ def _envelope(t: np.ndarray, t_on: np.ndarray, t_off: np.ndarray, width: float) 
     return rise * fall
 
 
+def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
+             powerline_freq, dead_channels, seed) -> tuple:
+    """The arguments of :func:`simulate`, in its order, checked (a ConfigError naming the bad one,
+    as the key ``dataset.NAME`` of an experiment file) and normalized; ``dead_channels`` sorted."""
+    n_subjects = _check_int("n_subjects", n_subjects, 1)
+    n_sessions = _check_int("n_sessions", n_sessions, 1)
+    n_repetitions = _check_int("n_repetitions", n_repetitions, 1)
+    n_channels = _check_int("n_channels", n_channels, 2, 256)
+    seed = _check_int("seed", seed, 0)
+    fs = _check_float("fs", fs, 200.0, None)
+    duration = _check_float("duration", duration, 0.5, None)
+    acc_fs = _check_float("acc_fs", acc_fs, 1.0, fs, allowed=f"a number of Hz from 1 to fs ({fs:g})")
+    electrode_shift = _check_float(
+        "electrode_shift", electrode_shift, None, None, allowed="a finite number of electrode spacings"
+    )
+    powerline = _check_float("powerline", powerline, 0.0, None)
+    powerline_freq = _check_float(
+        "powerline_freq", powerline_freq, 0.0, fs / 2, open_low=True, open_high=True,
+        allowed=f"a number of Hz > 0 and < fs/2 ({fs / 2:g})",
+    )
+    if isinstance(dead_channels, numbers.Integral):
+        dead_channels = [dead_channels]
+    try:
+        dead = [int(_check_int("dead_channels", c, 0, n_channels - 1)) for c in dead_channels]
+    except TypeError:
+        raise ConfigError(
+            f"dataset.dead_channels: must be a list of channel indices from 0 to {n_channels - 1}, "
+            f"got {dead_channels!r}."
+        ) from None
+    n_emg, n_acc = duration * fs, duration * acc_fs
+    for name, n, rate in (("fs", n_emg, fs), ("acc_fs", n_acc, acc_fs)):
+        if not np.isfinite(n) or abs(n - round(n)) > 1e-6:
+            raise ConfigError(
+                f"dataset.duration: {duration:g} s is not a whole number of samples at {name}={rate:g} Hz "
+                f"({n:g}); choose a duration that is a multiple of 1/{name}."
+            )
+    size = 8.0 * n_subjects * n_sessions * n_repetitions * len(CLASSES) * (n_channels * n_emg + 3 * n_acc)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if size > 0.5 * memory:
+        raise ConfigError(
+            f"dataset: the simulated recordings ({n_subjects} subjects × {n_sessions} sessions × {n_repetitions} "
+            f"repetitions × {len(CLASSES)} gestures of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
+            f"of this machine's {memory / 1e9:.0f} GB; simulate fewer or shorter trials."
+        )
+    return (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
+            powerline_freq, sorted(set(dead)), seed)
+
+
+def describe(**args) -> Description:
+    """What :func:`simulate` will give with these arguments (all of them, checked), before it runs."""
+    n_subjects, n_sessions, n_repetitions, duration, fs, _, acc_fs, *_ = _checked(**args)
+    return Description({"emg": fs, "acc": acc_fs}, sessions=[f"session{i + 1}" for i in range(n_sessions)],
+                       classes=CLASSES, subjects=list(range(1, n_subjects + 1)), repetitions=n_repetitions,
+                       duration=duration)
+
+
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *key]))
 
@@ -132,7 +190,7 @@ def simulate(
     electrode_shift: float = 0.0,
     powerline: float = 0.0,
     powerline_freq: float = 50.0,
-    dead_channels: Sequence[int] = (),
+    dead_channels: Sequence[int] | int = (),
     seed: int = 0,
 ) -> RecordingSet:
     """Simulated forearm surface EMG and accelerometer recordings of hand gestures.
@@ -187,40 +245,10 @@ def simulate(
         ``repetition``, ``label``, ``trial`` (``"s1/session1/rep0/hand close"``) and
         ``source="simulator"``.
     """
-    n_subjects = _check_int("n_subjects", n_subjects, 1)
-    n_sessions = _check_int("n_sessions", n_sessions, 1)
-    n_repetitions = _check_int("n_repetitions", n_repetitions, 1)
-    n_channels = _check_int("n_channels", n_channels, 2, 256)
-    seed = _check_int("seed", seed, 0)
-    fs = _check_float("fs", fs, 200.0, None)
-    duration = _check_float("duration", duration, 0.5, None)
-    acc_fs = _check_float("acc_fs", acc_fs, 1.0, fs, allowed=f"a number of Hz from 1 to fs ({fs:g})")
-    electrode_shift = _check_float(
-        "electrode_shift", electrode_shift, None, None, allowed="a finite number of electrode spacings"
-    )
-    powerline = _check_float("powerline", powerline, 0.0, None)
-    powerline_freq = _check_float(
-        "powerline_freq", powerline_freq, 0.0, fs / 2, open_low=True, open_high=True,
-        allowed=f"a number of Hz > 0 and < fs/2 ({fs / 2:g})",
-    )
-    if isinstance(dead_channels, numbers.Integral):
-        dead_channels = [dead_channels]
-    try:
-        dead = [int(_check_int("dead_channels", c, 0, n_channels - 1)) for c in dead_channels]
-    except TypeError:
-        raise ConfigError(
-            f"simulate: dead_channels must be a list of channel indices from 0 to {n_channels - 1}, "
-            f"got {dead_channels!r}."
-        ) from None
-    dead = sorted(set(dead))
-    n_emg, n_acc = duration * fs, duration * acc_fs
-    for name, n, rate in (("fs", n_emg, fs), ("acc_fs", n_acc, acc_fs)):
-        if abs(n - round(n)) > 1e-6:
-            raise ConfigError(
-                f"simulate: duration={duration:g} s is not a whole number of samples at {name}={rate:g} Hz "
-                f"({n:g}); choose a duration that is a multiple of 1/{name}."
-            )
-    n_emg, n_acc = int(round(n_emg)), int(round(n_acc))
+    (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
+     powerline_freq, dead, seed) = _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs,
+                                            electrode_shift, powerline, powerline_freq, dead_channels, seed)
+    n_emg, n_acc = int(round(duration * fs)), int(round(duration * acc_fs))
 
     n_classes = len(CLASSES)
     spacing = 2.0 * np.pi / n_channels

@@ -12,7 +12,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_breast_cancer as _sklearn_breast_cancer
 
+from bmelearn.datasets.description import Description
 from bmelearn.signals.recording import Recording, RecordingSet
+
+#: The breast-cancer table, known before reading it: one-sample rows (a nominal 1 Hz), one visit.
+BREAST_CANCER = Description({"clinical": 1.0}, sessions=["visit"], classes=["benign", "malignant"])
 
 
 def table_recordings(values: np.ndarray, labels: np.ndarray, columns: list[str], classes: list[str], name: str) -> RecordingSet:
@@ -34,5 +38,5 @@ def load_breast_cancer() -> RecordingSet:
     malignant (212 malignant)."""
     data = _sklearn_breast_cancer()
     labels = np.asarray(data.target_names)[data.target]
-    return table_recordings(data.data, labels, [str(c) for c in data.feature_names], ["benign", "malignant"],
+    return table_recordings(data.data, labels, [str(c) for c in data.feature_names], list(BREAST_CANCER.classes),
                             "breast-cancer")

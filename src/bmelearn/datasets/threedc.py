@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bmelearn.errors import DataError
+from bmelearn.datasets.description import Description, missing_sessions
+from bmelearn.errors import ConfigError, DataError
 from bmelearn.io import QUATERNION_CHANNELS, read_pattern, read_quaternions
 from bmelearn.signals.recording import RecordingSet
 
@@ -34,18 +35,29 @@ EMG_FS = 1000.0
 IMU_FS = 50.0
 EMG_CHANNELS = tuple(f"EMG{i + 1}" for i in range(10))
 PATTERN = "Participant{subject}/{session}/{kind}/3dc_{kind}_gesture_{repetition}_{label}.txt"
+SESSIONS = ("train", "test")
+RATES = {"emg": EMG_FS, "imu": IMU_FS}
+REPETITIONS = 4
+
+
+def describe(sessions: Sequence[str], modalities: Sequence[str], **_) -> Description:
+    """The 3DC recordings of these ``sessions`` and ``modalities`` (see :func:`load_3dc`), before reading them."""
+    for key, values, allowed in (("sessions", sessions, SESSIONS), ("modalities", modalities, tuple(RATES))):
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise ConfigError(f"dataset.{key}: {unknown} are not {key} of 3dc; choose from {list(allowed)}.")
+    return Description({m: RATES[m] for m in modalities}, sessions=list(sessions), classes=CLASSES,
+                       repetitions=REPETITIONS, pattern=PATTERN.replace("{kind}", "EMG"))
 
 
 def load_3dc(
     path: str | Path,
     subjects: Sequence[int] | None = None,
-    sessions: Sequence[str] = ("train", "test"),
+    sessions: Sequence[str] = SESSIONS,
     modalities: Sequence[str] = ("emg",),
 ) -> RecordingSet:
     """Load 3DC participants (``subjects``, default all found) and ``modalities`` (``emg``, ``imu``)."""
-    unknown = set(modalities) - {"emg", "imu"}
-    if unknown:
-        raise DataError(f"3dc: unknown modalities {sorted(unknown)}; choose from ['emg', 'imu'].")
+    describe(sessions, modalities)
 
     def keep(meta: dict) -> bool:
         return (subjects is None or meta["subject"] in subjects) and meta["session"] in sessions
@@ -61,6 +73,7 @@ def load_3dc(
     )
     if not emg:
         raise DataError(f"{path}: no 3DC recording for subjects={subjects}, sessions={list(sessions)}.")
+    missing_sessions(emg, sessions, path, PATTERN.replace("{kind}", "EMG"))
     recordings = emg if "emg" in modalities else []
     if "imu" in modalities:
         recordings = recordings + _imu_on_emg_clock(path, emg, keep)

@@ -14,6 +14,7 @@ import numpy as np
 from bmelearn.errors import ConfigError
 from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register
+from bmelearn.registry import PositiveInt
 
 
 def _coefficient_parts(params: dict, fs: float, n_times: int) -> list[str]:
@@ -32,21 +33,21 @@ def _ar(ctx: FeatureContext, order: int) -> np.ndarray:
 
 
 @register("AR", "autoregressive", parts=_coefficient_parts, order=4)
-def autoregressive(ctx: FeatureContext, order: int) -> np.ndarray:
+def autoregressive(ctx: FeatureContext, order: PositiveInt) -> np.ndarray:
     """Autoregressive coefficients a_1 … a_p of x_n = Σ a_k·x_{n−k} + e_n (Burg's method; order p,
     default 4). Dimensionless; p values per channel."""
     return _ar(ctx, order)
 
 
 @register("AR9", "autoregressive", parts=_coefficient_parts, order=9)
-def autoregressive9(ctx: FeatureContext, order: int) -> np.ndarray:
+def autoregressive9(ctx: FeatureContext, order: PositiveInt) -> np.ndarray:
     """Autoregressive coefficients of order 9, as in the COMB set (Phinyomark et al. 2013); same
     definition as AR. Dimensionless; 9 values per channel."""
     return _ar(ctx, order)
 
 
 @register("CC", "autoregressive", parts=_cepstral_parts, order=4)
-def cepstral_coefficients(ctx: FeatureContext, order: int) -> np.ndarray:
+def cepstral_coefficients(ctx: FeatureContext, order: PositiveInt) -> np.ndarray:
     """Cepstral coefficients of the AR model (Kang et al. 1995): with α_k = −a_k,
     c_1 = −α_1 and c_p = −α_p − Σ_{l=1..p−1} (1 − l/p)·α_l·c_{p−l}. Dimensionless; p values per channel."""
     alpha = -_ar(ctx, order)

@@ -23,6 +23,7 @@ import numpy as np
 
 from bmelearn.errors import ConfigError
 from bmelearn.features.registry import FeatureContext, register
+from bmelearn.registry import NonNegativeFloat, PositiveFloat, PositiveInt
 
 
 @numba.njit(cache=True, nogil=True)
@@ -106,7 +107,7 @@ def _rows(ctx: FeatureContext, dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register("SAMPEN", "entropy", dim=2, tolerance=0.3)
-def sample_entropy(ctx: FeatureContext, dim: int, tolerance: float) -> np.ndarray:
+def sample_entropy(ctx: FeatureContext, dim: PositiveInt, tolerance: NonNegativeFloat) -> np.ndarray:
     """Sample entropy SAMPEN = ln(B/A), templates of ``dim`` samples (default 2), tolerance
     r = ``tolerance``·SD (default 0.3). When no pair matches, its count is taken as 1, which bounds
     SAMPEN by ln B (and gives 0 for a constant window). Nats."""
@@ -115,7 +116,7 @@ def sample_entropy(ctx: FeatureContext, dim: int, tolerance: float) -> np.ndarra
 
 
 @register("FUZZYEN", "entropy", dim=2, tolerance=0.3, power=2)
-def fuzzy_entropy(ctx: FeatureContext, dim: int, tolerance: float, power: float) -> np.ndarray:
+def fuzzy_entropy(ctx: FeatureContext, dim: PositiveInt, tolerance: NonNegativeFloat, power: PositiveFloat) -> np.ndarray:
     """Fuzzy entropy FUZZYEN = ln φ_dim − ln φ_{dim+1} with the similarity exp(−(d/r)^power) (power
     default 2), templates of ``dim`` samples (default 2), r = ``tolerance``·SD (default 0.3). Nats."""
     rows, sd = _rows(ctx, dim)

@@ -23,7 +23,7 @@ import numpy as np
 
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.features import kernels
-from bmelearn.registry import Entry, Registry, first_line
+from bmelearn.registry import Entry, Registry, first_line, parameter_types
 
 TINY = np.finfo(np.float64).tiny
 THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
@@ -257,11 +257,13 @@ GROUPS: dict[str, tuple[str, ...]] = {}
 def register(
     name: str, family: str, parts: PartsFn | None = None, over: str = "channel", min_samples: int = 3, **defaults: Any
 ) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
-    """Decorator adding a feature function to the registry under ``name``."""
+    """Decorator adding a feature function to the registry under ``name``, with the ``defaults`` of
+    its parameters; their types, checked in experiment files, are the function's annotations."""
 
     def add(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         FEATURES.add(Feature(name=name, description=first_line(func.__doc__), parameters=defaults, obj=func,
-                             family=family, parts=parts, over=over, min_samples=min_samples))
+                             types=parameter_types(func, defaults), family=family, parts=parts, over=over,
+                             min_samples=min_samples))
         return func
 
     return add

@@ -12,6 +12,7 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.features.registry import FeatureContext, register, safe_div
+from bmelearn.registry import NonNegativeInt
 
 DFTR_EDGES = (20.0, 92.0, 163.0, 235.0, 305.0, 378.0, 450.0)
 
@@ -37,7 +38,7 @@ def mean_power(ctx: FeatureContext) -> np.ndarray:
 
 
 @register("SM", "spectral", order=2)
-def spectral_moment(ctx: FeatureContext, order: int) -> np.ndarray:
+def spectral_moment(ctx: FeatureContext, order: NonNegativeInt) -> np.ndarray:
     """Spectral moment: SM = Σ P_k·f_k^order (order default 2). Units: u²·Hz^order."""
     return ctx.power @ ctx.freqs("SM") ** order
 

@@ -12,11 +12,15 @@ counts are per window (not per second).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
 from bmelearn.errors import ConfigError
 from bmelearn.features import kernels
 from bmelearn.features.registry import FeatureContext, register, safe_div, safe_log
+from bmelearn.registry import FiniteFloat, PositiveInt
 
 
 @register("MAV", "time-domain")
@@ -56,20 +60,20 @@ def waveform_length(ctx: FeatureContext) -> np.ndarray:
 
 
 @register("ZC", "time-domain", threshold=0.0)
-def zero_crossings(ctx: FeatureContext, threshold: float) -> np.ndarray:
+def zero_crossings(ctx: FeatureContext, threshold: FiniteFloat) -> np.ndarray:
     """Zero crossings: count of i with x_i·x_{i+1} < 0 and |d_i| ≥ threshold (u, default 0). A count."""
     return ctx.per_channel(kernels.zero_crossings(ctx.rows, threshold))
 
 
 @register("SSC", "time-domain", threshold=0.0)
-def slope_sign_changes(ctx: FeatureContext, threshold: float) -> np.ndarray:
+def slope_sign_changes(ctx: FeatureContext, threshold: FiniteFloat) -> np.ndarray:
     """Slope sign changes: count of i with (x_i − x_{i−1})·(x_i − x_{i+1}) ≥ threshold (u², default 0,
     LibEMG's convention). A count."""
     return ctx.per_channel(kernels.slope_sign_changes(ctx.rows, threshold))
 
 
 @register("WAMP", "time-domain", threshold=2e-3)
-def willison_amplitude(ctx: FeatureContext, threshold: float) -> np.ndarray:
+def willison_amplitude(ctx: FeatureContext, threshold: FiniteFloat) -> np.ndarray:
     """Willison amplitude: count of i with |d_i| > threshold (u; default 0.002, LibEMG's, meant for
     volts — set it for your units). A count."""
     return ctx.per_channel(kernels.willison(ctx.rows, threshold))
@@ -125,7 +129,7 @@ def _slope_parts(params: dict, fs: float, n_times: int) -> list[str]:
 
 
 @register("MAVSLP", "time-domain", parts=_slope_parts, segments=2)
-def mean_absolute_value_slope(ctx: FeatureContext, segments: int) -> np.ndarray:
+def mean_absolute_value_slope(ctx: FeatureContext, segments: Annotated[int, Field(ge=2)]) -> np.ndarray:
     """Mean absolute value slope: MAV_{k+1} − MAV_k between consecutive segments of the window
     (``segments`` equal parts, default 2; the last sample(s) of an uneven split are dropped).
     Units: u. Gives segments − 1 values per channel."""
@@ -157,7 +161,7 @@ def kurtosis(ctx: FeatureContext) -> np.ndarray:
 
 
 @register("TM", "time-domain", order=3)
-def temporal_moment(ctx: FeatureContext, order: int) -> np.ndarray:
+def temporal_moment(ctx: FeatureContext, order: PositiveInt) -> np.ndarray:
     """Absolute temporal moment: TM = |(1/N) Σ x_i^order| (order default 3). Units: u^order."""
     power = ctx.X
     for _ in range(int(order) - 1):  # repeated products: np.power with an integer exponent is slow

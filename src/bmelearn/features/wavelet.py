@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Annotated
 
 import numpy as np
 import pywt
+from pydantic import AfterValidator
 
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.features import kernels
 from bmelearn.features.registry import TINY, FeatureContext, for_row_blocks, register, safe_div, safe_log
+from bmelearn.registry import PositiveInt
 
 
 def filters(wavelet: str) -> pywt.Wavelet:
@@ -31,6 +34,17 @@ def filters(wavelet: str) -> pywt.Wavelet:
             f"features.params: wavelet {wavelet!r} (of WENG, WV, WWL or WENT) is not a discrete wavelet PyWavelets knows; "
             "use one of pywt.wavelist(kind='discrete'), e.g. sym8 or db4."
         ) from None
+
+
+def _known(wavelet: str) -> str:
+    if wavelet not in pywt.wavelist(kind="discrete"):
+        raise ValueError(f"wavelet {wavelet!r} is not a discrete wavelet PyWavelets knows; use one of "
+                         "pywt.wavelist(kind='discrete'), e.g. sym8 or db4")
+    return wavelet
+
+
+#: The name of a discrete wavelet of PyWavelets (``sym8``, ``db4`` …).
+Wavelet = Annotated[str, AfterValidator(_known)]
 
 
 def levels(fs: float, n_times: int, wavelet: str, level: int | None) -> int:
@@ -84,27 +98,27 @@ def _stats(ctx: FeatureContext, wavelet: str, level: int | None) -> list[tuple[n
 
 
 @register("WENG", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
-def wavelet_energy(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
+def wavelet_energy(ctx: FeatureContext, wavelet: Wavelet, level: PositiveInt | None) -> np.ndarray:
     """Wavelet energy: log Σ c² per level. Units: log(u²); L + 1 values per channel."""
     return np.stack([safe_log(s) for s, _, _, _, _ in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WV", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
-def wavelet_variance(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
+def wavelet_variance(ctx: FeatureContext, wavelet: Wavelet, level: PositiveInt | None) -> np.ndarray:
     """Wavelet variance: log var(c²) per level, the spread of the coefficients' energy (as LibEMG).
     Units: log(u⁴); L + 1 values per channel."""
     return np.stack([safe_log(np.maximum(s2 / n - (s / n) ** 2, 0.0)) for s, s2, _, _, n in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WWL", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
-def wavelet_waveform_length(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
+def wavelet_waveform_length(ctx: FeatureContext, wavelet: Wavelet, level: PositiveInt | None) -> np.ndarray:
     """Wavelet waveform length: log Σ |Δ(c²)| per level, the waveform length of the coefficients'
     energy (as LibEMG). Units: log(u²); L + 1 values per channel."""
     return np.stack([safe_log(wl) for _, _, wl, _, _ in _stats(ctx, wavelet, level)], axis=1)
 
 
 @register("WENT", "wavelet", parts=_level_parts, wavelet="sym8", level=None)
-def wavelet_entropy(ctx: FeatureContext, wavelet: str, level: int | None) -> np.ndarray:
+def wavelet_entropy(ctx: FeatureContext, wavelet: Wavelet, level: PositiveInt | None) -> np.ndarray:
     """Wavelet entropy: −Σ p·ln p per level with p = c²/Σ c², computed as ln E − Σ e·ln e / E
     (0 for a flat level). Nats; L + 1 values per channel."""
     return np.stack([np.where(s > 0, safe_log(s) - safe_div(ent, s), 0.0) for s, _, _, ent, _ in _stats(ctx, wavelet, level)], axis=1)

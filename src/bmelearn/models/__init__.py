@@ -8,9 +8,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
+from bmelearn.errors import ConfigError
 from bmelearn.models.capabilities import Capabilities, capabilities
 from bmelearn.models.classic import CLASSIC, make_classic
 from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
@@ -31,18 +33,26 @@ def _model(name: str, description: str, build: Callable[[int | None], Pipeline],
 #: The models by name: classic (scikit-learn), neural networks (PyTorch) and ROCKETs (aeon).
 MODELS: Registry[Entry] = Registry("model", [
     *(_model(name, description, partial(make_classic, name)) for name, (description, _, _) in CLASSIC.items()),
-    *(_model(name, description, partial(_network, name)) for name, description in ARCHITECTURES.items()),
+    *(_model(name, description, partial(_network, name), requires=("skorch", "bmelearn[deep]"))
+      for name, description in ARCHITECTURES.items()),
     *(_model(name, description, partial(make_rocket, name), requires=("aeon", "bmelearn[rocket]"))
       for name, description in ROCKETS.items()),
 ])
 
 
-def make_model(name: str, random_state: int | None = None, **params: Any) -> Pipeline:
-    """Build the named model of :data:`MODELS` with the estimator's own parameters."""
-    model = MODELS.check_parameters(name, params, "models").obj(random_state)
+def make_model(name: str, random_state: int | None = None, where: str = "models", **params: Any) -> Pipeline:
+    """Build the named model of :data:`MODELS` with the estimator's own parameters, each checked
+    as the estimator declares it (scikit-learn's ``_parameter_constraints``), without data; a
+    ConfigError names the config key ``where`` (``models.0``) or ``where.params.KEY``."""
+    model = MODELS.check_parameters(name, params, where).obj(random_state)
     estimator: BaseEstimator = model.steps[-1][1]
     if isinstance(params.get("hidden"), list):  # YAML lists: layer widths
         params = params | {"hidden": tuple(params["hidden"])}
+    for key, value in params.items():  # one at a time, so that the error names the one at fault
+        try:
+            clone(estimator).set_params(**{key: value})._validate_params()
+        except InvalidParameterError as exc:
+            raise ConfigError(f"{where}.params.{key}: {exc}") from None
     estimator.set_params(**params)
     return model
 

@@ -30,10 +30,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from bmelearn.compute.backends import torch_threads
@@ -51,6 +54,7 @@ ARCHITECTURES = {
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 AUGMENTATIONS = {"shift", "scale", "noise", "time_shift", "dropout"}
+COUNTS = {"shift", "dropout"}  # augmentations in electrodes or channels: integers
 _EPOCH_LISTENER: ContextVar[Callable[[dict], None] | None] = ContextVar("epoch_listener", default=None)
 
 
@@ -86,6 +90,26 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
     parameters and its weights as NumPy arrays; loading rebuilds the architecture and loads them.
     """
 
+    #: What each parameter may be (scikit-learn's parameter validation); :meth:`_validate_params`
+    #: also checks the layer widths in ``hidden`` and the ``augment`` mapping.
+    _parameter_constraints: ClassVar[dict] = {
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "hidden": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "blocks": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation": [Interval(Real, 0, 1, closed="left")],
+        "augment": [dict, None],
+        "device": [str],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, architecture: str = "mlp", hidden: tuple[int, ...] = (64,), activation: str = "relu",
                  blocks: int = 3, dropout: float = 0.0, optimizer: str = "adam", lr: float = 1e-3,
                  max_epochs: int = 50, batch_size: int = 64, patience: int = 10, validation: float = 0.2,
@@ -106,20 +130,32 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _validate_params(self) -> None:
+        """scikit-learn's check of every parameter against :attr:`_parameter_constraints`, then of
+        the layer widths and the augmentations: an InvalidParameterError naming the parameter."""
+        super()._validate_params()
+        widths = list(self.hidden)
+        if not all(isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in widths) or (
+                not widths and self.architecture != "mlp"):
+            least = "" if self.architecture == "mlp" else f", at least one for {self.architecture}"
+            raise InvalidParameterError(f"The 'hidden' parameter of NeuralNetwork must be a list of layer widths "
+                                        f"(integers >= 1{least}). Got {self.hidden!r} instead.")
+        augment = self.augment or {}
+        unknown = sorted(set(augment) - AUGMENTATIONS)
+        bad = [k for k, v in augment.items() if isinstance(v, bool) or not isinstance(v, Integral if k in COUNTS else Real)
+               or not 0 <= v < float("inf")]
+        if unknown or bad:
+            raise InvalidParameterError(f"The 'augment' parameter of NeuralNetwork must be a mapping of {sorted(AUGMENTATIONS)} "
+                                        f"to amounts >= 0 (integers for {sorted(COUNTS)}). Got {self.augment!r} instead.")
+        if augment and self.architecture == "mlp":
+            raise InvalidParameterError("The 'augment' parameter of NeuralNetwork must be None for mlp: augmentation "
+                                        f"applies to raw windows (cnn, lstm, gru), not to features. Got {self.augment!r} instead.")
+
     def _check_params(self) -> None:
-        for name, value, allowed in (("architecture", self.architecture, ARCHITECTURES),
-                                     ("activation", self.activation, ACTIVATIONS),
-                                     ("optimizer", self.optimizer, OPTIMIZERS)):
-            if value not in allowed:
-                raise ConfigError(f"models.{self.architecture}.{name}: {value!r} is not one of {list(allowed)}.")
-        unknown = sorted(set(self.augment or {}) - AUGMENTATIONS)
-        if unknown:
-            raise ConfigError(f"models.{self.architecture}.augment: unknown {unknown}; choose from {sorted(AUGMENTATIONS)}.")
-        if self.augment and self.architecture == "mlp":
-            raise ConfigError("models.mlp.augment: augmentation applies to raw windows (cnn, lstm, gru), not to features.")
-        if not 0 <= self.validation < 1:
-            raise ConfigError(f"models.{self.architecture}.validation: a share of the training data in [0, 1), "
-                              f"got {self.validation}; 0 trains on all of it for max_epochs, without early stopping.")
+        try:
+            self._validate_params()
+        except InvalidParameterError as exc:
+            raise ConfigError(f"models.{self.architecture}: {exc}") from None
 
     def _validation_mask(self, y: np.ndarray) -> np.ndarray:
         """The last ``validation`` share of the windows of each class, in their order (none for 0)."""

@@ -18,10 +18,13 @@ for these models.
 from __future__ import annotations
 
 import os
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from bmelearn.errors import ConfigError
@@ -39,6 +42,14 @@ class Rocket(ClassifierMixin, BaseEstimator):
     """aeon's MiniRocket or MultiRocket classifier (``kind``), refusing a fit that would not
     fit in memory. After ``fit``: ``classes_`` and the fitted aeon classifier ``model_``."""
 
+    #: What each parameter may be (scikit-learn's parameter validation, also at config time).
+    _parameter_constraints: ClassVar[dict] = {
+        "kind": [StrOptions(set(ROCKETS))],
+        "n_kernels": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, kind: str = "minirocket", n_kernels: int = 10_000, n_jobs: int = -1,
                  random_state: int | None = None):
         self.kind = kind
@@ -54,6 +65,7 @@ class Rocket(ClassifierMixin, BaseEstimator):
             )
         except ImportError:
             raise ConfigError(f"models: {self.kind} needs aeon: pip install \"bmelearn[rocket]\".") from None
+        self._validate_params()
         check_memory(self.kind, len(X), self.n_kernels)
         kind = {"minirocket": MiniRocketClassifier, "multirocket": MultiRocketClassifier}[self.kind]
         self.model_ = kind(n_kernels=self.n_kernels, n_jobs=self.n_jobs, random_state=self.random_state).fit(X, y)

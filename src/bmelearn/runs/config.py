@@ -1,37 +1,68 @@
 """The experiment configuration: a YAML file, validated completely before any work starts.
 
-Every error names the key at fault and the allowed values. ``--set key.path=value``
-overrides any value (the value is read as YAML: ``--set windows.length=0.25``,
-``--set dataset.subjects=[1,2]``).
+Every error is one line that names the key at fault (``windows.step``, ``models.1.params.C``),
+the value and what is allowed. ``--set key.path=value`` overrides any value (the value is read
+as YAML: ``--set windows.length=0.25``, ``--set dataset.subjects=[1,2]``).
+
+What the dataset's options tell before it is read (its :class:`~bmelearn.datasets.Description`:
+sampling rates, sessions, classes, subjects, repetitions, trial duration) is checked too: a
+window or step shorter than a sample, a window longer than the trials, a filter cutoff above
+Nyquist, a session or class the dataset does not have, more folds than repetitions or subjects.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from bmelearn.datasets import check_dataset
-from bmelearn.errors import ConfigError
+from bmelearn.datasets import Description, check_dataset
+from bmelearn.errors import BmeError, ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.metrics import OVERALL
+from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
-from bmelearn.models import MODELS
-from bmelearn.signals.preprocessing import preprocessing_steps
+from bmelearn.models import make_model
+from bmelearn.runs.study import Decisions, check_control, transfer_networks
+from bmelearn.signals.preprocessing import PREPROCESSED, apply_steps, preprocessing_steps
+from bmelearn.signals.recording import Recording
 
 #: The demo experiment that ``bmelearn run`` runs with no argument (on the built-in simulator).
 DEMO_CONFIG = files("bmelearn") / "demo.yaml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _file_name(what: str) -> AfterValidator:
+    """A check that a value is a name that can name files and folders, not a path (``what`` they are)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+            raise ValueError(f"{value!r} is not a name; {what}: up to 64 letters, digits, '-', '_' or '.', "
+                             "starting with a letter or digit")
+        return value
+
+    return AfterValidator(check)
 
 
 def _single_key(item: Any, where: str) -> tuple[str, dict]:
@@ -55,20 +86,32 @@ class DatasetConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str = "simulator"
     classes: list[str] | None = Field(default=None, min_length=2)
+    _description: Description = PrivateAttr()
 
     @model_validator(mode="after")
     def _known(self) -> DatasetConfig:
-        check_dataset(self.name, self.options)
+        self._description = check_dataset(self.name, self.options)
+        known = self._description.classes
+        unknown = [c for c in self.classes or () if known is not None and c not in known]
+        if unknown:
+            raise ConfigError(f"dataset.classes: {unknown} are not classes of {self.name!r}: {list(known)}.")
         return self
 
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    @property
+    def description(self) -> Description:
+        """What the dataset holds, as far as its options tell before it is read."""
+        return self._description
+
 
 class WindowsConfig(_Strict):
     """Window length and step, in seconds; or ``whole: true`` (``windows: whole``) for one window
-    per trial, the whole trial (tables with one row per patient, fixed-length epochs)."""
+    per trial, the whole trial (tables with one row per patient, fixed-length epochs). A step
+    longer than the window leaves gaps between windows, which is allowed; a step shorter than
+    one sample, or a window of fewer than two samples, is not."""
 
     length: float = Field(0.2, gt=0)
     step: float = Field(0.1, gt=0)
@@ -107,6 +150,10 @@ class FeaturesConfig(_Strict):
             if name not in selected:
                 raise ValueError(f"params: {name!r} is not among the selected features {sorted(selected)}")
             FEATURES.check_parameters(name, params, "features.params")
+        n_features = sum(len(resolve(names)) for names in self.per_modality.values())
+        if self.selection is not None and self.selection.method == "forward" and self.selection.n_features > n_features:
+            raise ConfigError(f"features.selection.n_features: {self.selection.n_features}, but forward selection picks "
+                              f"whole features and only {n_features} are configured; choose 1 to {n_features}.")
         return self
 
 
@@ -163,7 +210,7 @@ class EvaluationConfig(_Strict):
     curve of the neural networks (numbers of the test subject's repetitions per class to
     fine-tune on; see :mod:`bmelearn.evaluation.transfer`)."""
 
-    n_boot: int = Field(default=N_BOOT, ge=0)
+    n_boot: int = Field(default=N_BOOT, ge=0, le=100_000)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
     positive: str | None = None
     operating_point: OperatingPointConfig | None = None
@@ -209,16 +256,8 @@ class ModelConfig(_Strict):
     """A model by name, its estimator parameters, and an optional label for the results."""
 
     name: str
-    label: str | None = None
+    label: Annotated[str | None, _file_name("a label names the model's files")] = None
     params: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("label")
-    @classmethod
-    def _a_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
-            raise ValueError(f"{value!r} is not a name; a label names the model's files: up to 64 letters, digits, "
-                             "'-', '_' or '.', starting with a letter or digit")
-        return value
 
     @property
     def key(self) -> str:
@@ -228,8 +267,8 @@ class ModelConfig(_Strict):
 class ExperimentConfig(_Strict):
     """A whole experiment: dataset × preprocessing × windows × features × models × protocols."""
 
-    name: str = "experiment"
-    seed: int = 0
+    name: Annotated[str, _file_name("the experiment's name names its run folder")] = "experiment"
+    seed: int = Field(0, ge=0)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     preprocessing: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
     windows: WindowsConfig = Field(default_factory=WindowsConfig)
@@ -270,7 +309,7 @@ class ExperimentConfig(_Strict):
         for item in value:
             if isinstance(item, str):
                 out.append({"name": item})
-            elif isinstance(item, dict) and "name" in item:
+            elif isinstance(item, dict) and "name" in item and isinstance(item.get("params", {}), dict):
                 fixed = {k: item[k] for k in ("name", "label", "params") if k in item}
                 out.append(fixed | {"params": fixed.get("params", {}) | {k: v for k, v in item.items() if k not in fixed}})
             else:
@@ -283,28 +322,183 @@ class ExperimentConfig(_Strict):
         keys = [m.key for m in self.models]
         if len(set(keys)) != len(keys):
             raise ValueError(f"models: two models share a name {keys}; give one a different label")
-        for i, m in enumerate(self.models):
-            MODELS.check_parameters(m.name, m.params, f"models.{i}")
+        models = {m.key: make_model(m.name, None, f"models.{i}", **m.params) for i, m in enumerate(self.models)}
+        if (point := self.evaluation.operating_point) is not None:
+            models = {k: with_operating_point(m, "positive", point.target, point.value) for k, m in models.items()}
+        # what the study refuses of the models, refused now (the inputs the models take do not matter here)
+        transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
+        classes = self.dataset.classes or self.dataset.description.classes
+        if (control := self.evaluation.control) is not None:
+            check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None),
+                          list(classes or ()), models)
+        if classes is not None:
+            check_binary_task(self.evaluation.positive, self.evaluation.operating_point, list(classes))
         for i, step in enumerate(self.protocols):
             ((name, params),) = step.items()
             PROTOCOLS.check_parameters(name, params, f"protocols.{i}")
         return self
 
+    @model_validator(mode="after")
+    def _fits_the_dataset(self) -> ExperimentConfig:
+        """The experiment checked against what the dataset's options tell of it (see the module text)."""
+        data = self.dataset.description
+        # a modality the dataset does not have is refused once it is read (the plan's DataSpec.load)
+        rates = _check_preprocessing(self.preprocessing, {m: data.rates[m] for m in self.features.per_modality
+                                                          if m in data.rates})
+        if not self.windows.whole:
+            _check_windows(self.windows, rates, data.duration, self.dataset.name)
+        for i, step in enumerate(self.protocols):
+            ((name, params),) = step.items()
+            _check_protocol(f"protocols.{i}.{name}", name, params, data, self.dataset.name)
+        return self
+
+
+def check_binary_task(positive: str | None, operating_point: Any, classes: list[str]) -> None:
+    """``evaluation.positive`` must be one of ``classes``, and it and ``operating_point`` need two classes."""
+    if positive is not None and positive not in classes:
+        raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
+    if len(classes) != 2 and (positive is not None or operating_point is not None):
+        raise ConfigError(f"evaluation: positive and operating_point apply to binary tasks; this one has "
+                          f"{len(classes)} classes.")
+
+
+#: The most a ``resample`` step may raise a sampling rate.
+MAX_UPSAMPLING = 64
+
+
+def _check_preprocessing(steps: list[dict[str, dict[str, Any]]], rates: dict[str, float]) -> dict[str, float]:
+    """The preprocessing steps tried on a second of noise at the rate (Hz) of each modality they
+    apply to, so that a cutoff above Nyquist or a bad parameter is found before any data is read;
+    the rates once preprocessed (``resample`` changes them)."""
+    calls = preprocessing_steps(steps)
+    after = dict(rates)
+    for modality, rate in rates.items():
+        if modality not in PREPROCESSED:
+            continue
+        noise = np.random.default_rng(0).standard_normal((1, max(256, round(rate))))
+        probe = Recording(noise, rate, ("probe",), (modality,), modality=modality,
+                          meta={"source": f"the {modality} signals"})
+        for i, (name, params) in enumerate(calls):
+            if name == "resample" and params["fs"] > MAX_UPSAMPLING * probe.fs:
+                raise ConfigError(f"preprocessing.{i}.resample.fs: {params['fs']:g} Hz is more than {MAX_UPSAMPLING} "
+                                  f"times the {probe.fs:g} Hz of the {modality} signals.")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    probe = apply_steps(probe, [(name, params)], [modality])
+            except (BmeError, ValueError) as exc:
+                message = str(exc)
+                key = message if message.startswith(f"{name}.") else f"{name}: {message.removeprefix(f'{name}: ')}"
+                raise ConfigError(f"preprocessing.{i}.{key}") from None
+        after[modality] = probe.fs
+    return after
+
+
+#: The most samples a window may have (one channel of it then takes 8 GB as float32).
+MAX_WINDOW_SAMPLES = 2**31
+
+
+def _check_windows(windows: WindowsConfig, rates: dict[str, float], duration: float | None, dataset: str) -> None:
+    """Every window of at least two samples, every step of at least one sample, of each modality
+    at its rate (Hz), and no window longer than the trials (``duration`` s, when known)."""
+    for modality, rate in rates.items():
+        if windows.length * rate > MAX_WINDOW_SAMPLES:
+            raise ConfigError(f"windows.length: {windows.length:g} s is {windows.length * rate:.3g} samples of {modality} at "
+                              f"{rate:g} Hz, too many for one window (at most {MAX_WINDOW_SAMPLES:.3g}).")
+        if round(windows.length * rate) < 2:
+            raise ConfigError(f"windows.length: {windows.length:g} s gives {round(windows.length * rate)} sample(s) of "
+                              f"{modality} at {rate:g} Hz; a window needs at least 2 samples: {2 / rate:g} s or more.")
+    if rates and windows.step * max(rates.values()) < 1:
+        modality, rate = max(rates.items(), key=lambda item: item[1])
+        raise ConfigError(f"windows.step: {windows.step:g} s is shorter than one sample of {modality} at {rate:g} Hz; "
+                          f"use {1 / rate:g} s or more.")
+    if duration is not None and windows.length > duration:
+        raise ConfigError(f"windows.length: {windows.length:g} s is longer than the {duration:g} s trials of {dataset!r}; "
+                          "no trial would give a window.")
+
+
+def _check_protocol(key: str, name: str, params: dict[str, Any], data: Description, dataset: str) -> None:
+    """A protocol's parameters checked against the dataset: sessions it has, folds it allows."""
+    sessions = None if data.sessions is None else [str(s) for s in data.sessions]
+    if name == "cross_session":
+        chosen = {}
+        for part in ("train", "test"):
+            value = params.get(part)
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                raise ConfigError(f"{key}.{part}: {value!r} is not a list of sessions; write e.g. {part}: [{value}].")
+            if not value:
+                raise ConfigError(f"{key}.{part}: names no session; name at least one, or leave {part} out.")
+            unknown = [s for s in value if sessions is not None and str(s) not in sessions]
+            if unknown:
+                raise ConfigError(f"{key}.{part}: sessions {unknown} are not sessions of {dataset!r}; choose from "
+                                  f"{list(data.sessions)}.")
+            chosen[part] = {str(s) for s in value}
+        if len(chosen) == 2 and chosen["train"] & chosen["test"]:
+            raise ConfigError(f"{key}: sessions {sorted(chosen['train'] & chosen['test'])} are in both train and test.")
+    elif name in ("within_session", "subject_kfold") and "n_splits" in params:
+        n_splits = params["n_splits"]
+        groups, most = (("repetitions of each class in a session", data.repetitions) if name == "within_session"
+                        else ("subjects", None if data.subjects is None else len(data.subjects)))
+        if n_splits < 2 or (most is not None and n_splits > most):
+            has = "" if most is None else f"{dataset!r} has {most} {groups}, so "
+            raise ConfigError(f"{key}.n_splits: {n_splits} is not a number of folds here; {has}choose "
+                              f"{'2 or more' if most is None else f'2 to {most}'}.")
+    elif name == "loso" and data.subjects is not None and len(data.subjects) < 2:
+        raise ConfigError(f"{key}: leave-one-subject-out needs at least 2 subjects; {dataset!r} has {len(data.subjects)}.")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key, which the safe loader refuses itself
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {seen[key] + 1}); keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(text: str, where: str) -> Any:
+    """``text`` read as YAML (a key given twice is an error); a one-line ConfigError naming
+    ``where``, the line and column and the problem when it is not valid YAML."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = " ".join(f"{at}{problem}{f' ({context})' if context else ''}".split())
+        raise ConfigError(f"{where}: not valid YAML: {detail}.") from None
+
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``key.path=value`` overrides (values read as YAML) to a raw config mapping."""
     for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: write key.path=value, e.g. --set windows.length=0.25")
-        path, text = item.split("=", 1)
+        path, _, text = item.partition("=")
         keys = path.strip().split(".")
-        value = yaml.safe_load(text)
+        if "=" not in item or not all(keys):
+            raise ConfigError(f"--set {item!r}: write key.path=value, e.g. --set windows.length=0.25")
+        value = read_yaml(text, f"--set {item!r}: the value")
         node: Any = raw
         for depth, key in enumerate(keys[:-1]):
             if isinstance(node, list):
                 node = node[_index(key, keys[: depth + 1], len(node))]
             else:
-                node = node.setdefault(key, {})
+                if node.get(key) is None:  # an empty section
+                    node[key] = {}
+                node = node[key]
             if not isinstance(node, dict | list):
                 raise ConfigError(f"--set {path}: {'.'.join(keys[: depth + 1])} is a value, not a section.")
         last = keys[-1]
@@ -322,27 +516,40 @@ def _index(key: str, keys: list[str], length: int) -> int:
 
 
 def validate_config(raw: Any, source: str = "config") -> ExperimentConfig:
-    """Validate a raw mapping; errors name the key path and what is allowed."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: an experiment file must be a YAML mapping (key: value), got {type(raw).__name__}.")
+    """Validate a raw mapping; errors (one line, several joined by ``;``) name the key path and
+    what is allowed."""
+    _check_mapping(raw, source)
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
+        problems = []
+        for err in exc.errors(include_url=False):
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = f"unknown key; allowed keys: {_allowed_keys(err['loc'][:-1])}"
-            names_its_key = isinstance(err.get("ctx", {}).get("error"), ConfigError)
-            lines.append(message if names_its_key or not err["loc"] else f"{key}: {message}")
-        raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(lines)) from None
+            names_its_key = isinstance(err.get("ctx", {}).get("error"), BmeError)
+            if err["type"] not in ("extra_forbidden", "missing", "value_error") and not isinstance(err["input"], dict):
+                message += f", got {_short(err['input'])}"  # pydantic's own messages do not say it
+            problems.append(message if names_its_key or not err["loc"] else f"{key}: {message}")
+        message = "; ".join(dict.fromkeys(" ".join(p.split()) for p in problems))
+        raise ConfigError(f"{source}: invalid configuration: {message}") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _check_mapping(raw: Any, source: str) -> None:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: an experiment file must be a YAML mapping (key: value), got {type(raw).__name__}.")
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
     """The keys allowed in the config section at ``loc`` (empty when it is not a fixed section)."""
     model: type[BaseModel] = ExperimentConfig
-    for part in loc:
+    for part in (p for p in loc if not isinstance(p, int)):  # an index: an item of a list of sections
         field = model.model_fields.get(str(part))
         sections = [a for a in get_args(field.annotation) or (field.annotation,)
                     if isinstance(a, type) and issubclass(a, BaseModel)] if field else []  # X or X | None
@@ -355,15 +562,21 @@ def _allowed_keys(loc: tuple) -> list[str]:
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> ExperimentConfig:
     """Read, override and validate an experiment file (None: the demo experiment)."""
     if path is None:
-        raw, source = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8")), "demo"
+        raw, source = read_yaml(DEMO_CONFIG.read_text(encoding="utf-8"), "demo"), "demo"
     else:
-        path = Path(path)
+        path = source = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: experiment file not found.")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc}).") from None
-        source = str(path)
-    raw = apply_overrides(raw or {}, list(overrides))
-    return validate_config(raw, source)
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
+                              "save the file as UTF-8.") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+        raw = read_yaml(text, str(path))
+        if raw is None:
+            raise ConfigError(f"{path} is empty; write an experiment in it (see the README, 'An experiment file'), "
+                              "or run `bmelearn run` with no file for the demo.")
+    _check_mapping(raw, str(source))
+    return validate_config(apply_overrides(raw, list(overrides)), str(source))

@@ -9,24 +9,26 @@ the protocols, the scoring settings, and where the work runs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from bmelearn.compute.backends import Execution
-from bmelearn.datasets import load_dataset
+from bmelearn.datasets import Description, load_dataset
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
-from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.evaluation.protocols import CrossSession, MetadataSplitter, WithinSession
 from bmelearn.features.selection import with_selection
 from bmelearn.models import capabilities, make_model
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
-from bmelearn.runs.config import ExperimentConfig
+from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import model_seed
 from bmelearn.runs.study import Decisions, Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
@@ -35,15 +37,21 @@ from bmelearn.signals.recording import RecordingSet
 @dataclass(frozen=True)
 class DataSpec:
     """The dataset to load: its ``name``, its loader's ``options``, the ``classes`` to keep (in
-    this order; None: all) and the ``modalities`` that have features."""
+    this order; None: all) and the ``modalities`` that have features; what must hold once it is
+    read: its ``description`` (the file ``pattern``, if any, for messages), trials of at least
+    one ``window`` (s; None: whole trials) and the sessions and repetitions the ``protocols`` use."""
 
     name: str
     options: dict[str, Any]
     classes: list[str] | None
     modalities: list[str]
+    description: Description
+    window: float | None
+    protocols: Mapping[str, MetadataSplitter]
 
     def load(self) -> RecordingSet:
-        """The recordings, restricted to the classes and to the modalities that have features."""
+        """The recordings, restricted to the classes and to the modalities that have features,
+        checked against the window and the protocols before any work is done on them."""
         recordings = load_dataset(self.name, **self.options)
         if self.classes is not None:
             unknown = [c for c in self.classes if c not in recordings.classes]
@@ -54,7 +62,39 @@ class DataSpec:
         if missing:
             raise ConfigError(f"features: modalities {missing} are not in dataset {self.name!r}, "
                               f"which has {recordings.modalities}.")
-        return recordings.select(modalities=self.modalities)
+        recordings = recordings.select(modalities=self.modalities)
+        trials = recordings.meta.groupby("trial", sort=False).agg(
+            subject=("subject", "first"), session=("session", "first"), repetition=("repetition", "first"),
+            duration=("duration", "min"))
+        self._check_window(trials)
+        self._check_protocols(trials, recordings.sessions)
+        return recordings
+
+    def _check_window(self, trials: pd.DataFrame) -> None:
+        """A ConfigError if no trial is as long as one window (shorter trials are skipped, and said)."""
+        if self.window is not None and self.window > trials["duration"].max():
+            raise ConfigError(f"windows.length: {self.window:g} s is longer than every trial of {self.name!r} (the "
+                              f"longest is {trials['duration'].max():.3f} s); use a shorter window.")
+
+    def _check_protocols(self, trials: pd.DataFrame, sessions: list) -> None:
+        """The sessions the protocols name must be in the data (else a DataError naming where the
+        files were looked for); a within-session protocol with more folds than a session has
+        repetitions uses fewer, which is said (a warning, kept in the run's notes)."""
+        where = f"{self.options['path']}" if "path" in self.options else repr(self.name)
+        pattern = f" matches the pattern {self.description.pattern!r}" if self.description.pattern else ""
+        for name, protocol in self.protocols.items():
+            if isinstance(protocol, CrossSession):
+                named = [*(protocol.train or ()), *(protocol.test or ())]
+                missing = [s for s in named if str(s) not in map(str, sessions)]
+                if missing:
+                    raise DataError(f"{where}: no file of session(s) {missing}{pattern} (sessions found: {sessions}); "
+                                    f"check the file names, dataset.path or protocols.{name}.")
+            if isinstance(protocol, WithinSession):
+                fewest = trials.groupby(["subject", "session"])["repetition"].nunique().min()
+                if protocol.n_splits > fewest:
+                    warnings.warn(f"protocols.within_session: n_splits={protocol.n_splits}, but a session holds only "
+                                  f"{fewest} repetition(s); those sessions were split into one fold per repetition.",
+                                  stacklevel=2)
 
 
 @dataclass(frozen=True)
@@ -121,6 +161,9 @@ class Plan:
         pipelines = dict(self.models)
         if (s := self.selection) is not None:
             groups, uses = feature_groups(signal), self.uses
+            if s.method != "forward" and s.n_features >= len(groups):
+                warnings.warn(f"features.selection.n_features={s.n_features} is not fewer than the {len(groups)} feature "
+                              f"columns: {s.method} keeps them all, so it selects nothing.", stacklevel=2)
             pipelines = {k: with_selection(p, s.method, s.n_features, groups, s.cv) if uses[k] == "features" else p
                          for k, p in pipelines.items()}
         if (point := self.operating_point) is not None:
@@ -131,12 +174,8 @@ class Plan:
         """The positive class of a binary task (the configured one, else the second class); None
         otherwise. Both classes must have windows, or sensitivity and specificity mean nothing."""
         positive = self.scoring.positive
-        if positive is not None and positive not in classes:
-            raise ConfigError(f"evaluation.positive: {positive!r} is not a class of the data {classes}.")
+        check_binary_task(positive, self.operating_point, classes)
         if len(classes) != 2:
-            if positive is not None or self.operating_point is not None:
-                raise ConfigError(f"evaluation: positive and operating_point apply to binary tasks; this one has "
-                                  f"{len(classes)} classes.")
             return None
         missing = [c for c in classes if c not in set(labels)]
         if missing:
@@ -172,15 +211,18 @@ def make_plan(config: ExperimentConfig) -> Plan:
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
+    protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
     return Plan(
         name=config.name,
-        data=DataSpec(data.name, options, data.classes, list(features.per_modality)),
+        data=DataSpec(data.name, options, data.classes, list(features.per_modality), data.description,
+                      None if windows.whole else windows.length, protocols),
         signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
                           windows.step, windows.whole, features.per_modality, features.params),
-        models={m.key: make_model(m.name, model_seed(config.seed, i), **m.params) for i, m in enumerate(config.models)},
+        models={m.key: make_model(m.name, model_seed(config.seed, i), f"models.{i}", **m.params)
+                for i, m in enumerate(config.models)},
         selection=None if selection is None else Selection(selection.method, selection.n_features, selection.cv),
         operating_point=None if point is None else OperatingPoint(point.target, point.value),
-        protocols={name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()},
+        protocols=protocols,
         scoring=scoring,
         execution=Execution(config.execution.backend, config.execution.workers, config.execution.scheduler),
         cache=config.execution.cache,
