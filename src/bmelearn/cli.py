@@ -177,7 +177,9 @@ def serve(
     token_file: Annotated[Path | None, typer.Option(help="File holding the access token (else the BMELEARN_TOKEN "
                                                          "environment variable).")] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB).", min=0.001)] = 50.0,
-    workers: Annotated[int, typer.Option(help="Threads running predictions started from the pages.", min=1)] = 2,
+    workers: Annotated[int, typer.Option(help="Predictions at once: threads running those started from the pages, "
+                                              "and requests with a body handled at once (others wait up to 30 s, then 503).",
+                                         min=1)] = 2,
 ) -> None:
     """Serve the dashboard (runs, models, predictions) and the JSON API (/api/v1) over RUNS_DIR."""
     try:
