@@ -39,6 +39,7 @@ from bmelearn.io import (
     read_quaternions,
     recordings_from_table,
 )
+from bmelearn.io.columns import Columns
 
 #: Most memory (bytes, as tracemalloc counts it) one reader may take on one of these small inputs.
 PEAK_BYTES = 32 * 2**20
@@ -46,6 +47,8 @@ SETTINGS = settings(derandomize=True, deadline=None, database=None)
 
 PATTERN = "S{subject}/trial_{rep}_{label}"
 LONG = {"channels": ["c0", "c1"], "time": "time", "time_unit": "ms"}
+#: The columns of LONG_HEADER other than the channels, for readers of a file per trial.
+TIMED = Columns(time="time", time_unit="ms", ignore=("label", "subject", "session"))
 
 
 def _text(path: Path) -> str:
@@ -70,6 +73,8 @@ FILE_READERS: list[tuple[str, Callable[[Path], object]]] = [
     ("read_long_csv", lambda p: read_long_csv(p, channels=["c0", "c1"], fs=100.0)),
     ("match_files", lambda p: match_files(p.parents[1], PATTERN + "".join(p.suffixes))),
     ("read_pattern", lambda p: read_pattern(p.parents[1], PATTERN + "".join(p.suffixes), fs=100.0, ch_names=["c0", "c1"])),
+    ("read_pattern", lambda p: read_pattern(p.parents[1], PATTERN + "".join(p.suffixes), fs=1000.0, ch_names=["c0", "c1"],
+                                            columns=TIMED)),
 ]
 #: Readers of something other than a file, each with its own test below.
 OTHER_READERS = {"recordings_from_table"}  # a DataFrame: test_table_reader

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from bmelearn.datasets.threedc import CLASSES as THREEDC_CLASSES
+from bmelearn.errors import DataError
 from bmelearn.io import match_files, read, read_file, read_long_csv, read_matrix, read_pattern, recordings_from_table
+from bmelearn.io.columns import Columns
 
 THREEDC_PATTERN = "Participant{subject}/{session}/EMG/3dc_EMG_gesture_{rep}_{label}.txt"
 
@@ -215,8 +217,16 @@ def test_read_file_with_header(tmp_path):
     assert recording.fs == 500.0 and recording.n_samples == 2
     assert recording.meta["source"] == str(path) and recording.meta["label"] == "fist"
     assert recording.meta["trial"] == "with_header"
-    # given names win over the header
-    assert read_file(path, fs=500.0, ch_names=["a", "b", "c"]).ch_names == ("a", "b", "c")
+    # given names are matched to the header's by name, not put in their place
+    named = read_file(path, fs=500.0, ch_names=["ref", "flexor", "extensor"])
+    assert named.ch_names == ("ref", "flexor", "extensor")
+    np.testing.assert_array_equal(named.data, [[3, 6], [1, 4], [2, 5]])
+    with pytest.raises(DataError, match=r"with_header.csv: the header \['flexor', 'extensor', 'ref'\] names none of the "
+                                        r"channels \['a', 'b', 'c'\] that the dataset expects; rename the columns, or set "
+                                        r"match_channels: position"):
+        read_file(path, fs=500.0, ch_names=["a", "b", "c"])
+    by_position = read_file(path, fs=500.0, ch_names=["a", "b", "c"], columns=Columns(match="position"))
+    assert by_position.ch_names == ("a", "b", "c") and by_position.data[2, 1] == 6
 
 
 def test_read_file_without_header(tmp_path):
@@ -309,3 +319,24 @@ def test_tab_separated_header_names_may_hold_spaces(tmp_path):
     data, names = read_matrix(path)
     assert names == ["flexor left", "EMG 2"]
     np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+
+
+# ---------------------------------------------------------------------------------------
+# header columns (bmelearn.io.columns): the same rules for every reader of files by pattern
+
+
+def test_a_channel_named_twice_in_a_header_is_refused(tmp_path):
+    write(tmp_path, "S1/trial_0_0.csv", "x,y,x\n1,2,3\n")
+    with pytest.raises(DataError, match=r"trial_0_0.csv: the header names \['x'\] more than once; give each column its own"):
+        read_pattern(tmp_path, "S{subject}/trial_{rep}_{label}.csv", fs=100.0, ch_names=["x", "y"])
+
+
+def test_read_by_position_the_time_and_ignored_columns_are_dropped_by_name(tmp_path):
+    write(tmp_path, "S1/trial_0_0.csv", "a,time_ms,b,sync\n1,0,2,9\n3,10,4,9\n5,20,6,9\n")
+    columns = Columns(time="time_ms", time_unit="ms", ignore=("sync",), match="position")
+    (recording,) = read_pattern(tmp_path, "S{subject}/trial_{rep}_{label}.csv", fs=100.0, ch_names=["x", "y"],
+                                columns=columns)
+    np.testing.assert_array_equal(recording.data, [[1, 3, 5], [2, 4, 6]])
+    with pytest.raises(DataError, match=r"trial_0_0.csv: the times in column 'time_ms' \(in ms\) give a sampling rate "
+                                        r"of 100 Hz, not 200 Hz"):
+        read_pattern(tmp_path, "S{subject}/trial_{rep}_{label}.csv", fs=200.0, ch_names=["x", "y"], columns=columns)

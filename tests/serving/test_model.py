@@ -81,7 +81,7 @@ def test_mismatched_file_is_refused_naming_the_difference(threedc_model):
     with pytest.raises(MismatchError, match="new.txt: 8 channels, but the model expects 10 emg channels"):
         read_signal(eight, "new.txt", "emg", 1000.0, model.signal)
     header = ",".join(f"EMG{i}" for i in range(1, 10)) + ",ACC\n" + "\n".join(",".join(["1"] * 10) for _ in range(500))
-    with pytest.raises(MismatchError, match=r"channels \['EMG10'\] that the model expects are missing \(the file has \['ACC'\]"):
+    with pytest.raises(DataError, match=r"channels \['EMG10'\] that the model expects are missing \(the file has \['ACC'\]"):
         read_signal(header.encode(), "new.csv", "emg", 1000.0, model.signal)
     with pytest.raises(DataError, match="new.edf: cannot read .edf"):
         read_signal(b"0", "new.edf", "emg", 1000.0, model.signal)
@@ -134,8 +134,8 @@ def test_a_file_with_the_excluded_channels_loses_them_by_position(simulated, tmp
     assert pipeline.channels("emg") == tuple(f"EMG{i}" for i in (1, 2, 4, 5, 6, 7, 8))
     all_columns = "\n".join(",".join(repr(float(v)) for v in row) for row in emg.data.T).encode()
     kept = "\n".join(",".join(repr(float(v)) for v in row) for row in emg.data[[0, 1, 3, 4, 5, 6, 7]].T).encode()
-    generic = ("\n".join([",".join(f"CH{i}" for i in range(1, 9))]) + "\n").encode() + all_columns
-    np.testing.assert_array_equal(read_signal(generic, "generic.csv", "emg", None, pipeline).data,
+    named = (",".join(emg.ch_names) + "\n").encode() + all_columns  # with a header, dropped by name
+    np.testing.assert_array_equal(read_signal(named, "named.csv", "emg", None, pipeline).data,
                                   read_signal(kept, "kept.csv", "emg", None, pipeline).data)
     a = read_signal(all_columns, "all.csv", "emg", None, pipeline)
     b = read_signal(kept, "kept.csv", "emg", None, pipeline)
@@ -172,7 +172,8 @@ def test_files_name_what_is_wrong(threedc_model):
         with pytest.raises(DataError, match="empty.txt: the file is empty"):
             read_signal(text, "empty.txt", "emg", None, model.signal)
     generic = ",".join(f"CH{i}" for i in range(1, 11)) + "\n" + "\n".join(",".join(["1"] * 10) for _ in range(300))
-    assert read_signal(generic.encode(), "generic.csv", "emg", None, model.signal).n_channels == 10  # by position
+    with pytest.raises(DataError, match=r"generic.csv: the header \['CH1', .* names none of the channels"):
+        read_signal(generic.encode(), "generic.csv", "emg", None, model.signal)  # not read by position
 
 
 def test_predict_command_takes_a_rate_per_signal_and_names_unknown_signals(demo_runs, tmp_path):

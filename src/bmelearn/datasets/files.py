@@ -2,7 +2,8 @@
 
 A pattern such as ``S{subject}/{session}/{label}_{repetition}.npy`` says where the files are
 and what each part of the path means (see :mod:`bmelearn.io.pattern`). Files are numeric
-text (one sample per line, one column per channel) or ``.npy`` arrays of channels ×
+text (one sample per line, one column per channel; the columns of a header line are matched
+to the channels by name, see :mod:`bmelearn.io.columns`) or ``.npy`` arrays of channels ×
 samples; ``.npy`` files are memory-mapped and read only where they are used, so the dataset
 may be larger than memory.
 """
@@ -16,14 +17,17 @@ from typing import Any
 from bmelearn.datasets.description import Description, missing_sessions
 from bmelearn.errors import DataError
 from bmelearn.io import read_pattern
+from bmelearn.io.columns import Columns
 from bmelearn.registry import PositiveFloat
 from bmelearn.signals.recording import RecordingSet
 
 
 def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
-             classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None, **_) -> Description:
+             classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None,
+             time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
+             match_channels: str = "name", **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
-    DataError naming the key if the pattern or the channels cannot describe files."""
+    DataError naming the key if the pattern, the channels or the columns cannot describe files."""
     if not ch_names:
         raise DataError("dataset.ch_names: name the channels of the files, one per column (e.g. [EMG1, EMG2]).")
     if "{label}" not in pattern and "{class}" not in pattern:
@@ -31,9 +35,22 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
     if PurePath(pattern).anchor or ".." in PurePath(pattern).parts:
         raise DataError(f"dataset.pattern: {pattern!r} is not a path inside dataset.path; write it relative to that "
                         "folder, e.g. 'S{subject}/{session}/{label}_{repetition}.npy'.")
+    _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
     names = _class_names(classes)
     return Description({modality: fs}, sessions=None if sessions is None else list(sessions),
                        classes=None if names is None else list(dict.fromkeys(names.values())), pattern=pattern)
+
+
+def _columns(ch_names: Sequence[str], time_column: str | None, time_unit: str, ignore_columns: Sequence[str],
+             match_channels: str) -> Columns:
+    """What the files' header lines hold besides ``ch_names``; a DataError naming the key of an option that
+    names a channel."""
+    for key, names in (("time_column", [time_column]), ("ignore_columns", ignore_columns)):
+        channels = [n for n in names if n in ch_names]
+        if channels:
+            raise DataError(f"dataset.{key}: {channels} also in dataset.ch_names; a column is a channel or not, "
+                            "remove them from one of the two.")
+    return Columns(time_column, time_unit, tuple(ignore_columns), match_channels, config="dataset")
 
 
 def _class_names(classes: Sequence[str] | Mapping[Any, str] | None) -> dict[Any, str] | None:
@@ -55,19 +72,27 @@ def load_files(
     classes: Sequence[str] | Mapping[Any, str] | None = None,
     subjects: Sequence[int | str] | None = None,
     sessions: Sequence[int | str] | None = None,
+    time_column: str | None = None,
+    time_unit: str = "s",
+    ignore_columns: Sequence[str] = (),
+    match_channels: str = "name",
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
     indexed by number, or a mapping) and fixes the class order; ``subjects`` and ``sessions``
-    keep only those."""
-    describe(pattern, fs, ch_names, modality, classes, sessions)
+    keep only those. A header line's columns are matched to ``ch_names`` by name; it may also hold
+    ``time_column`` (in ``time_unit``: s, ms or us; its rate must be ``fs`` within 1 %) and
+    ``ignore_columns``. A header that names none of the channels is refused unless
+    ``match_channels`` is ``position`` (then read in order); a file without a header is read by position."""
+    describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels)
 
     def keep(meta: dict[str, Any]) -> bool:
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
 
     names = _class_names(classes)
-    recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
-                              modality=modality, units=units, classes=names, keep=keep)
+    columns = _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
+    recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
+                              units=units, classes=names, keep=keep, columns=columns)
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")
     if sessions is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bmelearn.errors import DataError
+from bmelearn.io.columns import Columns
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
 from bmelearn.io.npy import map_npy, npy_file
 from bmelearn.io.pattern import match_files, read_array, read_pattern
@@ -43,12 +44,17 @@ def read_file(
     ch_type: str = "emg",
     modality: str = "emg",
     meta: dict[str, Any] | None = None,
+    columns: Columns | None = None,
 ) -> Recording:
     """One numeric text file (one sample per line, one column per channel) as a Recording.
 
-    Channel names come from ``ch_names``, else the file's header, else ``CH1``, ``CH2`` ...
+    Channel names come from ``ch_names``, else the file's header, else ``CH1``, ``CH2`` ... Given
+    ``ch_names``, a header's columns are matched to them by name, as ``columns`` says
+    (:class:`~bmelearn.io.columns.Columns`); a file without a header is read by position.
     """
     data, header = read_matrix(path)
+    if ch_names:
+        data = (columns or Columns()).select(data, header, ch_names, fs, path)
     names = list(ch_names or header or [f"CH{i + 1}" for i in range(data.shape[1])])
     if len(names) != data.shape[1]:
         raise DataError(f"{path}: {data.shape[1]} columns but {len(names)} channel names {names}.")
@@ -60,8 +66,8 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
     """Read recordings from a path.
 
     - a folder with ``pattern``: one recording per matching file (:func:`read_pattern`; give
-      ``fs`` and ``ch_names``): numeric text, or ``.npy`` arrays of channels × samples,
-      memory-mapped (read lazily);
+      ``fs`` and ``ch_names``, and ``columns`` for a header's other columns): numeric text, or
+      ``.npy`` arrays of channels × samples, memory-mapped (read lazily);
     - a file with ``channels`` and ``label``: a long table of samples (:func:`read_long_csv`);
     - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
     """

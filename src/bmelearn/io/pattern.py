@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bmelearn.errors import DataError
+from bmelearn.io.columns import Columns
 from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrix
 from bmelearn.signals.recording import MappedFile, Recording
@@ -63,10 +64,10 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
     return sorted(found, key=lambda item: _natural_key(item[0].relative_to(root).as_posix()))
 
 
-def read_array(path: Path) -> np.ndarray | MappedFile:
-    """One file's samples × channels: a ``.npy`` file (stored channels × samples) left unread
-    (:func:`~bmelearn.io.npy.npy_file`), or numeric text."""
-    return npy_file(path).T if path.suffix == ".npy" else read_matrix(path)[0]
+def read_array(path: Path) -> tuple[np.ndarray | MappedFile, list[str] | None]:
+    """One file's samples × columns and its header names, if any: a ``.npy`` file (stored
+    channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), or numeric text."""
+    return (npy_file(path).T, None) if path.suffix == ".npy" else read_matrix(path)
 
 
 def read_pattern(
@@ -82,14 +83,19 @@ def read_pattern(
     classes: Sequence[str] | Mapping[Any, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     keep: Callable[[dict[str, Any]], bool] | None = None,
+    columns: Columns | None = None,
 ) -> list[Recording]:
     """Read every file matching ``pattern`` into one Recording each.
 
-    ``read(path)`` returns an array (n_samples, n_channels); by default :func:`read_array`
-    (numeric text, or ``.npy`` left unread). ``defaults`` fills metadata the
-    path does not hold (e.g. ``{"subject": 1}``); ``keep(fields)`` filters files by their
-    path fields before they are read. The trial id is the path without the modality folder.
+    By default files are read by :func:`read_array` (numeric text, or ``.npy`` left unread); the
+    columns of a header line are matched to ``ch_names`` by name, as ``columns`` says (a time
+    column checked against ``fs`` and dropped, others ignored), a file without one by position.
+    ``read(path)`` instead gives an array (n_samples, n_channels) of a layout without a header.
+    ``defaults`` fills metadata the path does not hold (e.g. ``{"subject": 1}``); ``keep(fields)``
+    filters files by their path fields before they are read. The trial id is the path without the
+    modality folder.
     """
+    columns = columns or Columns()
     recordings = []
     for path, fields in match_files(root, pattern):
         meta = dict(defaults or {}) | fields
@@ -97,7 +103,8 @@ def read_pattern(
             meta["label"] = _class_name(meta["label"], classes, path)
         if keep is not None and not keep(meta):
             continue
-        data = (read or read_array)(path)
+        data, header = read_array(path) if read is None else (read(path), None)
+        data = columns.select(data, header, ch_names, fs, path)
         if data.ndim != 2 or data.shape[1] != len(ch_names):
             raise DataError(
                 f"{path}: {data.shape[-1]} channel columns, expected {len(ch_names)} ({', '.join(ch_names)}). "

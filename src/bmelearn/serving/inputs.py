@@ -1,8 +1,8 @@
 """Recordings for a model from what a user sends: files of numeric text (uploads, or the files
 given to ``bmelearn predict``), or arrays with their sampling rate and channel names. File
 columns are matched to the channels the model's signal pipeline expects, by name when the
-file has a header, else by position; every recording is checked against the pipeline
-before any work starts."""
+file has a header (as in training: :mod:`bmelearn.io.columns`), else by position; every
+recording is checked against the pipeline before any work starts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.io import parse_matrix, parse_quaternions
+from bmelearn.io.columns import Columns, time_column
 from bmelearn.pipeline import MismatchError, SignalPipeline
 from bmelearn.signals.recording import Recording
 
@@ -97,35 +98,27 @@ def read_signal(data: bytes, filename: str, modality: str, fs: float | None, pip
         values, header = parse_quaternions(text, filename), None
     else:
         values, header = parse_matrix(text, filename)
-    values = _match_channels(values, header, channels, list(expected.ch_names), filename, modality)
-    return Recording(values.T, expected.fs if fs is None else fs, tuple(channels),
+    fs = expected.fs if fs is None else fs
+    values = _match_channels(values, header, channels, list(expected.ch_names), fs, filename, modality)
+    return Recording(values.T, fs, tuple(channels),
                      pipeline.channel_types(modality), (), modality, {"trial": "upload", "source": filename})
 
 
 def _match_channels(values: np.ndarray, header: list[str] | None, channels: list[str], recorded: list[str],
-                    filename: str, modality: str) -> np.ndarray:
-    """Columns in the order of the model's ``channels``: by name when the file has a header, else
+                    fs: float, filename: str, modality: str) -> np.ndarray:
+    """Columns in the order of the model's ``channels``: by name when the file has a header (a time
+    column checked against ``fs`` Hz and dropped, see :class:`~bmelearn.io.columns.Columns`), else
     by position (a file with every ``recorded`` channel, excluded ones too, loses those)."""
-    if (header is not None and not set(channels) <= set(header) and len(header) in (len(channels), len(recorded))
-            and _generic(header)):
-        header = None  # CH1, CH2 ... carry no names: match by position
-    if header is None:
-        if values.shape[1] == len(recorded) != len(channels):
-            return values[:, [recorded.index(c) for c in channels]]
-        if values.shape[1] != len(channels):
-            raise MismatchError(f"{filename}: {values.shape[1]} channels, but the model expects {len(channels)} "
-                                f"{modality} channels ({', '.join(channels)}).")
-        return values
-    missing = [c for c in channels if c not in header]
-    if missing:
-        extra = [c for c in header if c not in channels]
-        raise MismatchError(f"{filename}: channels {missing} that the model expects are missing"
-                            + (f" (the file has {extra} instead)" if extra else "") + ".")
-    return values[:, [header.index(c) for c in channels]]
-
-
-def _generic(names: list[str]) -> bool:
-    return all(n.upper().startswith(("CH", "COL", "CHANNEL")) for n in names)
+    if header is not None:
+        excluded = tuple(c for c in recorded if c not in channels)
+        columns = Columns(time_column(header, recorded), ignore=excluded, config=None)
+        return columns.select(values, header, channels, fs, filename)
+    if values.shape[1] == len(recorded) != len(channels):
+        return values[:, [recorded.index(c) for c in channels]]
+    if values.shape[1] != len(channels):
+        raise MismatchError(f"{filename}: {values.shape[1]} channels, but the model expects {len(channels)} "
+                            f"{modality} channels ({', '.join(channels)}).")
+    return values
 
 
 def from_files(pipeline: SignalPipeline, files: Sequence[str], fs: Sequence[str] = ()) -> dict[str, dict[str, Recording]]:

@@ -1,0 +1,92 @@
+"""Files sent for prediction: their header's columns are matched to the model's channels by name,
+as in training (a time column checked and dropped), a file without a header by position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bmelearn.errors import DataError
+from bmelearn.serving import DeployableModel, Upload, from_files, from_uploads
+
+
+@pytest.fixture(scope="module")
+def model(simulated):
+    """LDA on the MAV and WL of 0.2 s windows of the simulated EMG (8 channels at 1 kHz), EMG3 excluded."""
+    from bmelearn.models import make_model
+    from bmelearn.pipeline import SignalPipeline
+
+    emg = [r for r in simulated if r.modality == "emg"]
+    pipeline = SignalPipeline.fit({"emg": emg[0]}, [], {"emg": ["EMG3"]}, 0.2, 0.1, False, {"emg": ["MAV", "WL"]})
+    parts = [pipeline.transform({"emg": r})[0] for r in emg]
+    labels = np.concatenate([[r.meta["label"]] * len(x) for r, x in zip(emg, parts, strict=True)])
+    estimator = make_model("lda").fit(np.vstack(parts), labels)
+    return DeployableModel(pipeline, estimator, sorted(set(labels)), {})
+
+
+@pytest.fixture(scope="module")
+def trial(simulated):
+    """A simulated EMG trial: 8 channels × samples at 1 kHz."""
+    return next(r for r in simulated if r.modality == "emg" and r.meta["label"] == "hand close")
+
+
+def _text(columns: np.ndarray, header: list[str] | None = None) -> bytes:
+    """Samples × columns as CSV, each value written exactly, under ``header``."""
+    lines = [",".join(header)] if header else []
+    return "\n".join(lines + [",".join(repr(float(v)) for v in row) for row in columns]).encode()
+
+
+def _predict(model, data: bytes, name: str = "new.csv", fs: float | None = None):
+    return model.predict(from_uploads(model.signal, [Upload(data, name, fs=fs)]))
+
+
+def test_a_header_in_another_order_predicts_as_the_ordered_file(model, trial, tmp_path):
+    names = list(trial.ch_names)
+    order = np.arange(8)[::-1]
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(_text(trial.data.T))
+    named = tmp_path / "named.csv"
+    named.write_bytes(_text(trial.data[order].T, [names[i] for i in order]))
+    predicted = {name: model.predict(recordings) for name, recordings in from_files(model.signal, [str(plain), str(named)]).items()}
+    expected, shuffled = predicted[str(plain)], predicted[str(named)]
+    assert list(shuffled["predicted"]) == list(expected["predicted"])
+    np.testing.assert_array_equal(shuffled["confidence"], expected["confidence"])
+    # the same columns under the header of the plain order mix the channels up: other confidences
+    swapped = _predict(model, _text(trial.data[order].T, names))
+    assert not np.allclose(swapped["confidence"], expected["confidence"])
+
+
+def test_a_header_naming_none_of_the_channels_is_refused(model, trial):
+    generic = [f"ch{i}" for i in range(1, 9)]
+    with pytest.raises(DataError) as info:
+        _predict(model, _text(trial.data.T, generic), "generic.csv")
+    assert str(info.value) == (
+        f"generic.csv: the header {generic} names none of the channels "
+        "['EMG1', 'EMG2', 'EMG4', 'EMG5', 'EMG6', 'EMG7', 'EMG8'] that the model expects; rename the columns, or delete "
+        "the header line to read the columns in order.")
+
+
+def test_a_time_column_is_checked_against_the_rate_and_dropped(model, trial):
+    names = list(trial.ch_names)
+    seconds = np.arange(trial.n_samples) / trial.fs
+    expected = _predict(model, _text(trial.data.T))
+    for column in ("time", "Timestamp", "t"):
+        timed = _predict(model, _text(np.column_stack([seconds, trial.data.T]), [column, *names]))
+        np.testing.assert_array_equal(timed["confidence"], expected["confidence"])
+    with pytest.raises(DataError, match=r"^new.csv: the times in column 'time' \(in s\) give a sampling rate of 1 Hz, not "
+                                        r"1000 Hz; check the sampling rate"):
+        _predict(model, _text(np.column_stack([seconds * 1000, trial.data.T]), ["time", *names]))
+    with pytest.raises(DataError, match=r"give a sampling rate of 1000 Hz, not 2000 Hz"):  # the rate the user gives
+        _predict(model, _text(np.column_stack([seconds, trial.data.T]), ["time", *names]), fs=2000.0)
+
+
+def test_columns_other_than_the_models_channels_are_refused(model, trial):
+    names = list(trial.ch_names)
+    marker = np.zeros((trial.n_samples, 1))
+    with pytest.raises(DataError, match=r"^new.csv: columns \['marker'\] are not channels of the model \(EMG1, EMG2, "
+                                        r"EMG4, .*EMG8\); delete them from the file\.$"):
+        _predict(model, _text(np.hstack([trial.data.T, marker]), [*names, "marker"]))
+    # the excluded channel is the model's own: dropped by name, wherever it is
+    kept = [i for i in range(8) if i != 2]
+    moved = _predict(model, _text(trial.data[[2, *kept]].T, [names[2], *(names[i] for i in kept)]))
+    np.testing.assert_array_equal(moved["confidence"], _predict(model, _text(trial.data.T))["confidence"])
