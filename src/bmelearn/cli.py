@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +22,21 @@ from rich.table import Table
 from bmelearn import __version__
 from bmelearn.errors import BmeError
 
-app = typer.Typer(help="Machine learning on biomedical signals: raw files to a validated classifier and a report.", no_args_is_help=True)
+app = typer.Typer(help="Machine learning on biomedical signals: raw files to a validated classifier and a report.",
+                  no_args_is_help=True, rich_markup_mode="markdown")
 console = Console(stderr=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                               help="Print the bmelearn version and exit.")] = False) -> None:
+    """Machine learning on biomedical signals: raw files to a validated classifier and a report."""
 
 
 @app.command()
@@ -39,7 +53,11 @@ def run(
 ) -> None:
     """Run an experiment end to end and write its run folder (results, summary, models, report.html).
 
-    An interrupted run resumes from its completed fits when the same command is run again."""
+    An interrupted run resumes from its completed fits when the same command is run again.
+
+    The experiment file names a dataset (bmelearn datasets), preprocessing steps (bmelearn list
+    steps), windows, features (bmelearn list features), models (bmelearn list models) and
+    protocols (bmelearn list protocols); bmelearn example prints an annotated one."""
     from bmelearn.models.deep import training_progress
     from bmelearn.runs.config import load_config
     from bmelearn.runs.experiment import run as run_experiment
@@ -49,25 +67,9 @@ def run(
                      "scheduler": scheduler}
         cfg = load_config(config, [*(set_ or []), *(f"execution.{k}={v}" for k, v in execution.items() if v is not None)])
         folder = out or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
-        ) as bar:
-            task = bar.add_task("starting", total=None)
-            epochs = bar.add_task("", total=None, visible=False)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=stage, completed=done, total=total if total > 1 else None)
-                bar.update(epochs, visible=False)
-
-            def epoch(report: dict) -> None:
-                scores = f"loss {report['train_loss']:.3f}" + (
-                    f" · validation accuracy {report['valid_acc']:.1%}" if "valid_acc" in report else "")
-                bar.update(epochs, description=f"  {report['network']} {report['stage'].replace('_', '-')}: {scores}",
-                           completed=report["epoch"], total=report["max_epochs"], visible=True)
-
-            with training_progress(epoch):
-                result = run_experiment(cfg, folder, progress, overwrite=overwrite,
-                                        announce=lambda message: console.print(message, highlight=False))
+        with StageProgress(console) as progress, training_progress(progress.epoch):
+            result = run_experiment(cfg, folder, progress, overwrite=overwrite,
+                                    announce=lambda message: console.print(message, highlight=False))
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -75,10 +77,66 @@ def run(
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
 
 
+class StageProgress:
+    """A run's progress, ``progress(stage, done, total)``: on a terminal a bar per stage (the
+    stage is the text before ':'), with the networks' epochs below; otherwise (output piped to a
+    file) one line per stage when it ends, with what it did and its time."""
+
+    def __init__(self, out: Console):
+        self.out = out
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=out, transient=True) if out.is_terminal else None
+        self.stage: str | None = None
+        self.task = self.epochs = None
+
+    def __enter__(self) -> StageProgress:
+        if self.bar is not None:
+            self.bar.start()
+            self.epochs = self.bar.add_task("", total=None, visible=False)
+        return self
+
+    def __exit__(self, *failed) -> None:
+        if failed[0] is None:
+            self._end_stage()
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        name = stage.split(":")[0]
+        if name != self.stage:
+            self._end_stage()
+            self.stage, self.started = name, time.perf_counter()
+            if self.bar is not None:
+                if self.task is not None:
+                    self.bar.remove_task(self.task)
+                self.task = self.bar.add_task(stage, total=total if total > 1 else None)
+        self.done, self.total = done, total
+        if self.bar is not None:
+            self.bar.update(self.task, description=stage, completed=done)
+            self.bar.update(self.epochs, visible=False)
+
+    def epoch(self, report: dict) -> None:
+        """Show a network's epoch (from :func:`bmelearn.models.deep.training_progress`)."""
+        if self.bar is None:
+            return
+        scores = f"loss {report['train_loss']:.3f}" + (
+            f" · validation accuracy {report['valid_acc']:.1%}" if "valid_acc" in report else "")
+        self.bar.update(self.epochs, description=f"  {report['network']} {report['stage'].replace('_', '-')}: {scores}",
+                        completed=report["epoch"], total=report["max_epochs"], visible=True)
+
+    def _end_stage(self) -> None:
+        if self.stage is None or self.bar is not None:
+            return
+        count = f"{self.total} done, " if self.total > 1 else ""
+        self.out.print(f"{self.stage}: {count}{time.perf_counter() - self.started:.1f} s", highlight=False)
+
+
 def _print_summary(summary: dict, confidence: float, positive: str | None) -> None:
+    from bmelearn.report.text import model_label, protocol_label
+
     metrics = ["accuracy", "balanced_accuracy"] + ([f"sensitivity:{positive}", f"specificity:{positive}"] if positive else [])
     table = Table(title=f"Mean over subjects ({confidence:.0%} confidence interval)")
-    for column in ("protocol", "pipeline", *(f"{m.replace('_', ' ')} %" for m in metrics)):
+    for column in ("evaluation", "model", *(f"{m.replace('_', ' ')} %" for m in metrics)):
         table.add_column(column)
     for protocol, pipelines in summary.items():
         for pipeline, values in pipelines.items():
@@ -86,7 +144,7 @@ def _print_summary(summary: dict, confidence: float, positive: str | None) -> No
                 f"{100 * m['mean']:.1f} ({100 * m['ci_low']:.1f}–{100 * m['ci_high']:.1f})" if (m := values.get(name)) else "–"
                 for name in metrics
             ]
-            table.add_row(protocol, pipeline, *cells)
+            table.add_row(protocol_label(protocol), model_label(pipeline), *cells)
     Console().print(table)
 
 
@@ -126,12 +184,42 @@ def predict(
     for name, counts in table.groupby("file", sort=False)["predicted"].value_counts(sort=False).groupby(level=0):
         console.print(f"{name}: " + ", ".join(f"{label} {n}" for (_, label), n in counts.items()), highlight=False,
                       soft_wrap=True)
+    if not fitted.calibrated:
+        console.print("confidence is the model's score, not a calibrated probability (a model trained with "
+                      "calibrate: temperature in its experiment file gives one).", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def datasets() -> None:
-    """List the datasets bmelearn can load, with their descriptions."""
-    list_("datasets")
+    """List the datasets bmelearn can load: what each holds, where a public one comes from (what
+    dataset.path must point at, and what to cite) and its options."""
+    from bmelearn.datasets import DATASETS
+    from bmelearn.registry import REQUIRED
+
+    table = Table(title="Datasets (dataset.name in an experiment file)", show_lines=True)
+    for column in ("name", "what it holds", "where it comes from", "options"):
+        table.add_column(column, style="bold" if column == "name" else None, overflow="fold")
+    for entry in DATASETS.values():
+        options = (p if default is REQUIRED else f"{p}={default!r}" for p, default in entry.parameters.items())
+        table.add_row(entry.name, escape(entry.description), escape(entry.metadata["source"]), escape(", ".join(options)))
+    Console().print(table)
+
+
+@app.command()
+def simulate(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the files into (created).")],
+    subjects: Annotated[int, typer.Option(help="Simulated subjects.", min=2, max=20)] = 3,
+) -> None:
+    """Write simulated EMG recordings as a lab exports them (CSV files with a header, one per
+    trial): to try the files dataset (examples/files.yaml) and bmelearn predict without data."""
+    from bmelearn.datasets.simulator import write_files
+
+    if folder.exists() and any(folder.iterdir()):
+        console.print(f"[bold red]Error:[/] {escape(str(folder))} is not empty; choose a new folder.", highlight=False)
+        raise typer.Exit(2)
+    count = write_files(folder, n_subjects=subjects)
+    console.print(f"Wrote {count} simulated recordings (8 EMG channels, 1000 Hz, 2 s each) under {folder}/"
+                  "S{subject}/{session}/{label}_{repetition}.csv", highlight=False)
 
 
 #: What ``bmelearn list KIND`` lists: the module and name of each registry, and where an
@@ -200,6 +288,15 @@ def serve(
         raise typer.Exit(2) from None
     console.print(f"Serving {runs_dir.resolve()} on http://{host}:{port}" + (" (token required)" if token else ""))
     uvicorn.run(create_app(runs_dir, token, int(max_upload_mb * 1e6), workers), host=host, port=port, log_level="info")
+
+
+@app.command()
+def example() -> None:
+    """Print an annotated experiment file (the demo's, on the simulator) to start your own from:
+    bmelearn example > my-experiment.yaml."""
+    from bmelearn.runs.config import DEMO_CONFIG
+
+    print(DEMO_CONFIG.read_text(encoding="utf-8"), end="")
 
 
 @app.command()

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -126,7 +127,13 @@ def test_cli_run_and_datasets(tmp_path):
     out = tmp_path / "cli"
     result = runner.invoke(app, ["run", "--out", str(out), *[a for s in SMALL for a in ("--set", s)], "--set", "models=[lda]"])
     assert result.exit_code == 0, result.output
-    assert "cross_session" in result.output and (out / "report.html").is_file()
+    assert "Cross-session" in result.output and "LDA" in result.output and (out / "report.html").is_file()
+    # output to a file, not a terminal: one line per stage as it ends, with its count and time
+    stages = [line.split(":")[0] for line in result.output.splitlines() if re.fullmatch(r"[a-z ]+: (\d+ done, )?\d+\.\d s", line)]
+    assert stages == ["loading dataset", "checking signal quality", "features", "evaluating", "scoring", "summarizing",
+                      "final models", "writing the report"]
+    assert re.search(r"^features: 84 done, \d+\.\d s$", result.output, re.MULTILINE)  # 3 subjects, 2 sessions, 14 trials
+    assert re.search(r"^evaluating: 6 done, ", result.output, re.MULTILINE)  # a fold per subject in each protocol
     listing = runner.invoke(app, ["datasets"])
     assert listing.exit_code == 0 and "3dc" in listing.output and "simulator" in listing.output
 

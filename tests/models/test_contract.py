@@ -114,13 +114,13 @@ def test_tags_declare_the_input_shape_and_keep_scikit_learns_own():
     assert cnn.classifier_tags is not None and cnn.target_tags.required
 
 
-CALIBRATED_FEATURES = Capabilities("features", "calibrated", fine_tunable=False)
-NETWORK_ON_WINDOWS = Capabilities("windows", "calibrated", fine_tunable=True)
+SCORES_ON_FEATURES = Capabilities("features", "uncalibrated", fine_tunable=False)  # calibrated only with calibrate
+NETWORK_ON_WINDOWS = Capabilities("windows", "uncalibrated", fine_tunable=True)
 ROCKET = Capabilities("windows", "one_hot", fine_tunable=False)
 EXPECTED = {
-    "lda": CALIBRATED_FEATURES, "rf": CALIBRATED_FEATURES, "knn": CALIBRATED_FEATURES, "logreg": CALIBRATED_FEATURES,
+    "lda": SCORES_ON_FEATURES, "rf": SCORES_ON_FEATURES, "knn": SCORES_ON_FEATURES, "logreg": SCORES_ON_FEATURES,
     "svm": Capabilities("features", "none", fine_tunable=False),  # SVC(probability=False): no predict_proba
-    "mlp": Capabilities("features", "calibrated", fine_tunable=True),
+    "mlp": Capabilities("features", "uncalibrated", fine_tunable=True),
     "cnn": NETWORK_ON_WINDOWS, "lstm": NETWORK_ON_WINDOWS, "gru": NETWORK_ON_WINDOWS,
     "minirocket": ROCKET, "multirocket": ROCKET,
 }
@@ -163,7 +163,7 @@ def test_a_feature_selector_in_front_keeps_the_models_capabilities(name, method)
 def test_a_pipeline_takes_the_input_of_its_first_step_and_the_rest_from_its_last():
     assert capabilities(FeatureExtractor()) == Capabilities("windows", "none", fine_tunable=False)
     on_windows = Pipeline([("features", FeatureExtractor()), ("mlp", NeuralNetwork("mlp"))])
-    assert capabilities(on_windows) == Capabilities("windows", "calibrated", fine_tunable=True)
+    assert capabilities(on_windows) == Capabilities("windows", "uncalibrated", fine_tunable=True)
 
 
 def _binary(n=60, seed=0):
@@ -175,7 +175,7 @@ def _binary(n=60, seed=0):
 def test_class_scores_on_a_binary_problem_with_a_tuned_operating_point():
     X, y = _binary()
     tuned = with_operating_point(make_model("lda"), positive="b", target="youden").fit(X, y)
-    assert capabilities(tuned) == CALIBRATED_FEATURES
+    assert capabilities(tuned) == SCORES_ON_FEATURES
     scores = class_scores(tuned, X, ["b", "a"])  # columns in the order asked for, not classes_ ("a", "b")
     np.testing.assert_allclose(scores, tuned.predict_proba(X)[:, ::-1])
     assert class_scores(with_operating_point(make_model("svm"), positive="b", target="youden").fit(X, y), X, ["a", "b"]) is None

@@ -218,3 +218,32 @@ def test_validation_errors_are_one_line():
     assert "\n" not in str(error.value)
     assert str(error.value) == ("demo: invalid configuration: seed: Input should be greater than or equal to 0, got -1; "
                                 "windows.lenght: unknown key; allowed keys: ['length', 'step', 'whole']")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["evaluation.primary=loso"], r"evaluation.primary: 'loso' is not a protocol of this experiment; choose one of "
+                                  r"\['within_session', 'cross_session'\] \(the protocols list\)"),
+    (["models=[{name: lda, calibrate: platt}]"], r"models.0.calibrate: Input should be 'sigmoid', 'isotonic' or "
+                                                 r"'temperature', got 'platt'"),
+    pytest.param(["models=[lda, {name: minirocket, calibrate: sigmoid}]"],
+                 r"models.1.calibrate: minirocket gives one-hot votes, not scores, so there is nothing to calibrate",
+                 marks=pytest.mark.skipif(importlib.util.find_spec("aeon") is None, reason="needs aeon")),
+])
+def test_the_primary_protocol_and_calibration_are_checked_when_the_file_is_read(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, ["protocols=[{within_session: {n_splits: 3}}, cross_session]", *overrides])
+
+
+def test_the_primary_protocol_and_calibrated_models_reach_the_plan():
+    from bmelearn.models import capabilities
+    from bmelearn.runs.plan import make_plan
+
+    config = load_config(None, ["evaluation.primary=within_session",
+                                "models=[lda, {name: logreg, label: calibrated, calibrate: isotonic, C: 0.5}]"])
+    assert config.models[1].calibrate == "isotonic" and config.models[1].params == {"C": 0.5}  # the rest: parameters
+    plan = make_plan(config)
+    assert plan.scoring.primary == "within_session"
+    assert [capabilities(m).probabilities for m in plan.models.values()] == ["uncalibrated", "calibrated"]
+    calibrated = plan.models["calibrated"].steps[-1][1]
+    assert (calibrated.method, calibrated.estimator.steps[-1][1].C) == ("isotonic", 0.5)
+    assert make_plan(load_config(None)).scoring.primary is None  # the study then takes the hardest

@@ -5,6 +5,7 @@ keeps every column are errors or notes of the run."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -61,3 +62,26 @@ def test_folds_cut_to_the_repetitions_and_a_selection_of_every_column_are_noted_
     assert any("protocols.within_session: n_splits=3, but a session holds only 2 repetition(s)" in n for n in notes)
     assert any("features.selection.n_features=1000 is not fewer than the 4 feature columns: anova keeps them all" in n
                for n in notes)
+
+
+SMALL_SIM = ["dataset.n_subjects=2", "dataset.n_repetitions=1", "dataset.duration=1.0", "models=[lda]",
+             "protocols=[cross_session]"]
+
+
+def test_channels_the_experiment_leaves_out_are_excluded_with_the_flat_ones():
+    plan = make_plan(load_config(None, [*SMALL_SIM, "bads={emg: [EMG2, EMG5]}"]))
+    raw = plan.data.load()
+    signal = plan.signal.fit(raw, {"emg": ["EMG7"]})  # EMG7 found flat
+    assert tuple(signal.bads["emg"]) == ("EMG2", "EMG5", "EMG7")
+    assert signal.channels("emg") == ("EMG1", "EMG3", "EMG4", "EMG6", "EMG8")
+    assert signal.describe()["signals"]["emg"]["excluded"] == ["EMG2", "EMG5", "EMG7"]
+
+
+@pytest.mark.parametrize("bads, message", [
+    ("{emg: [EMG9]}", "bads.emg: EMG9 not among the channels of the data (EMG1, EMG2"),
+    ("{eeg: [Fz]}", "bads.eeg: Fz not among the channels of the data (no eeg signal)"),
+])
+def test_channels_to_leave_out_must_be_in_the_data(bads, message):
+    plan = make_plan(load_config(None, [*SMALL_SIM, f"bads={bads}"]))
+    with pytest.raises(DataError, match=re.escape(message)):
+        plan.signal.fit(plan.data.load(), {})

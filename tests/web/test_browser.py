@@ -50,7 +50,8 @@ def server(web_runs):
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    """The page, and the errors the browser reports on its console (a script or style that the
+    """The page, offline but for the server (as on a hospital network: any other address is refused
+    and listed), and the errors the browser reports on its console (a script or style that the
     Content-Security-Policy blocked among them; not the 422 that a page answers to a mismatch)."""
     from playwright.sync_api import sync_playwright
 
@@ -60,21 +61,33 @@ def browser_page(server):
         browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
+        outside = []  # as on a hospital network: nothing but the server answers
+
+        def offline(route):
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", offline)
         errors = []
         expected = "the server responded with a status of 422"
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" and expected not in m.text else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page, errors
+        yield page, errors, outside
         browser.close()
 
 
 @pytest.fixture
 def page(browser_page):
-    """The browser page; each test ends with no error on the browser's console."""
-    page, errors = browser_page
+    """The browser page; each test ends with no error on the browser's console and nothing asked
+    of any other address than the server."""
+    page, errors, outside = browser_page
     errors.clear()
+    outside.clear()
     yield page
-    assert errors == []
+    assert errors == [] and outside == []
 
 
 def test_runs_page_and_report(page, server, shared_data_present):
@@ -141,3 +154,10 @@ def test_mismatched_recording_gets_a_clear_message(page, server, recorded):
     message = page.inner_text("#error")
     assert f"{len(recorded.channels)} channels, but the model expects 8 emg channels" in message
     page.screenshot(path=ARTIFACTS / f"mismatch-{recorded.kind}.png")
+
+
+def test_api_page_renders_offline(page, server):
+    page.goto(f"{server}/docs")
+    assert page.get_by_role("heading", name="JSON API").is_visible()
+    assert page.locator("table tr").count() >= 8  # header and the operations
+    page.screenshot(path=ARTIFACTS / "api.png", full_page=True)

@@ -4,6 +4,7 @@ real ones where ../shared/data is (the ``recorded`` fixture of tests/web/conftes
 
 import io
 import logging
+import re
 import threading
 
 import numpy as np
@@ -35,12 +36,12 @@ def test_runs_are_listed_with_their_headline_interval(client, shared_data_presen
     demo = runs["demo"]
     assert demo["dataset"] == "simulator" and demo["protocols"] == ["cross_session", "loso"]
     assert demo["models"] == ["lda", "rf", "svm"]
-    head = demo["headline"]
-    assert head["protocol"] == "cross_session" and head["metric"] == "balanced_accuracy"
+    head = demo["headline"]  # the new patient (loso), not the first protocol (cross_session)
+    assert head["protocol"] == "loso" and head["metric"] == "balanced_accuracy"
+    assert head["label"] == "Leave-one-subject-out: a new patient"
     assert head["ci_low"] <= head["mean"] <= head["ci_high"]
     detail = client.get("/api/v1/runs/demo").json()
-    best = max((m for m in detail["metrics"] if m["protocol"] == "cross_session"),
-               key=lambda m: m["balanced_accuracy"]["mean"])
+    best = max((m for m in detail["metrics"] if m["protocol"] == "loso"), key=lambda m: m["balanced_accuracy"]["mean"])
     assert best["pipeline"] == head["pipeline"] and best["balanced_accuracy"]["mean"] == head["mean"]
 
 
@@ -63,6 +64,9 @@ def test_report_and_comparison(client, recorded):
     assert page.count("<tr>") >= 1 + 6 + 1  # header, demo 2 protocols x 3 pipelines, the other run 1 x 1
     assert "plotly-graph-div" in page and "/static/plotly.min.js" in page
     assert client.get("/static/plotly.min.js").headers["content-type"].startswith("text/javascript")
+    # participants are not a sequence: markers side by side, not joined; names a clinician reads
+    assert '"mode":"markers"' in page and "lines" not in re.findall(r'"mode":"([a-z+]+)"', page)[0]
+    assert "Leave-one-subject-out \\u00b7 LDA" in page and "<td>Cross-session</td><td>random forest</td>" in page
 
 
 def test_model_card_names_what_the_model_expects(client, recorded):
@@ -375,3 +379,96 @@ def test_values_too_large_to_compute_with_are_a_422(web_runs):
     with TestClient(create_app(web_runs)) as api:
         response = api.post("/api/v1/models/sim-emg/lda/predict", files={"files": ("huge.csv", rows.encode())})
     assert response.status_code == 422 and "are not finite numbers: the values are too large" in response.json()["detail"]
+
+
+#: The simulated EMG run's data (one EMG file per model: the simulated uploads fit), the
+#: optimistic protocol first and the new patient second, LDA without and with calibration.
+CALIBRATED = {
+    "name": "sim-cal", "seed": 0,
+    "dataset": {"name": "simulator", "n_subjects": 2, "n_sessions": 2, "n_repetitions": 2, "duration": 1.5,
+                "n_channels": 6, "seed": 5},
+    "windows": {"length": 0.2, "step": 0.1}, "features": ["HTD"],
+    "models": ["lda", {"name": "lda", "label": "lda-cal", "calibrate": "temperature"}],
+    "protocols": [{"within_session": {"n_splits": 2}}, "loso"], "evaluation": {"n_boot": 200},
+}
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A client of a runs folder holding ``sim-cal`` (:data:`CALIBRATED`) and ``sim-primary``, the
+    same run of LDA alone whose config names within-session its primary protocol."""
+    from bmelearn.runs.config import ExperimentConfig
+    from bmelearn.runs.experiment import run
+
+    root = tmp_path_factory.mktemp("calibrated-runs")
+    run(ExperimentConfig.model_validate(CALIBRATED), root / "sim-cal")
+    primary = CALIBRATED | {"name": "sim-primary", "models": ["lda"],
+                            "evaluation": CALIBRATED["evaluation"] | {"primary": "within_session"}}
+    run(ExperimentConfig.model_validate(primary), root / "sim-primary")
+    with TestClient(create_app(root)) as c:
+        yield c
+
+
+def _row(page: str, run: str) -> str:
+    """The runs page's table row of ``run``."""
+    start = page.index(f'href="/runs/{run}"')
+    return page[start:page.index("</tr>", start)]
+
+
+def test_the_headline_is_the_new_patient_not_the_first_and_optimistic_protocol(calibrated):
+    head = {r["id"]: r for r in calibrated.get("/api/v1/runs").json()}["sim-cal"]["headline"]
+    assert head["protocol"] == "loso" and head["label"] == "Leave-one-subject-out: a new patient"
+    metrics = calibrated.get("/api/v1/runs/sim-cal").json()["metrics"]
+    best = {p: max((m for m in metrics if m["protocol"] == p), key=lambda m: m["balanced_accuracy"]["mean"])
+            for p in ("within_session", "loso")}
+    assert (best["loso"]["pipeline"], best["loso"]["balanced_accuracy"]["mean"]) == (head["pipeline"], head["mean"])
+    assert best["within_session"]["balanced_accuracy"]["mean"] > head["mean"]  # the optimistic number is not shown
+    row = _row(calibrated.get("/runs").text, "sim-cal")
+    assert f"<strong>{100 * head['mean']:.1f}</strong>" in row and "Leave-one-subject-out: a new patient" in row
+    assert f"{100 * best['within_session']['balanced_accuracy']['mean']:.1f}" not in row
+    assert "Headline: <strong>Leave-one-subject-out: a new patient</strong>" in calibrated.get("/runs/sim-cal").text
+
+
+def test_the_primary_protocol_of_the_config_is_the_headline(calibrated):
+    head = {r["id"]: r for r in calibrated.get("/api/v1/runs").json()}["sim-primary"]["headline"]
+    assert head["protocol"] == "within_session" and head["label"] == "Within-session: the same session"
+    within = next(m for m in calibrated.get("/api/v1/runs/sim-primary").json()["metrics"] if m["protocol"] == "within_session")
+    assert head["mean"] == within["balanced_accuracy"]["mean"]
+    assert "Within-session: the same session" in _row(calibrated.get("/runs").text, "sim-primary")
+
+
+def test_results_hold_each_models_calibration_error_with_its_interval(calibrated):
+    rows = pd.DataFrame(calibrated.get("/api/v1/runs/sim-cal/results", params={"metric": "ece"}).json())
+    assert set(zip(rows["protocol"], rows["pipeline"], rows["subject"], strict=True)) == {
+        (p, m, s) for p in ("within_session", "loso") for m in ("lda", "lda-cal") for s in ("1", "2")}
+    assert (rows["ci_low"] <= rows["value"]).all() and (rows["value"] <= rows["ci_high"]).all()
+    assert rows["value"].between(0, 1).all()
+
+
+def _job_page(client, model: str, path) -> str:
+    response = client.post("/predict", data={"model": model}, files={"file_emg": (path.name, path.read_bytes())},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    for _ in range(200):
+        page = client.get(response.headers["location"]).text
+        if 'id="summary"' in page:
+            return page
+        threading.Event().wait(0.05)
+    raise AssertionError("the prediction did not finish")
+
+
+def test_uncalibrated_confidence_is_shown_as_a_score_and_calibrated_as_a_probability(calibrated, simulated_emg_file):
+    path = simulated_emg_file("session2", 0, "wrist flexion")
+    for model, calibrated_model, words in (("lda", False, "score (not calibrated)"),
+                                           ("lda-cal", True, "probability (calibrated)")):
+        card = calibrated.get(f"/api/v1/models/sim-cal/{model}").json()
+        page = calibrated.get(f"/models/sim-cal/{model}").text
+        assert card["calibrated"] is calibrated_model and words in page
+        ece = card["validated"]["loso"]["ece"]  # how far the probabilities are from the truth on a new patient
+        assert f"{100 * ece['mean']:.1f} ({100 * ece['ci_low']:.1f}–{100 * ece['ci_high']:.1f})" in page
+        body = calibrated.post(f"/api/v1/models/sim-cal/{model}/predict",
+                               files={"files": (path.name, path.read_bytes())}).json()
+        assert body["calibrated"] is calibrated_model and 0 < body["windows"][0]["confidence"] <= 1
+        job = _job_page(calibrated, f"sim-cal/{model}", path)
+        assert f"<th>predicted</th><th>{words}</th>" in job and f"{words} %{{customdata[2]" in job
+        assert ('id="not-calibrated"' in job) is not calibrated_model and "<th>confidence</th>" not in job

@@ -349,3 +349,23 @@ def simulate(
                         modality="acc", meta=dict(meta),
                     ))
     return RecordingSet(recordings, classes=CLASSES, name="simulator")
+
+
+def write_files(folder: str | os.PathLike, n_subjects: int = 3, duration: float = 2.0, seed: int = 0) -> int:
+    """Simulated EMG (of :func:`simulate`, 2 sessions × 3 repetitions) written as a lab exports
+    it, for trying the ``files`` dataset and ``bmelearn predict``: one CSV file per trial with a
+    header of channel names (EMG1…EMG8, mV, 1000 Hz), at
+    ``S{subject}/{session}/{label}_{repetition}.csv`` (a space in a label written as ``-``).
+    Returns the number of files written."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    recordings = simulate(n_subjects=n_subjects, duration=duration, seed=seed).select(modalities="emg")
+    for rec in recordings:
+        meta = rec.meta
+        path = Path(folder) / f"S{meta['subject']}" / str(meta["session"]) / \
+            f"{meta['label'].replace(' ', '-')}_{meta['repetition']}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rec.data.T, columns=list(rec.ch_names)).to_csv(path, index=False, float_format="%.6g")
+    return len(recordings)

@@ -14,9 +14,9 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from bmelearn.evaluation.bootstrap import cluster_weights
+from bmelearn.evaluation.metrics import calibration_bins, calibration_error
 
 GRID = np.linspace(0, 1, 101)
-CALIBRATION_BINS = 10
 
 
 def _units(part: pd.DataFrame) -> np.ndarray:
@@ -35,15 +35,16 @@ def _roc_pr(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> tuple[n
 
 
 def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confidence: float, seed: int = 0) -> pd.DataFrame:
-    """Per pipeline × protocol: the ROC curve (x = false-positive rate, y = true-positive rate)
-    and the PR curve (x = recall, y = precision) on GRID, with ``confidence`` bands."""
+    """Per pipeline × protocol with class probabilities: the ROC curve (x = false-positive rate,
+    y = true-positive rate) and the PR curve (x = recall, y = precision) on GRID, with
+    ``confidence`` bands."""
     rng = np.random.default_rng(seed)
     tail = 100 * (1 - confidence) / 2
     rows = []
     column = f"p:{positive}"
     if column not in predictions.columns:
         return pd.DataFrame(columns=["pipeline", "protocol", "curve", "x", "y", "low", "high"])
-    for (pipeline, protocol), part in predictions.groupby(["pipeline", "protocol"], sort=False):
+    for (pipeline, protocol), part in predictions.dropna(subset=[column]).groupby(["pipeline", "protocol"], sort=False):
         truth, score = (part["true"] == positive).to_numpy(), part[column].to_numpy(dtype=float)
         weights = np.vstack([np.ones(len(part)), cluster_weights(_units(part), np.zeros(len(part)), n_boot, rng)])
         roc, pr = map(np.array, zip(*(_roc_pr(truth, score, w) for w in weights), strict=True))
@@ -55,31 +56,37 @@ def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confiden
 
 
 def calibration(predictions: pd.DataFrame, classes: list[str], positive: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reliability curve and expected calibration error, per pipeline × protocol.
+    """Reliability curve and expected calibration error, per pipeline × protocol with class
+    probabilities (rows without them, of a pipeline that gives none, are left out).
 
     Binary tasks: the predicted probability of ``positive`` against the observed frequency of
     ``positive``. Otherwise top-label calibration: the probability of the predicted class
-    against how often it is right. Windows are put in CALIBRATION_BINS equal-width bins;
-    ECE = Σ_b (n_b/N)·|observed_b − predicted_b| (Naeini et al., AAAI 2015).
+    against how often it is right (the ``ece`` metric of :mod:`bmelearn.evaluation.metrics`,
+    here over all test windows together). Windows are put in the equal-width bins of
+    :func:`~bmelearn.evaluation.metrics.calibration_bins`.
     Returns (curve: pipeline, protocol, predicted, observed, n; ece: pipeline, protocol, ece).
     """
     columns = [f"p:{c}" for c in classes]
     curves, errors = [], []
+    empty = (pd.DataFrame(columns=["pipeline", "protocol", "predicted", "observed", "n"]),
+             pd.DataFrame(columns=["pipeline", "protocol", "ece"]))
     if not set(columns) <= set(predictions.columns):
-        return pd.DataFrame(columns=["pipeline", "protocol", "predicted", "observed", "n"]), pd.DataFrame(
-            columns=["pipeline", "protocol", "ece"])
-    for (pipeline, protocol), part in predictions.groupby(["pipeline", "protocol"], sort=False):
+        return empty
+    for (pipeline, protocol), part in predictions.dropna(subset=columns).groupby(["pipeline", "protocol"], sort=False):
         if positive is not None:
             confidence = part[f"p:{positive}"].to_numpy(dtype=float)
             hit = (part["true"] == positive).to_numpy(dtype=float)
         else:
-            confidence = part[columns].to_numpy(dtype=float).max(axis=1)
+            position = {c: i for i, c in enumerate(classes)}
+            chosen = part["predicted"].map(position).to_numpy(dtype=int)
+            confidence = part[columns].to_numpy(dtype=float)[np.arange(len(part)), chosen]
             hit = (part["true"] == part["predicted"]).to_numpy(dtype=float)
-        bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-        table = pd.DataFrame({"bin": bins, "predicted": confidence, "observed": hit}).groupby("bin").agg(
-            predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
+        table = pd.DataFrame({"bin": calibration_bins(confidence), "predicted": confidence, "observed": hit}).groupby(
+            "bin").agg(predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
         curves.append(table.reset_index(drop=True).assign(pipeline=pipeline, protocol=protocol))
-        ece = float(np.sum(table["n"] / table["n"].sum() * (table["observed"] - table["predicted"]).abs()))
-        errors.append({"pipeline": pipeline, "protocol": protocol, "ece": ece})
+        errors.append({"pipeline": pipeline, "protocol": protocol,
+                       "ece": float(calibration_error(confidence, hit, np.ones(len(part)))[0])})
+    if not curves:
+        return empty
     curve = pd.concat(curves, ignore_index=True)[["pipeline", "protocol", "predicted", "observed", "n"]]
     return curve, pd.DataFrame(errors)

@@ -128,6 +128,7 @@ def evaluate(
     seed: int = 0,
     perturbed: Perturbed | None = None,
     checkpoint: Checkpoint | None = None,
+    on_score: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
     """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
@@ -137,7 +138,8 @@ def evaluate(
     the test predictions of all folds are pooled and scored per subject, with an interval over
     the subject's trials; protocols that hold out many subjects per fold (``pooled = True``)
     are scored over all subjects together, with an interval over subjects. ``on_fit`` is called
-    after each fit (for progress bars); intervals use ``n_boot`` resamples drawn from ``seed``.
+    after each fit and ``on_score(done, total)`` after each scoring unit, a subject's metrics
+    with their intervals (for progress bars); intervals use ``n_boot`` resamples drawn from ``seed``.
     ``perturbed(test)``, if given, returns the features of perturbed copies of the test
     windows; each fitted model is scored on them too (the ``robustness`` table).
 
@@ -170,7 +172,9 @@ def evaluate(
     def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
         """Run the scoring units on the execution backend, largest first; rows go to each
         task's table, in order."""
+        count = iter(range(1, len(tasks) + 1))
         scored = run_units(score_unit, [arguments for _, _, arguments in tasks],
+                           (lambda j, rows: on_score(next(count), len(tasks))) if on_score is not None else None,
                            cost=[len(arguments[0]) for _, _, arguments in tasks])
         for (out, prefix, _), rows in zip(tasks, scored, strict=True):
             out.extend((*prefix, *row) for row in rows)

@@ -12,7 +12,9 @@ c scores higher than one of another class, ties counting ½), PR AUC (average pr
 Σ ΔRecall·Precision over the score thresholds, as scikit-learn) and the Brier score
 mean (p_c − [y = c])². Overall: accuracy, balanced accuracy (mean sensitivity over the
 classes present), Cohen's kappa (p_o − p_e)/(1 − p_e) and macro F1 (mean F1 over the classes
-present in truth or prediction). A metric that is undefined (no window of the class) is NaN.
+present in truth or prediction); with class probabilities also the expected calibration error
+of the predicted class (top-label ECE, :func:`calibration_error`). A metric that is undefined
+(no window of the class) is NaN.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def _metric(name: str, label: str, scope: str, description: str) -> Entry:
 
 
 #: The metrics :func:`metric_replicates` computes: ``label`` is the report's name, ``scope`` is
-#: ``overall``, ``per_class`` or ``scored`` (per class, needing class probabilities), and the
-#: description says in plain words what the metric measures.
+#: ``overall``, ``per_class``, ``scored`` (per class, needing class probabilities) or
+#: ``calibration`` (overall, needing class probabilities; lower is better), and the description
+#: says in plain words what the metric measures.
 METRICS: Registry[Entry] = Registry("metric", [
     _metric("accuracy", "accuracy", "overall", "The share of all test windows whose class was recognised correctly."),
     _metric("balanced_accuracy", "balanced accuracy", "overall",
@@ -55,6 +58,9 @@ METRICS: Registry[Entry] = Registry("metric", [
             "The average precision (positive predictive value) over the thresholds on the probability of that class."),
     _metric("brier", "Brier score", "scored",
             "The mean squared difference between the probability given to that class and the truth (0 is perfect)."),
+    _metric("ece", "expected calibration error", "calibration",
+            "How far the probability given to the predicted class is from how often it is right, on average over the "
+            "windows (0 is perfect: of the windows predicted at 70 %, 70 % are right)."),
 ])
 #: The metrics of the whole test set (not of one class): those a comparison of pipelines can use.
 OVERALL = tuple(name for name, entry in METRICS.items() if entry.metadata["scope"] == "overall")
@@ -73,6 +79,25 @@ def _segment_sums(values: np.ndarray, codes: np.ndarray, n_codes: int) -> np.nda
     if len(order):
         out[:, sorted_codes[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
     return out
+
+
+#: Equal-width bins of the probability, for the calibration error and the reliability curves.
+CALIBRATION_BINS = 10
+
+
+def calibration_bins(probability: np.ndarray) -> np.ndarray:
+    """The bin (0 … CALIBRATION_BINS − 1) of each probability; 1 falls in the last bin."""
+    return np.minimum((np.asarray(probability) * CALIBRATION_BINS).astype(np.int64), CALIBRATION_BINS - 1)
+
+
+def calibration_error(probability: np.ndarray, hit: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Expected calibration error per replicate: Σ_b (n_b/N)·|observed_b − predicted_b| over the
+    :func:`calibration_bins` of ``probability``, with ``hit`` (0/1) the observed outcome and the
+    windows weighted by each row of ``weights`` (Naeini et al., AAAI 2015)."""
+    weights = np.atleast_2d(weights)
+    gaps = _segment_sums(weights * (np.asarray(hit, dtype=np.float64) - probability), calibration_bins(probability),
+                         CALIBRATION_BINS)
+    return _ratio(np.abs(gaps).sum(axis=1), weights.sum(axis=1))
 
 
 def _auc_and_ap(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +162,7 @@ def metric_replicates(
             truth = t == i
             out[("roc_auc", c)], out[("pr_auc", c)] = _auc_and_ap(scores[:, i], truth, weights)
             out[("brier", c)] = _ratio(weights @ (scores[:, i] - truth) ** 2, total[:, 0])
+        out[("ece", "")] = calibration_error(scores[np.arange(len(p)), p], t == p, weights)
     return out
 
 

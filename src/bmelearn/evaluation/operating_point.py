@@ -4,9 +4,9 @@ A screening test is run at a target sensitivity (few missed patients), a confirm
 a target specificity; Youden's J = sensitivity + specificity − 1 balances the two. The
 threshold on the positive class's probability is tuned by scikit-learn's
 ``TunedThresholdClassifierCV`` over inner cross-validation folds of the training data only
-(stratified, not shuffled, so windows of one trial mostly stay together), then the model is
-refit on all the training data. Test metrics are therefore reported at a threshold that never
-saw the test set.
+(:func:`bmelearn.models.calibration.inner_folds`, as for calibration: stratified, not shuffled,
+so windows of one trial mostly stay together), then the model is refit on all the training
+data. Test metrics are therefore reported at a threshold that never saw the test set.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import make_scorer
-from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+from sklearn.model_selection import TunedThresholdClassifierCV
 
-INNER_FOLDS = 5
+from bmelearn.models.calibration import inner_folds
 
 
 def _sensitivity_specificity(y_true: np.ndarray, y_pred: np.ndarray, pos_label: str) -> tuple[float, float]:
@@ -40,4 +40,4 @@ def with_operating_point(model: BaseEstimator, positive: str, target: str, value
     """``model`` whose threshold on P(``positive``) is tuned on its training data for ``target``
     (``sensitivity`` or ``specificity`` at ``value``, or ``youden``); ``best_threshold_`` after fit."""
     scorer = make_scorer(constrained_score, pos_label=positive, target=target, value=value)
-    return TunedThresholdClassifierCV(model, scoring=scorer, cv=StratifiedKFold(INNER_FOLDS), refit=True)
+    return TunedThresholdClassifierCV(model, scoring=scorer, cv=inner_folds(), refit=True)

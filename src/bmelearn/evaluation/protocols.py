@@ -139,16 +139,35 @@ class SubjectKFold(MetadataSplitter):
             yield np.isin(np.arange(len(meta)), train), np.isin(np.arange(len(meta)), test)
 
 
-#: The protocols by name: the splitter class, its own ``description``, and the short ``label``
-#: of the report.
+#: The protocols by name: the splitter class, its own ``description``, the short ``label`` of the
+#: report, the ``question`` it answers (how the model does on …) and its ``hardness``: how far
+#: the test data is from the training data (new patients 2, another day 1, the same session 0).
 PROTOCOLS: Registry[Entry] = Registry("protocol", [
-    Entry.of(cls, name, cls.description, label=label) for name, cls, label in (
-        ("within_session", WithinSession, "Within-session"),
-        ("cross_session", CrossSession, "Cross-session"),
-        ("loso", LeaveOneSubjectOut, "Leave-one-subject-out"),
-        ("subject_kfold", SubjectKFold, "Patient k-fold"),
+    Entry.of(cls, name, cls.description, label=label, question=question, hardness=hardness)
+    for name, cls, label, question, hardness in (
+        ("within_session", WithinSession, "Within-session", "the same session", 0),
+        ("cross_session", CrossSession, "Cross-session", "another day", 1),
+        ("loso", LeaveOneSubjectOut, "Leave-one-subject-out", "a new patient", 2),
+        ("subject_kfold", SubjectKFold, "Patient k-fold", "new patients", 2),
     )
 ])
+
+
+def headline_protocol(names: Sequence[str], primary: str | None = None) -> str | None:
+    """The protocol a run is summed up by: ``primary`` (``evaluation.primary``) if it is one of
+    ``names``, else the hardest of ``names`` by :data:`PROTOCOLS`' ``hardness`` (the first of
+    equals; one not registered counts as the easiest); None without protocols."""
+    if primary in names:
+        return primary
+    hardness = {n: PROTOCOLS[n].metadata["hardness"] if n in PROTOCOLS else -1 for n in names}
+    return max(names, key=hardness.__getitem__, default=None)
+
+
+def protocol_title(name: str) -> str:
+    """The protocol's label and its question: ``Leave-one-subject-out: a new patient``."""
+    if name not in PROTOCOLS:
+        return name
+    return f"{PROTOCOLS[name].metadata['label']}: {PROTOCOLS[name].metadata['question']}"
 
 
 def make_protocol(name: str, **params: Any) -> MetadataSplitter:

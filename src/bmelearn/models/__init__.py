@@ -9,10 +9,12 @@ from functools import partial
 from typing import Any
 
 from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from bmelearn.errors import ConfigError
+from bmelearn.models.calibration import with_calibration
 from bmelearn.models.capabilities import Capabilities, capabilities
 from bmelearn.models.classic import CLASSIC, make_classic
 from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
@@ -59,10 +61,12 @@ def make_model(name: str, random_state: int | None = None, where: str = "models"
 
 def trained_network(model: BaseEstimator) -> NeuralNetwork | None:
     """The fitted neural network inside a fitted pipeline (also one with a tuned operating
-    point), or None if it holds none."""
+    point or calibrated), or None if it holds none."""
     inner = getattr(model, "estimator_", model)
     last = inner.steps[-1][1] if isinstance(inner, Pipeline) else inner
+    if isinstance(last, CalibratedClassifierCV):  # ensemble=False: one model, refit on all the training data
+        return trained_network(last.calibrated_classifiers_[0].estimator)
     return last if isinstance(last, NeuralNetwork) else None
 
 
-__all__ = ["MODELS", "Capabilities", "capabilities", "make_model", "trained_network"]
+__all__ = ["MODELS", "Capabilities", "capabilities", "make_model", "trained_network", "with_calibration"]

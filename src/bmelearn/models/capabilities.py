@@ -2,16 +2,18 @@
 
 - ``input``: ``"windows"`` (raw windows, shape (n_windows, n_channels, n_times)) when its
   ``input_tags.three_d_array`` is set, else ``"features"`` (a matrix (n_windows, n_features));
-- ``probabilities``: ``"calibrated"`` when ``predict_proba`` estimates a distribution over the
-  classes (softmax, class frequencies among neighbours or trees, a likelihood model; how well
-  calibrated it is, the calibration curves and ECE measure), ``"one_hot"`` when it only returns
-  the predicted class as 1 and the others as 0, ``"none"`` without ``predict_proba``;
+- ``probabilities``: ``"calibrated"`` when ``predict_proba`` was calibrated on held-out
+  training data (``CalibratedClassifierCV``, :mod:`bmelearn.models.calibration`);
+  ``"uncalibrated"`` when it is a score shaped like a distribution over the classes (softmax,
+  class frequencies among neighbours or trees, a likelihood model), which can look more certain
+  than the model is (the expected calibration error measures how much); ``"one_hot"`` when it
+  only returns the predicted class as 1 and the others as 0; ``"none"`` without ``predict_proba``;
 - ``fine_tunable``: a fitted model can go on training on new data (``fine_tune(X, y)``,
   transfer learning, :mod:`bmelearn.evaluation.transfer`).
 
 bmelearn's estimators declare the last two in :class:`BmelearnTags`, their
 ``__sklearn_tags__``; an estimator without them (scikit-learn's) takes features, has no
-fine-tuning and has calibrated probabilities if it has ``predict_proba``.
+fine-tuning and has uncalibrated probabilities if it has ``predict_proba``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Tags, get_tags
 
 Input = Literal["features", "windows"]
-Probabilities = Literal["calibrated", "one_hot", "none"]
+Probabilities = Literal["calibrated", "uncalibrated", "one_hot", "none"]
 
 
 @dataclass(slots=True)
@@ -55,15 +58,19 @@ def capabilities(estimator: Any) -> Capabilities:
     first step (a feature selector in front of a model takes features) and has the
     probabilities and fine-tuning of its last; a tuned operating point
     (``TunedThresholdClassifierCV``) has its model's input and probabilities and cannot be
-    fine-tuned (``fine_tune`` would leave its threshold tuned for the old model)."""
+    fine-tuned (``fine_tune`` would leave its threshold tuned for the old model); a calibrated
+    model (``CalibratedClassifierCV``) has its model's input, calibrated probabilities, and no
+    fine-tuning (it would leave the calibration of the old model)."""
     if isinstance(estimator, Pipeline):
         first, last = capabilities(estimator.steps[0][1]), capabilities(estimator.steps[-1][1])
         return Capabilities(first.input, last.probabilities, last.fine_tunable)
     if isinstance(estimator, TunedThresholdClassifierCV):
         inner = capabilities(estimator.estimator)
         return Capabilities(inner.input, inner.probabilities, fine_tunable=False)
+    if isinstance(estimator, CalibratedClassifierCV):
+        return Capabilities(capabilities(estimator.estimator).input, "calibrated", fine_tunable=False)
     tags = get_tags(estimator)
     data: Input = "windows" if tags.input_tags.three_d_array else "features"
     if isinstance(tags, BmelearnTags):
         return Capabilities(data, tags.probabilities, tags.fine_tunable)
-    return Capabilities(data, "calibrated" if hasattr(estimator, "predict_proba") else "none", fine_tunable=False)
+    return Capabilities(data, "uncalibrated" if hasattr(estimator, "predict_proba") else "none", fine_tunable=False)

@@ -264,12 +264,12 @@ class NeuralNetwork(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> BmelearnTags:
         """Raw windows (3-D) for cnn, lstm and gru, feature vectors (2-D) for mlp; softmax
-        probabilities; fine-tunable."""
+        probabilities (uncalibrated); fine-tunable."""
         tags = super().__sklearn_tags__()
         windows = self.architecture != "mlp"
         tags.input_tags.two_d_array = not windows
         tags.input_tags.three_d_array = windows
-        return bmelearn_tags(tags, probabilities="calibrated", fine_tunable=True)
+        return bmelearn_tags(tags, probabilities="uncalibrated", fine_tunable=True)
 
     def __getstate__(self) -> dict:
         """For saving (skops): the weights as NumPy arrays, never a pickled torch object."""

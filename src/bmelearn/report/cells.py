@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+#: Marks a mean whose interval is the range of its participants (see :func:`interval_is_range`).
+RANGE_MARK = "*"
 
 
 @dataclass
 class Table:
-    """A table ready for the page: every cell already a string; the first cell of a row is its header."""
+    """A table ready for the page: every cell already a string; the first ``row_headers`` cells of a
+    row name it (``Evaluation``, ``Model``)."""
 
     columns: list[str]
     rows: list[list[str]]
     caption: str = ""
     footer: list[list[str]] = field(default_factory=list)
     id: str = ""
+    row_headers: int = 1
 
 
 def number(value: float) -> str:
@@ -40,3 +47,20 @@ def with_interval(value: float, low: float, high: float) -> str:
     if not (np.isfinite(low) and np.isfinite(high)):
         return percent(value)
     return f"{percent(value)} ({percent_range(low, high)})"
+
+
+def interval_is_range(stats: Mapping[str, Any] | None) -> bool:
+    """Whether the interval of a mean of summary.json over several participants reaches from the
+    lowest to the highest of them: always so with three or fewer (resampling them cannot give a
+    mean outside their range), and then it says little about a new participant."""
+    if stats is None or len(stats.get("per_subject", ())) < 2:
+        return False
+    return bool(np.allclose([stats["ci_low"], stats["ci_high"]], [stats["min"], stats["max"]]))
+
+
+def mean_with_interval(stats: Mapping[str, Any] | None) -> str:
+    """A mean of summary.json as ``90.3 (87.1–93.0)``, marked ``90.3 (70.0–95.0)*`` when its
+    interval is the participants' range (:func:`interval_is_range`); ``–`` if not measured."""
+    if stats is None:
+        return "–"
+    return with_interval(stats["mean"], stats["ci_low"], stats["ci_high"]) + (RANGE_MARK if interval_is_range(stats) else "")

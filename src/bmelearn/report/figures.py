@@ -57,7 +57,7 @@ def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, y
     ax.set_xticks(x, labels=[str(s) for s in scores.index], rotation=45 if n_subjects > 12 else 0)
     ax.set_xlim(-0.6, n_subjects - 0.4)
     ax.set_ylim(0, 102)
-    ax.set_xlabel("Subject")
+    ax.set_xlabel("Participant")
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)

@@ -33,7 +33,9 @@ class Figure:
 
 @dataclass
 class Item:
-    """One block of a section, drawn in this order: a heading, a paragraph, a figure, a table."""
+    """One block of a section: a paragraph, a figure, a table, in this order. An item with a
+    ``title`` is folded under it (a ``<details>`` the reader opens), so that a section of many
+    protocols and models reads as a list of their names."""
 
     title: str = ""
     text: str = ""
@@ -46,7 +48,8 @@ class Section:
     """A section of the page: its anchor ``id`` and ``title`` (also its entry in the contents),
     plain-text ``intro`` paragraphs, its ``items``, the ``empty`` sentence shown when it has
     none, and the ``template`` that lays it out (``section.html``: the intro, then the items),
-    with the ``extra`` values a template of its own needs."""
+    with the ``extra`` values a template of its own needs. Every section can be closed by the
+    reader; a ``folded`` one starts closed (reference material: methods, configuration)."""
 
     id: str
     title: str
@@ -55,6 +58,7 @@ class Section:
     empty: str = ""
     template: str = "section.html"
     extra: dict[str, Any] = field(default_factory=dict)
+    folded: bool = False
 
 
 class Report(list[Section]):

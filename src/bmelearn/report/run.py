@@ -49,6 +49,12 @@ class RunData:
             raise DataError(f"report: the run folder {self.folder} has no {name}.")
         return table
 
+    @property
+    def channel_quality(self) -> pd.DataFrame | None:
+        """The EMG channel checks of each subject's session (channel_quality.csv; see
+        :mod:`bmelearn.runs.folder`), None for a run folder without them."""
+        return self.table(run_folder.CHANNEL_QUALITY)
+
     @cached_property
     def summary(self) -> dict[str, Any]:
         """summary.json (see :mod:`bmelearn.runs.folder` for its keys)."""

@@ -1,5 +1,5 @@
-"""The run folder's tables arranged for the page: per-subject and per-class scores, confusion
-matrices, and the counts of the data.
+"""The run folder's tables arranged for the page: per-subject scores, the means over subjects of
+summary.json, confusion matrices, and the counts of the data.
 
 Scores stay fractions in [0, 1] here; turning them into percent strings is the page's job.
 Each per-subject score comes with its confidence interval (``ci_low``, ``ci_high``); every
@@ -9,8 +9,9 @@ summary over subjects averages the per-subject scores, so each subject weighs th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,6 @@ RESULT_COLUMNS = ("pipeline", "protocol", "subject", "metric", "class", "value")
 CONFUSION_COLUMNS = ("pipeline", "protocol", "subject", "true", "predicted", "count")
 SUMMARY_COLUMNS = ("subject", "session", "label", "trial", "modality", "fs", "n_channels", "duration")
 TRIAL_KEYS = ("subject", "session", "repetition", "label", "trial")
-CLASS_METRICS = ("sensitivity", "specificity")
 
 
 def require_columns(table: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -105,13 +105,12 @@ class ResultSummary:
             columns=[p for p in self.pipelines if p in pipelines],
         )
 
-    def class_table(self, protocol: str, pipeline: str) -> pd.DataFrame:
-        """Sensitivity and specificity of each class (rows), averaged over subjects."""
-        part = self._select(protocol=protocol, pipeline=pipeline)
-        part = part[part["metric"].isin(CLASS_METRICS) & (part["class"] != "")]
-        table = part.groupby(["class", "metric"])["value"].mean().unstack("metric")
-        present = set(part["class"])
-        return table.reindex(index=[c for c in self.classes if c in present], columns=list(CLASS_METRICS))
+
+def summary_stats(summary: Mapping[str, Any], protocol: str, pipeline: str, metric: str,
+                  cls: str = "") -> dict[str, Any] | None:
+    """The mean over subjects of ``metric`` (of class ``cls``) from the protocols of summary.json
+    (mean, ci_low, ci_high, std, min, max, per_subject); None if the run did not measure it."""
+    return summary.get(protocol, {}).get(pipeline, {}).get(f"{metric}:{cls}" if cls else metric)
 
 
 def confusion_matrices(confusion: pd.DataFrame, classes: Sequence[str], protocols: Sequence[str] = (),

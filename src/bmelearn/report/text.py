@@ -1,24 +1,72 @@
-"""Plain-language wording of the report: names of protocols and metrics (from their registries), how the data were prepared."""
+"""Plain-language wording of the report: the names a reader sees for models, protocols, metrics,
+features and sessions (from their registries where these have them), and how the data were prepared."""
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bmelearn.datasets import DATASETS
 from bmelearn.evaluation.metrics import METRICS
 from bmelearn.evaluation.protocols import PROTOCOLS
+from bmelearn.features.registry import FEATURES
 from bmelearn.registry import REQUIRED
 from bmelearn.signals.preprocessing import STEPS
 
+#: The name a reader sees for each model of :data:`bmelearn.models.MODELS`, as written mid-sentence.
+MODEL_LABELS = {"lda": "LDA", "svm": "SVM", "rf": "random forest", "knn": "k-NN", "logreg": "logistic regression",
+                "mlp": "MLP", "cnn": "CNN", "lstm": "LSTM", "gru": "GRU", "minirocket": "MiniRocket",
+                "multirocket": "MultiRocket"}
+
+#: Surnames that open a feature's name (Hjorth activity): kept capitalised mid-sentence.
+EPONYMS = ("Hjorth", "Willison", "Pearson")
+
+
+def model_label(key: str) -> str:
+    """The name a reader sees for a model's key in the results: ``lda`` → ``LDA``, ``rf`` → ``random
+    forest``; a key of the user's own (a model's ``label`` in the configuration) as it is."""
+    return MODEL_LABELS.get(key, key)
+
 
 def protocol_label(name: str) -> str:
-    """Short human name of an evaluation protocol (its ``label`` in the registry)."""
+    """Short human name of an evaluation protocol (its ``label`` in the registry): ``loso`` → ``Leave-one-subject-out``."""
     return PROTOCOLS[name].metadata["label"] if name in PROTOCOLS else name.replace("_", " ").capitalize()
+
+
+def protocol_question(name: str) -> str:
+    """What a protocol asks, in a few words (its ``question`` in the registry): ``loso`` → ``a new patient``; ``""`` if none."""
+    return PROTOCOLS[name].metadata.get("question", "") if name in PROTOCOLS else ""
 
 
 def metric_name(name: str) -> str:
     """Human name of a metric (its ``label`` in the registry): ``balanced_accuracy`` → ``balanced accuracy``."""
     return METRICS[name].metadata["label"] if name in METRICS else name
+
+
+def feature_name(name: str) -> str:
+    """The full name of a feature, as written mid-sentence: the start of its description in the
+    registry, ``WL`` → ``waveform length``, ``MOB`` → ``Hjorth mobility``."""
+    head = re.split(r":|\s\(|,|\s=|\.\s|\sas\s|\s[a-z]_\d", FEATURES[name].description)[0].strip()
+    head = head.removesuffix(f" {name}")
+    return head if head.startswith(EPONYMS) else in_sentence(head)
+
+
+def is_simulated(dataset: str) -> bool:
+    """Whether the dataset of this name is simulated rather than recorded from people (the
+    ``simulated`` metadata of its registry entry)."""
+    return dataset in DATASETS and bool(DATASETS[dataset].metadata.get("simulated"))
+
+
+def in_sentence(label: str) -> str:
+    """A label as written mid-sentence: ``Within-session`` → ``within-session``; ``ROC AUC`` unchanged."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def sentence_start(text: str) -> str:
+    """``balanced accuracy`` → ``Balanced accuracy`` (not ``str.capitalize``, which makes ``ROC AUC`` ``Roc auc``)."""
+    return text[:1].upper() + text[1:]
 
 
 def format_duration(seconds: float) -> str:
@@ -39,16 +87,55 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
+def parameter_words(params: Mapping[str, Any]) -> str:
+    """Parameters as written in a methods text: ``order = 4, zero-phase`` (``causal`` said in words,
+    those set to None left out)."""
+    words = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if key == "causal":
+            words.append("causal" if value else "zero-phase")
+        else:
+            shown = join_words([str(v) for v in value]) if isinstance(value, list | tuple) else (
+                f"{value:g}" if isinstance(value, float) else str(value))
+            words.append(f"{key} = {shown}")
+    return ", ".join(words)
+
+
+def mean_interval(confidence: float, n_boot: int) -> str:
+    """What a mean over participants with its bracketed interval is, to end a caption."""
+    if not n_boot:
+        return "mean over participants (no confidence intervals: the run drew no bootstrap resamples)"
+    return (f"mean over participants with its {confidence:.0%} confidence interval in brackets (BCa bootstrap, "
+            f"{n_boot} resamples of the participants; with one participant, of its trials)")
+
+
+def range_note(counts: Sequence[int], confidence: float) -> str:
+    """The caption's note on means marked ``*`` (see :func:`bmelearn.report.cells.interval_is_range`),
+    ``counts`` the numbers of participants of those means; ``""`` without any."""
+    if not counts:
+        return ""
+    return (f" *: the {confidence:.0%} interval is the range from the lowest to the highest participant: with only "
+            f"{join_words([str(n) for n in sorted(set(counts))])} participants, resampling them cannot give a mean "
+            "outside their range, so the interval says little about how a new participant would do.")
+
+
 def windows_sentence(windows: Mapping[str, Any], n_windows: int) -> str:
     """How the recordings were cut into windows (the ``windows`` section of the configuration)."""
     if windows["whole"]:
         return f"Each trial was analysed whole, as one window: {plural(n_windows, 'window')} in total."
+    return (f"The recordings were cut into short analysis windows of {window_words(windows)}: "
+            f"{plural(n_windows, 'window')} in total. Each window is classified on its own, as a device deciding "
+            "continuously in real time would do, so the scores below count windows, not whole movements.")
+
+
+def window_words(windows: Mapping[str, Any]) -> str:
+    """``200 ms, a new one starting every 100 ms (50% overlap)``."""
     length, step = windows["length"], windows["step"]
     overlap = max(0.0, 1.0 - step / length)
-    return (f"The recordings were cut into short analysis windows of {format_duration(length)}, a new one starting "
-            f"every {format_duration(step)}" + (f" ({overlap:.0%} overlap)" if overlap else "")
-            + f": {plural(n_windows, 'window')} in total. Each window is classified on its own, as a device deciding "
-            "continuously in real time would do, so the scores below count windows, not whole movements.")
+    return (f"{format_duration(length)}, a new one starting every {format_duration(step)}"
+            + (f" ({overlap:.0%} overlap)" if overlap else ""))
 
 
 def _step_parameters(name: str, params: Mapping | None) -> dict:
@@ -57,12 +144,18 @@ def _step_parameters(name: str, params: Mapping | None) -> dict:
     return defaults | dict(params or {})
 
 
+def step_words(step: Mapping[str, Mapping | None], detailed: bool = False) -> str:
+    """What one preprocessing step did: ``band-pass filtered between 20 and 450 Hz``; ``detailed``:
+    with its other parameters, ``(order = 4, zero-phase)``."""
+    ((name, params),) = step.items()
+    words, values = STEPS[name].metadata["words"], _step_parameters(name, params)
+    said = {field for _, field, _, _ in string.Formatter().parse(words) if field}
+    rest = {k: v for k, v in values.items() if k not in said}
+    return words.format(**values) + (f" ({parameter_words(rest)})" if detailed and rest else "")
+
+
 def preprocessing_sentence(steps: Sequence[Mapping[str, Mapping | None]]) -> str:
     """One sentence saying how the signals were cleaned, from the config's preprocessing steps."""
     if not steps:
         return "The signals were analysed as recorded, without filtering."
-    words = []
-    for step in steps:
-        ((name, params),) = step.items()
-        words.append(STEPS[name].metadata["words"].format(**_step_parameters(name, params)))
-    return f"Before analysis, the EMG signals were {join_words(words)}, in that order."
+    return f"Before analysis, the EMG signals were {join_words([step_words(s) for s in steps])}, in that order."

@@ -12,6 +12,7 @@ Nyquist, a session or class the dataset does not have, more folds than repetitio
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import warnings
 from importlib.resources import files
@@ -40,7 +41,8 @@ from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
-from bmelearn.models import make_model
+from bmelearn.models import make_model, with_calibration
+from bmelearn.models.calibration import METHODS
 from bmelearn.runs.study import Decisions, check_control, transfer_networks
 from bmelearn.signals.preprocessing import PREPROCESSED, apply_steps, preprocessing_steps
 from bmelearn.signals.recording import Recording
@@ -204,6 +206,8 @@ class ControlConfig(_Strict):
 
 class EvaluationConfig(_Strict):
     """How results are scored: bootstrap intervals (``n_boot`` resamples, ``confidence``), the
+    ``primary`` protocol (the one that answers the question asked, which sums the run up; by
+    default the hardest, see :func:`~bmelearn.evaluation.protocols.headline_protocol`), the
     ``positive`` class of a binary task, its ``operating_point``, the ``compare`` metric of the
     pipeline statistics, ``robustness`` curves, decision-level ``control`` metrics and the
     ``learning_curve`` (numbers of training repetitions per class to try) and the ``transfer``
@@ -212,6 +216,7 @@ class EvaluationConfig(_Strict):
 
     n_boot: int = Field(default=N_BOOT, ge=0, le=100_000)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
+    primary: str | None = None
     positive: str | None = None
     operating_point: OperatingPointConfig | None = None
     compare: Literal[OVERALL] = "balanced_accuracy"
@@ -244,6 +249,8 @@ class ExecutionConfig(_Strict):
 
     @model_validator(mode="after")
     def _scheduler_needs_dask(self) -> ExecutionConfig:
+        if self.backend == "dask" and importlib.util.find_spec("distributed") is None:
+            raise ValueError("dask needs the distributed package: pip install 'bmelearn[dask]'")
         if self.scheduler is not None:
             if self.backend != "dask":
                 raise ValueError(f"scheduler {self.scheduler!r} is a Dask address: set backend: dask too")
@@ -253,15 +260,23 @@ class ExecutionConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """A model by name, its estimator parameters, and an optional label for the results."""
+    """A model by name, its estimator parameters, an optional label for the results, and whether
+    to ``calibrate`` its probabilities (``sigmoid``, ``isotonic`` or ``temperature``; see
+    :mod:`bmelearn.models.calibration`)."""
 
     name: str
     label: Annotated[str | None, _file_name("a label names the model's files")] = None
     params: dict[str, Any] = Field(default_factory=dict)
+    calibrate: Literal[METHODS] | None = None
 
     @property
     def key(self) -> str:
         return self.label or self.name
+
+    def build(self, random_state: int | None, where: str) -> Any:
+        """The unfitted model (``where``: its config key, ``models.0``), calibrated if asked."""
+        model = make_model(self.name, random_state, where, **self.params)
+        return model if self.calibrate is None else with_calibration(model, self.calibrate, f"{where}.calibrate")
 
 
 class ExperimentConfig(_Strict):
@@ -271,6 +286,9 @@ class ExperimentConfig(_Strict):
     seed: int = Field(0, ge=0)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     preprocessing: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+    #: Channels to leave out, by modality (``{emg: [EMG2]}``), as the report's signal quality
+    #: section may advise; flat channels are left out without being named here.
+    bads: dict[str, list[str]] = Field(default_factory=dict)
     windows: WindowsConfig = Field(default_factory=WindowsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name="lda")], min_length=1)
@@ -310,7 +328,7 @@ class ExperimentConfig(_Strict):
             if isinstance(item, str):
                 out.append({"name": item})
             elif isinstance(item, dict) and "name" in item and isinstance(item.get("params", {}), dict):
-                fixed = {k: item[k] for k in ("name", "label", "params") if k in item}
+                fixed = {k: item[k] for k in ModelConfig.model_fields if k in item}  # the rest: parameters
                 out.append(fixed | {"params": fixed.get("params", {}) | {k: v for k, v in item.items() if k not in fixed}})
             else:
                 out.append(item)
@@ -322,7 +340,7 @@ class ExperimentConfig(_Strict):
         keys = [m.key for m in self.models]
         if len(set(keys)) != len(keys):
             raise ValueError(f"models: two models share a name {keys}; give one a different label")
-        models = {m.key: make_model(m.name, None, f"models.{i}", **m.params) for i, m in enumerate(self.models)}
+        models = {m.key: m.build(None, f"models.{i}") for i, m in enumerate(self.models)}
         if (point := self.evaluation.operating_point) is not None:
             models = {k: with_operating_point(m, "positive", point.target, point.value) for k, m in models.items()}
         # what the study refuses of the models, refused now (the inputs the models take do not matter here)
@@ -336,6 +354,10 @@ class ExperimentConfig(_Strict):
         for i, step in enumerate(self.protocols):
             ((name, params),) = step.items()
             PROTOCOLS.check_parameters(name, params, f"protocols.{i}")
+        names = [name for step in self.protocols for name in step]
+        if self.evaluation.primary is not None and self.evaluation.primary not in names:
+            raise ConfigError(f"evaluation.primary: {self.evaluation.primary!r} is not a protocol of this experiment; "
+                              f"choose one of {names} (the protocols list), or leave it out for the hardest.")
         return self
 
     @model_validator(mode="after")

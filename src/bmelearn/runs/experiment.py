@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy
 import sklearn
 from sklearn.base import clone
 
@@ -35,7 +36,7 @@ from bmelearn.runs.plan import Plan, make_plan
 from bmelearn.runs.study import assess
 from bmelearn.serving import DeployableModel, save_model
 from bmelearn.signals.preprocessing import apply_steps
-from bmelearn.signals.quality import find_bad_channels, without_channels
+from bmelearn.signals.quality import check_quality, flagged_channels, without_channels
 from bmelearn.signals.recording import Recording, RecordingSet
 
 #: The folder of completed fits inside an unfinished run folder.
@@ -67,11 +68,9 @@ def example_signals(raw: RecordingSet, signal: SignalPipeline, classes: list[str
     trials = list(raw.trials().values())
     streams = next((s for s in trials if next(iter(s.values())).meta["label"] == wanted), trials[0])
     before = without_channels(streams.get(raw[0].modality, next(iter(streams.values()))).opened(), signal.bads)
-    trial = before.meta
-    caption = f"subject {trial['subject']}, session {trial['session']}, repetition {trial['repetition']}, {trial['label']}"
-    pairs = [(f"raw signal ({caption})", before)]
+    pairs = [("raw signal", before)]  # the report says which trial, from the recording's metadata
     if (after := apply_steps(before, signal.steps)) is not before:
-        pairs.append((f"after preprocessing ({caption})", after))
+        pairs.append(("after preprocessing", after))
     return pairs
 
 
@@ -98,6 +97,11 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
             warnings.simplefilter("always")
             result, report = _run_into(plan, partial, progress, plan.feature_cache(final))
         notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
+        run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
+        flagged = flagged_channels(run_folder.read_table(partial, run_folder.CHANNEL_QUALITY))
+        info = _run_info(config.name, time.perf_counter() - started, notes, flagged)
+        run_folder.write_json(partial, run_folder.RUN, info)  # the report's methods read the software versions
+        progress("writing the report", 0, 1)
         write_report(
             partial,
             title=f"bmelearn report: {config.name}",
@@ -106,8 +110,7 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
             version=__version__,
             **report,
         )
-        run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
-        run_folder.write_json(partial, run_folder.RUN, _run_info(config.name, time.perf_counter() - started, notes))
+        run_folder.write_json(partial, run_folder.RUN, info | {"duration_s": round(time.perf_counter() - started, 2)})
     except BaseException:
         _keep_only_units(partial)
         raise
@@ -138,8 +141,9 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, cache: Path | None) 
     progress("loading dataset", 0, 1)
     raw = plan.data.load()
     progress("checking signal quality", 0, 1)
-    bads, _ = find_bad_channels(raw)
-    signal = plan.signal.fit(raw, bads)
+    quality = check_quality(raw)
+    run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
+    signal = plan.signal.fit(raw, quality.bads)
     uses = plan.uses
     keep = "raw" in uses.values() or plan.scoring.robustness is not None
     featurized = featurize(raw, signal, cache, keep, lambda done, total: progress("features", done, total))
@@ -155,10 +159,10 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, cache: Path | None) 
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
     run_folder.write_data(folder, raw.meta, y, windows.classes)
 
-    progress("saving models", 0, 1)
     training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
     histories = {}
-    for key, pipeline in pipelines.items():
+    for i, (key, pipeline) in enumerate(pipelines.items()):
+        progress(f"final models: {key} fit on every window", i, len(pipelines))
         info = {"model": key, "training": training, "validated": summary_for(scores.summary, key)}
         estimator = clone(pipeline).fit(inputs[uses[key]], y)
         if (network := trained_network(estimator)) is not None:
@@ -185,7 +189,7 @@ def summary_for(summary: dict, pipeline: str) -> dict:
     }
 
 
-def _run_info(name: str, seconds: float, notes: list[str]) -> dict:
+def _run_info(name: str, seconds: float, notes: list[str], flagged: list[dict]) -> dict:
     return {
         run_folder.RUN_NAME: name,
         run_folder.RUN_FINISHED: datetime.now().isoformat(timespec="seconds"),
@@ -194,5 +198,7 @@ def _run_info(name: str, seconds: float, notes: list[str]) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
+        "scipy": scipy.__version__,
         "notes": notes,
+        run_folder.RUN_FLAGGED_CHANNELS: flagged,
     }

@@ -45,8 +45,16 @@ LEARNING_CURVE_SUMMARY = "learning_curve_summary.csv"
 TRANSFER_SUMMARY = "transfer_summary.csv"
 #: Binary tasks: pipeline, protocol, curve (roc or pr), x, y, low, high.
 ROC_PR = "roc_pr.csv"
-#: Binary tasks: pipeline, protocol, predicted, observed, n, ece.
+#: Pipelines with class probabilities: pipeline, protocol, predicted, observed, n, ece (the reliability
+#: curve of all test windows together; binary tasks: of the positive class, else of the predicted class).
 CALIBRATION = "calibration.csv"
+#: The EMG channel checks of each subject's session (bmelearn.signals.quality.channel_quality):
+#: subject, session, modality, channel, check (low_frequency, amplitude, powerline_50hz,
+#: powerline_60hz), value (median over the recordings: a share of the channel's power, or its
+#: RMS over the median channel's), others_low and others_high (the other channels' values),
+#: threshold (for amplitude: flagged above it or below its inverse), files_flagged, files,
+#: flagged (beyond the threshold in more than half of the files).
+CHANNEL_QUALITY = "channel_quality.csv"
 
 # keys of summary.json
 SUMMARY_DATASET = "dataset"
@@ -56,15 +64,17 @@ SUMMARY_PROTOCOLS = "protocols"  # protocol → pipeline → metric → mean, ci
 SUMMARY_COMPARISONS = "comparisons"
 SUMMARY_RANKING = "ranking"
 SUMMARY_CONTROL = "control"
+SUMMARY_PRIMARY = "primary_protocol"  # the protocol the run is summed up by (evaluation.primary, else the hardest)
 
 # keys of run.json
 RUN_NAME = "name"
 RUN_FINISHED = "finished"
+RUN_FLAGGED_CHANNELS = "flagged_channels"  # the flagged rows of CHANNEL_QUALITY, one object per row
 
 #: Columns read as text whatever they hold (subjects or classes named by numbers stay names).
 TEXT_COLUMNS = ("dataset", "pipeline", "protocol", "subject", "session", "repetition", "label", "trial", "source",
-                "modality", "metric", "class", "true", "predicted", "perturbation", "training", "curve", "stage",
-                "pipeline_a", "pipeline_b", "test", "description")
+                "modality", "channel", "check", "metric", "class", "true", "predicted", "perturbation", "training",
+                "curve", "stage", "pipeline_a", "pipeline_b", "test", "description")
 
 
 def write_table(folder: Path, name: str, table: pd.DataFrame) -> None:

@@ -3,15 +3,15 @@
 :func:`make_plan` is the one place that reads the validated configuration
 (:class:`~bmelearn.runs.config.ExperimentConfig`); below it, the signal pipeline, the models,
 the protocols and the study see only the plan: the data to load, the signal pipeline's spec,
-the models (each with its seed from a named stream), feature selection and operating point,
-the protocols, the scoring settings, and where the work runs.
+the models (each with its seed from a named stream, calibrated if asked), feature selection
+and operating point, the protocols, the scoring settings, and where the work runs.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import CrossSession, MetadataSplitter, WithinSession
 from bmelearn.features.selection import with_selection
-from bmelearn.models import capabilities, make_model
+from bmelearn.models import capabilities
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
 from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import model_seed
@@ -101,7 +101,7 @@ class DataSpec:
 class SignalSpec:
     """The signal pipeline before it is fitted: preprocessing ``steps`` (``[{"bandpass": {...}}]``),
     the window (``length`` and ``step`` in s, or ``whole`` trials), the ``features`` of each
-    modality and their ``params``."""
+    modality and their ``params``, and the channels the experiment excludes (``bads``, by modality)."""
 
     steps: list[dict[str, dict[str, Any]]]
     length: float
@@ -109,9 +109,18 @@ class SignalSpec:
     whole: bool
     features: dict[str, list[str]]
     params: dict[str, dict[str, Any]] | None
+    bads: dict[str, list[str]] = field(default_factory=dict)
 
-    def fit(self, recordings: RecordingSet, bads: Mapping[str, Sequence[str]]) -> SignalPipeline:
-        """The pipeline fitted on ``recordings`` without the ``bads`` channels of each modality."""
+    def fit(self, recordings: RecordingSet, flat: Mapping[str, Sequence[str]]) -> SignalPipeline:
+        """The pipeline fitted on ``recordings`` without the ``flat`` channels found in them and the
+        experiment's ``bads``, which must be channels of the data."""
+        channels = {r.modality: r.ch_names for r in recordings}
+        for modality, names in self.bads.items():
+            unknown = [n for n in names if n not in channels.get(modality, ())]
+            if unknown:
+                have = ", ".join(channels[modality]) if modality in channels else f"no {modality} signal"
+                raise DataError(f"bads.{modality}: {', '.join(unknown)} not among the channels of the data ({have}).")
+        bads = {m: sorted({*flat.get(m, ()), *self.bads.get(m, ())}) for m in {*flat, *self.bads}}
         return fit_pipeline(recordings, self.steps, bads, self.features, self.params, self.length, self.step, self.whole)
 
 
@@ -204,7 +213,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
     evaluation, robustness, control = config.evaluation, config.evaluation.robustness, config.evaluation.control
     scoring = Scoring(
         dataset=data.name, seed=config.seed, n_boot=evaluation.n_boot, confidence=evaluation.confidence,
-        compare=evaluation.compare, positive=evaluation.positive,
+        compare=evaluation.compare, positive=evaluation.positive, primary=evaluation.primary,
         robustness=None if robustness is None else Perturbations(robustness.modality, robustness.levels,
                                                                   robustness.powerline_hz),
         control=None if control is None else Decisions(control.vote, control.reject_below, control.rest),
@@ -217,9 +226,8 @@ def make_plan(config: ExperimentConfig) -> Plan:
         data=DataSpec(data.name, options, data.classes, list(features.per_modality), data.description,
                       None if windows.whole else windows.length, protocols),
         signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
-                          windows.step, windows.whole, features.per_modality, features.params),
-        models={m.key: make_model(m.name, model_seed(config.seed, i), f"models.{i}", **m.params)
-                for i, m in enumerate(config.models)},
+                          windows.step, windows.whole, features.per_modality, features.params, config.bads),
+        models={m.key: m.build(model_seed(config.seed, i), f"models.{i}") for i, m in enumerate(config.models)},
         selection=None if selection is None else Selection(selection.method, selection.n_features, selection.cv),
         operating_point=None if point is None else OperatingPoint(point.target, point.value),
         protocols=protocols,

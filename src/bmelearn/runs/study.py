@@ -1,8 +1,9 @@
 """Everything a run measures about its pipelines, as the ``evaluation`` section of the
 experiment asks: the results with intervals, the pipeline statistics, and optionally the
 robustness curves, the learning curve, the transfer-learning curve of the networks and the
-decision-level control metrics, with their means over subjects and, for binary tasks, the ROC,
-precision-recall and calibration curves; and the files they are written to in the run folder.
+decision-level control metrics, with their means over subjects, the calibration curves and, for
+binary tasks, the ROC and precision-recall curves; and the files they are written to in the run
+folder.
 
 :func:`assess` takes the :class:`Scoring` settings, never the experiment configuration.
 """
@@ -22,8 +23,9 @@ from bmelearn.compute.checkpoint import Checkpoint
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
 from bmelearn.evaluation.control import control_table
+from bmelearn.evaluation.curves import roc_pr_bands
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
-from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter
+from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter, headline_protocol
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import (
     compare_pipelines,
@@ -34,8 +36,8 @@ from bmelearn.evaluation.summaries import (
     LEARNING_POINTS,
     ROBUSTNESS_POINTS,
     TRANSFER_POINTS,
-    binary_curves,
     curve_summary,
+    reliability_curves,
 )
 from bmelearn.evaluation.transfer import count_transfer_fits, transfer_curve
 from bmelearn.models import capabilities
@@ -70,9 +72,10 @@ class Decisions:
 class Scoring:
     """How a run is scored: ``n_boot`` bootstrap resamples for ``confidence`` intervals, the
     ``compare`` metric of the pipeline statistics, the ``positive`` class of a binary task (None
-    otherwise), the optional robustness test, decision-level ``control`` scoring, learning curve
-    and transfer curve (numbers of repetitions per class), the ``dataset`` name of the results
-    rows, and the experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
+    otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
+    robustness test, decision-level ``control`` scoring, learning curve and transfer curve
+    (numbers of repetitions per class), the ``dataset`` name of the results rows, and the
+    experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
     seed: int
@@ -80,6 +83,7 @@ class Scoring:
     confidence: float
     compare: str
     positive: str | None = None
+    primary: str | None = None
     robustness: Perturbations | None = None
     control: Decisions | None = None
     learning_curve: tuple[int, ...] = ()
@@ -109,11 +113,12 @@ class Assessment:
     transfer_summary: pd.DataFrame | None
     roc_pr: pd.DataFrame | None
     calibration: pd.DataFrame | None
+    primary: str | None = None
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
         """The tables as the files of :mod:`bmelearn.runs.folder` (the optional ones when measured),
-        and summary.json: ``header``, the positive class, the summary, comparisons, ranking and
-        control summary."""
+        and summary.json: ``header``, the positive class, the primary protocol, the summary,
+        comparisons, ranking and control summary."""
         always = {
             run_folder.RESULTS: self.results, run_folder.RESULTS_PARQUET: self.results,
             run_folder.CONFUSION: self.confusion, run_folder.PREDICTIONS: self.predictions,
@@ -133,7 +138,8 @@ class Assessment:
                 run_folder.write_table(folder, name, table)
         control = None if self.control_summary is None else self.control_summary.to_dict(orient="records")
         run_folder.write_json(folder, run_folder.SUMMARY, {
-            **header, run_folder.SUMMARY_POSITIVE: self.positive, run_folder.SUMMARY_PROTOCOLS: self.summary,
+            **header, run_folder.SUMMARY_POSITIVE: self.positive, run_folder.SUMMARY_PRIMARY: self.primary,
+            run_folder.SUMMARY_PROTOCOLS: self.summary,
             run_folder.SUMMARY_COMPARISONS: self.comparisons.to_dict(orient="records"),
             run_folder.SUMMARY_RANKING: self.ranking.to_dict(orient="records"), run_folder.SUMMARY_CONTROL: control,
         })
@@ -161,7 +167,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     evaluation = merge([
         evaluate(inputs[kind], windows.meta, members, protocols, windows.classes, scoring.dataset, fitted,
                  n_boot=scoring.n_boot, confidence=scoring.confidence, seed=Stream.EVALUATION.seed(scoring.seed),
-                 perturbed=perturbation_features(windows, signal, scoring, raw=kind == "raw"), checkpoint=checkpoint)
+                 perturbed=perturbation_features(windows, signal, scoring, raw=kind == "raw"), checkpoint=checkpoint,
+                 on_score=lambda done, total: progress("scoring: metrics and intervals per subject", done, total))
         for kind, members in by_input(pipelines, uses).items()
     ])
     results = evaluation.results
@@ -174,6 +181,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
                                 decisions.rest, scoring.n_boot, scoring.confidence, Stream.CONTROL.seed(scoring.seed))
         control_summary = mean_over_subjects(control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"],
                                              scoring.n_boot, scoring.confidence, Stream.CONTROL_SUMMARY.seed(scoring.seed))
+    if scoring.learning_curve:
+        progress("learning curve: fits on fewer repetitions", 0, 1)
     learning = learning_curve(inputs, uses, windows, pipelines, protocols, scoring, checkpoint)
     transfer = pd.concat([
         transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
@@ -181,10 +190,12 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
                        checkpoint)
         for kind, members in networks.items()
     ], ignore_index=True) if networks else None
-    roc_pr = reliability = None
+    roc_pr = None
     if scoring.positive is not None:
-        roc_pr, reliability = binary_curves(evaluation.predictions, windows.classes, scoring.positive, scoring.n_boot,
-                                            scoring.confidence, Stream.ROC_PR.seed(scoring.seed))
+        roc_pr = roc_pr_bands(evaluation.predictions, scoring.positive, scoring.n_boot, scoring.confidence,
+                              Stream.ROC_PR.seed(scoring.seed))
+
+    progress("summarizing: means over subjects and comparisons", 0, 1)
 
     def means(table: pd.DataFrame | None, points: tuple[str, ...], stream: Stream) -> pd.DataFrame | None:
         return curve_summary(table, points, scoring.n_boot, scoring.confidence, stream.seed(scoring.seed))
@@ -210,7 +221,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         learning_summary=means(learning, LEARNING_POINTS, Stream.LEARNING_SUMMARY),
         transfer_summary=means(transfer, TRANSFER_POINTS, Stream.TRANSFER_SUMMARY),
         roc_pr=roc_pr,
-        calibration=reliability,
+        calibration=reliability_curves(evaluation.predictions, windows.classes, scoring.positive),
+        primary=headline_protocol(list(protocols), scoring.primary),
     )
 
 
@@ -236,7 +248,7 @@ def transfer_networks(transfer: tuple[int, ...], pipelines: dict[str, BaseEstima
     groups = by_input({k: p for k, p in pipelines.items() if capabilities(p).fine_tunable}, uses)
     if not groups:
         raise ConfigError("evaluation.transfer: no model can be fine-tuned; transfer learning applies to the neural "
-                          "networks (mlp, cnn, lstm, gru), without an operating_point.")
+                          "networks (mlp, cnn, lstm, gru), without an operating_point or calibrate.")
     return groups
 
 

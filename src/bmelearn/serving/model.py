@@ -47,16 +47,24 @@ class DeployableModel:
     classes: list[str]
     info: dict[str, Any]
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the estimator's probabilities are calibrated (its ``probabilities`` capability);
+        if not, ``confidence`` is a model score, not the chance of being right."""
+        return capabilities(self.estimator).probabilities == "calibrated"
+
     def card(self) -> dict[str, Any]:
-        """The model card: what the model expects, what it does, and how well it was validated."""
-        return {"bmelearn_version": __version__, "classes": list(self.classes), **self.signal.describe(), **self.info}
+        """The model card: what the model expects, what it does, whether its probabilities are
+        calibrated, and how well it was validated."""
+        return {"bmelearn_version": __version__, "classes": list(self.classes), **self.signal.describe(),
+                "calibrated": self.calibrated, **self.info}
 
     def predict(self, recordings: Mapping[str, Recording], progress: Progress | None = None) -> pd.DataFrame:
         """Per-window predictions of one recording (``{modality: Recording}``): ``window``,
         ``start`` and ``end`` (s), ``predicted`` (the estimator's decision, at its tuned
         threshold when it has one, as in validation), ``confidence`` (the probability of the
-        predicted class) and ``p:CLASS`` for every class of the estimator (one-hot votes for an
-        estimator without probabilities). A recording that does not fit raises
+        predicted class: a score unless :attr:`calibrated`) and ``p:CLASS`` for every class of
+        the estimator (one-hot votes for an estimator without probabilities). A recording that does not fit raises
         :class:`~bmelearn.pipeline.MismatchError` naming the difference."""
         self.signal.check(recordings)
         progress = progress or (lambda done, total: None)

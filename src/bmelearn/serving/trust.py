@@ -25,8 +25,8 @@ DATA_LOADERS = {"DictNode", "ListNode", "TupleNode", "JsonNode", "NdArrayNode", 
 DATA_MODULES = {"builtins", "numpy"}
 
 #: Everything else a bmelearn model file may hold, as (module, name): the classes bmelearn's
-#: models are built of (see :data:`bmelearn.models.MODELS`, feature selection and the
-#: operating point) and the pure scoring functions of selection and the operating point.
+#: models are built of (see :data:`bmelearn.models.MODELS`, feature selection, calibration and
+#: the operating point) and the pure scoring functions of selection and the operating point.
 ALLOWED = {
     # the deployable model and its signal pipeline
     ("bmelearn.serving.model", "DeployableModel"),
@@ -63,6 +63,12 @@ ALLOWED = {
     ("bmelearn.features.selection", "mutual_information"),
     ("sklearn.feature_selection._univariate_selection", "SelectKBest"),
     ("sklearn.feature_selection._univariate_selection", "f_classif"),
+    # calibrated probabilities (bmelearn.models.calibration)
+    ("sklearn.calibration", "CalibratedClassifierCV"),
+    ("sklearn.calibration", "_CalibratedClassifier"),
+    ("sklearn.calibration", "_SigmoidCalibration"),
+    ("sklearn.calibration", "_TemperatureScaling"),
+    ("sklearn.isotonic", "IsotonicRegression"),
     # the operating point
     ("sklearn.model_selection._classification_threshold", "TunedThresholdClassifierCV"),
     ("sklearn.model_selection._split", "StratifiedKFold"),

@@ -8,6 +8,7 @@ windowing cuts them on a common time base in seconds.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -290,3 +291,9 @@ class RecordingSet:
                 raise DataError(
                     f"{r.where} is sampled at {r.fs:g} Hz but {ref.where} at {ref.fs:g} Hz: resample them to one rate first."
                 )
+
+
+def session_label(name: Any) -> str:
+    """A session as a reader names it: ``session1`` or ``1`` → ``session 1``, ``train`` → ``session train``."""
+    rest = re.sub(r"^session[\s_-]*", "", str(name), flags=re.IGNORECASE)
+    return f"session {rest}" if rest else str(name)

@@ -110,7 +110,7 @@ def _predict(cat: Catalog, run_id: str, model: str, recordings) -> Prediction:
     seconds = time.perf_counter() - started
     log.info("predicted %d windows with %s/%s in %.3f s", len(table), run_id, model, seconds)
     return Prediction(run=run_id, model=model, classes=[str(c) for c in fitted.estimator.classes_], n_windows=len(table),
-                      seconds=seconds, windows=window_predictions(table))
+                      seconds=seconds, calibrated=fitted.calibrated, windows=window_predictions(table))
 
 
 def window_predictions(table: pd.DataFrame) -> list[WindowPrediction]:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bmelearn.errors import DataError
+from bmelearn.evaluation.protocols import headline_protocol, protocol_title
 from bmelearn.runs import folder as run_folder
 from bmelearn.serving import DeployableModel, load_model
 from bmelearn.web.schema import ModelCard
@@ -63,23 +64,26 @@ class Run:
     summary: dict[str, Any] = field(repr=False)
     config: dict[str, Any] = field(repr=False)
     problem: str | None = None
+    primary: str | None = None
 
     @property
     def headline(self) -> dict[str, Any] | None:
-        """The best pipeline under the first protocol by balanced accuracy, with its interval."""
-        if not self.protocols:
+        """The best pipeline by balanced accuracy, with its interval, under the protocol the run is
+        summed up by (its ``primary`` protocol; for a run without one, the hardest:
+        :func:`~bmelearn.evaluation.protocols.headline_protocol`), named with the question it answers."""
+        protocol = headline_protocol(self.protocols, self.primary)
+        if protocol is None:
             return None
-        protocol = self.protocols[0]
         scores = {p: m[HEADLINE_METRIC] for p, m in self.summary.get(protocol, {}).items()
                   if m.get(HEADLINE_METRIC, {}).get("mean") is not None}
         if not scores:
             return None
         best = max(scores, key=lambda p: scores[p]["mean"])
         value = scores[best]
-        return {"protocol": protocol, "pipeline": best, "metric": HEADLINE_METRIC,
+        return {"protocol": protocol, "label": protocol_title(protocol), "pipeline": best, "metric": HEADLINE_METRIC,
                 "mean": value["mean"], "ci_low": value.get("ci_low"), "ci_high": value.get("ci_high")}
 
-    def metrics(self, names: tuple[str, ...] = ("accuracy", "balanced_accuracy")) -> list[dict[str, Any]]:
+    def metrics(self, names: tuple[str, ...] = ("accuracy", "balanced_accuracy", "ece")) -> list[dict[str, Any]]:
         """Mean over subjects of each metric with its interval, one row per protocol and pipeline."""
         rows = []
         for protocol, pipelines in self.summary.items():
@@ -102,9 +106,9 @@ class Run:
         return pd.DataFrame(rows, columns=["run", "protocol", "pipeline", "subject", "value", "ci_low", "ci_high"])
 
     def results(self) -> pd.DataFrame:
-        """The run's tidy results table (results.csv)."""
-        path = self.path / run_folder.RESULTS
-        return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+        """The run's tidy results table (results.csv; subjects and classes as text, as written)."""
+        table = run_folder.read_table(self.path, run_folder.RESULTS)
+        return pd.DataFrame() if table is None else table
 
 
 class Catalog:
@@ -142,8 +146,8 @@ class Catalog:
 
     def card(self, run_id: str, model: str) -> ModelCard:
         """The model card (the JSON file written from the model, beside it), with the run and model names, and
-        its validated accuracy and balanced accuracy under each protocol with their intervals. A card that
-        cannot be read or does not hold what :func:`~bmelearn.serving.save_model` writes is a
+        its validated accuracy, balanced accuracy and calibration error under each protocol with their intervals.
+        A card that cannot be read or does not hold what :func:`~bmelearn.serving.save_model` writes is a
         :class:`~bmelearn.errors.DataError` saying so."""
         run = self.run(run_id)
         path = self._model_of(run, model).with_suffix(".json")
@@ -214,6 +218,7 @@ def _read_run(folder: Path) -> Run:
         problem = (f"{run_folder.SUMMARY} is damaged ({'.'.join(map(str, first['loc']))}: {first['msg']}); "
                    "its results cannot be shown.")
     models_dir = folder / run_folder.MODELS
+    primary = summary.get(run_folder.SUMMARY_PRIMARY)
     return Run(
         id=folder.name,
         path=folder,
@@ -226,6 +231,7 @@ def _read_run(folder: Path) -> Run:
         summary=protocols,
         config=config,
         problem=problem,
+        primary=primary if isinstance(primary, str) else None,
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from bmelearn.errors import BmeError
+from bmelearn.report.text import model_label, protocol_label
 from bmelearn.serving import Upload, from_uploads
 from bmelearn.web import plots
 from bmelearn.web.api import catalog, found
@@ -25,6 +26,17 @@ log = logging.getLogger("bmelearn.web")
 router = APIRouter(include_in_schema=False)
 templates = jinja2.Environment(loader=jinja2.PackageLoader("bmelearn.web", "templates"), autoescape=True)
 templates.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}"
+templates.filters["model"] = model_label  # LDA, random forest: the report's names
+templates.filters["protocol"] = protocol_label
+
+
+def score_name(calibrated: bool) -> str:
+    """What a model's probability of its prediction is called on the pages: a calibrated
+    probability, or a score that can look more certain than the model is."""
+    return "probability (calibrated)" if calibrated else "score (not calibrated)"
+
+
+templates.globals["score_name"] = score_name
 
 #: Orders the runs page offers.
 SORTS = {"date": ("finished", True), "name": ("name", False), "dataset": ("dataset", False), "score": ("score", True)}
@@ -79,7 +91,7 @@ def _sort_value(run: Run, key: str) -> Any:
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     run = found(catalog(request).run, run_id)
-    return page(request, "run.html", run=run, has_report=(run.path / "report.html").is_file())
+    return page(request, "run.html", run=run, has_report=(run.path / "report.html").is_file(), metric=HEADLINE_METRIC)
 
 
 @router.get("/runs/{run_id}/report")
@@ -159,7 +171,8 @@ async def predict_submit(request: Request, model: Annotated[str, Form()]) -> Res
                     limit=request.app.state.max_upload)
     job = request.app.state.jobs.submit(
         (run_id, name), lambda progress: fitted.predict(recordings, progress),
-        {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.estimator.classes_]})
+        {"recordings": recordings, "files": [u.filename for u in uploads], "classes": [str(c) for c in fitted.estimator.classes_],
+         "calibrated": fitted.calibrated})
     log.info("prediction job started with %s", model)
     return RedirectResponse(f"/jobs/{job.id}", 303)
 
@@ -182,12 +195,13 @@ def _job(request: Request, job_id: str):
 def job_page(request: Request, job_id: str) -> HTMLResponse:
     job = _job(request, job_id)
     state = job.state  # read once: the worker thread may finish while the page renders
-    context: dict[str, Any] = {"job": job, "state": state, "model": "/".join(job.model), "files": job.context["files"]}
+    context: dict[str, Any] = {"job": job, "state": state, "model": "/".join(job.model), "files": job.context["files"],
+                               "calibrated": job.context["calibrated"], "score": score_name(job.context["calibrated"])}
     if state == "done":
         table = job.result
         recording = next(iter(job.context["recordings"].values()))
         context |= {
-            "figure": plots.prediction_timeline(recording, table, job.context["classes"]),
+            "figure": plots.prediction_timeline(recording, table, job.context["classes"], context["score"]),
             "counts": table["predicted"].value_counts().to_dict(),
             "rows": table.head(500).to_dict(orient="records"),
             "n_windows": len(table),

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
+from bmelearn.report.text import model_label, protocol_label
 from bmelearn.signals.recording import Recording
 
 #: Most samples per channel drawn in a signal plot (longer signals are decimated for display).
@@ -38,24 +39,26 @@ def class_colours(classes: list[str]) -> dict[str, str]:
 
 
 def per_subject(table: pd.DataFrame, metric: str) -> str:
-    """Each subject's ``metric`` (%) with its interval, one trace per run/protocol/pipeline."""
+    """Each participant's ``metric`` (%) with its interval, one trace per run/protocol/model: markers
+    side by side per participant, not joined (participants are not a sequence)."""
     fig = go.Figure()
     for (run, protocol, pipeline), part in table.groupby(["run", "protocol", "pipeline"], sort=False):
         value = 100 * part["value"]
         fig.add_trace(go.Scatter(
-            x=part["subject"].astype(str), y=value, mode="markers+lines", name=f"{run} · {protocol} · {pipeline}",
+            x=part["subject"].astype(str), y=value, mode="markers",
+            name=f"{run} · {protocol_label(protocol)} · {model_label(pipeline)}",
             error_y={"type": "data", "symmetric": False, "array": 100 * part["ci_high"] - value,
                      "arrayminus": value - 100 * part["ci_low"]},
-            hovertemplate="subject %{x}: %{y:.1f} %<extra>%{fullData.name}</extra>",
+            hovertemplate="participant %{x}: %{y:.1f} %<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(xaxis_title="subject", yaxis_title=f"{metric.replace('_', ' ')} (%)", height=420,
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(xaxis_title="participant", yaxis_title=f"{metric.replace('_', ' ')} (%)", height=420,
+                      scattermode="group", legend={"orientation": "h", "y": -0.25})
     return _html(fig)
 
 
-def prediction_timeline(recording: Recording, predictions: pd.DataFrame, classes: list[str]) -> str:
+def prediction_timeline(recording: Recording, predictions: pd.DataFrame, classes: list[str], score: str) -> str:
     """The signal (channels stacked, each scaled to its own range) over coloured bands of the
-    predicted class; hovering a window shows its class and confidence."""
+    predicted class; hovering a window shows its class and its confidence, called ``score``."""
     colours = class_colours(classes)
     data = recording.data
     step = max(1, data.shape[1] // MAX_POINTS)
@@ -77,7 +80,7 @@ def prediction_timeline(recording: Recording, predictions: pd.DataFrame, classes
                 marker={"color": colours[label], "size": 8, "symbol": "square"},
                 customdata=predictions.loc[mask, ["start", "end", "confidence"]].to_numpy(),
                 hovertemplate=f"{label}<br>%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}} s<br>"
-                              "confidence %{customdata[2]:.0%}<extra></extra>",
+                              f"{score} %{{customdata[2]:.0%}}<extra></extra>",
             ))
     n = len(recording.ch_names)
     fig.update_layout(xaxis_title="time (s)", height=160 + 40 * n, hovermode="closest",

@@ -16,6 +16,7 @@ class Interval(BaseModel):
 
 class Headline(Interval):
     protocol: str
+    label: str = Field(description="The protocol and the question it answers, e.g. 'Leave-one-subject-out: a new patient'.")
     pipeline: str
     metric: str
 
@@ -28,8 +29,11 @@ class RunSummary(BaseModel):
     pipelines: list[str]
     protocols: list[str]
     models: list[str]
-    headline: Headline | None = Field(description="Best pipeline under the first protocol, by balanced accuracy (mean "
-                                                  "over subjects, with its confidence interval).")
+    headline: Headline | None = Field(description="Best pipeline by balanced accuracy (mean over subjects, with its "
+                                                  "confidence interval) under the run's primary protocol "
+                                                  "(evaluation.primary), else its hardest: a new patient (loso, "
+                                                  "subject_kfold), then another day (cross_session), then the same "
+                                                  "session (within_session).")
     problem: str | None = Field(default=None, description="Why the run's results cannot be shown (a damaged file); "
                                                           "null for a sound run.")
 
@@ -39,6 +43,8 @@ class MetricRow(BaseModel):
     pipeline: str
     accuracy: Interval | None = None
     balanced_accuracy: Interval | None = None
+    ece: Interval | None = Field(default=None, description="Expected calibration error of the probability of the "
+                                                           "predicted class (0 is perfect; none without probabilities).")
 
 
 class RunDetail(RunSummary):
@@ -73,10 +79,13 @@ class ModelCard(BaseModel):
     preprocessing: list[dict[str, Any]] = []
     features: dict[str, list[str]] = {}
     training: dict[str, Any] = {}
-    validated: dict[str, dict[str, Interval]] = Field(default={}, description="Accuracy and balanced accuracy of the "
-                                                      "pipeline under each protocol of its run: mean over subjects and "
-                                                      "confidence interval.")
+    validated: dict[str, dict[str, Interval]] = Field(default={}, description="Accuracy, balanced accuracy and expected "
+                                                      "calibration error (ece) of the pipeline under each protocol of its "
+                                                      "run: mean over subjects and confidence interval.")
     training_seconds: float | None = None
+    calibrated: bool = Field(default=False, description="Whether the model's probabilities are calibrated on held-out "
+                                                        "training data (the model's calibrate option); if not, they are "
+                                                        "scores that can look more certain than the model is.")
     bmelearn_version: str | None = None
 
 
@@ -85,7 +94,8 @@ class WindowPrediction(BaseModel):
     start: float = Field(description="Start of the window (s from the start of the recording).")
     end: float
     predicted: str
-    confidence: float = Field(description="Probability of the predicted class.")
+    confidence: float = Field(description="The model's probability of the predicted class: a calibrated probability "
+                                          "when the prediction is `calibrated`, else a score.")
     probabilities: dict[str, float]
 
 
@@ -95,6 +105,8 @@ class Prediction(BaseModel):
     classes: list[str]
     n_windows: int
     seconds: float = Field(description="Time the server took to predict (s).")
+    calibrated: bool = Field(description="Whether the probabilities (confidence) are calibrated; if not, they are model "
+                                         "scores, which can look more certain than the model is.")
     windows: list[WindowPrediction]
 
 

@@ -4,6 +4,7 @@ folder's tables (:class:`~bmelearn.report.run.RunData`) into its
 is a new module here (with a template of its own only for a layout of its own)."""
 
 from bmelearn.report.sections import (
+    calibration,
     clinical,
     comparison,
     configuration,
@@ -14,17 +15,19 @@ from bmelearn.report.sections import (
     headline,
     introduction,
     learning,
+    methods,
     metrics,
     notes,
     per_class,
     per_subject,
+    quality,
     robustness,
     training,
     transfer,
 )
 
-SECTIONS = tuple(m.section for m in (introduction, headline, notes, metrics, data, examples, per_subject, clinical,
-                                     per_class, confusion, comparison, robustness, learning, transfer, control, training,
-                                     configuration))
+SECTIONS = tuple(m.section for m in (headline, notes, introduction, methods, metrics, data, quality, examples, per_subject,
+                                     clinical, calibration, per_class, confusion, comparison, robustness, learning, transfer, control,
+                                     training, configuration))
 
 __all__ = ["SECTIONS"]

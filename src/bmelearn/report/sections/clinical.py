@@ -6,6 +6,7 @@ from __future__ import annotations
 from bmelearn.report import figures, text
 from bmelearn.report.page import Figure, Item, Section
 from bmelearn.report.run import RunData
+from bmelearn.report.sections.calibration import reliability
 from bmelearn.runs import folder as run_folder
 
 
@@ -17,7 +18,8 @@ def section(run: RunData) -> Section | None:
     items = []
     for protocol in scores.protocols:
         for metric in ("sensitivity", "specificity"):
-            values, low, high = (scores.subject_table(protocol, metric, c, positive) for c in ("value", "ci_low", "ci_high"))
+            values, low, high = (scores.subject_table(protocol, metric, c, positive).rename(columns=text.model_label)
+                                 for c in ("value", "ci_low", "ci_high"))
             if not values.empty:
                 title = f"{metric.capitalize()} ({positive}) — {text.protocol_label(protocol)}"
                 items.append(Item(figure=Figure(
@@ -27,23 +29,15 @@ def section(run: RunData) -> Section | None:
     for (protocol, curve), block in ([] if bands is None else bands.groupby(["protocol", "curve"], sort=False)):
         roc = curve == "roc"
         title = f"{'ROC' if roc else 'Precision-recall'} curve — {text.protocol_label(protocol)}"
-        image = figures.curve_figure(dict(iter(block.groupby("pipeline", sort=False))),
+        image = figures.curve_figure({text.model_label(p): c for p, c in block.groupby("pipeline", sort=False)},
                                      "False-positive rate (%)" if roc else "Recall (sensitivity, %)",
                                      "True-positive rate (%)" if roc else "Precision (PPV, %)", diagonal=roc, percent_x=True)
         items.append(Item(figure=Figure(image, f"{'ROC' if roc else 'precision-recall'} curve with {confidence} band",
                                         f"{title}, all test windows together.")))
-    reliability = run.table(run_folder.CALIBRATION)
-    for protocol, block in ([] if reliability is None else reliability.groupby("protocol", sort=False)):
-        pipelines = dict(iter(block.groupby("pipeline", sort=False)))
-        lines = {p: c.assign(x=c["predicted"], y=c["observed"], low=c["observed"], high=c["observed"])
-                 for p, c in pipelines.items()}
-        ece = ", ".join(f"{p} {100 * c['ece'].iloc[0]:.1f}" for p, c in pipelines.items())
-        image = figures.curve_figure(lines, f"Predicted probability of {positive} (%)", f"Observed {positive} (%)",
-                                     diagonal=True, percent_x=True)
-        items.append(Item(figure=Figure(
-            image, "reliability curve",
-            f"Calibration — {text.protocol_label(protocol)}: a well-calibrated model lies on the diagonal (its 70\u00a0% "
-            f"means 70\u00a0% of cases). Expected calibration error (%): {ece}.")))
+    table = run.table(run_folder.CALIBRATION)
+    items += [reliability(protocol, block, f"Predicted probability of {positive} (%)", f"Observed {positive} (%)",
+                          "a well-calibrated model lies on the diagonal (its 70\u00a0% means 70\u00a0% of cases).")
+              for protocol, block in ([] if table is None else table.groupby("protocol", sort=False))]
     intro = ("Sensitivity: the share of true cases found (missed cases lower it). Specificity: the share of other cases "
              f"correctly left alone (false alarms lower it). Bars and bands are {confidence} confidence intervals.")
     return Section("clinical", "Sensitivity, specificity and curves", intro=[intro], items=items)

@@ -9,5 +9,5 @@ from bmelearn.report.run import RunData
 
 
 def section(run: RunData) -> Section:
-    return Section("configuration", "Configuration", template="configuration.html",
+    return Section("configuration", "Configuration", template="configuration.html", folded=True,
                    extra={"yaml": yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True, default_flow_style=False)})

@@ -21,9 +21,9 @@ def section(run: RunData) -> Section | None:
     rows = []
     for (protocol, pipeline), block in pd.DataFrame(records).groupby(["protocol", "pipeline"], sort=False):
         found = block.set_index("metric")
-        rows.append([pipeline, text.protocol_label(protocol)] + [
+        rows.append([text.model_label(pipeline), text.protocol_label(protocol)] + [
             with_interval(*found.loc[m, ["mean", "ci_low", "ci_high"]]) if m in found.index else "–" for m in CONTROL_NAMES
         ])
-    table = Table(["Model", "Evaluation", *(f"{n} (%)" for n in CONTROL_NAMES.values())], rows, id="control-table",
-                  caption=f"Mean over participants with its {run.confidence:.0%} interval.")
+    table = Table(["Model", "Evaluation", *(f"{n} (%)" for n in CONTROL_NAMES.values())], rows, id="control-table", row_headers=2,
+                  caption=f"Decision-level metrics (%): {text.mean_interval(run.confidence, run.config['evaluation']['n_boot'])}.")
     return Section("control", "Decisions for control", items=[Item(table=table)], template="control.html")

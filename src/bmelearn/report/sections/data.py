@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bmelearn.report import tables
+from bmelearn.report import tables, text
 from bmelearn.report.cells import Table, number, percent
 from bmelearn.report.page import Item, Section
 from bmelearn.report.run import RunData
 from bmelearn.runs import folder as run_folder
+from bmelearn.signals.recording import session_label
 
 
 def section(run: RunData) -> Section:
@@ -17,7 +18,7 @@ def section(run: RunData) -> Section:
                        caption="Recorded signals", id="modalities-table")
     trials = tables.trials_per_class_and_session(run.require(run_folder.RECORDINGS), classes)
     trial_table = Table(
-        ["Class"] + [f"Session {s}" for s in trials.columns] + ["Total"],
+        ["Class"] + [text.sentence_start(session_label(s)) for s in trials.columns] + ["Total"],
         [[c] + [str(v) for v in trials.loc[c]] + [str(trials.loc[c].sum())] for c in trials.index],
         caption="Trials per class and session",
         footer=[["Total"] + [str(v) for v in trials.sum(axis=0)] + [str(trials.to_numpy().sum())]],

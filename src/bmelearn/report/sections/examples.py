@@ -5,7 +5,7 @@ from __future__ import annotations
 from bmelearn.report import figures
 from bmelearn.report.page import Figure, Item, Section
 from bmelearn.report.run import RunData
-from bmelearn.signals.recording import Recording
+from bmelearn.signals.recording import Recording, session_label
 
 SECONDS = 5.0  # drawn of each example
 MAX_CHANNELS = 16  # drawn of each example
@@ -14,8 +14,10 @@ MAX_CHANNELS = 16  # drawn of each example
 def example(caption: str, recording: Recording) -> Figure:
     """An example recording: a plot of its first seconds and a line saying what it is."""
     meta = recording.meta
-    names = {"subject": "subject", "session": "session", "label": "class", "trial": "trial"}
+    names = {"subject": "subject", "label": "class", "trial": "trial"}
     facts = [f"{name} {meta[key]}" for key, name in names.items() if meta.get(key) is not None]
+    if meta.get("session") is not None:
+        facts.insert(1, session_label(meta["session"]))
     shown = (f"first {SECONDS:g} s of {recording.duration:.3g} s shown" if recording.duration > SECONDS
              else f"whole recording ({recording.duration:.3g} s) shown")
     description = (
@@ -30,5 +32,5 @@ def example(caption: str, recording: Recording) -> Figure:
 
 
 def section(run: RunData) -> Section:
-    return Section("examples", "What the signals look like", items=[Item(figure=example(*e)) for e in run.examples],
+    return Section("examples", "What the signals look like", items=[Item(figure=example(*e)) for e in run.examples], folded=True,
                    empty="No example recordings were given.")

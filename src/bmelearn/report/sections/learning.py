@@ -17,9 +17,9 @@ def section(run: RunData) -> Section | None:
     name = text.metric_name(run.compare)
     items = []
     for protocol, block in means.groupby("protocol", sort=False):
-        curves = {p: c.rename(columns={"repetitions": "x", **CURVE}) for p, c in block.groupby("pipeline", sort=False)}
+        curves = {text.model_label(p): c.rename(columns={"repetitions": "x", **CURVE}) for p, c in block.groupby("pipeline", sort=False)}
         items.append(Item(figure=Figure(
-            figures.curve_figure(curves, "Training repetitions per class", f"{name.capitalize()} (%)"),
+            figures.curve_figure(curves, "Training repetitions per class", f"{text.sentence_start(name)} (%)"),
             f"{name} against the number of training repetitions", f"Learning curve — {text.protocol_label(protocol)}.")))
     intro = ("The models were trained again on only the first repetitions of each class, and tested as before: a curve "
              "that still rises at its right end means that recording more repetitions would help. Bands are "

@@ -14,11 +14,11 @@ EXPLAINED = ("accuracy", "balanced_accuracy", "sensitivity", "specificity")
 
 def _term(name: str) -> str:
     label = text.metric_name(name)
-    return label[:1].upper() + label[1:] + ("" if METRICS[name].metadata["scope"] == "overall" else " (of a class)")
+    return text.sentence_start(label) + ("" if METRICS[name].metadata["scope"] == "overall" else " (of a class)")
 
 
 def section(run: RunData) -> Section:
     names = dict.fromkeys((*EXPLAINED[:2], run.compare, *EXPLAINED[2:]))
-    return Section("metrics", "How to read the numbers", template="metrics.html",
-                   extra={"confidence": f"{run.confidence:.0%}", "chance": percent(run.chance),
+    return Section("metrics", "How to read the numbers", template="metrics.html", folded=True,
+                   extra={"confidence": f"{run.confidence:.0%}", "n_boot": run.config["evaluation"]["n_boot"], "chance": percent(run.chance),
                           "metrics": [(_term(name), name, METRICS[name].description) for name in names]})

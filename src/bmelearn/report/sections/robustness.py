@@ -21,7 +21,7 @@ def section(run: RunData) -> Section | None:
     name = text.metric_name(run.compare)
     items = []
     for (protocol, perturbation), block in means.groupby(["protocol", "perturbation"], sort=False):
-        curves = {p: c.sort_values("level").rename(columns={"level": "x", **CURVE})
+        curves = {text.model_label(p): c.sort_values("level").rename(columns={"level": "x", **CURVE})
                   for p, c in block.groupby("pipeline", sort=False)}
         axis = PERTURBATIONS[perturbation].metadata["axis"]
         levels = sorted(block["level"].unique())
@@ -30,10 +30,11 @@ def section(run: RunData) -> Section | None:
         title = f"{axis.split(' (')[0]} — {text.protocol_label(protocol)}"
         items.append(Item(
             title=title,
-            figure=Figure(figures.curve_figure(curves, axis, f"{name.capitalize()} (%)"), f"{name} against {axis.lower()}",
+            figure=Figure(figures.curve_figure(curves, axis, f"{text.sentence_start(name)} (%)"), f"{name} against {axis.lower()}",
                           f"{title}."),
             table=Table(["Model"] + [f"{level:g}" for level in levels], rows, id=f"robustness-{protocol}-{perturbation}",
-                        caption=f"{name.capitalize()} (%) at each level, mean over participants with its interval."),
+                        caption=f"{text.sentence_start(name)} (%) at each level: "
+                                f"{text.mean_interval(run.confidence, run.config['evaluation']['n_boot'])}."),
         ))
     intro = ("The trained models were tested again on perturbed copies of the test data, as happens in daily use: the "
              "armband put back a little rotated, noise, mains interference, a lost electrode, a change of gain. Bands "

@@ -32,10 +32,10 @@ def section(run: RunData) -> Section | None:
                 rows.append([training] + [with_interval(*c.loc[c["x"] == k, ["y", "low", "high"]].iloc[0])
                                           if (c["x"] == k).any() else "–" for k in ks])
             curves[training] = c
-        title = f"{pipeline} — {text.protocol_label(protocol)}"
+        title = f"{text.model_label(pipeline)} — {text.protocol_label(protocol)}"
         items.append(Item(
             figure=Figure(figures.curve_figure(curves, "Repetitions per class from the test participant", "Accuracy (%)"),
-                          f"accuracy of {pipeline} against the number of the participant's repetitions used for training",
+                          f"accuracy of {text.model_label(pipeline)} against the number of the participant's repetitions used for training",
                           f"{title}."),
             table=Table(["Training"] + [str(k) for k in ks], rows, id=f"transfer-{protocol}-{pipeline}",
                         caption=f"Accuracy (%) with k repetitions per class of the test participant, mean over "
