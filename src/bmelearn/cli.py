@@ -50,6 +50,8 @@ def run(
                                                      "all cores).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, tcp://HOST:8786 (implies --backend "
                                                        "dask).")] = None,
+    profile: Annotated[bool, typer.Option(help="Print where the time and memory went, stage by stage (also in "
+                                               "run.json).")] = False,
 ) -> None:
     """Run an experiment end to end and write its run folder (results, summary, models, report.html).
 
@@ -74,7 +76,24 @@ def run(
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _print_summary(result.summary, cfg.evaluation.confidence, result.positive)
+    if profile:
+        _print_stages(result.folder)
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
+
+
+def _print_stages(folder: Path) -> None:
+    """The wall time and peak memory of each stage of the run in ``folder`` (from its run.json)."""
+    from bmelearn.runs import folder as run_folder
+
+    stages = run_folder.read_json(folder, run_folder.RUN)[run_folder.RUN_STAGES]
+    total = sum(s["seconds"] for s in stages)
+    table = Table(title="Where the time went (memory: the run's processes together, peak during the stage)")
+    for column in ("stage", "seconds", "% of the run", "peak memory (MB)"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for s in stages:
+        table.add_row(s["stage"], f"{s['seconds']:.2f}", f"{100 * s['seconds'] / total:.0f}", f"{s['peak_mb']:.0f}")
+    table.add_row("total", f"{total:.2f}", "100", f"{max(s['peak_mb'] for s in stages):.0f}", style="bold")
+    Console().print(table)
 
 
 class StageProgress:

@@ -125,7 +125,8 @@ def test_3dc_example_reproduces_libemg_within_two_points(group, tmp_path, shared
 def test_cli_run_and_datasets(tmp_path):
     runner = CliRunner()
     out = tmp_path / "cli"
-    result = runner.invoke(app, ["run", "--out", str(out), *[a for s in SMALL for a in ("--set", s)], "--set", "models=[lda]"])
+    result = runner.invoke(app, ["run", "--out", str(out), *[a for s in SMALL for a in ("--set", s)], "--set", "models=[lda]",
+                                 "--profile"])
     assert result.exit_code == 0, result.output
     assert "Cross-session" in result.output and "LDA" in result.output and (out / "report.html").is_file()
     # output to a file, not a terminal: one line per stage as it ends, with its count and time
@@ -134,6 +135,9 @@ def test_cli_run_and_datasets(tmp_path):
                       "final models", "writing the report"]
     assert re.search(r"^features: 84 done, \d+\.\d s$", result.output, re.MULTILINE)  # 3 subjects, 2 sessions, 14 trials
     assert re.search(r"^evaluating: 6 done, ", result.output, re.MULTILINE)  # a fold per subject in each protocol
+    timed = json.loads((out / "run.json").read_text())["stages"]  # --profile prints them too
+    assert [s["stage"] for s in timed] == stages and all(s["seconds"] >= 0 and s["peak_mb"] > 0 for s in timed)
+    assert "Where the time went" in result.output
     listing = runner.invoke(app, ["datasets"])
     assert listing.exit_code == 0 and "3dc" in listing.output and "simulator" in listing.output
 

@@ -88,14 +88,29 @@ def single_threaded() -> Iterator[None]:
     runs it: summation order in multithreaded kernels depends on the number of threads. On a
     Dask worker it also keeps joblib from sending the unit's inner tasks back to the cluster,
     which oversubscribes the workers (measured: fits 2.6× slower)."""
-    from threadpoolctl import threadpool_limits
-
     token = _SINGLE_THREADED.set(True)
     try:
-        with threadpool_limits(1), parallel_config(backend="sequential"), _numba_threads(1):
+        with _threadpools().limit(limits=1), parallel_config(backend="sequential"), _numba_threads(1):
             yield
     finally:
         _SINGLE_THREADED.reset(token)
+
+
+_controller: tuple[int, Any] = (-1, None)
+
+
+def _threadpools() -> Any:
+    """threadpoolctl's controller of the native thread pools loaded in this process. Finding them
+    scans the loaded libraries (3-11 ms, once per unit of work it was 22 s of a 22-participant
+    run), so it is done again only when modules were imported since, which is how a new native
+    library (a BLAS, an OpenMP runtime) comes in."""
+    global _controller
+    from threadpoolctl import ThreadpoolController
+
+    if _controller[0] != len(sys.modules):
+        controller = ThreadpoolController()
+        _controller = (len(sys.modules), controller)
+    return _controller[1]
 
 
 @contextlib.contextmanager

@@ -29,10 +29,10 @@ from bmelearn.compute.checkpoint import Checkpoint
 from bmelearn.errors import ConfigError
 from bmelearn.models import trained_network
 from bmelearn.pipeline import SignalPipeline, featurize
-from bmelearn.report import write_report
 from bmelearn.runs import folder as run_folder
 from bmelearn.runs.config import ExperimentConfig
 from bmelearn.runs.plan import Plan, make_plan
+from bmelearn.runs.stages import StageClock
 from bmelearn.runs.study import assess
 from bmelearn.serving import DeployableModel, save_model
 from bmelearn.signals.preprocessing import apply_steps
@@ -93,24 +93,28 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
     started = time.perf_counter()
     plan = make_plan(config)
     try:
-        with warnings.catch_warnings(record=True) as caught, running(plan.execution, announce):
-            warnings.simplefilter("always")
-            result, report = _run_into(plan, partial, progress, plan.feature_cache(final))
-        notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
-        run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
-        flagged = flagged_channels(run_folder.read_table(partial, run_folder.CHANNEL_QUALITY))
-        info = _run_info(config.name, time.perf_counter() - started, notes, flagged)
-        run_folder.write_json(partial, run_folder.RUN, info)  # the report's methods read the software versions
-        progress("writing the report", 0, 1)
-        write_report(
-            partial,
-            title=f"bmelearn report: {config.name}",
-            config=config.model_dump(mode="json"),
-            notes=notes,
-            version=__version__,
-            **report,
-        )
-        run_folder.write_json(partial, run_folder.RUN, info | {"duration_s": round(time.perf_counter() - started, 2)})
+        with StageClock(progress) as clock:
+            with warnings.catch_warnings(record=True) as caught, running(plan.execution, announce):
+                warnings.simplefilter("always")
+                result, report = _run_into(plan, partial, clock, plan.feature_cache(final))
+            notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
+            run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
+            flagged = flagged_channels(run_folder.read_table(partial, run_folder.CHANNEL_QUALITY))
+            info = _run_info(config.name, time.perf_counter() - started, notes, flagged)
+            run_folder.write_json(partial, run_folder.RUN, info)  # the report's methods read the software versions
+            clock("writing the report", 0, 1)
+            from bmelearn.report import write_report  # here: matplotlib takes 0.4 s to import, not needed before
+
+            write_report(
+                partial,
+                title=f"bmelearn report: {config.name}",
+                config=config.model_dump(mode="json"),
+                notes=notes,
+                version=__version__,
+                **report,
+            )
+        info |= {"duration_s": round(time.perf_counter() - started, 2), run_folder.RUN_STAGES: clock.stages}
+        run_folder.write_json(partial, run_folder.RUN, info)
     except BaseException:
         _keep_only_units(partial)
         raise

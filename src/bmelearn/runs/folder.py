@@ -70,6 +70,7 @@ SUMMARY_PRIMARY = "primary_protocol"  # the protocol the run is summed up by (ev
 RUN_NAME = "name"
 RUN_FINISHED = "finished"
 RUN_FLAGGED_CHANNELS = "flagged_channels"  # the flagged rows of CHANNEL_QUALITY, one object per row
+RUN_STAGES = "stages"  # wall time (s) and peak memory (MB, the run's processes together) of each stage
 
 #: Columns read as text whatever they hold (subjects or classes named by numbers stay names).
 TEXT_COLUMNS = ("dataset", "pipeline", "protocol", "subject", "session", "repetition", "label", "trial", "source",
