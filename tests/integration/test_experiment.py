@@ -70,12 +70,12 @@ def test_saved_model_predicts_like_the_run(small_run):
 
 
 def test_failed_run_leaves_no_complete_looking_folder(tmp_path, monkeypatch):
-    import bmelearn.runs.experiment as experiment
+    import bmelearn.report as report
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(experiment, "write_report", broken)
+    monkeypatch.setattr(report, "write_report", broken)  # the run imports it when it writes the report
     with pytest.raises(RuntimeError, match="disk full"):
         run(load_config(None, SMALL), tmp_path / "broken")
     # only the hidden folder of completed fits remains: 2 models x (3 cross-session + 3 loso folds)

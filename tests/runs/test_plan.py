@@ -85,3 +85,23 @@ def test_channels_to_leave_out_must_be_in_the_data(bads, message):
     plan = make_plan(load_config(None, [*SMALL_SIM, f"bads={bads}"]))
     with pytest.raises(DataError, match=re.escape(message)):
         plan.signal.fit(plan.data.load(), {})
+
+
+def test_a_second_run_reads_the_parsed_text_files_from_the_cache(tmp_path, monkeypatch):
+    import bmelearn.io.text as text
+
+    _files(tmp_path / "data")
+    config = load_config(None, [f"dataset={{name: files, path: {tmp_path / 'data'}, pattern: '{PATTERN}', fs: 100, "
+                                "ch_names: [a, b]}", "preprocessing=[]", "windows.length=0.2", "features=[MAV]", "models=[lda]",
+                                "protocols=[cross_session]", f"execution.cache={tmp_path / 'cache'}"])
+    plan = make_plan(config)
+    folder = plan.cache_folder(tmp_path / "run", "recordings")
+    assert folder == tmp_path / "cache" / "recordings" and plan.cache_folder(tmp_path / "run", "features").name == "features"
+    first = plan.data.load(folder)
+    parsed = []
+    real = text.parse_bytes
+    monkeypatch.setattr(text, "parse_bytes", lambda *a: parsed.append(a[1]) or real(*a))
+    second = plan.data.load(folder)
+    assert parsed == []  # nothing parsed again
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(first, second, strict=True))
+    assert len(list(folder.iterdir())) == len(first)  # one entry per file

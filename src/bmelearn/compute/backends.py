@@ -113,6 +113,12 @@ def _threadpools() -> Any:
     return _controller[1]
 
 
+def in_unit_of_work() -> bool:
+    """Whether this thread is running a unit of work (inside :func:`single_threaded`), where
+    every library must keep to one thread."""
+    return _SINGLE_THREADED.get()
+
+
 @contextlib.contextmanager
 def torch_threads() -> Iterator[None]:
     """One PyTorch thread inside the block when it runs in a unit of work (:func:`single_threaded`),

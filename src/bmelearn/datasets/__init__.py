@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bmelearn.datasets import daphnet, files, myo, rps, simulator, tabular, threedc
 from bmelearn.datasets.description import Description
 from bmelearn.errors import ConfigError, DataError
+from bmelearn.io.text import recordings_cache
 from bmelearn.registry import Entry, Registry
 from bmelearn.signals.recording import RecordingSet
 
@@ -81,12 +83,15 @@ def check_dataset(name: str, options: Mapping[str, Any]) -> Description:
     return entry.metadata["describe"](**arguments.arguments)
 
 
-def load_dataset(name: str, **params: Any) -> RecordingSet:
+def load_dataset(name: str, *, cache: str | Path | None = None, **params: Any) -> RecordingSet:
     """Load a named dataset; ``params`` are the loader's arguments (e.g. ``path``, ``subjects``). A
-    file that exists but cannot be read (permissions, a device error) is a DataError naming it."""
+    file that exists but cannot be read (permissions, a device error) is a DataError naming it.
+    ``cache``: a folder that keeps the numeric text files parsed, so that the next load reads
+    them as binary arrays (:func:`bmelearn.io.text.recordings_cache`); None: no cache."""
     check_dataset(name, params)
     try:
-        return DATASETS[name].obj(**params)
+        with recordings_cache(cache):
+            return DATASETS[name].obj(**params)
     except OSError as exc:
         raise DataError(f"{exc.filename or params.get('path')}: cannot be read ({exc.strerror or exc}).") from None
 

@@ -96,7 +96,7 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
         with StageClock(progress) as clock:
             with warnings.catch_warnings(record=True) as caught, running(plan.execution, announce):
                 warnings.simplefilter("always")
-                result, report = _run_into(plan, partial, clock, plan.feature_cache(final))
+                result, report = _run_into(plan, partial, clock, final)
             notes = list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
             run_folder.write_yaml(partial, run_folder.CONFIG, config.model_dump(mode="json"))
             flagged = flagged_channels(run_folder.read_table(partial, run_folder.CHANNEL_QUALITY))
@@ -140,17 +140,19 @@ def _keep_only_units(partial: Path) -> None:
             partial.rmdir()
 
 
-def _run_into(plan: Plan, folder: Path, progress: Progress, cache: Path | None) -> tuple[RunResult, dict]:
-    """Do the work and write the data files; returns the result and the report's other inputs."""
+def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tuple[RunResult, dict]:
+    """Do the work in ``folder`` (the run folder ``final`` while it is written) and write the data
+    files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
-    raw = plan.data.load()
+    raw = plan.data.load(plan.cache_folder(final, "recordings"))
     progress("checking signal quality", 0, 1)
     quality = check_quality(raw)
     run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
     signal = plan.signal.fit(raw, quality.bads)
     uses = plan.uses
     keep = "raw" in uses.values() or plan.scoring.robustness is not None
-    featurized = featurize(raw, signal, cache, keep, lambda done, total: progress("features", done, total))
+    featurized = featurize(raw, signal, plan.cache_folder(final, "features"), keep,
+                           lambda done, total: progress("features", done, total))
     if featurized.cached:
         progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows

@@ -49,10 +49,11 @@ class DataSpec:
     window: float | None
     protocols: Mapping[str, MetadataSplitter]
 
-    def load(self) -> RecordingSet:
+    def load(self, cache: Path | None = None) -> RecordingSet:
         """The recordings, restricted to the classes and to the modalities that have features,
-        checked against the window and the protocols before any work is done on them."""
-        recordings = load_dataset(self.name, **self.options)
+        checked against the window and the protocols before any work is done on them; text files
+        parsed once are kept in ``cache`` (a folder) for the next run."""
+        recordings = load_dataset(self.name, cache=cache, **self.options)
         if self.classes is not None:
             unknown = [c for c in self.classes if c not in recordings.classes]
             if unknown:
@@ -192,11 +193,12 @@ class Plan:
                             f"{classes} to measure sensitivity and specificity (check the data or the window length).")
         return positive or classes[1]
 
-    def feature_cache(self, out: Path) -> Path | None:
-        """The feature cache folder of a run written to ``out`` (None: no cache)."""
+    def cache_folder(self, out: Path, kind: str) -> Path | None:
+        """The cache of ``kind`` (``features``, ``recordings``: the parsed text files) of a run written
+        to ``out``: in ``.cache/`` beside it, or in the configured folder (None: no cache)."""
         if self.cache is False:
             return None
-        return out.parent / ".cache" / "features" if self.cache is True else Path(self.cache)
+        return (out.parent / ".cache" if self.cache is True else Path(self.cache)) / kind
 
 
 def feature_groups(signal: SignalPipeline) -> list[str]:

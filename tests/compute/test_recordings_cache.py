@@ -1,0 +1,241 @@
+"""The cache of parsed text recordings: a second read parses nothing, a changed file is parsed
+again, a damaged entry is ignored and written again, and an interrupted write leaves no entry."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmelearn.compute import recordings_cache as cache_module
+from bmelearn.datasets import load_dataset
+from bmelearn.errors import DataError
+from bmelearn.io import read_matrix
+from bmelearn.io import text as text_module
+from bmelearn.io.text import recordings_cache
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[Path]:
+    """The sources parsed (the cache's misses), in order."""
+    seen: list = []
+    parse = text_module.parse_bytes
+
+    def counting(raw, source):
+        seen.append(Path(source))
+        return parse(raw, source)
+
+    monkeypatch.setattr(text_module, "parse_bytes", counting)
+    return seen
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.npz"))
+
+
+def same(a: tuple, b: tuple) -> None:
+    assert a[1] == b[1]  # header names
+    assert a[0].dtype == b[0].dtype and a[0].shape == b[0].shape and a[0].strides == b[0].strides
+    np.testing.assert_array_equal(a[0].view(np.uint64), b[0].view(np.uint64))
+
+
+def test_second_read_comes_from_the_cache(tmp_path, parses):
+    path = write(tmp_path / "data" / "trial.csv", "EMG1,EMG2,EMG3\n1,-2.5,3e-3\n4,5,6\n0.1,0.2,0.3\n")
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        first = read_matrix(path)
+        assert parses == [path]
+        second = read_matrix(path)
+    assert parses == [path]  # not parsed again
+    same(first, second)
+    same(first, read_matrix(path))  # no cache outside the block: as parsed
+    assert len(entries(folder)) == 1
+    assert [p.suffix for p in folder.iterdir()] == [".npz"]  # no temporary file left
+
+
+def test_without_header_and_layout_kept(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n5,6\n")
+    with recordings_cache(tmp_path / "cache"):
+        first, second = read_matrix(path), read_matrix(path)
+    assert len(parses) == 1
+    same(first, second)
+    assert second[1] is None and second[0].flags.f_contiguous and second[0].flags.writeable
+
+
+def test_changed_file_is_parsed_again(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        read_matrix(path)
+        write(path, "1,2\n3,4\n5,6\n")  # another size
+        data, _ = read_matrix(path)
+        assert data.shape == (3, 2) and len(parses) == 2
+        stat = path.stat()
+        write(path, "7,8\n9,0\n1,2\n")  # the same size, another modification time
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        data, _ = read_matrix(path)
+        assert len(parses) == 3
+        np.testing.assert_array_equal(data, [[7, 8], [9, 0], [1, 2]])
+        read_matrix(path)
+        assert len(parses) == 3
+
+
+def test_new_parser_version_parses_again(tmp_path, parses, monkeypatch):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    with recordings_cache(tmp_path / "cache"):
+        read_matrix(path)
+        monkeypatch.setattr(text_module, "PARSER_VERSION", "text-test")
+        read_matrix(path)
+    assert len(parses) == 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[: len(b) // 2],  # an entry cut short
+        lambda b: b"",
+        lambda b: b[:200] + bytes([b[200] ^ 0xFF]) + b[201:],  # one byte changed (zip CRC)
+        lambda b: b"not an archive at all",
+    ],
+    ids=["truncated", "empty", "flipped-byte", "garbage"],
+)
+def test_damaged_entry_is_ignored_and_written_again(tmp_path, parses, damage):
+    path = write(tmp_path / "trial.csv", "EMG1,EMG2\n" + "".join(f"{i},{-i / 7:.5f}\n" for i in range(100)))
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        first = read_matrix(path)
+        (entry,) = entries(folder)
+        entry.write_bytes(damage(entry.read_bytes()))
+        again = read_matrix(path)
+        assert len(parses) == 2
+        same(first, again)
+        same(first, read_matrix(path))  # the entry was written again, whole
+    assert len(parses) == 2
+
+
+def test_entry_of_another_file_is_not_used(tmp_path, parses):
+    a = write(tmp_path / "a.csv", "1,2\n3,4\n")
+    b = write(tmp_path / "b.csv", "5,6\n7,8\n")
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        read_matrix(a)
+        read_matrix(b)
+        entry_a, entry_b = (cache_module.entry_path(folder, cache_module.entry_key(p.resolve(), p.stat(), text_module.PARSER_VERSION))
+                            for p in (a, b))
+        entry_b.write_bytes(entry_a.read_bytes())  # a hash collision, or a file copied by hand
+        data, _ = read_matrix(b)
+    np.testing.assert_array_equal(data, [[5, 6], [7, 8]])
+    assert len(parses) == 3
+
+
+def test_interrupted_write_leaves_no_entry(tmp_path, parses, monkeypatch):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = tmp_path / "cache"
+    savez = np.savez
+
+    def interrupted(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt  # Ctrl-C in the middle of the write
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with recordings_cache(folder), pytest.raises(KeyboardInterrupt):
+        read_matrix(path)
+    assert list(folder.iterdir()) == []  # no entry, no temporary file
+    monkeypatch.setattr(np, "savez", savez)
+    with recordings_cache(folder):
+        data, _ = read_matrix(path)
+        read_matrix(path)
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+    assert len(parses) == 2 and len(entries(folder)) == 1
+
+
+def test_temporary_files_are_never_entries(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        read_matrix(path)
+        (entry,) = entries(folder)
+        # what a process killed while writing leaves: a partial file under a temporary name
+        entry.with_name(f".{entry.stem}.0123.tmp").write_bytes(entry.read_bytes()[:40])
+        entry.unlink()
+        data, _ = read_matrix(path)
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+    assert len(parses) == 2 and len(entries(folder)) == 1
+
+
+def test_errors_are_not_cached(tmp_path, parses):
+    path = write(tmp_path / "bad.csv", "1,2,3\n4,x,6\n")
+    with recordings_cache(tmp_path / "cache"):
+        for _ in range(2):
+            with pytest.raises(DataError, match=r"bad\.csv, line 2: .*'x' is not a number"):
+                read_matrix(path)
+        with pytest.raises(DataError, match=r"missing\.csv: file not found"):
+            read_matrix(tmp_path / "missing.csv")
+    assert len(parses) == 2
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a folder this user cannot write")
+def test_unwritable_cache_folder_is_a_warning(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with recordings_cache(folder), pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"):
+            data, _ = read_matrix(path)
+    finally:
+        folder.chmod(0o700)
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+
+
+def test_cache_folder_that_is_a_file_is_a_warning(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = write(tmp_path / "cache", "a file where the folder should be")
+    with recordings_cache(folder), pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"):
+        data, _ = read_matrix(path)
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+
+
+def test_load_dataset_passes_the_cache_to_the_readers(tmp_path, parses):
+    for subject in (1, 2):
+        for rep in range(2):
+            write(tmp_path / "data" / f"S{subject}" / f"t_{rep}_{rep % 2}.csv",
+                  "EMG1,EMG2\n" + "".join(f"{i * subject},{rep - i}\n" for i in range(50)))
+    options = {"path": str(tmp_path / "data"), "pattern": "S{subject}/t_{rep}_{label}.csv", "fs": 100.0,
+               "ch_names": ["EMG1", "EMG2"]}
+    folder = tmp_path / "cache"
+    plain = load_dataset("files", **options)
+    assert len(parses) == 4
+    first = load_dataset("files", cache=folder, **options)
+    second = load_dataset("files", cache=folder, **options)
+    assert len(parses) == 8 and len(entries(folder)) == 4
+    for a, b, c in zip(plain, first, second, strict=True):
+        assert a.meta == b.meta == c.meta
+        np.testing.assert_array_equal(a.data, c.data)
+        np.testing.assert_array_equal(b.data, c.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset("files", **options)  # outside: no cache again
+    assert len(parses) == 12
+
+
+def test_3dc_from_the_cache_equals_the_parsed(shared_data, tmp_path, parses):
+    folder = tmp_path / "cache"
+    parsed = load_dataset("3dc", path=str(shared_data / "3dc"), subjects=[1], cache=folder)
+    n = len(parses)
+    assert n == len(parsed) == len(entries(folder))
+    cached = load_dataset("3dc", path=str(shared_data / "3dc"), subjects=[1], cache=folder)
+    assert len(parses) == n
+    for a, b in zip(parsed, cached, strict=True):
+        assert a.meta == b.meta and a.ch_names == b.ch_names
+        assert a.data.strides == b.data.strides
+        np.testing.assert_array_equal(a.data.view(np.uint64), b.data.view(np.uint64))
