@@ -313,8 +313,8 @@ def test_names_and_classes_appear(report):
 
 def test_self_contained_with_embedded_images(report):
     _, page = report
-    # 2 per-subject plots + 4 confusion matrices + 2 examples
-    assert len(re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)) == 8
+    # 2 per-subject plots + 2 examples (the confusion matrices are tables)
+    assert len(re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)) == 4
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert "<link" not in page and "@import" not in page and "url(" not in page
 
@@ -586,3 +586,19 @@ def test_multiclass_calibration_is_drawn_with_its_error(demo_runs):
         errors = ", ".join(f"{text.model_label(p)} {100 * c['ece'].iloc[0]:.1f}" for p, c in block.groupby("pipeline", sort=False))
         assert f"Calibration — {text.protocol_label(protocol)}: all test windows together. Expected calibration error " \
                f"(%, over 10 bins): {errors}." in page
+
+
+def test_confusion_matrices_are_tables_of_row_shares_shaded_by_them(report):
+    from bmelearn.report.sections.confusion import matrix_table
+
+    counts = pd.DataFrame([[8, 2], [0, 0]], index=["a", "b"], columns=["a", "b"])
+    table = matrix_table(counts, "caption")
+    assert table.rows == [["a", "80 % (8)", "20 % (2)"], ["b", "0 % (0)", "0 % (0)"]]
+    assert table.shade(0, 0) == "background: rgba(31, 95, 160, 0.80); color: #fff"
+    assert table.shade(0, 1) == "background: rgba(31, 95, 160, 0.20); color: inherit"
+    _, page = report
+    confusion = page[page.index('<section id="confusion"'):]
+    confusion = confusion[:confusion.index("</section>")]
+    assert confusion.count("<table") == 4 and "<img" not in confusion  # 2 protocols x 2 models
+    assert 'style="background: rgba(31, 95, 160, ' in confusion
+

@@ -15,7 +15,8 @@ RANGE_MARK = "*"
 @dataclass
 class Table:
     """A table ready for the page: every cell already a string; the first ``row_headers`` cells of a
-    row name it (``Evaluation``, ``Model``)."""
+    row name it (``Evaluation``, ``Model``). ``shades``, if given, holds for every data cell a value
+    from 0 to 1 drawn as the depth of its background (a heat map, such as a confusion matrix)."""
 
     columns: list[str]
     rows: list[list[str]]
@@ -23,6 +24,15 @@ class Table:
     footer: list[list[str]] = field(default_factory=list)
     id: str = ""
     row_headers: int = 1
+    shades: list[list[float]] | None = None
+
+    def shade(self, row: int, column: int) -> str:
+        """The inline style of data cell (``row``, ``column``): a blue background as deep as its shade,
+        white text on the deepest; empty without shades."""
+        if self.shades is None:
+            return ""
+        value = float(self.shades[row][column])
+        return f"background: rgba(31, 95, 160, {value:.2f}); color: {'#fff' if value > 0.6 else 'inherit'}"
 
 
 def number(value: float) -> str:

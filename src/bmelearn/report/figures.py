@@ -113,34 +113,6 @@ def training_figure(history: pd.DataFrame) -> str:
     return to_data_uri(fig)
 
 
-def confusion_figure(counts: pd.DataFrame, title: str = "") -> str:
-    """Row-normalised confusion-matrix heat map with percent and count in every cell."""
-    values = counts.to_numpy(dtype=float)
-    totals = values.sum(axis=1, keepdims=True)
-    share = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
-    n = len(counts.index)
-    side = min(max(3.6, 0.55 * n + 2.2), 11.0)
-    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
-    ax = fig.add_subplot()
-    image = ax.imshow(100 * share, cmap="Blues", vmin=0, vmax=100)
-    fontsize = max(5.0, 10.0 - 0.3 * n)
-    for i in range(n):
-        for j in range(len(counts.columns)):
-            count = values[i, j]
-            text = f"{100 * share[i, j]:.0f}%" if n > 15 else f"{100 * share[i, j]:.0f}%\n({count:.0f})"
-            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                    color="white" if share[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(counts.columns)), labels=[str(c) for c in counts.columns],
-                  rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(n), labels=[str(c) for c in counts.index])
-    ax.set_xlabel("Predicted class")
-    ax.set_ylabel("True class")
-    if title:
-        ax.set_title(title, fontsize=11)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="% of the windows of the true class (row)")
-    return to_data_uri(fig)
-
-
 def signal_figure(recording: Recording, seconds: float = 5.0, max_channels: int = 16) -> str:
     """The first ``seconds`` of a recording, one stacked trace per channel with its own scale and unit."""
     n_samples = min(recording.n_samples, max(int(round(seconds * recording.fs)), 1))
