@@ -161,3 +161,14 @@ def test_api_page_renders_offline(page, server):
     assert page.get_by_role("heading", name="JSON API").is_visible()
     assert page.locator("table tr").count() >= 8  # header and the operations
     page.screenshot(path=ARTIFACTS / "api.png", full_page=True)
+
+
+def test_pages_fit_a_phone_screen(page, server, recorded):
+    """At 390 px (a phone), no page is wider than the screen: wide tables scroll in their own box."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        for url in ("/runs", "/models", f"/models/{recorded.model}", "/runs/demo", "/docs", f"/predict?model={recorded.model}"):
+            page.goto(f"{server}{url}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
