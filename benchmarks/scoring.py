@@ -10,7 +10,8 @@ larger, pooled case: ``--large`` windows of 20 subjects, resampled by subject. F
 times, in the same invocation and on one thread (as a run scores a participant),
 the ROC AUC and PR AUC of every class with the implementation before issue 18
 (tests/evaluation/reference_auc.py: per-level sums through ``np.add.reduceat``) and with the
-current one (the scores sorted once, one compiled pass per replicate), then every metric of
+current one (the scores sorted once, one compiled pass for a block of replicates side by side,
+one weight per resampled trial or subject), then every metric of
 :func:`metric_replicates` with each, and prints the seconds (best of ``--repeat``), the
 speed-up, and the largest difference between the two (0: the same numbers).
 """
@@ -56,8 +57,13 @@ def best_of(repeat: int, function, *args):
     return min(times), result
 
 
-def all_classes(auc_and_ap, truth, scores, classes, weights):
-    return [auc_and_ap(scores[:, i], truth == c, weights) for i, c in enumerate(classes)]
+def all_classes(auc_and_ap, truth, scores, classes, weights, clusters):
+    return [auc_and_ap(scores[:, i], truth == c, weights, clusters) for i, c in enumerate(classes)]
+
+
+def reference(score, positive, weights, clusters=None):
+    """The implementation before issue 18; it reads every window's weight (no clusters)."""
+    return reference_auc_and_ap(score, positive, weights)
 
 
 def with_auc(auc_and_ap, *args):
@@ -75,19 +81,20 @@ def largest_difference(old, new) -> float:
     return float(np.nanmax(np.abs(old - new), initial=0.0))
 
 
-def case(title: str, truth, predicted, scores, classes, weights, repeat: int) -> None:
+def case(title: str, truth, predicted, scores, classes, weights, clusters, repeat: int) -> None:
     print(f"\n{title}: {len(truth)} windows, {len(classes)} classes, {weights.shape[0]} weight rows "
           f"(estimate, resamples, jackknife)")
     started = time.perf_counter()
     metrics._auc_and_ap(scores[:, 0], truth == classes[0], weights[:2])
     print(f"  first call of the compiled pass (compiling or loading Numba's cache): {time.perf_counter() - started:.2f} s")
-    old_t, old = best_of(repeat, all_classes, reference_auc_and_ap, truth, scores, classes, weights)
-    new_t, new = best_of(repeat, all_classes, metrics._auc_and_ap, truth, scores, classes, weights)
+    codes = np.unique(clusters, return_inverse=True)[1].ravel()
+    old_t, old = best_of(repeat, all_classes, reference, truth, scores, classes, weights, codes)
+    new_t, new = best_of(repeat, all_classes, metrics._auc_and_ap, truth, scores, classes, weights, codes)
     diff = largest_difference([v for pair in old for v in pair], [v for pair in new for v in pair])
     print(f"  ROC AUC + PR AUC, all classes: before {old_t:8.3f} s   now {new_t:8.3f} s   "
           f"speed-up {old_t / new_t:6.1f}×   largest difference {diff:.3g}")
-    args = (truth, predicted, classes, weights, scores)
-    old_t, old = best_of(repeat, with_auc, reference_auc_and_ap, *args)
+    args = (truth, predicted, classes, weights, scores, codes)
+    old_t, old = best_of(repeat, with_auc, reference, *args)
     new_t, new = best_of(repeat, with_auc, metrics._auc_and_ap, *args)
     diff = largest_difference(old.values(), [new[k] for k in old])
     print(f"  every metric (metric_replicates): before {old_t:8.3f} s   now {new_t:8.3f} s   "
@@ -106,12 +113,13 @@ def main() -> None:
     with threadpool_limits(1):
         truth, predicted, scores, trial, _, classes = participant(rng, args.classes, args.windows)
         weights = replicate_weights(trial, truth, args.n_boot, rng)
-        case("One participant, trials resampled within each class", truth, predicted, scores, classes, weights,
+        case("One participant, trials resampled within each class", truth, predicted, scores, classes, weights, trial,
              args.repeat)
         if args.large:
             truth, predicted, scores, _, subject, classes = participant(rng, args.classes, args.large, n_subjects=20)
             weights = replicate_weights(subject, np.zeros(len(truth)), args.n_boot, rng)
-            case("Pooled subjects, resampled by subject", truth, predicted, scores, classes, weights, args.repeat)
+            case("Pooled subjects, resampled by subject", truth, predicted, scores, classes, weights, subject,
+                 args.repeat)
 
 
 if __name__ == "__main__":

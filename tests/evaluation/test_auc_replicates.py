@@ -28,8 +28,17 @@ def _participant(rng, n_classes, trials_per_class, windows_per_trial, decimals=N
     return names[label], names[scores.argmax(axis=1)], scores, trial.astype(str), classes
 
 
-def _assert_same(score, positive, weights):
-    want, got = reference_auc_and_ap(score, positive, weights), _auc_and_ap(score, positive, weights)
+def _reference(score, positive, weights, clusters=None):
+    """The reference in place of ``_auc_and_ap``: it reads every window's weight, so it needs no clusters."""
+    return reference_auc_and_ap(score, positive, weights)
+
+
+def _codes(clusters):
+    return np.unique(clusters, return_inverse=True)[1].ravel()
+
+
+def _assert_same(score, positive, weights, clusters=None):
+    want, got = reference_auc_and_ap(score, positive, weights), _auc_and_ap(score, positive, weights, clusters)
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(g, w)  # bit for bit, NaN where the reference has NaN
 
@@ -50,6 +59,7 @@ def test_every_bootstrap_replicate_equals_the_reference(n_classes, decimals, poo
         positive = truth == c
         absent += np.sum(weights[:, positive].sum(axis=1) == 0)
         _assert_same(scores[:, i], positive, weights)
+        _assert_same(scores[:, i], positive, weights, _codes(clusters))  # one weight read per cluster
     assert not pooled or absent > 0  # the case of a class absent from a replicate did occur
 
 
@@ -93,7 +103,7 @@ def test_metrics_and_intervals_of_a_participant_are_unchanged(monkeypatch):
     rng = np.random.default_rng(6)
     truth, predicted, scores, trial, classes = _participant(rng, 11, 4, 6, decimals=3)
     new = score_rows(truth, predicted, scores, trial, truth, classes, 300, 0.95, np.random.default_rng(7))
-    monkeypatch.setattr(metrics, "_auc_and_ap", reference_auc_and_ap)
+    monkeypatch.setattr(metrics, "_auc_and_ap", _reference)
     old = score_rows(truth, predicted, scores, trial, truth, classes, 300, 0.95, np.random.default_rng(7))
     assert new == old
     assert {metric for metric, *_ in new} >= {"roc_auc", "pr_auc"}
@@ -136,8 +146,8 @@ def test_metric_replicates_with_every_class_present_or_not_equals_the_reference(
     truth, predicted, scores, _, classes = _participant(rng, 11, 2, 5, decimals=2)
     clusters = (np.arange(len(truth)) % 4).astype(str)  # pooled: 4 units, classes come and go
     weights = replicate_weights(clusters, np.zeros(len(truth)), 150, rng)
-    new = metric_replicates(truth, predicted, classes, weights, scores)
-    monkeypatch.setattr(metrics, "_auc_and_ap", reference_auc_and_ap)
+    new = metric_replicates(truth, predicted, classes, weights, scores, _codes(clusters))
+    monkeypatch.setattr(metrics, "_auc_and_ap", _reference)
     old = metric_replicates(truth, predicted, classes, weights, scores)
     assert new.keys() == old.keys()
     for key in new:

@@ -15,7 +15,7 @@ sqrt(n/(n − 1))·t_{n−1}, n the number of units that the metric depends on. 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm, t
+from scipy.special import ndtr, ndtri, stdtrit
 
 N_BOOT = 1000
 CONFIDENCE = 0.95
@@ -91,10 +91,12 @@ def bca_interval(estimate: float, replicates: np.ndarray, jackknife: np.ndarray,
     denominator = 6 * np.sum(spread**2) ** 1.5
     if not 0 < below < 1 or len(jack) < 2 or denominator == 0:
         return percentile_interval(finite, confidence)
-    z0, a = norm.ppf(below), np.sum(spread**3) / denominator
+    # the normal and t quantiles straight from scipy.special, which scipy.stats' norm and t call
+    # after checking their arguments (the same numbers, without 60 µs per call)
+    z0, a = ndtri(below), np.sum(spread**3) / denominator
     n = len(jack)
-    z = np.sqrt(n / (n - 1)) * t.ppf([(1 - confidence) / 2, 1 - (1 - confidence) / 2], n - 1)
-    return _quantiles(finite, *norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))))
+    z = np.sqrt(n / (n - 1)) * stdtrit(n - 1, np.array([(1 - confidence) / 2, 1 - (1 - confidence) / 2]))
+    return _quantiles(finite, *ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))))
 
 
 def _quantiles(replicates: np.ndarray, low: float, high: float) -> tuple[float, float]:

@@ -89,9 +89,10 @@ def score_rows(
     """(metric, class, value, ci_low, ci_high) of every defined metric, the BCa interval from
     resampling the clusters (trials or subjects) within each stratum."""
     weights = replicate_weights(clusters, strata, n_boot, rng)
+    codes = np.unique(np.asarray(clusters).astype(str), return_inverse=True)[1].ravel()  # a cluster's windows share a weight
     return [
         (metric, cls, float(values[0]), *replicate_interval(values, n_boot, confidence))
-        for (metric, cls), values in metric_replicates(y_true, y_pred, classes, weights, scores).items()
+        for (metric, cls), values in metric_replicates(y_true, y_pred, classes, weights, scores, codes).items()
         if np.isfinite(values[0])
     ]
 

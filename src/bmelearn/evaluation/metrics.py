@@ -104,86 +104,138 @@ def calibration_error(probability: np.ndarray, hit: np.ndarray, weights: np.ndar
 #: Bytes of the per-replicate buffer of average-precision terms: the replicates are scored in
 #: chunks of rows so that a large test set (50,000 windows × 1000 replicates) stays bounded.
 _AP_BUFFER_BYTES = 8 << 20
+#: Replicates that one pass of :func:`_ranked_auc` carries side by side (SIMD lanes, in cache).
+_REPLICATE_BLOCK = 64
 
 
 @numba.njit(cache=True, nogil=True)
-def _ranked_auc(weights: np.ndarray, order: np.ndarray, closes: np.ndarray, positive: np.ndarray,
+def _ranked_auc(draws: np.ndarray, cluster: np.ndarray, closes: np.ndarray, positive: np.ndarray,
                 auc_num: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray, ap_terms: np.ndarray) -> None:
-    """One pass per row of ``weights`` (B, n) along the fixed order of the scores.
+    """One pass along the windows in ascending score order, for every replicate.
 
-    ``order`` lists the windows by ascending score; ``positive`` (1.0/0.0) says which are of the
-    class and ``closes`` which end a level (a group of tied scores), both in that order. Writes
-    per row the AUC numerator Σ_l pos_l·(neg below l + ½·neg_l), the total weights of positives
-    and negatives, and ap_terms[b, r] = pos·TP/(TP + FP) at the r-th level from the top (0 where
-    pos = 0, as where TP + FP = 0, undefined). Sums, counts and numerator are exact for integer
-    weights (bootstrap counts).
+    A replicate weights each window by its cluster's draw: ``draws`` holds the replicates in
+    blocks of _REPLICATE_BLOCK (blocks, clusters, _REPLICATE_BLOCK; the last block padded),
+    ``cluster`` is the cluster of each window, ``positive`` whether it is of the class and
+    ``closes`` whether it ends a level (a group of tied scores), all three in score order.
+    Writes per replicate b the AUC numerator Σ_l pos_l·(neg below l + ½·neg_l), the total
+    weights of positives and negatives, and ap_terms[b, r] = pos·TP/(TP + FP) at the r-th level
+    from the top where pos ≠ 0 (``ap_terms`` comes filled with zeros: 0 where pos = 0). TP and FP
+    at a level are the totals less what lies below it. The replicates of a block go side by
+    side (SIMD lanes). Every sum, count and numerator is exact for integer weights (bootstrap
+    counts), so the numbers do not depend on the order of summation.
     """
     n_levels = ap_terms.shape[1]
-    pos = np.empty(n_levels)
-    neg = np.empty(n_levels)
-    for b in range(weights.shape[0]):
-        w = weights[b]
-        below = 0.0  # negatives scoring strictly lower
-        num = 0.0
-        total = 0.0
-        p = 0.0
-        q = 0.0
+    n_rows = ap_terms.shape[0]
+    width = draws.shape[2]
+    n_marked = 0  # levels that hold a window of the class: the only ones with AP terms
+    has = False
+    for j in range(cluster.shape[0]):
+        has = has or positive[j]
+        if closes[j]:
+            n_marked += has
+            has = False
+    pos_at = np.empty((n_marked, width))
+    pos_below = np.empty((n_marked, width))
+    neg_below = np.empty((n_marked, width))
+    level_of = np.empty(n_marked, dtype=np.int64)
+    p = np.zeros(width)
+    q = np.zeros(width)
+    below = np.zeros(width)  # negatives scoring strictly lower
+    num = np.zeros(width)
+    total = np.zeros(width)  # positives scoring strictly lower, then all
+    for block in range(draws.shape[0]):
+        p[:] = 0.0
+        q[:] = 0.0
+        below[:] = 0.0
+        num[:] = 0.0
+        total[:] = 0.0
         level = 0
-        for j in range(order.shape[0]):
-            x = w[order[j]]
-            x_pos = x * positive[j]
-            p += x_pos
-            q += x - x_pos
+        k = 0
+        has = False
+        for j in range(cluster.shape[0]):
+            w = draws[block, cluster[j]]
+            if positive[j]:
+                has = True
+                for b in range(width):
+                    p[b] += w[b]
+            else:
+                for b in range(width):
+                    q[b] += w[b]
             if closes[j]:
-                pos[level] = p
-                neg[level] = q
-                num += p * (below + 0.5 * q)
-                below += q
-                total += p
-                p = 0.0
-                q = 0.0
+                if has:
+                    level_of[k] = level
+                    for b in range(width):
+                        pos_at[k, b] = p[b]
+                        pos_below[k, b] = total[b]
+                        neg_below[k, b] = below[b]
+                        num[b] += p[b] * (below[b] + 0.5 * q[b])
+                        total[b] += p[b]
+                        p[b] = 0.0
+                    k += 1
+                for b in range(width):
+                    below[b] += q[b]
+                    q[b] = 0.0
+                has = False
                 level += 1
-        auc_num[b] = num
-        n_pos[b] = total
-        n_neg[b] = below
-        tp = 0.0  # thresholds from the top
-        fp = 0.0
-        for r in range(n_levels):
-            p = pos[n_levels - 1 - r]
-            tp += p
-            fp += neg[n_levels - 1 - r]
-            ap_terms[b, r] = p * (tp / (tp + fp)) if p != 0.0 and tp + fp > 0.0 else 0.0
+        first = block * width
+        for b in range(min(width, n_rows - first)):
+            auc_num[first + b] = num[b]
+            n_pos[first + b] = total[b]
+            n_neg[first + b] = below[b]
+            for i in range(n_marked):
+                here = pos_at[i, b]
+                if here != 0.0:
+                    tp = total[b] - pos_below[i, b]
+                    fp = below[b] - neg_below[i, b]
+                    ap_terms[first + b, n_levels - 1 - level_of[i]] = here * (tp / (tp + fp))
 
 
-def _auc_and_ap(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _auc_and_ap(score: np.ndarray, positive: np.ndarray, weights: np.ndarray,
+                clusters: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Weighted ROC AUC and average precision of one score against a binary truth, per replicate.
 
-    The scores are sorted once, into levels of tied scores; a replicate (a row of ``weights``: the
-    windows with their multiplicities) is then one compiled pass along that order
-    (:func:`_ranked_auc`). Its numbers are those of the previous implementation (per-level sums of
-    the weights through ``np.add.reduceat``, kept in tests/evaluation/reference_auc.py) bit for bit
-    with integer weights, as the bootstrap draws: the per-level sums, counts and AUC numerator are
-    exact integers or halves, divisions are correctly rounded, and the average precision's
+    ``weights`` (replicates, windows); ``clusters`` (codes 0 … C − 1), when given, says which
+    windows always share a weight (a trial's windows, as the bootstrap draws them), so that a
+    replicate is read from one weight per cluster. The scores are sorted once, into levels of
+    tied scores; the replicates are then one compiled pass along that order (:func:`_ranked_auc`).
+    Its numbers are those of the previous implementation (per-level sums of the weights through
+    ``np.add.reduceat``, kept in tests/evaluation/reference_auc.py) bit for bit with integer
+    weights, as the bootstrap draws: the per-level sums, counts and AUC numerator are exact
+    integers or halves, divisions are correctly rounded, and the average precision's
     Σ ΔRecall·Precision is summed by ``np.sum`` over the same row of terms as before. The
     replicates go in chunks, their terms in a buffer of at most ``_AP_BUFFER_BYTES``."""
-    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    clusters = np.arange(weights.shape[1]) if clusters is None else np.asarray(clusters, dtype=np.int64)
+    one_each = _one_of_each(clusters)
     _, group = np.unique(score, return_inverse=True)  # ascending score levels; ties share one
     group = group.ravel()
     order = np.argsort(group, kind="stable")
     sorted_group = group[order]
     closes = np.r_[sorted_group[1:] != sorted_group[:-1], True][: len(order)]
-    positive = np.asarray(positive, dtype=np.float64)[order]
+    positive = np.asarray(positive, dtype=bool)[order]
     n_rows, n_levels = weights.shape[0], int(closes.sum())
     auc_num, n_pos, n_neg, ap_sum = (np.empty(n_rows) for _ in range(4))
-    rows = max(1, min(n_rows, _AP_BUFFER_BYTES // (8 * max(1, n_levels))))
-    terms = np.empty((rows, n_levels))
+    rows = _REPLICATE_BLOCK * max(1, _AP_BUFFER_BYTES // (8 * _REPLICATE_BLOCK * max(1, n_levels)))
+    terms = np.empty((min(rows, n_rows), n_levels))
     for first in range(0, n_rows, rows):
         last = min(n_rows, first + rows)
+        draws = _blocks(weights[first:last, one_each])
         block = terms[: last - first]
-        _ranked_auc(weights[first:last], order, closes, positive, auc_num[first:last], n_pos[first:last],
+        block.fill(0.0)
+        _ranked_auc(draws, clusters[order], closes, positive, auc_num[first:last], n_pos[first:last],
                     n_neg[first:last], block)
         ap_sum[first:last] = np.sum(block, axis=1)
     return _ratio(auc_num, n_pos * n_neg), _ratio(ap_sum, n_pos)
+
+
+def _blocks(draws: np.ndarray) -> np.ndarray:
+    """Replicates × clusters as blocks of _REPLICATE_BLOCK replicates: (blocks, clusters, _REPLICATE_BLOCK),
+    the last block padded with zeros."""
+    n_rows, n_clusters = draws.shape
+    n_blocks = -(-n_rows // _REPLICATE_BLOCK)
+    out = np.zeros((n_blocks * _REPLICATE_BLOCK, n_clusters))
+    out[:n_rows] = draws
+    return np.ascontiguousarray(out.reshape(n_blocks, _REPLICATE_BLOCK, n_clusters).transpose(0, 2, 1))
 
 
 def metric_replicates(
@@ -192,11 +244,14 @@ def metric_replicates(
     classes: Sequence[str],
     weights: np.ndarray,
     scores: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Every metric for every weighting: {(metric, class): values (n_replicates,)}; class "" is overall.
 
     ``y_true``/``y_pred`` are labels (n_windows,), ``weights`` (n_replicates, n_windows) and
-    ``scores`` optional class probabilities (n_windows, n_classes) in the order of ``classes``.
+    ``scores`` optional class probabilities (n_windows, n_classes) in the order of ``classes``;
+    ``clusters`` (codes 0 … C − 1 per window), when given, groups the windows that every row of
+    ``weights`` weights alike (the bootstrap's trials or subjects), which makes the AUCs cheaper.
     """
     classes = [str(c) for c in classes]
     k = len(classes)
@@ -204,7 +259,7 @@ def metric_replicates(
     t = np.array([index[str(v)] for v in y_true], dtype=np.int64)
     p = np.array([index[str(v)] for v in y_pred], dtype=np.int64)
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    cm = _segment_sums(weights, t * k + p, k * k).reshape(-1, k, k)  # (B, true, predicted)
+    cm = _confusion_counts(weights, t * k + p, k * k, clusters).reshape(-1, k, k)  # (B, true, predicted)
     total = cm.sum(axis=(1, 2))[:, None]
     tp = np.diagonal(cm, axis1=1, axis2=2)
     actual, predicted = cm.sum(axis=2), cm.sum(axis=1)
@@ -232,10 +287,29 @@ def metric_replicates(
         scores = np.asarray(scores, dtype=np.float64)
         for i, c in enumerate(classes):
             truth = t == i
-            out[("roc_auc", c)], out[("pr_auc", c)] = _auc_and_ap(scores[:, i], truth, weights)
+            out[("roc_auc", c)], out[("pr_auc", c)] = _auc_and_ap(scores[:, i], truth, weights, clusters)
             out[("brier", c)] = _ratio(weights @ (scores[:, i] - truth) ** 2, total[:, 0])
         out[("ece", "")] = calibration_error(scores[np.arange(len(p)), p], t == p, weights)
     return out
+
+
+def _confusion_counts(weights: np.ndarray, cells: np.ndarray, n_cells: int, clusters: np.ndarray | None) -> np.ndarray:
+    """The weighted count of windows in each cell (B, n_cells), ``cells`` the cell of each window.
+    With ``clusters`` (windows weighted alike), one count per cluster and cell, weighted by one
+    draw per cluster: a product of integer counts, exact as the per-window sums are."""
+    if clusters is None:
+        return _segment_sums(weights, cells, n_cells)
+    clusters = np.asarray(clusters, dtype=np.int64)
+    counts = np.zeros((clusters.max() + 1 if len(clusters) else 0, n_cells))
+    np.add.at(counts, (clusters, cells), 1.0)
+    return weights[:, _one_of_each(clusters)] @ counts
+
+
+def _one_of_each(clusters: np.ndarray) -> np.ndarray:
+    """A window of each cluster (codes 0 … C − 1): its index."""
+    index = np.zeros(clusters.max() + 1 if len(clusters) else 0, dtype=np.int64)
+    index[clusters] = np.arange(len(clusters))
+    return index
 
 
 def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
