@@ -1,9 +1,10 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from bmelearn.errors import ConfigError, DataError
-from bmelearn.signals.recording import Recording, RecordingSet
-from bmelearn.signals.windowing import cut_windows, window_starts
+from bmelearn.signals.recording import META_KEYS, Recording, RecordingSet
+from bmelearn.signals.windowing import cut_windows, window_meta, window_starts
 
 
 def _trial(trial, n, fs=1000.0, modality="emg", n_ch=2, label="a", rep=0):
@@ -79,3 +80,22 @@ def test_recording_set_filters(threedc_subject1, simulated):
     assert set(picked.meta["subject"]) == {1, 3} and set(picked.meta["session"]) == {"session2"}
     with pytest.raises(DataError, match="Available: subjects"):
         simulated.select(subjects=[42])
+
+
+@pytest.mark.parametrize("subjects", [[1, 2], ["S1", "S2"], [None, None], [None, "S2"], [1, "S2"], [np.int64(1), 2]])
+def test_window_meta_types_each_key_as_the_trials_values(subjects):
+    """The windows' metadata, built for all trials at once, has the values and column types of
+    one table per trial put together (pandas' own typing of each trial's values)."""
+    trials = []
+    for i, subject in enumerate(subjects):
+        rec = Recording(np.zeros((1, 50 + 10 * i)), 100.0, ["C1"], ["emg"],
+                        meta={"subject": subject, "session": "a", "repetition": i, "label": "x", "trial": i})
+        trials.append(({"emg": rec}, np.arange(2 + i) * 0.1))
+    expected = pd.concat([pd.DataFrame({**{k: streams["emg"].meta.get(k) for k in META_KEYS}, "start": starts,
+                                        "window": np.arange(len(starts))}) for streams, starts in trials],
+                         ignore_index=True)
+    got = window_meta(trials)
+    assert list(got.columns) == list(expected.columns)
+    assert (got.dtypes == expected.dtypes).all(), (got.dtypes, expected.dtypes)
+    assert got.astype(str).equals(expected.astype(str))
+    assert got["window"].tolist() == [0, 1, 0, 1, 2]

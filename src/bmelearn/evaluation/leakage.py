@@ -20,11 +20,11 @@ def check_split(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, protoco
     for columns in (list(GROUP_KEYS), ["trial"]):
         if not set(columns) <= set(keys):
             continue
-        train_groups = set(map(tuple, meta.iloc[train][columns].astype(str).to_numpy()))
-        test_groups = set(map(tuple, meta.iloc[test][columns].astype(str).to_numpy()))
-        shared = sorted(train_groups & test_groups)
-        if shared:
-            example = dict(zip(columns, shared[0], strict=True))
+        group = meta.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+        shared = np.intersect1d(group[train], group[test])
+        if len(shared):
+            first = meta.iloc[int(np.flatnonzero(group == shared[0])[0])]
+            example = {k: str(first[k]) for k in columns}
             raise LeakageError(
                 f"{protocol}: {len(shared)} group(s) of windows are in both training and test, e.g. {example}. "
                 "Windows of one repetition are strongly correlated (and may overlap in time), so this would "

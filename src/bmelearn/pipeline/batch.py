@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bmelearn.compute.backends import run_units, single_threaded
-from bmelearn.compute.cache import load_entry, store_entry, trial_key
+from bmelearn.compute.cache import load_entry, recipe_digest, store_entry, trial_key
 from bmelearn.errors import DataError
 from bmelearn.pipeline.signal import SignalPipeline
 from bmelearn.signals.recording import Recording, RecordingSet
-from bmelearn.signals.windowing import Windows, warn_short, window_rows
+from bmelearn.signals.windowing import Windows, warn_short, window_meta
 
 
 @dataclass
@@ -58,11 +57,12 @@ def fit_pipeline(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[
 
 
 def trial_features(trial: Any, streams: Mapping[str, Recording], pipeline: SignalPipeline, cache: Path | None,
-                   keep: bool) -> TrialFeatures:
+                   keep: bool, recipe: str | None = None) -> TrialFeatures:
     """Preprocessing, windows and features of one trial (from ``cache`` when it holds them),
-    on one thread; with ``keep``, its windows too. One unit of parallel work."""
+    on one thread; with ``keep``, its windows too. One unit of parallel work. ``recipe`` is the
+    pipeline's :func:`~bmelearn.compute.cache.recipe_digest` (computed here when not given)."""
     with single_threaded():
-        key = trial_key(streams, pipeline.key()) if cache is not None else None
+        key = trial_key(streams, recipe or recipe_digest(pipeline.key())) if cache is not None else None
         entry = load_entry(cache, key) if key is not None else None
         if entry is not None and not keep:
             return TrialFeatures(entry["features"], entry["starts"], None, True)
@@ -91,7 +91,9 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
         if progress is not None:
             progress(count, len(trials))
 
-    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep) for trial, streams in trials.items()], finished)
+    recipe = recipe_digest(pipeline.key()) if cache is not None else None
+    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe) for trial, streams in trials.items()],
+                      finished)
     skipped = [f"{trial} ({min(r.duration for r in streams.values()):.3f} s)"
                for (trial, streams), part in zip(trials.items(), parts, strict=True) if len(part.starts) == 0]
     warn_short(skipped, pipeline.length)
@@ -103,7 +105,7 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
         fs=dict(pipeline.fs),
         ch_names={m: pipeline.channels(m) for m in pipeline.fs},
         ch_types={m: pipeline.channel_types(m) for m in pipeline.fs},
-        meta=pd.concat([window_rows(streams, part.starts) for streams, part in kept], ignore_index=True),
+        meta=window_meta([(streams, part.starts) for streams, part in kept]),
         classes=recordings.classes,
         length=pipeline.length,
         step=pipeline.step,

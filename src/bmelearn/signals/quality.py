@@ -239,16 +239,19 @@ def channel_quality(recordings: Sequence[Recording], measures: Sequence[np.ndarr
     check's ``threshold``, the recordings beyond it (``files_flagged``) and whether that is more
     than FLAGGED_FILES_SHARE of them (``flagged``). ``measures`` are the recordings'
     :func:`channel_measures`; subjects and sessions are written as text."""
-    parts = []
+    columns: dict[str, list] = {name: [] for name in QUALITY_COLUMNS[:6]}
     for rec, values in zip(recordings, measures, strict=True):
         if np.isnan(values).all():
             continue
-        n = rec.n_channels
-        parts.append(pd.DataFrame({
-            "subject": _text(rec.meta.get("subject")), "session": _text(rec.meta.get("session")),
-            "modality": rec.modality, "channel": np.repeat(rec.ch_names, len(CHECKS)),
-            "check": np.tile(CHECK_NAMES, n), "value": values.T.ravel()}))
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=QUALITY_COLUMNS[:6])
+        n = rec.n_channels * len(CHECKS)
+        for name, value in (("subject", _text(rec.meta.get("subject"))), ("session", _text(rec.meta.get("session"))),
+                            ("modality", rec.modality)):
+            columns[name].append(np.full(n, value, dtype=object))
+        columns["channel"].append(np.repeat(np.asarray(rec.ch_names, dtype=object), len(CHECKS)))
+        columns["check"].append(np.tile(np.asarray(CHECK_NAMES, dtype=object), rec.n_channels))
+        columns["value"].append(values.T.ravel())
+    long = pd.DataFrame({name: np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+                         for name, parts in columns.items()}).astype({name: str for name in QUALITY_COLUMNS[:5]})
     long = long[long["value"].notna()]
     if long.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})

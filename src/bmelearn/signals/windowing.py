@@ -100,10 +100,28 @@ def window_positions(starts: np.ndarray, fs: float, n_samples: int, n_times: int
     return np.minimum(np.round(starts * fs).astype(int), n_samples - n_times)
 
 
-def window_rows(streams: Mapping[str, Recording], starts: np.ndarray) -> pd.DataFrame:
-    """The metadata of a trial's windows: the trial's keys, each window's start (s) and number."""
-    meta = next(iter(streams.values())).meta
-    return pd.DataFrame({**{k: meta.get(k) for k in META_KEYS}, "start": starts, "window": np.arange(len(starts))})
+def window_meta(trials: Sequence[tuple[Mapping[str, Recording], np.ndarray]]) -> pd.DataFrame:
+    """The metadata of the windows of ``trials`` (a trial's streams and its windows' starts, s):
+    each window's trial keys (:data:`META_KEYS`), start (s) and number within its trial. Built
+    column by column for all trials at once; a key's column has the type pandas gives its
+    values (text, integers), or ``object`` when the trials' values differ in type."""
+    starts = [np.asarray(s, dtype=np.float64) for _, s in trials]
+    counts = np.array([len(s) for s in starts], dtype=np.int64)
+    metas = [next(iter(streams.values())).meta for streams, _ in trials]
+    columns = {k: _repeated([meta.get(k) for meta in metas], counts) for k in META_KEYS}
+    first = np.cumsum(counts) - counts
+    return pd.DataFrame({**columns, "start": np.concatenate(starts) if starts else np.zeros(0),
+                         "window": np.arange(counts.sum()) - np.repeat(first, counts)})
+
+
+def _repeated(values: list, counts: np.ndarray) -> pd.Series:
+    """``values[i]`` repeated ``counts[i]`` times, typed as pandas types one value (the same
+    type for every value), or ``object``."""
+    kinds = {type(v): v for v in values}
+    dtypes = {pd.Series([v]).dtype for v in kinds.values()}
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return pd.Series(np.repeat(column, counts), dtype=dtypes.pop() if len(dtypes) == 1 else object)
 
 
 def warn_short(skipped: Sequence[str], length: float) -> None:
@@ -122,7 +140,7 @@ def cut_windows(recordings: RecordingSet, length: float, step: float) -> Windows
     first = recordings.first_of_each()
     n_times = window_samples({m: r.fs for m, r in first.items()}, length)
     parts: dict[str, list[np.ndarray]] = {m: [] for m in first}
-    rows: list[pd.DataFrame] = []
+    rows: list[tuple[Mapping[str, Recording], np.ndarray]] = []
     skipped = []
     for trial, streams in recordings.trials().items():
         arrays, starts = trial_windows(trial, streams, length, step, n_times)
@@ -131,7 +149,7 @@ def cut_windows(recordings: RecordingSet, length: float, step: float) -> Windows
             continue
         for m, a in arrays.items():
             parts[m].append(a)
-        rows.append(window_rows(streams, starts))
+        rows.append((streams, starts))
     warn_short(skipped, length)
     if not rows:
         raise DataError(f"{recordings.name}: no trial is longer than one window of {length} s; use a shorter window.")
@@ -140,7 +158,7 @@ def cut_windows(recordings: RecordingSet, length: float, step: float) -> Windows
         fs={m: r.fs for m, r in first.items()},
         ch_names={m: r.ch_names for m, r in first.items()},
         ch_types={m: r.ch_types for m, r in first.items()},
-        meta=pd.concat(rows, ignore_index=True),
+        meta=window_meta(rows),
         classes=recordings.classes,
         length=length,
         step=step,
@@ -164,13 +182,13 @@ def whole_trials(recordings: RecordingSet) -> Windows:
     for trial, streams in recordings.trials().items():
         for m, window in whole_trial(trial, streams, n_samples).items():
             arrays[m].append(window[0])
-        rows.append(window_rows(streams, np.zeros(1)))
+        rows.append((streams, np.zeros(1)))
     return Windows(
         arrays={m: np.ascontiguousarray(np.stack(a)) for m, a in arrays.items()},
         fs={m: r.fs for m, r in first.items()},
         ch_names={m: r.ch_names for m, r in first.items()},
         ch_types={m: r.ch_types for m, r in first.items()},
-        meta=pd.concat(rows, ignore_index=True),
+        meta=window_meta(rows),
         classes=recordings.classes,
         length=whole_length(first),
         step=whole_length(first),
