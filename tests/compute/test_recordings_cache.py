@@ -239,3 +239,22 @@ def test_3dc_from_the_cache_equals_the_parsed(shared_data, tmp_path, parses):
         assert a.meta == b.meta and a.ch_names == b.ch_names
         assert a.data.strides == b.data.strides
         np.testing.assert_array_equal(a.data.view(np.uint64), b.data.view(np.uint64))
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("1,-2\n30000,-32768\n", np.int16),  # ADC integers: a quarter of the bytes
+    ("1,-2\n40000,-32769\n", np.int32),
+    ("0.5,-2.25\n1267650600228229401496703205376,3\n", np.float32),  # 2**100: exact in float32
+    ("0.1,2\n3,4\n", np.float64),  # 0.1 is not
+    ("-0,1\n2,3\n", np.float32),  # -0.0 would come back as 0.0 from an integer
+    ("1e300,1\n2,3\n", np.float64),
+])
+def test_an_entry_is_stored_in_the_smallest_type_that_gives_every_value_back(tmp_path, text, stored):
+    path = write(tmp_path / "data" / "trial.csv", text)
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        parsed = read_matrix(path)
+        cached = read_matrix(path)
+    same(parsed, cached)  # float64, same layout, the same bits
+    with np.load(entries(folder)[0]) as archive:
+        assert archive["data"].dtype == stored
