@@ -45,7 +45,7 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder to write (default: runs/NAME-DATE-TIME).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a config value: key.path=value (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the run folder if it exists.")] = False,
-    backend: Annotated[str | None, typer.Option(help="Where the fits run: sequential, processes (default) or dask.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Where the work runs: auto (default: in this process, or on local worker processes where that pays), sequential, processes or dask.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local processes, or Dask workers of a local cluster (default: "
                                                      "all cores).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, tcp://HOST:8786 (implies --backend "

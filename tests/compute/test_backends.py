@@ -78,7 +78,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
 def test_killed_run_resumes_to_identical_results(sequential, tmp_path):
     """SIGKILL the whole run (its worker processes too) after a few fits, then run the same command again."""
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "bmelearn.cli", "run", "--out", str(out), "--workers", "2",
+    command = [sys.executable, "-m", "bmelearn.cli", "run", "--out", str(out), "--backend", "processes", "--workers", "2",
                *[a for s in SMALL for a in ("--set", s)]]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     units = tmp_path / ".killed.partial" / "units"

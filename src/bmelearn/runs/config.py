@@ -234,13 +234,14 @@ class EvaluationConfig(_Strict):
 
 
 class ExecutionConfig(_Strict):
-    """Where the fits run (:mod:`bmelearn.compute.backends`): ``sequential``, local ``processes``
-    (``workers`` of them; default all cores) or ``dask`` (the cluster at ``scheduler``,
-    ``tcp://HOST:8786``, or a local cluster of ``workers`` processes). Results are the same
-    whichever is used. Feature matrices are cached on disk (``cache``; see
+    """Where the units of work run (:mod:`bmelearn.compute.backends`): ``auto`` (in this process,
+    or on ``workers`` local processes where sending the work pays, measured as the run goes),
+    ``sequential``, local ``processes`` (``workers`` of them; default all cores) or ``dask`` (the
+    cluster at ``scheduler``, ``tcp://HOST:8786``, or a local cluster of ``workers`` processes).
+    Results are the same whichever is used. Feature matrices are cached on disk (``cache``; see
     :mod:`bmelearn.compute.cache`)."""
 
-    backend: Literal["sequential", "processes", "dask"] = "processes"
+    backend: Literal["auto", "sequential", "processes", "dask"] = "auto"
     workers: int | None = Field(default=None, ge=1)
     scheduler: str | None = None
     #: Feature cache: true (a ``.cache`` folder beside the run folder), false, or a folder
