@@ -81,7 +81,7 @@ def test_killed_run_resumes_to_identical_results(sequential, tmp_path):
     command = [sys.executable, "-m", "bmelearn.cli", "run", "--out", str(out), "--backend", "processes", "--workers", "2",
                *[a for s in SMALL for a in ("--set", s)]]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    units = tmp_path / ".killed.partial" / "units"
+    units = tmp_path / ".cache" / "fits"  # the completed units (fits, then scorings), kept in the cache
     deadline = time.time() + 120
     while time.time() < deadline and len(list(units.glob("*.npz"))) < 4 and process.poll() is None:
         time.sleep(0.05)

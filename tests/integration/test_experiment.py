@@ -69,27 +69,41 @@ def test_saved_model_predicts_like_the_run(small_run):
     assert 0 < card["validated"]["loso"]["accuracy"] < 1
 
 
-def test_failed_run_leaves_no_complete_looking_folder(tmp_path, monkeypatch):
+def _is_fit(path) -> bool:
+    """Whether a unit file holds a fit (not a subject's scoring)."""
+    with np.load(path) as unit:
+        return "fit_seconds" in unit.files
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_failed_run_leaves_no_complete_looking_folder(tmp_path, monkeypatch, cached):
     import bmelearn.report as report
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
+    config = [*SMALL, f"execution.cache={str(cached).lower()}"]
     monkeypatch.setattr(report, "write_report", broken)  # the run imports it when it writes the report
     with pytest.raises(RuntimeError, match="disk full"):
-        run(load_config(None, SMALL), tmp_path / "broken")
-    # only the hidden folder of completed fits remains: 2 models x (3 cross-session + 3 loso folds)
+        run(load_config(None, config), tmp_path / "broken")
+    # only the completed units remain: 2 models x (3 cross-session + 3 loso folds) fits, in the
+    # cache (with the features, for any later run) or, without it, in the hidden unfinished folder
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == [".broken.partial", ".cache"]  # .cache: the feature cache, reused by the next run
-    assert [p.name for p in (tmp_path / ".broken.partial").iterdir()] == ["units"]
-    assert len(list((tmp_path / ".broken.partial" / "units").glob("*.npz"))) == 2 * (3 + 3)
+    if cached:
+        assert left == [".cache"]
+        units = tmp_path / ".cache" / "fits"
+    else:
+        assert left == [".broken.partial"]
+        assert [p.name for p in (tmp_path / ".broken.partial").iterdir()] == ["units"]
+        units = tmp_path / ".broken.partial" / "units"
+    assert sum(_is_fit(f) for f in units.glob("*.npz")) == 2 * (3 + 3)
     monkeypatch.undo()
     stages = []
-    resumed = run(load_config(None, SMALL), tmp_path / "broken", lambda stage, done, total: stages.append(stage))
+    resumed = run(load_config(None, config), tmp_path / "broken", lambda stage, done, total: stages.append(stage))
     assert sum("(done before)" in s for s in stages) == 2 * (3 + 3)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "broken"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([".cache"] if cached else []) + ["broken"]
     assert not (tmp_path / "broken" / "units").exists()
-    fresh = run(load_config(None, SMALL), tmp_path / "fresh")
+    fresh = run(load_config(None, [*SMALL, "execution.cache=false"]), tmp_path / "fresh")
     pd.testing.assert_frame_equal(resumed.results, fresh.results)
 
 

@@ -15,7 +15,7 @@ folder, can use one cache.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +33,23 @@ def recipe_digest(recipe: Any) -> str:
     return joblib.hash((recipe, __version__))
 
 
-def trial_key(streams: Mapping[str, Recording], recipe: str) -> str:
-    """The cache key of one trial's features: its signals and the :func:`recipe_digest`."""
-    key = hashlib.sha256(recipe.encode())
-    for rec in streams.values():
-        key.update(repr((rec.modality, rec.fs, tuple(rec.ch_names))).encode())
-        if isinstance(rec.data, LazySignal):
-            key.update(repr(rec.data.fingerprint()).encode())
-        else:
-            data = np.ascontiguousarray(rec.data)
-            key.update(repr((data.dtype.str, data.shape)).encode())
-            key.update(memoryview(data).cast("B"))
+def content_digest(rec: Recording) -> str:
+    """What identifies a recording's signal: its modality, rate and channels, and its samples by
+    value (SHA-256 of the bytes), or, not yet read, its fingerprint (path, size, modification time)."""
+    key = hashlib.sha256(repr((rec.modality, rec.fs, tuple(rec.ch_names))).encode())
+    if isinstance(rec.data, LazySignal):
+        key.update(repr(rec.data.fingerprint()).encode())
+    else:
+        data = np.ascontiguousarray(rec.data)
+        key.update(repr((data.dtype.str, data.shape)).encode())
+        key.update(memoryview(data).cast("B"))
     return key.hexdigest()
+
+
+def trial_key(digests: Sequence[str], recipe: str) -> str:
+    """The cache key of one trial's features: its recordings' :func:`content_digest` and the
+    :func:`recipe_digest`."""
+    return hashlib.sha256("\0".join([recipe, *digests]).encode()).hexdigest()
 
 
 def load_entry(folder: Path, key: str) -> dict[str, np.ndarray] | None:

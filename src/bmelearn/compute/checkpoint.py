@@ -1,23 +1,34 @@
 """Completed units of an evaluation on disk, so that a run interrupted at any point (even
-killed) resumes from them when the same command is run again.
+killed) resumes from them when the same command is run again, and a later run that repeats a
+unit (the same study again, one model added, only the report changed) reads it instead of
+computing it: with the cache on, the folder is ``.cache/fits`` beside the run folders.
 
-One unit is one pipeline fitted on one fold and its predictions on that fold's test windows
-(clean and perturbed). Each is a NumPy ``.npz`` file (no pickle) named by a hash of
-everything that determines it: the data, the unfitted pipeline, the protocol, the fold's
-training and test windows, the classes. A unit written by another configuration can never be
-taken for this one's. Files are written under a temporary name and renamed, so a unit is
-either complete or absent.
+A fit unit is one pipeline fitted on one fold and its predictions on that fold's test windows
+(clean and perturbed); a scoring unit is one subject's metrics with their bootstrap intervals.
+Each is a NumPy ``.npz`` file (no pickle) named by a hash of everything that determines it:
+the data, the unfitted pipeline, the protocol, the fold's training and test windows, the
+classes (a scoring unit: its predictions, resampling units, resamples and seed), and the
+versions of bmelearn and of the libraries that compute it. A unit written by another
+configuration or version can never be taken for this one's. Files are written under a
+temporary name and renamed, so a unit is either complete or absent. The recorded fit times
+are those of the run that fitted the unit.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import joblib
 import numpy as np
 
+from bmelearn import __version__
 from bmelearn.compute.arrays import load_arrays, save_arrays
+
+#: The libraries whose version is part of every unit's key: they compute its numbers.
+KEYED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skorch", "numba", "aeon")
 
 
 @dataclass
@@ -33,8 +44,22 @@ class UnitResult:
 
 
 def unit_key(*parts: object) -> str:
-    """A stable hash of the unit's inputs (arrays by content, estimators by their parameters)."""
-    return joblib.hash(parts)
+    """A stable hash of the unit's inputs (arrays by content, estimators by their parameters) and
+    of the versions that compute it (:func:`versions`)."""
+    return joblib.hash((parts, versions()))
+
+
+@functools.cache
+def versions() -> tuple[tuple[str, str | None], ...]:
+    """bmelearn's version and those of :data:`KEYED_LIBRARIES` (None: not installed), read from
+    the installed packages' metadata, without importing them."""
+    def installed(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return (("bmelearn", __version__), *((name, installed(name)) for name in KEYED_LIBRARIES))
 
 
 class Checkpoint:
@@ -58,3 +83,15 @@ class Checkpoint:
             if scores is not None:
                 arrays[f"scores_{i}"] = scores
         save_arrays(self.folder / f"{key}.npz", **arrays)
+
+    def get_rows(self, key: str) -> list[tuple[str, str, float, float, float]] | None:
+        """A scoring unit's rows (metric, class, value, interval low, interval high), or None."""
+        f = load_arrays(self.folder / f"{key}.npz")
+        if f is None or "numbers" not in f:
+            return None
+        return [(str(m), str(c), *map(float, row)) for m, c, row in zip(f["metric"], f["class"], f["numbers"], strict=True)]
+
+    def put_rows(self, key: str, rows: list[tuple[str, str, float, float, float]]) -> None:
+        save_arrays(self.folder / f"{key}.npz", metric=np.array([r[0] for r in rows], dtype=str),
+                    **{"class": np.array([r[1] for r in rows], dtype=str)},
+                    numbers=np.array([r[2:] for r in rows], dtype=np.float64).reshape(len(rows), 3))

@@ -171,12 +171,24 @@ def evaluate(
                 for subject, mine, clusters, strata in units]
 
     def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
-        """Run the scoring units on the execution backend, largest first; rows go to each
-        task's table, in order."""
-        count = iter(range(1, len(tasks) + 1))
-        scored = run_units(score_unit, [arguments for _, _, arguments in tasks],
-                           (lambda j, rows: on_score(next(count), len(tasks))) if on_score is not None else None,
-                           cost=[len(arguments[0]) for _, _, arguments in tasks])
+        """Run the scoring units on the execution backend, largest first (those the checkpoint
+        holds are read from it); rows go to each task's table, in order."""
+        keys = [unit_key("score", *arguments) if checkpoint is not None else None for _, _, arguments in tasks]
+        scored = [checkpoint.get_rows(k) if checkpoint is not None else None for k in keys]
+        todo = [i for i, rows in enumerate(scored) if rows is None]
+        count = iter(range(len(tasks) - len(todo) + 1, len(tasks) + 1))
+
+        def finished(j: int, rows: list) -> None:
+            if checkpoint is not None:
+                checkpoint.put_rows(keys[todo[j]], rows)
+            if on_score is not None:
+                on_score(next(count), len(tasks))
+
+        if on_score is not None and len(todo) < len(tasks):
+            on_score(len(tasks) - len(todo), len(tasks))
+        fresh = run_units(score_unit, [tasks[i][2] for i in todo], finished, cost=[len(tasks[i][2][0]) for i in todo])
+        for i, rows in zip(todo, fresh, strict=True):
+            scored[i] = rows
         for (out, prefix, _), rows in zip(tasks, scored, strict=True):
             out.extend((*prefix, *row) for row in rows)
 

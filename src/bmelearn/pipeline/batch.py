@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bmelearn.compute.backends import run_units, single_threaded
-from bmelearn.compute.cache import load_entry, recipe_digest, store_entry, trial_key
+from bmelearn.compute.cache import content_digest, load_entry, recipe_digest, store_entry, trial_key
 from bmelearn.errors import DataError
 from bmelearn.pipeline.signal import SignalPipeline
 from bmelearn.signals.recording import Recording, RecordingSet
@@ -57,12 +57,15 @@ def fit_pipeline(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[
 
 
 def trial_features(trial: Any, streams: Mapping[str, Recording], pipeline: SignalPipeline, cache: Path | None,
-                   keep: bool, recipe: str | None = None) -> TrialFeatures:
+                   keep: bool, recipe: str | None = None, digests: Sequence[str] | None = None) -> TrialFeatures:
     """Preprocessing, windows and features of one trial (from ``cache`` when it holds them),
     on one thread; with ``keep``, its windows too. One unit of parallel work. ``recipe`` is the
-    pipeline's :func:`~bmelearn.compute.cache.recipe_digest` (computed here when not given)."""
+    pipeline's :func:`~bmelearn.compute.cache.recipe_digest` and ``digests`` the streams'
+    :func:`~bmelearn.compute.cache.content_digest` (computed here when not given)."""
     with single_threaded():
-        key = trial_key(streams, recipe or recipe_digest(pipeline.key())) if cache is not None else None
+        key = None
+        if cache is not None:
+            key = trial_key(digests or [content_digest(r) for r in streams.values()], recipe or recipe_digest(pipeline.key()))
         entry = load_entry(cache, key) if key is not None else None
         if entry is not None and not keep:
             return TrialFeatures(entry["features"], entry["starts"], None, True)
@@ -78,10 +81,11 @@ def trial_features(trial: Any, streams: Mapping[str, Recording], pipeline: Signa
 
 
 def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | None = None, keep: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> Featurized:
+              progress: Callable[[int, int], None] | None = None, digests: Mapping[int, str] | None = None) -> Featurized:
     """The features of every trial, each trial a unit on the current execution backend, row-
     aligned with the windows' metadata; ``keep`` also gathers the windows' samples.
-    ``progress(done, total)`` counts the trials as they finish."""
+    ``progress(done, total)`` counts the trials as they finish. ``digests``: the recordings'
+    :func:`~bmelearn.compute.cache.content_digest` by ``id``, when already computed."""
     trials = recordings.trials()
     count = 0
 
@@ -92,8 +96,10 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
             progress(count, len(trials))
 
     recipe = recipe_digest(pipeline.key()) if cache is not None else None
-    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe) for trial, streams in trials.items()],
-                      finished)
+    known = digests or {}
+    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe,
+                                        [known[id(r)] for r in streams.values()] if known else None)
+                                       for trial, streams in trials.items()], finished)
     skipped = [f"{trial} ({min(r.duration for r in streams.values()):.3f} s)"
                for (trial, streams), part in zip(trials.items(), parts, strict=True) if len(part.starts) == 0]
     warn_short(skipped, pipeline.length)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 import shutil
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,7 +26,8 @@ from sklearn.base import clone
 
 from bmelearn import __version__
 from bmelearn.compute.backends import running
-from bmelearn.compute.checkpoint import Checkpoint
+from bmelearn.compute.cache import content_digest
+from bmelearn.compute.checkpoint import Checkpoint, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.models import trained_network
 from bmelearn.pipeline import SignalPipeline, featurize
@@ -79,9 +81,11 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
     """Run the experiment and write its run folder at ``out``.
 
     The folder is written as ``.NAME.partial`` beside it and renamed at the end. Each fit of the
-    evaluation is kept there as it finishes (``units/``), so if the run is interrupted, even
-    killed, the same command resumes from the completed fits; nothing else of an unfinished
-    run is kept. ``announce`` receives messages such as the Dask dashboard address.
+    evaluation and each subject's scoring is kept as it finishes (:mod:`bmelearn.compute.checkpoint`),
+    in the cache's ``fits`` folder, or without a cache in the unfinished folder (``units/``), so
+    if the run is interrupted, even killed, the same command resumes from the completed units;
+    with the cache, any later run that repeats a unit reads it too. Nothing else of an
+    unfinished run is kept. ``announce`` receives messages such as the Dask dashboard address.
     """
     progress = progress or (lambda stage, done, total: None)
     final = Path(out)
@@ -146,13 +150,15 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     progress("loading dataset", 0, 1)
     raw = plan.data.load(plan.cache_folder(final, "recordings"))
     progress("checking signal quality", 0, 1)
-    quality = check_quality(raw)
+    cached = plan.cache_folder(final, "features") is not None
+    digests = {id(rec): content_digest(rec) for rec in raw} if cached else None  # one pass, for both caches' keys
+    quality = check_quality(raw, plan.cache_folder(final, "quality"), list(digests.values()) if cached else None)
     run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
     signal = plan.signal.fit(raw, quality.bads)
     uses = plan.uses
     keep = "raw" in uses.values() or plan.scoring.robustness is not None
     featurized = featurize(raw, signal, plan.cache_folder(final, "features"), keep,
-                           lambda done, total: progress("features", done, total))
+                           lambda done, total: progress("features", done, total), digests)
     if featurized.cached:
         progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows
@@ -161,28 +167,62 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     positive = plan.positive_class(windows.classes, y)
     pipelines = plan.pipelines(signal, positive)
     scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
-                    progress, Checkpoint(folder / UNITS))
+                    progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS))
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
     run_folder.write_data(folder, raw.meta, y, windows.classes)
 
     training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
     histories = {}
+    models = plan.cache_folder(final, "models")
     for i, (key, pipeline) in enumerate(pipelines.items()):
         progress(f"final models: {key} fit on every window", i, len(pipelines))
         info = {"model": key, "training": training, "validated": summary_for(scores.summary, key)}
+        deployed = signal.with_output("windows" if uses[key] == "raw" else "features")
+        path = folder / run_folder.MODELS / f"{key}.skops"
+        entry = (models / unit_key("final model", inputs[uses[key]], y, pipeline, deployed.key(), deployed.describe(),
+                                   windows.classes, info)
+                 if models is not None else None)
+        if entry is not None and _copy_model(entry, path):
+            continue
         estimator = clone(pipeline).fit(inputs[uses[key]], y)
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)
-        deployable = DeployableModel(signal.with_output("windows" if uses[key] == "raw" else "features"), estimator,
-                                     windows.classes, info)
-        save_model(deployable, folder / run_folder.MODELS / f"{key}.skops")
+        save_model(DeployableModel(deployed, estimator, windows.classes, info), path)
+        if entry is not None and network is None:  # a network's training history is not kept with it
+            _keep_model(path, entry)
     if histories:
         run_folder.write_table(folder, run_folder.TRAINING_HISTORY,
                                pd.concat([h.assign(pipeline=k) for k, h in histories.items()]))
     report = {"examples": example_signals(raw, signal, windows.classes)}
     return RunResult(folder, scores.results, scores.confusion, scores.summary, scores.comparisons, scores.ranking,
                      scores.robustness, positive), report
+
+
+#: A cached final model: its file and its card (:func:`bmelearn.serving.save_model`).
+_MODEL_FILES = ("model.skops", "model.json")
+
+
+def _copy_model(entry: Path, path: Path) -> bool:
+    """Copy the final model cached in ``entry`` to ``path`` (and its card beside it); False if there is none."""
+    if not all((entry / name).is_file() for name in _MODEL_FILES):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for name in _MODEL_FILES:
+        shutil.copyfile(entry / name, path.with_suffix(Path(name).suffix))
+    return True
+
+
+def _keep_model(path: Path, entry: Path) -> None:
+    """Cache the final model at ``path`` (and its card) as ``entry``: written beside it, then renamed."""
+    temporary = entry.with_name(f".{entry.name}.{uuid.uuid4().hex}")
+    temporary.mkdir(parents=True)
+    for name in _MODEL_FILES:
+        shutil.copyfile(path.with_suffix(Path(name).suffix), temporary / name)
+    try:
+        temporary.rename(entry)
+    except OSError:  # another run cached the same model meanwhile
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def summary_for(summary: dict, pipeline: str) -> dict:

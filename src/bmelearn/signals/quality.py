@@ -12,12 +12,16 @@ import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import signal
 
+from bmelearn.compute.arrays import load_arrays, save_arrays
 from bmelearn.compute.backends import run_units
+from bmelearn.compute.cache import content_digest
+from bmelearn.compute.checkpoint import unit_key
 from bmelearn.errors import DataError
 from bmelearn.signals.recording import Recording, RecordingSet, session_label
 
@@ -361,12 +365,15 @@ class QualityChecks:
     channels: pd.DataFrame
 
 
-def check_quality(recordings: RecordingSet) -> QualityChecks:
+def check_quality(recordings: RecordingSet, cache: Path | None = None, digests: Sequence[str] | None = None) -> QualityChecks:
     """Inspect every recording (on the current execution backend): channels flat in any
     recording are to be excluded from every recording of their modality; clipped channels are
     kept but reported (clipping distorts amplitude features), and so are the channels that the
-    :data:`CHECKS` flag in a subject's session."""
-    inspections = run_units(inspect_channels, [(rec,) for rec in recordings])
+    :data:`CHECKS` flag in a subject's session. With a ``cache`` folder, the inspections of the
+    whole set are kept there in one file, named by the recordings' contents (``digests``, their
+    :func:`~bmelearn.compute.cache.content_digest`, computed here when not given) and channel
+    types, and read back by a later run of the same recordings."""
+    inspections = _inspections(list(recordings), cache, digests)
     table = channel_quality(list(recordings), [i.measures for i in inspections])
     notes = channel_notes(table)
     dead: dict[str, dict[str, str]] = {}
@@ -387,6 +394,51 @@ def check_quality(recordings: RecordingSet) -> QualityChecks:
     for note in notes:
         warnings.warn(note, stacklevel=2)
     return QualityChecks({m: set(channels) for m, channels in dead.items()}, notes, table)
+
+
+#: What the inspections are measured with: part of their cache key.
+_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, LOW_FREQUENCY_HZ, MIN_LOW_FREQUENCY_FS, POWERLINE_HZ,
+                  POWERLINE_HALF_WIDTH_HZ, MIN_SPECTRUM_S)
+
+
+def _inspections(recordings: list[Recording], cache: Path | None, digests: Sequence[str] | None) -> list[Inspection]:
+    """:func:`inspect_channels` of every recording, from the ``cache`` file of this set when there is one."""
+    if cache is None:
+        return run_units(inspect_channels, [(rec,) for rec in recordings])
+    digests = digests or [content_digest(rec) for rec in recordings]
+    path = Path(cache) / f"{unit_key('channel checks', list(digests), [r.ch_types for r in recordings], _MEASURED_WITH)}.npz"
+    stored = load_arrays(path)
+    if stored is not None:
+        return _unpack(stored)
+    inspections = run_units(inspect_channels, [(rec,) for rec in recordings])
+    save_arrays(path, **_pack(inspections))
+    return inspections
+
+
+def _pack(inspections: Sequence[Inspection]) -> dict[str, np.ndarray]:
+    """The inspections as arrays: measures side by side (checks × all channels) with each
+    recording's channel count, the flat and clipped channels with their recording's index."""
+    flat = [(i, name) for i, x in enumerate(inspections) for name in x.flat]
+    clipped = [(i, name, share) for i, x in enumerate(inspections) for name, share in x.clipped.items()]
+    return {"measures": np.concatenate([x.measures for x in inspections], axis=1) if inspections else np.zeros((len(CHECKS), 0)),
+            "n_channels": np.array([x.measures.shape[1] for x in inspections], dtype=np.int64),
+            "flat_recording": np.array([i for i, _ in flat], dtype=np.int64),
+            "flat_channel": np.array([name for _, name in flat], dtype=str),
+            "clipped_recording": np.array([i for i, _, _ in clipped], dtype=np.int64),
+            "clipped_channel": np.array([name for _, name, _ in clipped], dtype=str),
+            "clipped_share": np.array([share for _, _, share in clipped], dtype=np.float64)}
+
+
+def _unpack(arrays: dict[str, np.ndarray]) -> list[Inspection]:
+    """The inspections of :func:`_pack`."""
+    ends = np.cumsum(arrays["n_channels"])
+    inspections = [Inspection([], {}, arrays["measures"][:, end - count:end])
+                   for end, count in zip(ends, arrays["n_channels"], strict=True)]
+    for i, name in zip(arrays["flat_recording"], arrays["flat_channel"], strict=True):
+        inspections[i].flat.append(str(name))
+    for i, name, share in zip(arrays["clipped_recording"], arrays["clipped_channel"], arrays["clipped_share"], strict=True):
+        inspections[i].clipped[str(name)] = float(share)
+    return inspections
 
 
 def without_channels(rec: Recording, dead: dict[str, set[str]]) -> Recording:
