@@ -2,7 +2,7 @@
 from the cold run) against LibEMG's own script on the same work, in one invocation.
 
     python benchmarks/end_to_end.py [--data ../shared/data] [--subjects 1-4] [--features HTD]
-                                    [--libemg-python ../libemg-venv/bin/python]
+                                    [--libemg-python ../libemg-venv/bin/python] [--stand-ins]
 
 The study is ``examples/3dc.yaml``: 3DC participants (``--subjects``), 200 ms windows every
 100 ms, the features, LDA, trained on the ``train`` session and tested on ``test``. bmelearn
@@ -12,12 +12,20 @@ table is the run's own (``run.json``: seconds and peak memory of its processes).
 (``libemg_end_to_end.py`` in LibEMG's environment, see benchmarks/README.md) loads the same
 files, cuts the same windows, extracts the same features and fits LDA, with accuracy only.
 Prints each side's wall time and the ratios, and checks that the accuracies agree.
+
+``--stand-ins`` lets ``--subjects`` go beyond the participants in ``--data`` (``../shared/data``
+holds 1-4 of the 22): participant k is then a stand-in, participant ((k - 1) mod n) + 1 of the n
+there with the lines of every EMG file rotated by 37 samples per round, so that each file is new
+to both tools (no cache reuses another participant's work) while the amount of data and work is
+that of k real participants. Both tools read the same stand-ins; their accuracies are not the
+published ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,6 +38,27 @@ ROOT = Path(__file__).resolve().parents[1]
 def subjects(text: str) -> list[int]:
     first, _, last = text.partition("-")
     return list(range(int(first), int(last or first) + 1))
+
+
+def stand_ins(data: Path, chosen: list[int], scratch: Path) -> Path:
+    """A 3DC folder with the ``chosen`` participants: those in ``data`` linked, the others stand-ins
+    (see the module text). Returns the folder that holds ``3dc``."""
+    real = sorted(int(p.name.removeprefix("Participant")) for p in (data / "3dc").glob("Participant*"))
+    folder = scratch / "data" / "3dc"
+    folder.mkdir(parents=True)
+    for k in chosen:  # file by file: LibEMG's reader does not follow a linked folder
+        source = data / "3dc" / f"Participant{k if k in real else real[(k - 1) % len(real)]}"
+        shift = 0 if k in real else 37 * ((k - 1) // len(real))
+        for file in source.glob("*/EMG/*.txt"):
+            target = folder / f"Participant{k}" / file.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if shift:
+                lines = file.read_bytes().splitlines()
+                target.write_bytes(b"\n".join(lines[shift:] + lines[:shift]) + b"\n")
+            else:
+                target.symlink_to(file)
+    os.sync()  # written out now, not while a tool is timed
+    return folder.parent
 
 
 def bmelearn_run(data: Path, chosen: list[int], features: str, out: Path, cache: Path) -> tuple[float, dict]:
@@ -54,10 +83,13 @@ def main() -> None:
     parser.add_argument("--subjects", type=subjects, default=subjects("1-4"), help="e.g. 1-4 or 1-22")
     parser.add_argument("--features", default="HTD")
     parser.add_argument("--libemg-python", type=Path, help="LibEMG's environment (LibEMG side skipped without it)")
+    parser.add_argument("--stand-ins", action="store_true", help="stand-ins for participants not in --data")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
+        if args.stand_ins:
+            args.data = stand_ins(args.data.resolve(), args.subjects, scratch)
         results = {}
         if args.libemg_python:
             command = [str(args.libemg_python), str(ROOT / "benchmarks" / "libemg_end_to_end.py"), str(args.data / "3dc"),
