@@ -1,5 +1,5 @@
-"""A run with the cache on keeps every unit it computes (channel checks, fits, scorings, final
-models) and a later run of the same units reads them: the same study again computes nothing
+"""A run with the cache on keeps every unit it computes (channel checks, features, fits, scorings,
+final models) and a later run of the same units reads them: the same study again computes nothing
 but the report and writes the same files; a changed model computes only its own units."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bmelearn.runs.experiment import run
 evaluate_module = import_module("bmelearn.evaluation.evaluate")  # the package exports a function of that name
 experiment_module = import_module("bmelearn.runs.experiment")
 quality_module = import_module("bmelearn.signals.quality")
+batch_module = import_module("bmelearn.pipeline.batch")
 
 BASE = ["dataset.n_subjects=2", "dataset.n_repetitions=2", "dataset.duration=1.5", "protocols=[cross_session, loso]",
         "evaluation.n_boot=50", "execution.backend=sequential"]
@@ -24,7 +25,8 @@ MODELS = "models=[lda, {name: mlp, hidden: [8], max_epochs: 2}]"
 def _counting(monkeypatch) -> Counter:
     calls: Counter = Counter()
     for module, name in ((evaluate_module, "fit_unit"), (evaluate_module, "score_unit"),
-                         (quality_module, "inspect_channels"), (experiment_module, "save_model")):
+                         (quality_module, "inspect_channels"), (experiment_module, "save_model"),
+                         (batch_module, "trial_features")):
         real = getattr(module, name)
 
         def counted(*args, _real=real, _name=name, **kwargs):
@@ -55,7 +57,7 @@ def test_a_changed_model_computes_only_its_own_units(tmp_path, monkeypatch):
     assert fits["lda"] == fits["knn"] >= 3
     assert calls["fit_unit"] == fits["knn"]  # the k-NN's; LDA's fits were read
     assert calls["score_unit"] == 2 * 2  # the k-NN's two subjects under each protocol
-    assert calls["inspect_channels"] == 0 and calls["save_model"] == 1
+    assert calls["inspect_channels"] == calls["trial_features"] == 0 and calls["save_model"] == 1
     assert set(both.results["pipeline"]) == {"lda", "knn"}
     alone = run(load_config(None, [*BASE, "models=[lda, knn]", "execution.cache=false"]), tmp_path / "uncached")
     pd.testing.assert_frame_equal(both.results, alone.results)

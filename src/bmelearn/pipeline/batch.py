@@ -12,6 +12,7 @@ perturbations).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +98,18 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
 
     recipe = recipe_digest(pipeline.key()) if cache is not None else None
     known = digests or {}
-    parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe,
-                                        [known[id(r)] for r in streams.values()] if known else None)
-                                       for trial, streams in trials.items()], finished)
+    whole = _whole_set_key(recipe, trials, known) if cache is not None and not keep else None
+    parts = _read_whole_set(cache, whole, len(trials))
+    if parts is not None and progress is not None:
+        progress(len(trials), len(trials))
+    if parts is None:
+        parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe,
+                                            [known[id(r)] for r in streams.values()] if known else None)
+                                           for trial, streams in trials.items()], finished)
+        if whole is not None:
+            store_entry(cache, whole, features=np.concatenate([part.features for part in parts]),
+                        starts=np.concatenate([part.starts for part in parts]),
+                        counts=np.array([len(part.starts) for part in parts], dtype=np.int64))
     skipped = [f"{trial} ({min(r.duration for r in streams.values()):.3f} s)"
                for (trial, streams), part in zip(trials.items(), parts, strict=True) if len(part.starts) == 0]
     warn_short(skipped, pipeline.length)
@@ -117,6 +127,26 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
         step=pipeline.step,
     )
     return Featurized(np.concatenate([part.features for _, part in kept]), windows, sum(part.cached for part in parts))
+
+
+def _whole_set_key(recipe: str | None, trials: Mapping[Any, Mapping[str, Recording]], digests: Mapping[int, str]) -> str | None:
+    """The cache key of every trial's features together, read in one go by a run of the same
+    recordings and pipeline (1,936 trial entries take 0.5 s to open one by one): a hash of the
+    trials' keys; None without the recordings' digests."""
+    if recipe is None or not digests:
+        return None
+    keys = [trial_key([digests[id(r)] for r in streams.values()], recipe) for streams in trials.values()]
+    return f"set-{hashlib.sha256(''.join(keys).encode()).hexdigest()}"
+
+
+def _read_whole_set(cache: Path | None, key: str | None, n_trials: int) -> list[TrialFeatures] | None:
+    """The trials' features cached together under :func:`_whole_set_key`, or None."""
+    stored = load_entry(cache, key) if cache is not None and key is not None else None
+    if stored is None or len(stored["counts"]) != n_trials:
+        return None
+    ends = np.cumsum(stored["counts"])
+    return [TrialFeatures(stored["features"][end - n:end], stored["starts"][end - n:end], None, True)
+            for end, n in zip(ends, stored["counts"], strict=True)]
 
 
 __all__ = ["Featurized", "featurize", "fit_pipeline", "trial_features"]
