@@ -39,3 +39,11 @@ def test_a_run_on_worker_processes_stops_them_and_exits_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "run" / "report.html").is_file()
     assert "leaked" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_under_a_profiler_the_program_exits_normally_so_the_profile_is_written(tmp_path):
+    profile = tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bmelearn.cli", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == f"{__version__}\n"
+    assert profile.stat().st_size > 0

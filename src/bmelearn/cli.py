@@ -342,6 +342,8 @@ def entry() -> None:
         app()
     except SystemExit as stop:
         code = stop.code
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage writes its results at the normal exit
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
