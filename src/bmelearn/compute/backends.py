@@ -5,10 +5,10 @@ arguments and gives the same results.
 - ``auto`` (the default): each batch of units in this process, unless sending them to
   ``workers`` local processes pays (:func:`worth_workers`): the first units run here and are
   timed, and the rest go to the workers only when they finish sooner there, counting the
-  sending of each unit and the workers' start-up. Cheap units on data held in memory (a recording's quality checks and
-  features, a classic model's fit) stay here: copying their data to a worker costs more than
-  the work (measured on 22 3DC participants: features 1.65 s here, 3.9 s on 2 workers);
-  networks, ROCKET and costly features go to the workers.
+  sending of each unit and the workers' start-up. Cheap units on data held in memory (a
+  recording's quality checks, a trial's features) stay here: copying their data to a worker
+  costs more than the work (22 3DC participants: features 1.65 s here, 3.9 s on 2 workers).
+  A grid of fits (the demo's 120), networks, ROCKET and costly features go to the workers.
 - ``sequential``: in this process.
 - ``processes``: ``workers`` local processes (loky; default: all cores). Large arrays go to
   the workers memory-mapped, not copied.
