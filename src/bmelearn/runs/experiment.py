@@ -162,6 +162,8 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     if featurized.cached:
         progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows
+    recordings, examples = raw.meta, example_signals(raw, signal, windows.classes)
+    del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = windows.y.astype(str)
     positive = plan.positive_class(windows.classes, y)
@@ -169,7 +171,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
                     progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS))
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
-    run_folder.write_data(folder, raw.meta, y, windows.classes)
+    run_folder.write_data(folder, recordings, y, windows.classes)
 
     training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
     histories = {}
@@ -194,7 +196,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     if histories:
         run_folder.write_table(folder, run_folder.TRAINING_HISTORY,
                                pd.concat([h.assign(pipeline=k) for k, h in histories.items()]))
-    report = {"examples": example_signals(raw, signal, windows.classes)}
+    report = {"examples": examples}
     return RunResult(folder, scores.results, scores.confusion, scores.summary, scores.comparisons, scores.ranking,
                      scores.robustness, positive), report
 
