@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import sys
 import time
@@ -347,22 +346,13 @@ def entry() -> None:
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
-    _stop_loky_workers()
+    from bmelearn.compute.backends import stop_local_workers
+
+    stop_local_workers()
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code or 0)
-
-
-def _stop_loky_workers() -> None:
-    """Stop joblib's loky workers (the ``processes`` backend's), if this process started them, and
-    release their queues, as Python's exit would."""
-    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
-    if loky is None or loky._executor is None:
-        return
-    loky._executor.shutdown(wait=True)
-    loky._executor = None
-    gc.collect()
 
 
 if __name__ == "__main__":

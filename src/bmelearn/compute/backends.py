@@ -23,6 +23,7 @@ the parallelism is across units.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import pickle
@@ -109,7 +110,6 @@ WORKER_START_S = 2.0
 #: Arrays at least this large go to loky's workers memory-mapped (joblib's ``max_nbytes``), not
 #: through the pipe: they cost once per batch, not per unit.
 MEMMAPPED_BYTES = 2**20
-_workers_started = False
 
 
 #: True inside :func:`single_threaded`: libraries that start threads only when they are used
@@ -215,10 +215,8 @@ def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[
     rate = float(np.mean(rates[1:] or rates))  # without the first: it also pays one-time costs (imports, compiling)
     if rest and worth_workers(rate * weight[rest[0]], _sent_bytes(units[rest[0]]), rate * sum(weight[i] for i in rest),
                               len(rest), workers):
-        global _workers_started
         with parallel_config(backend="loky", n_jobs=workers):
             _run_parallel(func, units, rest, results, done)
-        _workers_started = True
     else:
         for i in rest:
             _run_here(func, units, i, results, done)
@@ -238,11 +236,28 @@ def worth_workers(unit_s: float, unit_bytes: int, remaining_s: float, remaining:
     measured), finish sooner on ``workers`` processes, each unit sent as ``unit_bytes``. There
     they take the longer of their work shared out and their sending (done here, one unit after
     another, while the workers compute), plus the workers' start-up unless they are running
-    already (``started``; by default whether this process started them)."""
+    already (``started``; by default whether loky's workers are running in this process)."""
     sending = unit_bytes / TRANSFER_BYTES_PER_S + ROUND_TRIP_S
-    start_up = 0.0 if (_workers_started if started is None else started) else WORKER_START_S
+    start_up = 0.0 if (_loky_executor() is not None if started is None else started) else WORKER_START_S
     elsewhere = max(remaining_s / workers, remaining * sending, unit_s) + start_up
     return workers > 1 and elsewhere < remaining_s
+
+
+def _loky_executor() -> Any:
+    """joblib's reusable loky executor (the local workers), if this process started it, else None."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    return None if loky is None else loky._executor
+
+
+def stop_local_workers() -> None:
+    """Stop loky's workers, if this process started them, and release their queues: what
+    Python's exit does, for a program that ends without it (:func:`bmelearn.cli.entry`)."""
+    executor = _loky_executor()
+    if executor is None:
+        return
+    executor.shutdown(wait=True)
+    sys.modules["joblib.externals.loky.reusable_executor"]._executor = None
+    gc.collect()
 
 
 def _sent_bytes(unit: tuple) -> int:
