@@ -329,8 +329,7 @@ def version() -> None:
 
 def entry() -> None:
     """The ``bmelearn`` program: the command, then an exit that does what Python's does but free
-    every module: 1-1.5 s once PyTorch and Dask are loaded (saving a model imports them through
-    skops).
+    every module: 1-1.5 s once PyTorch is loaded (a run that trains a network).
 
     By the time a command returns, its files are written and closed and a Dask cluster it
     started is stopped. What is left: loky's workers, if the run started them (stopped, their

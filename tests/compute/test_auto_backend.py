@@ -58,3 +58,32 @@ def test_the_size_sent_leaves_out_what_loky_memory_maps():
     small, large = np.zeros(1000), np.zeros(10 * backends.MEMMAPPED_BYTES // 8)
     assert 8000 < backends._sent_bytes((small,)) < 9000
     assert backends._sent_bytes((large,)) < 200
+
+
+def _on_which_thread(value: int) -> tuple[str, bool, int]:
+    import threading
+
+    from bmelearn.compute.backends import in_unit_of_work
+
+    time.sleep(0.01)  # sleeping releases the GIL, as compiled kernels do
+    if value == 13:
+        raise ValueError("unit 13")
+    return threading.current_thread().name, in_unit_of_work(), value * value
+
+
+def test_units_that_release_the_gil_share_the_cores_here_as_units_of_work(monkeypatch):
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda _: {0, 1})
+    monkeypatch.setattr(backends, "worth_workers", lambda *_, **__: False)  # they stay here (not sent to workers)
+    main = __import__("threading").current_thread().name
+    finished = []
+    with running(Execution("auto", 2)):
+        out = run_units(_on_which_thread, [(v,) for v in range(10)],
+                        lambda j, result: finished.append((j, __import__("threading").current_thread().name)), threads=True)
+        assert [value for _, _, value in out] == [v * v for v in range(10)]
+        assert {name for name, _, _ in out[2:]} - {main}  # after the two measured here, on the pool's threads
+        assert all(unit for _, unit, _ in out[2:])  # each one a unit of work: libraries keep to its thread
+        assert sorted(j for j, _ in finished) == list(range(10)) and {name for _, name in finished} == {main}
+        with pytest.raises(ValueError, match="unit 13"):
+            run_units(_on_which_thread, [(v,) for v in range(20)], threads=True)
+    with running(Execution("sequential")):  # asked to run in turn: it does
+        assert {name for name, _, _ in run_units(_on_which_thread, [(v,) for v in range(4)], threads=True)} == {main}

@@ -196,3 +196,27 @@ def test_predict_command_takes_a_rate_per_signal_and_names_unknown_signals(demo_
     assert wrong.exit_code == 2 and "acc.csv: sampled at 1000 Hz, but the model expects acc at 50 Hz" in wrong.output
     unknown = CliRunner().invoke(app, ["predict", model, f"imu={tmp_path / 'acc.csv'}", f"emg={tmp_path / 'emg.csv'}"])
     assert unknown.exit_code == 2 and "the model takes ['acc', 'emg'] signals, not 'imu'" in unknown.output
+
+
+def test_saving_and_loading_a_model_leave_pytorch_unimported_and_its_adapter_importable(demo_runs, tmp_path):
+    """skops is imported without scikit-learn's array-API adapter of PyTorch (which imports
+    PyTorch, 1 s); the model loaded and saved again is whole, and the adapter imports afterwards."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    script = f"""
+import sys
+import numpy as np
+from bmelearn.serving import load_model, save_model
+model = load_model(r"{demo_runs / 'demo' / 'models' / 'lda.skops'}")
+save_model(model, r"{tmp_path / 'again.skops'}")
+again = load_model(r"{tmp_path / 'again.skops'}")
+X = np.random.default_rng(0).standard_normal((50, model.estimator.n_features_in_))
+assert (again.estimator.predict(X) == model.estimator.predict(X)).all()
+print("torch" in sys.modules)
+import sklearn.externals.array_api_compat.torch
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

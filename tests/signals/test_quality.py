@@ -203,3 +203,18 @@ def test_3dc_participants_2_to_4_have_no_flagged_channel(shared_data):
     # participant 3's EMG2 has bursts of movement artefact (supination, radial deviation) in fewer than half of its files
     p3 = table.set_index(["subject", "session", "channel", "check"])
     assert p3.loc[("3", "train", "EMG2", "low_frequency"), "files_flagged"] == 20
+
+
+@pytest.mark.parametrize(("n", "fs"), [(4980, 1000.0), (5001, 1000.0), (700, 1000.0), (3000, 200.0), (1200, 1111.0), (1000, 1000.0)])
+def test_welch_is_scipys_density(n, fs):
+    """The channel checks' Welch PSD equals SciPy's (same windows, overlap, scaling and one-sided
+    doubling; odd and even segment lengths, a row shorter than one second)."""
+    from scipy import signal
+
+    from bmelearn.signals.quality import welch
+
+    x = np.random.default_rng(n).standard_normal((3, n)) * 50 + 3
+    expected_f, expected = signal.welch(x, fs, nperseg=min(n, round(fs)), detrend=False, axis=-1)
+    freqs, power = welch(x, fs)
+    np.testing.assert_array_equal(freqs, expected_f)
+    np.testing.assert_allclose(power, expected, rtol=1e-12)

@@ -23,6 +23,7 @@ the parallelism is across units.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gc
 import io
 import os
@@ -31,6 +32,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -99,7 +101,7 @@ def running(execution: Execution, announce: Callable[[str], None] | None = None)
 _AUTO_WORKERS: ContextVar[int] = ContextVar("bmelearn_auto_workers", default=0)
 
 #: ``auto`` measures the units' work on the first ones, run here, until this many seconds or
-#: :data:`PROBE_UNITS` units;
+#: :data:`PROBE_UNITS` units (two, for units that run on threads here);
 PROBE_SECONDS = 0.5
 PROBE_UNITS = 6
 #: sending a unit: pickling, the pipe and unpickling (bytes per second, 2 busy cores) and a round trip (s);
@@ -124,7 +126,13 @@ def single_threaded() -> Iterator[None]:
     forest's trees) run in turn. A unit run this way gives the same numbers whichever backend
     runs it: summation order in multithreaded kernels depends on the number of threads. On a
     Dask worker it also keeps joblib from sending the unit's inner tasks back to the cluster,
-    which oversubscribes the workers (measured: fits 2.6× slower)."""
+    which oversubscribes the workers (measured: fits 2.6× slower). Inside a unit of work already
+    (on a thread of :func:`on_threads`), only this thread's settings are made: the native pools'
+    limit is the process's, and is held by whoever started the unit."""
+    if _SINGLE_THREADED.get():
+        with parallel_config(backend="sequential"), _numba_threads(1):
+            yield
+        return
     token = _SINGLE_THREADED.set(True)
     try:
         with _threadpools().limit(limits=1), parallel_config(backend="sequential"), _numba_threads(1):
@@ -189,12 +197,47 @@ def _numba_threads(n: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
+def on_threads(func: Callable[[Any], Any], items: Sequence[Any], done: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """``func(item)`` for every item, results in order, on a thread per core: for work that
+    releases the GIL (reading files, pyarrow's parser, writing the caches, compiled ``nogil``
+    kernels). Each call runs as a unit of work (:func:`single_threaded`: the native pools are
+    held at one thread meanwhile) in a copy of the caller's context; ``done(i, result)`` is
+    called in the caller's thread as each finishes. The first error is raised once the calls
+    already started end; the others are not started. Inside a unit of work, or on one core, the
+    calls run here in turn."""
+    threads = min(len(os.sched_getaffinity(0)), len(items))
+    if threads < 2 or in_unit_of_work():
+        results = []
+        for i, item in enumerate(items):
+            results.append(func(item))
+            if done is not None:
+                done(i, results[-1])
+        return results
+    token = _SINGLE_THREADED.set(True)
+    context = contextvars.copy_context()
+    _SINGLE_THREADED.reset(token)
+    results = [None] * len(items)
+    with _threadpools().limit(limits=1), ThreadPoolExecutor(threads, thread_name_prefix="bmelearn") as pool:
+        futures = {pool.submit(lambda item: context.copy().run(func, item), item): i for i, item in enumerate(items)}
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if done is not None:
+                    done(futures[future], results[futures[future]])
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return results
+
+
 def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[int, Any], None] | None = None,
-              cost: Sequence[float] | None = None) -> list[Any]:
+              cost: Sequence[float] | None = None, threads: bool = False) -> list[Any]:
     """``func(*unit)`` for every unit on the current backend (see :func:`running`), results in
     the order of ``units``; ``done(j, result)`` is called in this process as each one finishes
     (``j`` its index in ``units``). With a ``cost`` per unit, the costliest are sent first, so
-    that no long unit is left to run alone at the end (longest-processing-time-first)."""
+    that no long unit is left to run alone at the end (longest-processing-time-first). Units
+    that release the GIL for most of their work (``threads``) and that ``auto`` keeps in this
+    process run on a thread per core (:func:`on_threads`)."""
     results: list[Any] = [None] * len(units)
     if not units:
         return results
@@ -209,14 +252,21 @@ def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[
         began = time.perf_counter()
         _run_here(func, units, i, results, done)
         rates.append((time.perf_counter() - began) / (weight[i] or 1.0))
-        if len(rates) >= PROBE_UNITS or time.perf_counter() - started >= PROBE_SECONDS:
-            break
+        if len(rates) >= (2 if threads else PROBE_UNITS) or time.perf_counter() - started >= PROBE_SECONDS:
+            break  # units that could share the cores here are measured on two only
     rest = order[len(rates):]
     rate = float(np.mean(rates[1:] or rates))  # without the first: it also pays one-time costs (imports, compiling)
     if rest and worth_workers(rate * weight[rest[0]], _sent_bytes(units[rest[0]]), rate * sum(weight[i] for i in rest),
                               len(rest), workers):
         with parallel_config(backend="loky", n_jobs=workers):
             _run_parallel(func, units, rest, results, done)
+    elif threads:
+        def finished(j: int, result: Any) -> None:
+            results[rest[j]] = result
+            if done is not None:
+                done(rest[j], result)
+
+        on_threads(lambda i: func(*units[i]), rest, finished)
     else:
         for i in rest:
             _run_here(func, units, i, results, done)
@@ -251,11 +301,14 @@ def _loky_executor() -> Any:
 
 def stop_local_workers() -> None:
     """Stop loky's workers, if this process started them, and release their queues: what
-    Python's exit does, for a program that ends without it (:func:`bmelearn.cli.entry`)."""
+    Python's exit does, for a program that ends without it (:func:`bmelearn.cli.entry`), once
+    every unit has finished. The idle workers are terminated, not asked to exit: their own
+    clean exit frees every module they loaded (0.8 s of the demo's run), and they hold nothing
+    to write (a unit writes its cache entries before it returns)."""
     executor = _loky_executor()
     if executor is None:
         return
-    executor.shutdown(wait=True)
+    executor.shutdown(wait=True, kill_workers=True)
     sys.modules["joblib.externals.loky.reusable_executor"]._executor = None
     gc.collect()
 

@@ -46,7 +46,18 @@ class UnitResult:
 def unit_key(*parts: object) -> str:
     """A stable hash of the unit's inputs (arrays by content, estimators by their parameters) and
     of the versions that compute it (:func:`versions`)."""
-    return joblib.hash((parts, versions()))
+    return joblib.hash((tuple(_by_content(p) for p in parts), versions()))
+
+
+def _by_content(part: object) -> object:
+    """``part``, with an array of Python strings (labels, trial ids: object dtype, which joblib
+    pickles one string at a time, 1.4 s for a 22-participant run's scoring) as a fixed-width
+    string array, hashed as one buffer; tuples and lists element by element."""
+    if isinstance(part, tuple | list):
+        return type(part)(_by_content(p) for p in part)
+    if isinstance(part, np.ndarray) and part.dtype == object and part.size and all(type(v) is str for v in part.flat):
+        return np.asarray(part, dtype=str)
+    return part
 
 
 @functools.cache

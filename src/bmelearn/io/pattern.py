@@ -21,7 +21,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.npy import npy_file
-from bmelearn.io.text import read_matrix
+from bmelearn.io.text import read_matrices
 from bmelearn.signals.recording import MappedFile, Recording
 
 FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -67,7 +67,15 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
 def read_array(path: Path) -> tuple[np.ndarray | MappedFile, list[str] | None]:
     """One file's samples × columns and its header names, if any: a ``.npy`` file (stored
     channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), or numeric text."""
-    return (npy_file(path).T, None) if path.suffix == ".npy" else read_matrix(path)
+    return read_arrays([path])[0]
+
+
+def read_arrays(paths: Sequence[Path]) -> list[tuple[np.ndarray | MappedFile, list[str] | None]]:
+    """:func:`read_array` of every path, in order; text files parsed on a thread per core
+    (:func:`~bmelearn.io.text.read_matrices`)."""
+    text = [path for path in paths if path.suffix != ".npy"]
+    parsed = iter(read_matrices(text))
+    return [(npy_file(path).T, None) if path.suffix == ".npy" else next(parsed) for path in paths]
 
 
 def read_pattern(
@@ -96,14 +104,17 @@ def read_pattern(
     modality folder.
     """
     columns = columns or Columns()
-    recordings = []
+    chosen = []
     for path, fields in match_files(root, pattern):
         meta = dict(defaults or {}) | fields
         if "label" in meta and classes is not None:
             meta["label"] = _class_name(meta["label"], classes, path)
-        if keep is not None and not keep(meta):
-            continue
-        data, header = read_array(path) if read is None else (read(path), None)
+        if keep is None or keep(meta):
+            chosen.append((path, meta))
+    paths = [path for path, _ in chosen]
+    arrays = read_arrays(paths) if read is None else [(read(path), None) for path in paths]
+    recordings = []
+    for (path, meta), (data, header) in zip(chosen, arrays, strict=True):
         data = columns.select(data, header, ch_names, fs, path)
         if data.ndim != 2 or data.shape[1] != len(ch_names):
             raise DataError(

@@ -1,8 +1,9 @@
-"""A whole dataset through the signal pipeline, one trial at a time.
+"""A whole dataset through the signal pipeline, a few trials at a time.
 
-Each trial's preprocessing, windows and features are one unit of parallel work, run on the
-execution backend (:mod:`bmelearn.compute.backends`), and its features are cached on disk
-(:mod:`bmelearn.compute.cache`), so a run that changes only the models reads them back. A
+The preprocessing, windows and features of a few consecutive trials of one session are one
+unit of parallel work, run on the execution backend (:mod:`bmelearn.compute.backends`), and
+their features are cached on disk together (:mod:`bmelearn.compute.cache`), so a run that
+changes only the models reads them back, and one that adds a subject computes only its own. A
 recording on disk (a ``.npy`` file) is opened inside its unit, by the worker, and the
 features of its windows are computed a block at a time: memory holds one trial's signal (only while
 preprocessing needs it whole) and one block of windows, never the dataset. The samples of
@@ -57,59 +58,88 @@ def fit_pipeline(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[
     return SignalPipeline.fit(next(iter(recordings.trials().values())), steps, bads, length, step, whole, features, params)
 
 
-def trial_features(trial: Any, streams: Mapping[str, Recording], pipeline: SignalPipeline, cache: Path | None,
-                   keep: bool, recipe: str | None = None, digests: Sequence[str] | None = None) -> TrialFeatures:
-    """Preprocessing, windows and features of one trial (from ``cache`` when it holds them),
-    on one thread; with ``keep``, its windows too. One unit of parallel work. ``recipe`` is the
-    pipeline's :func:`~bmelearn.compute.cache.recipe_digest` and ``digests`` the streams'
-    :func:`~bmelearn.compute.cache.content_digest` (computed here when not given)."""
+#: Trials whose features are one unit of work and one cache entry: consecutive trials of one
+#: subject's session, this many at most. 22 3DC participants' 1,936 trials make 132 entries
+#: (writing 1,936 took 1.1 s), and the units stay small enough to share among workers.
+TRIALS_PER_UNIT = 16
+
+
+def trials_features(trials: Sequence[tuple[Any, Mapping[str, Recording], Sequence[str] | None]], pipeline: SignalPipeline,
+                    cache: Path | None, keep: bool, recipe: str | None = None) -> list[TrialFeatures]:
+    """Preprocessing, windows and features of some trials, each ``(trial, streams, digests)``
+    (``digests``: the streams' :func:`~bmelearn.compute.cache.content_digest`, computed here
+    when None), on one thread; from ``cache`` when it holds them, else computed and kept there
+    together. With ``keep``, their windows too. One unit of parallel work; ``recipe`` is the
+    pipeline's :func:`~bmelearn.compute.cache.recipe_digest`."""
     with single_threaded():
         key = None
         if cache is not None:
-            key = trial_key(digests or [content_digest(r) for r in streams.values()], recipe or recipe_digest(pipeline.key()))
+            recipe = recipe or recipe_digest(pipeline.key())
+            keys = [trial_key(digests or [content_digest(r) for r in streams.values()], recipe)
+                    for _, streams, digests in trials]
+            key = hashlib.sha256("".join(keys).encode()).hexdigest()
         entry = load_entry(cache, key) if key is not None else None
+        if entry is not None and len(entry["counts"]) != len(trials):
+            entry = None
         if entry is not None and not keep:
-            return TrialFeatures(entry["features"], entry["starts"], None, True)
-        arrays, starts = pipeline.windows(trial, pipeline.prepare(streams))
-        if entry is None:
-            features = pipeline.features(arrays, len(starts))
-            if key is not None:
-                store_entry(cache, key, features=features, starts=starts)
-        else:
-            features = entry["features"]
-        windows = {m: np.array(a, dtype=np.float64) for m, a in arrays.items()} if keep and len(starts) else None
-        return TrialFeatures(features, starts, windows, entry is not None)
+            return _split(entry)
+        parts = []
+        for (trial, streams, _), stored in zip(trials, _split(entry) if entry is not None else [None] * len(trials),
+                                               strict=True):
+            arrays, starts = pipeline.windows(trial, pipeline.prepare(streams))
+            features = pipeline.features(arrays, len(starts)) if stored is None else stored.features
+            windows = {m: np.array(a, dtype=np.float64) for m, a in arrays.items()} if keep and len(starts) else None
+            parts.append(TrialFeatures(features, starts, windows, stored is not None))
+        if key is not None and entry is None:
+            store_entry(cache, key, features=np.concatenate([p.features for p in parts]),
+                        starts=np.concatenate([p.starts for p in parts]),
+                        counts=np.array([len(p.starts) for p in parts], dtype=np.int64))
+        return parts
+
+
+def _split(entry: Mapping[str, np.ndarray]) -> list[TrialFeatures]:
+    """The trials of a cache entry of :func:`trials_features`."""
+    ends = np.cumsum(entry["counts"])
+    return [TrialFeatures(entry["features"][end - n:end], entry["starts"][end - n:end], None, True)
+            for end, n in zip(ends, entry["counts"], strict=True)]
+
+
+def _units(trials: Mapping[Any, Mapping[str, Recording]]) -> list[list[Any]]:
+    """The trials in units of :data:`TRIALS_PER_UNIT` consecutive trials of one subject's session."""
+    units: list[list[Any]] = []
+    last = None
+    for trial, streams in trials.items():
+        meta = next(iter(streams.values())).meta
+        session = (meta.get("subject"), meta.get("session"))
+        if session != last or len(units[-1]) == TRIALS_PER_UNIT:
+            units.append([])
+        units[-1].append(trial)
+        last = session
+    return units
 
 
 def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | None = None, keep: bool = False,
               progress: Callable[[int, int], None] | None = None, digests: Mapping[int, str] | None = None) -> Featurized:
-    """The features of every trial, each trial a unit on the current execution backend, row-
-    aligned with the windows' metadata; ``keep`` also gathers the windows' samples.
-    ``progress(done, total)`` counts the trials as they finish. ``digests``: the recordings'
-    :func:`~bmelearn.compute.cache.content_digest` by ``id``, when already computed."""
+    """The features of every trial, row-aligned with the windows' metadata, computed in units of
+    a few trials (:func:`trials_features`) on the current execution backend; ``keep`` also
+    gathers the windows' samples. ``progress(done, total)`` counts the trials as they finish.
+    ``digests``: the recordings' :func:`~bmelearn.compute.cache.content_digest` by ``id``, when
+    already computed."""
     trials = recordings.trials()
+    units = _units(trials)
     count = 0
 
-    def finished(i: int, part: TrialFeatures) -> None:
+    def finished(i: int, parts: list[TrialFeatures]) -> None:
         nonlocal count
-        count += 1
+        count += len(parts)
         if progress is not None:
             progress(count, len(trials))
 
     recipe = recipe_digest(pipeline.key()) if cache is not None else None
-    known = digests or {}
-    whole = _whole_set_key(recipe, trials, known) if cache is not None and not keep else None
-    parts = _read_whole_set(cache, whole, len(trials))
-    if parts is not None and progress is not None:
-        progress(len(trials), len(trials))
-    if parts is None:
-        parts = run_units(trial_features, [(trial, streams, pipeline, cache, keep, recipe,
-                                            [known[id(r)] for r in streams.values()] if known else None)
-                                           for trial, streams in trials.items()], finished)
-        if whole is not None:
-            store_entry(cache, whole, features=np.concatenate([part.features for part in parts]),
-                        starts=np.concatenate([part.starts for part in parts]),
-                        counts=np.array([len(part.starts) for part in parts], dtype=np.int64))
+    done = run_units(trials_features, [([(trial, trials[trial], [digests[id(r)] for r in trials[trial].values()]
+                                          if digests else None) for trial in unit], pipeline, cache, keep, recipe)
+                                       for unit in units], finished, cost=[len(unit) for unit in units])
+    parts = [part for unit in done for part in unit]
     skipped = [f"{trial} ({min(r.duration for r in streams.values()):.3f} s)"
                for (trial, streams), part in zip(trials.items(), parts, strict=True) if len(part.starts) == 0]
     warn_short(skipped, pipeline.length)
@@ -129,24 +159,4 @@ def featurize(recordings: RecordingSet, pipeline: SignalPipeline, cache: Path | 
     return Featurized(np.concatenate([part.features for _, part in kept]), windows, sum(part.cached for part in parts))
 
 
-def _whole_set_key(recipe: str | None, trials: Mapping[Any, Mapping[str, Recording]], digests: Mapping[int, str]) -> str | None:
-    """The cache key of every trial's features together, read in one go by a run of the same
-    recordings and pipeline (1,936 trial entries take 0.5 s to open one by one): a hash of the
-    trials' keys; None without the recordings' digests."""
-    if recipe is None or not digests:
-        return None
-    keys = [trial_key([digests[id(r)] for r in streams.values()], recipe) for streams in trials.values()]
-    return f"set-{hashlib.sha256(''.join(keys).encode()).hexdigest()}"
-
-
-def _read_whole_set(cache: Path | None, key: str | None, n_trials: int) -> list[TrialFeatures] | None:
-    """The trials' features cached together under :func:`_whole_set_key`, or None."""
-    stored = load_entry(cache, key) if cache is not None and key is not None else None
-    if stored is None or len(stored["counts"]) != n_trials:
-        return None
-    ends = np.cumsum(stored["counts"])
-    return [TrialFeatures(stored["features"][end - n:end], stored["starts"][end - n:end], None, True)
-            for end, n in zip(ends, stored["counts"], strict=True)]
-
-
-__all__ = ["Featurized", "featurize", "fit_pipeline", "trial_features"]
+__all__ = ["Featurized", "featurize", "fit_pipeline", "trials_features"]

@@ -25,7 +25,7 @@ import sklearn
 from sklearn.base import clone
 
 from bmelearn import __version__
-from bmelearn.compute.backends import running
+from bmelearn.compute.backends import on_threads, running
 from bmelearn.compute.cache import content_digest
 from bmelearn.compute.checkpoint import Checkpoint, unit_key
 from bmelearn.errors import ConfigError
@@ -151,7 +151,8 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     raw = plan.data.load(plan.cache_folder(final, "recordings"))
     progress("checking signal quality", 0, 1)
     cached = plan.cache_folder(final, "features") is not None
-    digests = {id(rec): content_digest(rec) for rec in raw} if cached else None  # one pass, for both caches' keys
+    # one pass, for both caches' keys; hashing releases the GIL
+    digests = dict(zip(map(id, raw), on_threads(content_digest, list(raw)), strict=True)) if cached else None
     quality = check_quality(raw, plan.cache_folder(final, "quality"), list(digests.values()) if cached else None)
     run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
     signal = plan.signal.fit(raw, quality.bads)
