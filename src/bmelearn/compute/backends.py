@@ -7,7 +7,7 @@ arguments and gives the same results.
   timed, and the rest go to the workers only when they finish sooner there, counting the
   sending of each unit and the workers' start-up. Cheap units on data held in memory (a
   recording's quality checks, a trial's features) stay here: copying their data to a worker
-  costs more than the work (22 3DC participants: features 1.65 s here, 3.9 s on 2 workers).
+  costs more than the work (22 3DC participants, a trial per unit: features 1.65 s here, 3.9 s on 2 workers).
   A grid of fits (the demo's 120), networks, ROCKET and costly features go to the workers.
 - ``sequential``: in this process.
 - ``processes``: ``workers`` local processes (loky; default: all cores). Large arrays go to
