@@ -174,8 +174,9 @@ def _print_summary(summary: dict, confidence: float, positive: str | None) -> No
 def predict(
     model: Annotated[Path, typer.Argument(help="Model file written by bmelearn run: RUN_FOLDER/models/NAME.skops.")],
     files: Annotated[list[str], typer.Argument(help="Recordings: numeric text, one sample per line, one column per "
-                                                    "channel (a header of channel names is matched by name). For a "
-                                                    "model of several signals, MODALITY=PATH for each.")],
+                                                    "channel (a header of channel names is matched by name), or EDF/BDF "
+                                                    "(signals matched by label). For a model of several signals, "
+                                                    "MODALITY=PATH for each.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV file to write (default: standard output).")] = None,
     fs: Annotated[list[str] | None, typer.Option(help="Sampling rate of the files in Hz (default: the model's): HZ "
                                                       "for every file, or MODALITY=HZ (repeatable).")] = None,

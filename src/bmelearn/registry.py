@@ -106,6 +106,8 @@ def type_name(hint: Any) -> str:
         return " ".join([*finite, type_name(args[0]), *bounds]) if bounds or finite else type_name(args[0])
     if origin in (typing.Union, UnionType):
         return " | ".join(type_name(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
     if origin is not None and issubclass(origin, Mapping):
         return "mapping"
     if origin is not None and issubclass(origin, Iterable):

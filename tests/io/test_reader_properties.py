@@ -36,6 +36,8 @@ from bmelearn.io import (
     read_long_csv,
     read_matrix,
     read_pattern,
+    read_continuous,
+    read_edf,
     read_quaternions,
     recordings_from_table,
 )
@@ -75,6 +77,9 @@ FILE_READERS: list[tuple[str, Callable[[Path], object]]] = [
     ("read_pattern", lambda p: read_pattern(p.parents[1], PATTERN + "".join(p.suffixes), fs=100.0, ch_names=["c0", "c1"])),
     ("read_pattern", lambda p: read_pattern(p.parents[1], PATTERN + "".join(p.suffixes), fs=1000.0, ch_names=["c0", "c1"],
                                             columns=TIMED)),
+    ("read_edf", read_edf),
+    ("read_continuous", lambda p: read_continuous(p.parents[1], "S{subject}/trial_{rep}_{x}" + "".join(p.suffixes),
+                                                  events="sidecar", fs=100.0, ch_names=["c0", "c1"])),
 ]
 #: Readers of something other than a file, each with its own test below.
 OTHER_READERS = {"recordings_from_table"}  # a DataFrame: test_table_reader
@@ -123,6 +128,19 @@ def _long_csv(n: int = 30) -> str:
     return "\n".join([LONG_HEADER, *(f"{t},{t % 3},{t % 5},{'ab'[t // 15]},1,s1" for t in range(n))]) + "\n"
 
 
+def _edf(kind: str) -> bytes:
+    """An EDF+ (or BDF+) file of two signals ``c0``, ``c1`` at 100 Hz, 2 s, one annotation."""
+    import io
+
+    import edfio
+
+    signal, file = (edfio.BdfSignal, edfio.Bdf) if kind == "bdf" else (edfio.EdfSignal, edfio.Edf)
+    out = io.BytesIO()
+    file([signal(np.sin(np.arange(200) / (5 + i)), 100.0, label=f"c{i}", physical_dimension="uV") for i in range(2)],
+         annotations=[edfio.EdfAnnotation(0.5, 1.0, "1")]).write(out)
+    return out.getvalue()
+
+
 VALID = [
     b"EMG1,EMG2\n" + b"".join(f"{i},{-i / 3:.4f}\n".encode() for i in range(20)),
     b"".join(b"(0.62, -0.007, -0.15, 0.77)\n" for _ in range(10)),
@@ -131,6 +149,8 @@ VALID = [
     _npz(),
     _long_csv().encode(),
     gzip.compress(_long_csv().encode(), mtime=0),
+    _edf("edf"),
+    _edf("bdf"),
 ]
 ODD_NPY = [
     _npy(np.array([{"a": 1}], dtype=object), allow_pickle=True),
@@ -231,7 +251,7 @@ FILES = st.one_of(
     numeric_text(),
     long_rows().map(long_text),
 )
-SUFFIXES = [".npy", ".txt", ".csv", ".csv.gz"]
+SUFFIXES = [".npy", ".txt", ".csv", ".csv.gz", ".edf", ".bdf"]
 
 
 # ---------------------------------------------------------------------------------------

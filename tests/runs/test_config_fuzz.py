@@ -90,6 +90,11 @@ CASES = [
     ("subjects-of-text", "dataset: {name: daphnet, path: DATA, subjects: [a]}\n", (), "dataset.subjects[0]: 'a' is not valid"),
     ("sessions-a-string", "dataset: {name: 3dc, path: DATA, sessions: train}\n", (), "dataset.sessions: 'train' is not valid"),
     ("dataset-no-path", "dataset: {name: 3dc}\n", (), "dataset.path"),
+    ("files-events-misspelt", "dataset: {name: files, path: DATA, pattern: 'S{subject}/{session}.edf', fs: 1000, "
+     "ch_names: [EMG1], events: annotaions}\n", (), "dataset.events: 'annotaions' is not valid (input should be "
+     "'annotations' or 'sidecar'); expected 'annotations' | 'sidecar' | null"),
+    ("files-continuous-without-events", "dataset: {name: files, path: DATA, pattern: 'S{subject}/{session}.edf', fs: 1000, "
+     "ch_names: [EMG1]}\n", (), "or, for continuous recordings, in their events (dataset.events: annotations or sidecar)"),
     ("dataset-a-string", "dataset: 3dc\n", (), "dataset: Input should be a valid dictionary"),
     ("dataset-name-a-number", "dataset: {name: 5}\n", (), "dataset.name: Input should be a valid string"),
     ("simulator-zero-subjects", "dataset: {n_subjects: 0}\n", (), "dataset.n_subjects: must be an integer >= 1, got 0"),

@@ -90,3 +90,26 @@ def test_columns_other_than_the_models_channels_are_refused(model, trial):
     kept = [i for i in range(8) if i != 2]
     moved = _predict(model, _text(trial.data[[2, *kept]].T, [names[2], *(names[i] for i in kept)]))
     np.testing.assert_array_equal(moved["confidence"], _predict(model, _text(trial.data.T))["confidence"])
+
+
+def test_an_edf_or_bdf_upload_predicts_as_the_text_file(model, trial):
+    """The model's channels are found by label in an EDF or BDF file (other signals, and the
+    excluded EMG3, left aside; labels in another order), at the file's rate; the decisions are
+    those of the text file, to the format's resolution."""
+    edfio = pytest.importorskip("edfio")
+    import io
+
+    expected = _predict(model, _text(trial.data.T, list(trial.ch_names)))
+    order = [7, 2, 0, 1, 3, 4, 5, 6]
+    for kind, cls, signal in (("edf", edfio.Edf, edfio.EdfSignal), ("bdf", edfio.Bdf, edfio.BdfSignal)):
+        signals = [signal(trial.data[i], trial.fs, label=trial.ch_names[i], physical_dimension="mV") for i in order]
+        signals.append(signal(np.zeros(int(trial.n_samples / trial.fs * 50)), 50.0, label="ACC X"))
+        buffer = io.BytesIO()
+        cls(signals, data_record_duration=trial.n_samples / trial.fs).write(buffer)
+        got = _predict(model, buffer.getvalue(), f"new.{kind}")
+        assert list(got["predicted"]) == list(expected["predicted"]), kind
+        np.testing.assert_allclose(got["confidence"], expected["confidence"], atol=1e-3)
+        with pytest.raises(DataError, match=rf"new\.{kind}: the file says 1000 Hz, not the 2000 Hz given"):
+            _predict(model, buffer.getvalue(), f"new.{kind}", fs=2000.0)
+    with pytest.raises(DataError, match=r"new\.edf: not a readable EDF file"):
+        _predict(model, b"0,1,2\n", "new.edf")

@@ -83,7 +83,9 @@ def test_mismatched_file_is_refused_naming_the_difference(threedc_model):
     header = ",".join(f"EMG{i}" for i in range(1, 10)) + ",ACC\n" + "\n".join(",".join(["1"] * 10) for _ in range(500))
     with pytest.raises(DataError, match=r"channels \['EMG10'\] that the model expects are missing \(the file has \['ACC'\]"):
         read_signal(header.encode(), "new.csv", "emg", 1000.0, model.signal)
-    with pytest.raises(DataError, match="new.edf: cannot read .edf"):
+    with pytest.raises(DataError, match=r"new\.xyz: cannot read \.xyz; upload numeric text .* or EDF/BDF"):
+        read_signal(b"0", "new.xyz", "emg", 1000.0, model.signal)
+    with pytest.raises(DataError, match=r"new\.edf: not a readable EDF file"):
         read_signal(b"0", "new.edf", "emg", 1000.0, model.signal)
     with pytest.raises(DataError, match="new.txt: not a text file"):
         read_signal(b"\xff\xfe\x00\x81" * 10, "new.txt", "emg", 1000.0, model.signal)

@@ -1,11 +1,13 @@
-"""Your own recordings: one file per trial in a folder, the metadata in the path.
+"""Your own recordings: one file per trial in a folder, the metadata in the path, or one
+continuous recording per file cut into trials by its events.
 
 A pattern such as ``S{subject}/{session}/{label}_{repetition}.npy`` says where the files are
 and what each part of the path means (see :mod:`bmelearn.io.pattern`). Files are numeric
 text (one sample per line, one column per channel; the columns of a header line are matched
-to the channels by name, see :mod:`bmelearn.io.columns`) or ``.npy`` arrays of channels ×
-samples; ``.npy`` files are memory-mapped and read only where they are used, so the dataset
-may be larger than memory.
+to the channels by name, see :mod:`bmelearn.io.columns`), ``.npy`` arrays of channels ×
+samples, or EDF/BDF files (their signals found by label; :mod:`bmelearn.io.edf`); ``.npy``
+files are memory-mapped and read only where they are used, so the dataset may be larger than
+memory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bmelearn.datasets.description import Description, missing_sessions
 from bmelearn.errors import DataError
 from bmelearn.io import read_pattern
 from bmelearn.io.columns import Columns
+from bmelearn.io.continuous import EventSource, read_continuous
 from bmelearn.registry import PositiveFloat
 from bmelearn.signals.recording import RecordingSet
 
@@ -25,20 +28,29 @@ from bmelearn.signals.recording import RecordingSet
 def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
              classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None,
              time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
-             match_channels: str = "name", **_) -> Description:
+             match_channels: str = "name", events: EventSource | None = None, rest: str | None = None, **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
     DataError naming the key if the pattern, the channels or the columns cannot describe files."""
     if not ch_names:
         raise DataError("dataset.ch_names: name the channels of the files, one per column (e.g. [EMG1, EMG2]).")
-    if "{label}" not in pattern and "{class}" not in pattern:
-        raise DataError(f"dataset.pattern: {pattern!r} has no {{label}} field; the class of each file must be in its path.")
+    labelled = "{label}" in pattern or "{class}" in pattern
+    if events is None and not labelled:
+        raise DataError(f"dataset.pattern: {pattern!r} has no {{label}} field; the class of each file must be in its path, "
+                        "or, for continuous recordings, in their events (dataset.events: annotations or sidecar).")
+    if events is not None and labelled:
+        raise DataError(f"dataset.pattern: {pattern!r} has a {{label}} field, but dataset.events cuts each file into "
+                        "trials by its events; remove one of the two.")
+    if rest is not None and events is None:
+        raise DataError("dataset.rest: the stretches between events are a class only for continuous recordings; set "
+                        "dataset.events too, or remove dataset.rest.")
     if PurePath(pattern).anchor or ".." in PurePath(pattern).parts:
         raise DataError(f"dataset.pattern: {pattern!r} is not a path inside dataset.path; write it relative to that "
                         "folder, e.g. 'S{subject}/{session}/{label}_{repetition}.npy'.")
     _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
     names = _class_names(classes)
     return Description({modality: fs}, sessions=None if sessions is None else list(sessions),
-                       classes=None if names is None else list(dict.fromkeys(names.values())), pattern=pattern)
+                       classes=None if names is None else list(dict.fromkeys([*names.values(), *([rest] if rest else [])])),
+                       pattern=pattern)
 
 
 def _columns(ch_names: Sequence[str], time_column: str | None, time_unit: str, ignore_columns: Sequence[str],
@@ -76,6 +88,8 @@ def load_files(
     time_unit: str = "s",
     ignore_columns: Sequence[str] = (),
     match_channels: str = "name",
+    events: EventSource | None = None,
+    rest: str | None = None,
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
@@ -83,19 +97,31 @@ def load_files(
     keep only those. A header line's columns are matched to ``ch_names`` by name; it may also hold
     ``time_column`` (in ``time_unit``: s, ms or us; its rate must be ``fs`` within 1 %) and
     ``ignore_columns``. A header that names none of the channels is refused unless
-    ``match_channels`` is ``position`` (then read in order); a file without a header is read by position."""
-    describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels)
+    ``match_channels`` is ``position`` (then read in order); a file without a header is read by position.
+    Files may also be EDF or BDF (their signals found by label).
+
+    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``sidecar``: a table beside each
+    file, see :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut
+    into trials by its events, and the pattern has no ``{label}``; ``classes`` then names the
+    event labels that are classes, and ``rest`` the class of the stretches between events."""
+    describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels,
+             events, rest)
 
     def keep(meta: dict[str, Any]) -> bool:
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
 
     names = _class_names(classes)
     columns = _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
-    recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
-                              units=units, classes=names, keep=keep, columns=columns)
+    if events is None:
+        recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
+                                  units=units, classes=names, keep=keep, columns=columns)
+    else:
+        recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
+                                     modality=modality, units=units, rest=rest, keep=keep, columns=columns,
+                                     classes=None if names is None else {str(k): v for k, v in names.items()})
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")
     if sessions is not None:
         missing_sessions(recordings, sessions, path, pattern)
-    order = list(dict.fromkeys(names.values())) if names is not None else None
+    order = list(dict.fromkeys([*names.values(), *([rest] if rest is not None else [])])) if names is not None else None
     return RecordingSet(recordings, order, name=Path(path).name)

@@ -8,6 +8,9 @@ from typing import Any
 
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
+from bmelearn.io.continuous import read_continuous
+from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
+from bmelearn.io.edf import read_edf
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
 from bmelearn.io.npy import map_npy, npy_file
 from bmelearn.io.pattern import match_files, read_array, read_pattern
@@ -28,6 +31,8 @@ __all__ = [
     "parse_quaternions",
     "read",
     "read_array",
+    "read_continuous",
+    "read_edf",
     "read_file",
     "read_long_csv",
     "read_matrix",
@@ -69,9 +74,14 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
       ``fs`` and ``ch_names``, and ``columns`` for a header's other columns): numeric text, or
       ``.npy`` arrays of channels × samples, memory-mapped (read lazily);
     - a file with ``channels`` and ``label``: a long table of samples (:func:`read_long_csv`);
+    - an EDF, EDF+, BDF or BDF+ file, with no other argument: its signals, one recording per
+      modality (:func:`read_edf`; its events, from :func:`read_edf` too, cut it into trials:
+      :func:`bmelearn.signals.events.trials_from_events`);
     - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
     """
     path = Path(path)
+    if path.suffix.lower() in EDF_SUFFIXES and pattern is None and not kwargs:
+        return read_edf(path).recordings
     if path.is_dir() or pattern is not None:
         if pattern is None:
             raise DataError(f"{path} is a folder: give a file pattern such as 'S{{subject}}/{{session}}/{{label}}.csv'.")

@@ -20,9 +20,11 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
+from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
+from bmelearn.io.edf import edf_matrix
 from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrices
-from bmelearn.signals.recording import MappedFile, Recording
+from bmelearn.signals.recording import MappedFile, Recording, trial_id
 
 FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ALIASES = {"rep": "repetition", "class": "label", "participant": "subject"}
@@ -64,18 +66,36 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
     return sorted(found, key=lambda item: _natural_key(item[0].relative_to(root).as_posix()))
 
 
-def read_array(path: Path) -> tuple[np.ndarray | MappedFile, list[str] | None]:
+def read_array(path: Path, fs: float | None = None) -> tuple[np.ndarray | MappedFile, list[str] | None]:
     """One file's samples × columns and its header names, if any: a ``.npy`` file (stored
-    channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), or numeric text."""
-    return read_arrays([path])[0]
+    channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), an EDF or
+    BDF file (its signals' labels as the header; its rate must be ``fs`` Hz when given), or
+    numeric text."""
+    return read_arrays([path], fs)[0]
 
 
-def read_arrays(paths: Sequence[Path]) -> list[tuple[np.ndarray | MappedFile, list[str] | None]]:
+def read_arrays(paths: Sequence[Path], fs: float | None = None) -> list[tuple[np.ndarray | MappedFile, list[str] | None]]:
     """:func:`read_array` of every path, in order; text files parsed on a thread per core
     (:func:`~bmelearn.io.text.read_matrices`)."""
-    text = [path for path in paths if path.suffix != ".npy"]
+    return [(values, header) for values, header, _ in _read_arrays(paths, fs)]
+
+
+def _read_arrays(paths: Sequence[Path], fs: float | None) -> list[tuple[np.ndarray | MappedFile, list[str] | None,
+                                                                     list[str] | None]]:
+    """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF, BDF)."""
+    text = [path for path in paths if path.suffix.lower() not in (".npy", *EDF_SUFFIXES)]
     parsed = iter(read_matrices(text))
-    return [(npy_file(path).T, None) if path.suffix == ".npy" else next(parsed) for path in paths]
+    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _edf_array(path, fs)
+            if path.suffix.lower() in EDF_SUFFIXES else (*next(parsed), None) for path in paths]
+
+
+def _edf_array(path: Path, fs: float | None) -> tuple[np.ndarray, list[str], list[str]]:
+    """An EDF/BDF file of one trial as samples × signals, their labels and units, at ``fs`` Hz."""
+    values, labels, rate, units = edf_matrix(path)
+    if fs is not None and not np.isclose(rate, fs):
+        raise DataError(f"{path}: sampled at {rate:g} Hz, not the {fs:g} Hz of dataset.fs; set fs to {rate:g} or "
+                        "resample the file.")
+    return values, labels, units
 
 
 def read_pattern(
@@ -112,24 +132,25 @@ def read_pattern(
         if keep is None or keep(meta):
             chosen.append((path, meta))
     paths = [path for path, _ in chosen]
-    arrays = read_arrays(paths) if read is None else [(read(path), None) for path in paths]
+    arrays = _read_arrays(paths, fs) if read is None else [(read(path), None, None) for path in paths]
     recordings = []
-    for (path, meta), (data, header) in zip(chosen, arrays, strict=True):
+    for (path, meta), (data, header, file_units) in zip(chosen, arrays, strict=True):
+        if file_units is not None and not units:  # the file's units of the channels, in their order
+            file_units = [file_units[i] for i in columns.order(header, ch_names, path)]
         data = columns.select(data, header, ch_names, fs, path)
         if data.ndim != 2 or data.shape[1] != len(ch_names):
             raise DataError(
                 f"{path}: {data.shape[-1]} channel columns, expected {len(ch_names)} ({', '.join(ch_names)}). "
                 "Check that the file belongs to this dataset, or remove it."
             )
-        trial = "/".join(f"{k}={meta.get(k)}" for k in ("subject", "session", "repetition", "label"))
-        meta = {"trial": trial} | meta | {"source": str(path)}
+        meta = {"trial": trial_id(meta)} | meta | {"source": str(path)}
         recordings.append(
             Recording(
                 data.T,
                 fs,
                 ch_names=tuple(ch_names),
                 ch_types=(ch_type,) * len(ch_names),
-                units=(units,) * len(ch_names) if units else (),
+                units=(units,) * len(ch_names) if units else tuple(file_units or ()),
                 modality=modality,
                 meta=meta,
             )

@@ -78,6 +78,12 @@ def on_disk(data: Any) -> bool:
 #: Metadata keys every recording carries (``None`` where unknown).
 META_KEYS = ("subject", "session", "repetition", "label", "trial")
 
+
+def trial_id(meta: dict[str, Any]) -> str:
+    """The id of a trial from its metadata: ``subject=1/session=train/repetition=0/label=fist``."""
+    return "/".join(f"{k}={meta.get(k)}" for k in ("subject", "session", "repetition", "label"))
+
+
 #: Units by channel type, used when a reader does not know better.
 DEFAULT_UNITS = {"emg": "a.u.", "acc": "g", "gyro": "deg/s", "quat": "1", "misc": "a.u."}
 

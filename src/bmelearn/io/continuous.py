@@ -1,0 +1,85 @@
+"""Folders of continuous recordings, one file per session (or run), cut into trials by events.
+
+The pattern (see :mod:`bmelearn.io.pattern`) names the files, e.g. ``S{subject}/{session}.edf``,
+without a ``{label}``: the labels come from the events, either the file's own annotations
+(EDF+ and BDF+: ``events: annotations``) or a side-car table beside each file
+(``events: sidecar``; see :func:`sidecar`). See :mod:`bmelearn.signals.events` for how events
+become trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bmelearn.errors import DataError
+from bmelearn.io.columns import Columns
+from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
+from bmelearn.io.edf import pick_signals, read_edf
+from bmelearn.io.pattern import match_files, read_array
+from bmelearn.signals.events import read_events, trials_from_events
+from bmelearn.signals.recording import Recording
+
+EventSource = Literal["annotations", "sidecar"]
+#: How the name of a side-car events table ends, before its extension.
+EVENTS_SUFFIX = "_events"
+
+
+def sidecar(path: Path) -> Path:
+    """The events table of the recording at ``path``: ``NAME_events.tsv`` (or ``.csv``) beside
+    ``NAME.ext``, or, for a BIDS name ``..._emg.edf``, ``..._events.tsv``; a DataError listing
+    the names looked for when none exists."""
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    candidates = [path.with_name(f"{stem}{EVENTS_SUFFIX}{ext}") for ext in (".tsv", ".csv")]
+    if "_" in stem:
+        candidates.append(path.with_name(f"{stem.rsplit('_', 1)[0]}{EVENTS_SUFFIX}.tsv"))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"{path}: no events table beside it; looked for {[c.name for c in candidates]}. Write one "
+                    "(columns onset, duration, label), or use the file's annotations (dataset.events: annotations).")
+
+
+def read_continuous(root: str | Path, pattern: str, *, events: EventSource, fs: float, ch_names: Sequence[str],
+                    ch_type: str = "emg", modality: str = "emg", units: str | None = None,
+                    classes: Mapping[str, str] | None = None, rest: str | None = None,
+                    keep: Callable[[dict[str, Any]], bool] | None = None, columns: Columns | None = None) -> list[Recording]:
+    """The trials of every continuous recording matching ``pattern`` under ``root``: the
+    channels ``ch_names`` at ``fs`` Hz (found by name in an EDF/BDF file, by its header or
+    position in other files), cut at the ``events`` of each file. ``classes`` maps event labels
+    to class names (events of other labels are not trials; without it every label is a class);
+    ``rest`` names the class of the stretches between events (none by default)."""
+    columns = columns or Columns()
+    trials = []
+    for path, fields in match_files(root, pattern):
+        if (keep is not None and not keep(fields)) or path.stem.endswith(EVENTS_SUFFIX):
+            continue  # a side-car table matches a pattern such as S{subject}/{session}.csv too
+        if path.suffix.lower() in EDF_SUFFIXES:
+            continuous = read_edf(path)
+            stream = pick_signals(continuous.recordings, ch_names, path)
+            if not np.isclose(stream.fs, fs):
+                raise DataError(f"{path}: the signals {list(ch_names)} are sampled at {stream.fs:g} Hz, not the {fs:g} Hz "
+                                f"of dataset.fs; set fs to {stream.fs:g} or resample the file.")
+            stream = replace(stream, ch_types=(ch_type,) * len(ch_names), modality=modality,
+                             units=(units,) * len(ch_names) if units else stream.units)
+            table = continuous.events if events == "annotations" else read_events(sidecar(path))
+        else:
+            if events == "annotations":
+                raise DataError(f"{path}: only EDF+ and BDF+ files carry annotations; give the events beside it "
+                                "(dataset.events: sidecar).")
+            values, header = read_array(path, fs)
+            data = columns.select(np.asarray(values), header, ch_names, fs, path)
+            stream = Recording(np.asarray(data).T, fs, tuple(ch_names), (ch_type,) * len(ch_names),
+                               (units,) * len(ch_names) if units else (), modality, {"source": str(path)})
+            table = read_events(sidecar(path))
+        named = table if classes is None else table.assign(label=table["label"].map(lambda label: classes.get(label, label)))
+        found = trials_from_events([stream], named, fields, None if classes is None else set(classes.values()), rest, path)
+        if not found:
+            raise DataError(f"{path}: no event of the classes {sorted(set((classes or {}).values()))} "
+                            f"(its events: {sorted(set(table['label']))}). Check dataset.classes.")
+        trials += found
+    return trials

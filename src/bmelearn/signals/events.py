@@ -1,0 +1,98 @@
+"""Continuous recordings cut into trials by their events.
+
+An events table has one row per labelled stretch of the recording: ``onset`` and ``duration``
+in seconds from the recording's start, and ``label`` (the class; BIDS names it ``trial_type``,
+and ``value`` is read too). It comes from the file itself (EDF+ annotations) or from a
+side-car table beside it (:func:`read_events`). Each event of a class becomes a trial with
+its repetition number (the events of that class before it, in order of onset); the stretches
+between events are a class only when asked (``rest``). Windows are cut inside each trial, so
+no window straddles two labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmelearn.errors import DataError
+from bmelearn.signals.recording import Recording, trial_id
+
+#: Names read as the label column, in order of preference.
+LABEL_COLUMNS = ("label", "trial_type", "value")
+
+
+def read_events(path: str | Path) -> pd.DataFrame:
+    """An events table (tab-separated ``.tsv``, else comma-separated) as ``onset``, ``duration``
+    (s) and ``label``; a DataError naming the file and the missing column or bad value."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: events file not found.")
+    try:
+        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype={c: str for c in LABEL_COLUMNS},
+                            keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read it as an events table ({exc}).") from None
+    label = next((c for c in LABEL_COLUMNS if c in table.columns), None)
+    missing = [c for c in ("onset", "duration") if c not in table.columns] + ([] if label else ["label"])
+    if missing:
+        raise DataError(f"{path}: an events table needs the columns onset, duration (s) and label (or trial_type); "
+                        f"{missing} missing, the file has {list(table.columns)}.")
+    for column in ("onset", "duration"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)) | (values.to_numpy(dtype=float) < 0))
+        if bad.size:
+            raise DataError(f"{path}, line {bad[0] + 2}: {column} {table[column].iloc[bad[0]]!r} is not a number of "
+                            "seconds ≥ 0. Fix that line.")
+        table[column] = values.astype(float)
+    return pd.DataFrame({"onset": table["onset"], "duration": table["duration"], "label": table[label].str.strip()})
+
+
+def trials_from_events(streams: Sequence[Recording], events: pd.DataFrame, meta: Mapping[str, Any],
+                       classes: Sequence[str] | None = None, rest: str | None = None,
+                       where: str | Path = "") -> list[Recording]:
+    """The trials of a continuous recording (``streams``: its modalities, each from time 0):
+    one per event whose label is among ``classes`` (every labelled event without ``classes``),
+    and, with ``rest``, one labelled ``rest`` per stretch between events. Each trial carries
+    ``meta`` (subject, session ...) with its label, repetition, onset (s) and trial id; ``where``
+    names the recording in messages. An event that runs past the end of a stream is an error."""
+    length = min(rec.duration for rec in streams)
+    table = events.sort_values("onset", kind="stable").reset_index(drop=True)
+    ends = table["onset"] + table["duration"]
+    late = np.flatnonzero(ends.to_numpy() > length + 1.0 / max(rec.fs for rec in streams))
+    if late.size:
+        row = table.iloc[late[0]]
+        raise DataError(f"{where}: the event {row['label']!r} at {row['onset']:g} s lasts until {ends.iloc[late[0]]:g} s, "
+                        f"past the end of the recording ({length:g} s). Check that the events belong to this file and "
+                        "that their times are in seconds from its start.")
+    stretches = [(float(o), float(e), str(lab)) for o, e, lab in zip(table["onset"], ends, table["label"], strict=True)
+                 if classes is None or str(lab) in classes]
+    if rest is not None:
+        stretches += [(start, end, rest) for start, end in _gaps(table["onset"].to_numpy(), ends.to_numpy(), length)]
+        stretches.sort()
+    counts: dict[str, int] = {}
+    trials = []
+    for onset, end, label in stretches:
+        repetition = counts[label] = counts.get(label, -1) + 1
+        info = dict(meta) | {"label": label, "repetition": repetition, "onset": onset, "source": str(where)}
+        info = {"trial": trial_id(info)} | info
+        for rec in streams:
+            first, last = round(onset * rec.fs), min(round(end * rec.fs), rec.n_samples)
+            trials.append(Recording(np.asarray(rec.data[:, first:last]), rec.fs, rec.ch_names, rec.ch_types, rec.units,
+                                    rec.modality, info))
+    return trials
+
+
+def _gaps(onsets: np.ndarray, ends: np.ndarray, length: float) -> list[tuple[float, float]]:
+    """The stretches of ``[0, length]`` s that no event covers."""
+    gaps, covered = [], 0.0
+    for onset, end in sorted(zip(onsets, ends, strict=True)):
+        if onset > covered:
+            gaps.append((covered, float(onset)))
+        covered = max(covered, float(end))
+    if length > covered:
+        gaps.append((covered, length))
+    return gaps
