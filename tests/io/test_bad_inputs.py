@@ -28,7 +28,7 @@ from bmelearn.io import (
     read_quaternions,
     recordings_from_table,
 )
-from bmelearn.signals.quality import check_finite, exclude_bad_channels
+from bmelearn.signals.quality import check_finite, clipped_channels, exclude_bad_channels
 from bmelearn.signals.recording import Recording, RecordingSet
 
 NAMES3 = ("EMG1", "EMG2", "EMG3")
@@ -217,6 +217,18 @@ def test_clipped_channel_is_reported_and_kept():
     assert len(notes) == 1 and "EMG3" in notes[0] and "clipped" in notes[0]
     assert cleaned[0].ch_names == NAMES3
     np.testing.assert_array_equal(cleaned[0].data, data)
+
+
+def test_a_signal_of_a_few_adc_levels_is_not_taken_for_clipping():
+    """Rest on an 8-bit armband spans a few ADC steps and sits at its extremes by nature (one
+    MyoDisCo rest repetition: -3 to 2, 6 values); the same at the converter's rail, with a
+    signal of many levels, is saturation."""
+    rng = np.random.default_rng(0)
+    quiet = np.round(rng.normal(0, 1.2, (3, 100))).clip(-3, 2)  # 6 levels, runs at -3 and 2
+    assert not clipped_channels(rec(quiet, "rest.csv", fs=200.0))
+    loud = np.round(rng.normal(0, 60, (3, 100))).clip(-128, 127)
+    loud[1, 40:45] = 127  # a gesture driving one channel into the rail
+    assert set(clipped_channels(rec(loud, "fist.csv", fs=200.0))) == {1}
 
 
 def test_clean_recordings_give_no_notes():

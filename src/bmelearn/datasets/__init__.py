@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bmelearn.datasets import daphnet, files, myo, rps, simulator, tabular, threedc
+from bmelearn.datasets import daphnet, files, myo, myodisco, rps, simulator, tabular, threedc
 from bmelearn.datasets.description import Description
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.io.text import recordings_cache
@@ -41,6 +41,14 @@ DATASETS: Registry[Entry] = Registry("dataset", [
                     "holding trial_1 ... trial_6 (R_{rep}_C_{class}.csv and metadata.json in each). Cite Eddy et "
                     "al., LibEMG: an open source library to facilitate the exploration of myoelectric control, "
                     "IEEE Access 11, 2023."),
+    Entry.of(myodisco.load_myodisco, "myodisco",
+             "MyoDisCo (LibEMG): Myo armband, 8 EMG channels at 200 Hz, 7 gestures (10 with all_classes), sessions "
+             "day1 and day2 (the armband put on again) and position1-4 (other limb positions on day 2); each "
+             "repetition cut to its active part as LibEMG's loader does (crop: false keeps it whole).",
+             needs_path=True, describe=myodisco.describe,
+             source="The public MyoDisCo repository of the LibEMG project. path: the folder holding S1, S2, ... "
+                    "(S{n}/day1, S{n}/day2, S{n}/positions/1..4, files R_{rep}_C_{class}_EMG.csv). Cite J. Neural "
+                    "Eng. 21, 2024, doi 10.1088/1741-2552/ad4915."),
     Entry.of(rps.load_emg_rps, "emg-rps",
              "Armband EMG, rock/paper/scissors/ok/rest (geomstats): 8 channels resampled to 244 Hz, "
              "subjects mg and rr, sessions s1 and s2.",

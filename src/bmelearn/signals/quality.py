@@ -27,6 +27,9 @@ from bmelearn.signals.recording import Recording, RecordingSet, session_label
 
 #: A channel is clipped when more than this share of its samples sit at its extreme values.
 CLIP_FRACTION = 0.01
+#: ... and it takes at least this many distinct values: a signal of a few ADC steps (rest on an
+#: 8-bit Myo armband: -3 to 2) sits at its extremes by nature, not in saturation.
+CLIP_MIN_LEVELS = 16
 
 #: Surface EMG's usable band starts at about 20 Hz: below it lie movement artefact and baseline
 #: wander (De Luca et al. 2010, "Filtering the surface EMG signal", J Biomech 43:1573).
@@ -160,12 +163,14 @@ def flat_channels(rec: Recording) -> list[int]:
 
 def clipped_channels(rec: Recording) -> dict[int, float]:
     """Channels that sit at their own min or max for runs of 3+ samples in more than
-    CLIP_FRACTION of the recording (an amplifier in saturation): ``{index: share}``."""
+    CLIP_FRACTION of the recording (an amplifier in saturation), among those that take at least
+    CLIP_MIN_LEVELS distinct values: ``{index: share}``."""
     x = rec.data
     at_limit = (x == x.min(axis=1, keepdims=True)) | (x == x.max(axis=1, keepdims=True))
     plateau = at_limit[:, :-2] & at_limit[:, 1:-1] & at_limit[:, 2:]
     share = plateau.mean(axis=1) if x.shape[1] > 2 else np.zeros(len(x))
-    return {int(i): float(share[i]) for i in np.flatnonzero((share > CLIP_FRACTION) & (np.ptp(x, axis=1) > 0))}
+    candidates = np.flatnonzero((share > CLIP_FRACTION) & (np.ptp(x, axis=1) > 0))
+    return {int(i): float(share[i]) for i in candidates if len(np.unique(x[i])) >= CLIP_MIN_LEVELS}
 
 
 def channel_measures(rec: Recording) -> np.ndarray:
@@ -412,7 +417,7 @@ def check_quality(recordings: RecordingSet, cache: Path | None = None, digests: 
 
 
 #: What the inspections are measured with: part of their cache key.
-_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, LOW_FREQUENCY_HZ, MIN_LOW_FREQUENCY_FS, POWERLINE_HZ,
+_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, CLIP_MIN_LEVELS, LOW_FREQUENCY_HZ, MIN_LOW_FREQUENCY_FS, POWERLINE_HZ,
                   POWERLINE_HALF_WIDTH_HZ, MIN_SPECTRUM_S)
 
 
