@@ -92,7 +92,7 @@ CASES = [
     ("dataset-no-path", "dataset: {name: 3dc}\n", (), "dataset.path"),
     ("files-events-misspelt", "dataset: {name: files, path: DATA, pattern: 'S{subject}/{session}.edf', fs: 1000, "
      "ch_names: [EMG1], events: annotaions}\n", (), "dataset.events: 'annotaions' is not valid (input should be "
-     "'annotations' or 'sidecar'); expected 'annotations' | 'sidecar' | null"),
+     "'annotations', 'sidecar' or 'labels'); expected 'annotations' | 'sidecar' | 'labels' | null"),
     ("files-continuous-without-events", "dataset: {name: files, path: DATA, pattern: 'S{subject}/{session}.edf', fs: 1000, "
      "ch_names: [EMG1]}\n", (), "or, for continuous recordings, in their events (dataset.events: annotations or sidecar)"),
     ("dataset-a-string", "dataset: 3dc\n", (), "dataset: Input should be a valid dictionary"),

@@ -21,6 +21,7 @@ from bmelearn.errors import DataError
 from bmelearn.io import read_pattern
 from bmelearn.io.columns import Columns
 from bmelearn.io.continuous import EventSource, read_continuous
+from bmelearn.io.mat import NINAPRO, PRESETS, MatLayout
 from bmelearn.registry import PositiveFloat
 from bmelearn.signals.recording import RecordingSet
 
@@ -28,7 +29,8 @@ from bmelearn.signals.recording import RecordingSet
 def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
              classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None,
              time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
-             match_channels: str = "name", events: EventSource | None = None, rest: str | None = None, **_) -> Description:
+             match_channels: str = "name", events: EventSource | None = None, rest: str | None = None,
+             mat: str | dict[str, str] | None = None, **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
     DataError naming the key if the pattern, the channels or the columns cannot describe files."""
     if not ch_names:
@@ -40,6 +42,10 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
     if events is not None and labelled:
         raise DataError(f"dataset.pattern: {pattern!r} has a {{label}} field, but dataset.events cuts each file into "
                         "trials by its events; remove one of the two.")
+    layout = _mat_layout(mat)
+    if events == "labels" and layout.labels is None:
+        raise DataError("dataset.events: labels takes each sample's class from a variable of the MATLAB files; name it "
+                        "in dataset.mat (e.g. mat: {signal: emg, labels: restimulus}, or mat: ninapro).")
     if rest is not None and events is None:
         raise DataError("dataset.rest: the stretches between events are a class only for continuous recordings; set "
                         "dataset.events too, or remove dataset.rest.")
@@ -63,6 +69,22 @@ def _columns(ch_names: Sequence[str], time_column: str | None, time_unit: str, i
             raise DataError(f"dataset.{key}: {channels} also in dataset.ch_names; a column is a channel or not, "
                             "remove them from one of the two.")
     return Columns(time_column, time_unit, tuple(ignore_columns), match_channels, config="dataset")
+
+
+def _mat_layout(mat: str | dict[str, str] | None) -> MatLayout:
+    """The variables of MATLAB files: a preset's (``ninapro``), those given, or NinaPro's."""
+    if mat is None:
+        return NINAPRO
+    if isinstance(mat, str):
+        if mat not in PRESETS:
+            raise DataError(f"dataset.mat: {mat!r} is not a known layout; choose from {sorted(PRESETS)}, or name the "
+                            "variables: {signal: emg, labels: restimulus}.")
+        return PRESETS[mat]
+    unknown = sorted(set(mat) - {"signal", "labels"})
+    if unknown or "signal" not in mat:
+        raise DataError(f"dataset.mat: give signal (and labels) as variable names, e.g. {{signal: emg, labels: "
+                        f"restimulus}}; {'unknown keys ' + str(unknown) if unknown else 'signal is missing'}.")
+    return MatLayout(mat["signal"], mat.get("labels"))
 
 
 def _class_names(classes: Sequence[str] | Mapping[Any, str] | None) -> dict[Any, str] | None:
@@ -90,6 +112,7 @@ def load_files(
     match_channels: str = "name",
     events: EventSource | None = None,
     rest: str | None = None,
+    mat: str | dict[str, str] | None = None,
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
@@ -100,12 +123,15 @@ def load_files(
     ``match_channels`` is ``position`` (then read in order); a file without a header is read by position.
     Files may also be EDF or BDF (their signals found by label).
 
-    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``sidecar``: a table beside each
-    file, see :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut
-    into trials by its events, and the pattern has no ``{label}``; ``classes`` then names the
-    event labels that are classes, and ``rest`` the class of the stretches between events."""
+    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``labels``: a MATLAB file's
+    per-sample label variable; ``sidecar``: a table beside each file, see
+    :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut into trials
+    by its events, and the pattern has no ``{label}``; ``classes`` then names the event labels
+    that are classes, and ``rest`` the class of the stretches between events. ``mat`` names the
+    variables of MATLAB files: ``ninapro`` (the default: ``emg`` and ``restimulus``) or
+    ``{signal: NAME, labels: NAME}``."""
     describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels,
-             events, rest)
+             events, rest, mat)
 
     def keep(meta: dict[str, Any]) -> bool:
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
@@ -118,6 +144,7 @@ def load_files(
     else:
         recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
                                      modality=modality, units=units, rest=rest, keep=keep, columns=columns,
+                                     mat=_mat_layout(mat),
                                      classes=None if names is None else {str(k): v for k, v in names.items()})
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")

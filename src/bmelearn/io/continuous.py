@@ -2,8 +2,9 @@
 
 The pattern (see :mod:`bmelearn.io.pattern`) names the files, e.g. ``S{subject}/{session}.edf``,
 without a ``{label}``: the labels come from the events, either the file's own annotations
-(EDF+ and BDF+: ``events: annotations``) or a side-car table beside each file
-(``events: sidecar``; see :func:`sidecar`). See :mod:`bmelearn.signals.events` for how events
+(EDF+ and BDF+: ``events: annotations``), a per-sample label variable (MATLAB files, e.g.
+NinaPro's ``restimulus``: ``events: labels``; see :mod:`bmelearn.io.mat`) or a side-car table
+beside each file (``events: sidecar``; see :func:`sidecar`). See :mod:`bmelearn.signals.events` for how events
 become trials.
 """
 
@@ -20,11 +21,13 @@ from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
 from bmelearn.io.edf import pick_signals, read_edf
+from bmelearn.io.mat import NINAPRO, MatLayout, events_from_labels, read_mat, stop_reader
+from bmelearn.io.mat import SUFFIX as MAT_SUFFIX
 from bmelearn.io.pattern import match_files, read_array
 from bmelearn.signals.events import read_events, trials_from_events
 from bmelearn.signals.recording import Recording
 
-EventSource = Literal["annotations", "sidecar"]
+EventSource = Literal["annotations", "sidecar", "labels"]
 #: How the name of a side-car events table ends, before its extension.
 EVENTS_SUFFIX = "_events"
 
@@ -47,13 +50,25 @@ def sidecar(path: Path) -> Path:
 def read_continuous(root: str | Path, pattern: str, *, events: EventSource, fs: float, ch_names: Sequence[str],
                     ch_type: str = "emg", modality: str = "emg", units: str | None = None,
                     classes: Mapping[str, str] | None = None, rest: str | None = None,
-                    keep: Callable[[dict[str, Any]], bool] | None = None, columns: Columns | None = None) -> list[Recording]:
+                    keep: Callable[[dict[str, Any]], bool] | None = None, columns: Columns | None = None,
+                    mat: MatLayout | None = None) -> list[Recording]:
     """The trials of every continuous recording matching ``pattern`` under ``root``: the
     channels ``ch_names`` at ``fs`` Hz (found by name in an EDF/BDF file, by its header or
     position in other files), cut at the ``events`` of each file. ``classes`` maps event labels
     to class names (events of other labels are not trials; without it every label is a class);
-    ``rest`` names the class of the stretches between events (none by default)."""
-    columns = columns or Columns()
+    ``rest`` names the class of the stretches between events (none by default). ``mat`` names
+    the variables of MATLAB files (default: NinaPro's)."""
+    try:
+        return _read_all(root, pattern, events, fs, ch_names, ch_type, modality, units, classes, rest, keep,
+                         columns or Columns(), mat or NINAPRO)
+    finally:
+        stop_reader()
+
+
+def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch_names: Sequence[str], ch_type: str,
+              modality: str, units: str | None, classes: Mapping[str, str] | None, rest: str | None,
+              keep: Callable[[dict[str, Any]], bool] | None, columns: Columns, layout: MatLayout) -> list[Recording]:
+    """:func:`read_continuous`, its options resolved."""
     trials = []
     for path, fields in match_files(root, pattern):
         if (keep is not None and not keep(fields)) or path.stem.endswith(EVENTS_SUFFIX):
@@ -67,10 +82,18 @@ def read_continuous(root: str | Path, pattern: str, *, events: EventSource, fs: 
             stream = replace(stream, ch_types=(ch_type,) * len(ch_names), modality=modality,
                              units=(units,) * len(ch_names) if units else stream.units)
             table = continuous.events if events == "annotations" else read_events(sidecar(path))
-        else:
+        elif path.suffix.lower() == MAT_SUFFIX:
             if events == "annotations":
-                raise DataError(f"{path}: only EDF+ and BDF+ files carry annotations; give the events beside it "
-                                "(dataset.events: sidecar).")
+                raise DataError(f"{path}: a MATLAB file has no annotations; take the events from its label variable "
+                                "(dataset.events: labels) or from a table beside it (dataset.events: sidecar).")
+            data, labels = read_mat(path, layout if events == "labels" else MatLayout(layout.signal), len(ch_names))
+            stream = Recording(data, fs, tuple(ch_names), (ch_type,) * len(ch_names),
+                               (units,) * len(ch_names) if units else (), modality, {"source": str(path)})
+            table = events_from_labels(labels, fs) if events == "labels" else read_events(sidecar(path))
+        else:
+            if events in ("annotations", "labels"):
+                raise DataError(f"{path}: only EDF+/BDF+ files carry annotations and MATLAB files a label variable; "
+                                "give the events beside it (dataset.events: sidecar).")
             values, header = read_array(path, fs)
             data = columns.select(np.asarray(values), header, ch_names, fs, path)
             stream = Recording(np.asarray(data).T, fs, tuple(ch_names), (ch_type,) * len(ch_names),
