@@ -158,6 +158,8 @@ def test_bad_edf_inputs_name_the_file_and_the_fix(simulated, tmp_path):
     with pytest.raises(DataError, match=r"session1\.edf: the event 'rest' at 1\.8 s lasts until 2\.3 s, past the end of "
                                         r"the recording \(2 s\)\. Check that the events belong to this file"):
         _files(root, simulated, "S{subject}/{session}.edf", events="sidecar")
+    with pytest.raises(DataError, match=r"session1\.edf: an EDF/BDF file has no label variable; take the events from"):
+        _files(root, simulated, "S{subject}/{session}.edf", events="labels")
     # no side-car table; an events table without labels
     (root / "S1" / "session1_events.tsv").unlink()
     with pytest.raises(DataError, match=r"session1\.edf: no events table beside it; looked for \['session1_events\.tsv'"):

@@ -81,6 +81,9 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch
                                 f"of dataset.fs; set fs to {stream.fs:g} or resample the file.")
             stream = replace(stream, ch_types=(ch_type,) * len(ch_names), modality=modality,
                              units=(units,) * len(ch_names) if units else stream.units)
+            if events == "labels":
+                raise DataError(f"{path}: an EDF/BDF file has no label variable; take the events from its annotations "
+                                "(dataset.events: annotations) or from a table beside it (dataset.events: sidecar).")
             table = continuous.events if events == "annotations" else read_events(sidecar(path))
         elif path.suffix.lower() == MAT_SUFFIX:
             if events == "annotations":
