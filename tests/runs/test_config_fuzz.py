@@ -94,7 +94,7 @@ CASES = [
      "ch_names: [EMG1], events: annotaions}\n", (), "dataset.events: 'annotaions' is not valid (input should be "
      "'annotations', 'sidecar' or 'labels'); expected 'annotations' | 'sidecar' | 'labels' | null"),
     ("files-continuous-without-events", "dataset: {name: files, path: DATA, pattern: 'S{subject}/{session}.edf', fs: 1000, "
-     "ch_names: [EMG1]}\n", (), "or, for continuous recordings, in their events (dataset.events: annotations or sidecar)"),
+     "ch_names: [EMG1]}\n", (), "or, for continuous recordings, in their events (dataset.events: annotations, labels or sidecar)"),
     ("dataset-a-string", "dataset: 3dc\n", (), "dataset: Input should be a valid dictionary"),
     ("dataset-name-a-number", "dataset: {name: 5}\n", (), "dataset.name: Input should be a valid string"),
     ("simulator-zero-subjects", "dataset: {n_subjects: 0}\n", (), "dataset.n_subjects: must be an integer >= 1, got 0"),

@@ -38,7 +38,7 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
     labelled = "{label}" in pattern or "{class}" in pattern
     if events is None and not labelled:
         raise DataError(f"dataset.pattern: {pattern!r} has no {{label}} field; the class of each file must be in its path, "
-                        "or, for continuous recordings, in their events (dataset.events: annotations or sidecar).")
+                        "or, for continuous recordings, in their events (dataset.events: annotations, labels or sidecar).")
     if events is not None and labelled:
         raise DataError(f"dataset.pattern: {pattern!r} has a {{label}} field, but dataset.events cuts each file into "
                         "trials by its events; remove one of the two.")
