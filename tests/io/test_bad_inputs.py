@@ -10,6 +10,7 @@ import io
 import re
 import tracemalloc
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,23 @@ def test_clipped_channel_is_reported_and_kept():
     assert len(notes) == 1 and "EMG3" in notes[0] and "clipped" in notes[0]
     assert cleaned[0].ch_names == NAMES3
     np.testing.assert_array_equal(cleaned[0].data, data)
+
+
+def test_a_channel_clipped_in_many_recordings_of_a_session_is_one_note():
+    """Saturation repeats over a session (a strong gesture on an 8-bit armband): one note per
+    channel and session, counting its recordings, not one per file."""
+    t = np.arange(2000) / 200.0
+    recordings = []
+    for i in range(5):
+        data = noise(n_samples=2000, seed=i)
+        if i < 3:
+            data[2] = np.clip(np.sin(2 * np.pi * 1.0 * t), -0.5 + 0.1 * i, 0.5)  # plateaus at the limits
+        one = rec(data, f"r{i}.csv", fs=200.0)
+        recordings.append(replace(one, meta=one.meta | {"subject": 4, "session": "day2"}))
+    with pytest.warns(UserWarning):
+        _, notes = exclude_bad_channels(RecordingSet(recordings))
+    assert notes == ["channel EMG3 (emg) looks clipped in 3 of the 5 recordings of subject 4, session day2 (up to "
+                     "72% of samples at its limits, in r2.csv)."]
 
 
 def test_a_signal_of_a_few_adc_levels_is_not_taken_for_clipping():

@@ -28,8 +28,11 @@ from bmelearn.signals.recording import Recording, RecordingSet, session_label
 #: A channel is clipped when more than this share of its samples sit at its extreme values.
 CLIP_FRACTION = 0.01
 #: ... and it takes at least this many distinct values: a signal of a few ADC steps (rest on an
-#: 8-bit Myo armband: -3 to 2) sits at its extremes by nature, not in saturation.
+#: 8-bit Myo armband: -3 to 2) sits at its extremes by nature, not in saturation;
 CLIP_MIN_LEVELS = 16
+#: ... and the runs at its extremes hold at least this many samples beyond their first two (a run
+#: of 5): one run of 3 in a short recording (MyoDisCo's 0.5 s gestures: 1 % of 100 samples) is chance.
+CLIP_MIN_SAMPLES = 3
 
 #: Surface EMG's usable band starts at about 20 Hz: below it lie movement artefact and baseline
 #: wander (De Luca et al. 2010, "Filtering the surface EMG signal", J Biomech 43:1573).
@@ -163,13 +166,13 @@ def flat_channels(rec: Recording) -> list[int]:
 
 def clipped_channels(rec: Recording) -> dict[int, float]:
     """Channels that sit at their own min or max for runs of 3+ samples in more than
-    CLIP_FRACTION of the recording (an amplifier in saturation), among those that take at least
-    CLIP_MIN_LEVELS distinct values: ``{index: share}``."""
+    CLIP_FRACTION of the recording and CLIP_MIN_SAMPLES samples (an amplifier in saturation),
+    among those that take at least CLIP_MIN_LEVELS distinct values: ``{index: share}``."""
     x = rec.data
     at_limit = (x == x.min(axis=1, keepdims=True)) | (x == x.max(axis=1, keepdims=True))
     plateau = at_limit[:, :-2] & at_limit[:, 1:-1] & at_limit[:, 2:]
     share = plateau.mean(axis=1) if x.shape[1] > 2 else np.zeros(len(x))
-    candidates = np.flatnonzero((share > CLIP_FRACTION) & (np.ptp(x, axis=1) > 0))
+    candidates = np.flatnonzero((share > CLIP_FRACTION) & (plateau.sum(axis=1) >= CLIP_MIN_SAMPLES) & (np.ptp(x, axis=1) > 0))
     return {int(i): float(share[i]) for i in candidates if len(np.unique(x[i])) >= CLIP_MIN_LEVELS}
 
 
@@ -400,8 +403,7 @@ def check_quality(recordings: RecordingSet, cache: Path | None = None, digests: 
     for rec, inspection in zip(recordings, inspections, strict=True):
         for name in inspection.flat:
             dead.setdefault(rec.modality, {}).setdefault(name, rec.where)
-        for name, share in inspection.clipped.items():
-            notes.append(f"{rec.where}: channel {name} looks clipped ({share:.0%} of samples at its limits).")
+    notes += clipping_notes(list(recordings), inspections)
     for modality, channels in dead.items():
         for name, where in channels.items():
             notes.append(f"channel {name} ({modality}) is flat in {where}; it was excluded from every {modality} recording.")
@@ -416,9 +418,32 @@ def check_quality(recordings: RecordingSet, cache: Path | None = None, digests: 
     return QualityChecks({m: set(channels) for m, channels in dead.items()}, notes, table)
 
 
+def clipping_notes(recordings: Sequence[Recording], inspections: Sequence[Inspection]) -> list[str]:
+    """One note per channel clipped in a subject's session: the file when it is one, else how many
+    of the session's recordings, the largest share of samples at the limits and an example."""
+    found: dict[tuple, list[tuple[str, float]]] = {}
+    totals: dict[tuple, int] = {}
+    for rec, inspection in zip(recordings, inspections, strict=True):
+        session = (_text(rec.meta.get("subject")), _text(rec.meta.get("session")), rec.modality)
+        totals[session] = totals.get(session, 0) + 1
+        for name, share in inspection.clipped.items():
+            found.setdefault((*session, name), []).append((rec.where, share))
+    notes = []
+    for (subject, session, modality, name), clipped in found.items():
+        where, share = max(clipped, key=lambda item: item[1])
+        if len(clipped) == 1:
+            notes.append(f"{where}: channel {name} looks clipped ({share:.0%} of samples at its limits).")
+        else:
+            of = ", ".join(f"{key} {value}" for key, value in (("subject", subject), ("session", session)) if value)
+            notes.append(f"channel {name} ({modality}) looks clipped in {len(clipped)} of the "
+                         f"{totals[(subject, session, modality)]} recordings" + (f" of {of}" if of else "")
+                         + f" (up to {share:.0%} of samples at its limits, in {where}).")
+    return notes
+
+
 #: What the inspections are measured with: part of their cache key.
-_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, CLIP_MIN_LEVELS, LOW_FREQUENCY_HZ, MIN_LOW_FREQUENCY_FS, POWERLINE_HZ,
-                  POWERLINE_HALF_WIDTH_HZ, MIN_SPECTRUM_S)
+_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, CLIP_MIN_LEVELS, CLIP_MIN_SAMPLES, LOW_FREQUENCY_HZ,
+                  MIN_LOW_FREQUENCY_FS, POWERLINE_HZ, POWERLINE_HALF_WIDTH_HZ, MIN_SPECTRUM_S)
 
 
 def _inspections(recordings: list[Recording], cache: Path | None, digests: Sequence[str] | None) -> list[Inspection]:
