@@ -69,6 +69,12 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch
               modality: str, units: str | None, classes: Mapping[str, str] | None, rest: str | None,
               keep: Callable[[dict[str, Any]], bool] | None, columns: Columns, layout: MatLayout) -> list[Recording]:
     """:func:`read_continuous`, its options resolved."""
+
+    def declared(data: np.ndarray, path: Path) -> Recording:
+        """The channels × samples of the file at ``path``, which does not name its channels' types and units."""
+        return Recording(np.asarray(data), fs, tuple(ch_names), (ch_type,) * len(ch_names),
+                         (units,) * len(ch_names) if units else (), modality, {"source": str(path)})
+
     trials = []
     for path, fields in match_files(root, pattern):
         if (keep is not None and not keep(fields)) or path.stem.endswith(EVENTS_SUFFIX):
@@ -90,17 +96,14 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch
                 raise DataError(f"{path}: a MATLAB file has no annotations; take the events from its label variable "
                                 "(dataset.events: labels) or from a table beside it (dataset.events: sidecar).")
             data, labels = read_mat(path, layout if events == "labels" else MatLayout(layout.signal), len(ch_names))
-            stream = Recording(data, fs, tuple(ch_names), (ch_type,) * len(ch_names),
-                               (units,) * len(ch_names) if units else (), modality, {"source": str(path)})
+            stream = declared(data, path)
             table = events_from_labels(labels, fs) if events == "labels" else read_events(sidecar(path))
         else:
             if events in ("annotations", "labels"):
                 raise DataError(f"{path}: only EDF+/BDF+ files carry annotations and MATLAB files a label variable; "
                                 "give the events beside it (dataset.events: sidecar).")
             values, header = read_array(path, fs)
-            data = columns.select(np.asarray(values), header, ch_names, fs, path)
-            stream = Recording(np.asarray(data).T, fs, tuple(ch_names), (ch_type,) * len(ch_names),
-                               (units,) * len(ch_names) if units else (), modality, {"source": str(path)})
+            stream = declared(columns.select(np.asarray(values), header, ch_names, fs, path).T, path)
             table = read_events(sidecar(path))
         named = table if classes is None else table.assign(label=table["label"].map(lambda label: classes.get(label, label)))
         found = trials_from_events([stream], named, fields, None if classes is None else set(classes.values()), rest, path)
