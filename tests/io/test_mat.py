@@ -67,16 +67,39 @@ def _by_trial(recordings) -> dict[tuple, np.ndarray]:
 def test_a_ninapro_layout_file_gives_the_trials_exactly(simulated, tmp_path, version):
     classes = write_sessions(simulated, tmp_path, version)
     first = next(r for r in simulated if r.modality == "emg")
-    back = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.mat", events="labels", mat="ninapro",
+    back = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.mat", events="labels", variables="ninapro",
                         fs=first.fs, ch_names=list(first.ch_names), classes={i + 1: c for i, c in enumerate(classes)})
     expected, got = _by_trial(simulated), _by_trial(back)
     assert got.keys() == expected.keys()
     assert all(np.array_equal(got[key], data) for key, data in expected.items())
     assert mat_module._reader is None  # the reading process stopped once the files were read
     with_rest = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.mat", events="labels",
-                             mat={"signal": "emg", "labels": "restimulus"}, fs=first.fs, ch_names=list(first.ch_names),
+                             variables={"signal": "emg", "labels": "restimulus"}, fs=first.fs, ch_names=list(first.ch_names),
                              classes={i + 1: c for i, c in enumerate(classes)}, rest="between")
     assert {r.n_samples for r in with_rest if r.meta["label"] == "between"} == {50}
+
+
+def test_an_hdf5_file_is_read_by_dataset_paths(simulated, tmp_path):
+    """An HDF5 file that is no MATLAB file: its arrays as written (samples × channels), the
+    variables named by dataset path; a missing path names every dataset the file holds."""
+    h5py = pytest.importorskip("h5py")
+    first = next(r for r in simulated if r.modality == "emg")
+    trials = [r for r in simulated if r.modality == "emg" and r.meta["subject"] == 1 and r.meta["session"] == "session1"]
+    emg, labels, classes = _session(trials)
+    (tmp_path / "S1").mkdir()
+    with h5py.File(tmp_path / "S1" / "session1.h5", "w") as file:
+        file["recording/emg"] = emg
+        file["recording/gesture"] = labels.astype(np.int16)
+    back = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.h5", events="labels", fs=first.fs,
+                        ch_names=list(first.ch_names), classes={i + 1: c for i, c in enumerate(classes)},
+                        variables={"signal": "recording/emg", "labels": "recording/gesture"})
+    expected = {k: v for k, v in _by_trial(simulated).items() if k[:2] == ("1", "session1")}
+    got = _by_trial(back)
+    assert got.keys() == expected.keys() and all(np.array_equal(got[k], v) for k, v in expected.items())
+    with pytest.raises(DataError, match=r"session1\.h5: no variable \['emg', 'restimulus'\]; the file holds "
+                                        r"\['recording/emg', 'recording/gesture'\]"):
+        load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.h5", events="labels", fs=first.fs,
+                     ch_names=list(first.ch_names))
 
 
 def test_a_per_sample_label_becomes_one_event_per_run():
@@ -118,10 +141,10 @@ def test_bad_mat_files_and_options_name_the_file_and_the_fix(simulated, tmp_path
     (tmp_path / "S1" / "day1.mat").write_bytes(b"not a MATLAB file at all" * 10)
     with pytest.raises(DataError, match=r"day1\.mat: not a readable MATLAB file"):
         load_dataset("files", **common, events="labels")
-    with pytest.raises(DataError, match=r"dataset\.mat: .ninapr0. is not a known layout; choose from \['ninapro'\]"):
-        load_dataset("files", **common, events="labels", mat="ninapr0")
+    with pytest.raises(DataError, match=r"dataset\.variables: .ninapr0. is not a known layout; choose from \['ninapro'\]"):
+        load_dataset("files", **common, events="labels", variables="ninapr0")
     with pytest.raises(DataError, match=r"dataset\.events: labels takes each sample's class from a variable"):
-        load_dataset("files", **common, events="labels", mat={"signal": "emg"})
+        load_dataset("files", **common, events="labels", variables={"signal": "emg"})
 
 
 def test_3dc_participant_1_as_mat_files_gives_its_samples(shared_data, tmp_path):

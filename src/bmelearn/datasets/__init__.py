@@ -68,7 +68,7 @@ DATASETS: Registry[Entry] = Registry("dataset", [
              "Your own recordings: one file per trial under path, metadata in the path (pattern, e.g. "
              "'S{subject}/{session}/{label}_{repetition}.npy'), with fs and ch_names; numeric text, EDF/BDF, or "
              ".npy (channels × samples) memory-mapped and read lazily, for data larger than memory; or one "
-             "continuous recording per file (also MATLAB .mat, NinaPro's layout by default) cut into trials by its "
+             "continuous recording per file (also MATLAB .mat or HDF5, NinaPro's layout by default) cut into trials by its "
              "events (events: annotations, labels or sidecar).",
              needs_path=True, describe=files.describe,
              source="Your lab's own export. path: the folder of the files; pattern, fs and ch_names describe them."),

@@ -7,7 +7,8 @@ text (one sample per line, one column per channel; the columns of a header line 
 to the channels by name, see :mod:`bmelearn.io.columns`), ``.npy`` arrays of channels ×
 samples, or EDF/BDF files (their signals found by label; :mod:`bmelearn.io.edf`); ``.npy``
 files are memory-mapped and read only where they are used, so the dataset may be larger than
-memory.
+memory. A continuous recording may also be a MATLAB or HDF5 file of named variables
+(:mod:`bmelearn.io.mat`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
              classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None,
              time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
              match_channels: str = "name", events: EventSource | None = None, rest: str | None = None,
-             mat: str | dict[str, str] | None = None, **_) -> Description:
+             variables: str | dict[str, str] | None = None, **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
     DataError naming the key if the pattern, the channels or the columns cannot describe files."""
     if not ch_names:
@@ -42,10 +43,10 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
     if events is not None and labelled:
         raise DataError(f"dataset.pattern: {pattern!r} has a {{label}} field, but dataset.events cuts each file into "
                         "trials by its events; remove one of the two.")
-    layout = _mat_layout(mat)
+    layout = _layout(variables)
     if events == "labels" and layout.labels is None:
-        raise DataError("dataset.events: labels takes each sample's class from a variable of the MATLAB files; name it "
-                        "in dataset.mat (e.g. mat: {signal: emg, labels: restimulus}, or mat: ninapro).")
+        raise DataError("dataset.events: labels takes each sample's class from a variable of the MATLAB or HDF5 files; "
+                        "name it in dataset.variables (e.g. variables: {signal: emg, labels: restimulus}, or ninapro).")
     if rest is not None and events is None:
         raise DataError("dataset.rest: the stretches between events are a class only for continuous recordings; set "
                         "dataset.events too, or remove dataset.rest.")
@@ -71,20 +72,20 @@ def _columns(ch_names: Sequence[str], time_column: str | None, time_unit: str, i
     return Columns(time_column, time_unit, tuple(ignore_columns), match_channels, config="dataset")
 
 
-def _mat_layout(mat: str | dict[str, str] | None) -> MatLayout:
-    """The variables of MATLAB files: a preset's (``ninapro``), those given, or NinaPro's."""
-    if mat is None:
+def _layout(variables: str | dict[str, str] | None) -> MatLayout:
+    """The variables of MATLAB and HDF5 files: a preset's (``ninapro``), those given, or NinaPro's."""
+    if variables is None:
         return NINAPRO
-    if isinstance(mat, str):
-        if mat not in PRESETS:
-            raise DataError(f"dataset.mat: {mat!r} is not a known layout; choose from {sorted(PRESETS)}, or name the "
-                            "variables: {signal: emg, labels: restimulus}.")
-        return PRESETS[mat]
-    unknown = sorted(set(mat) - {"signal", "labels"})
-    if unknown or "signal" not in mat:
-        raise DataError(f"dataset.mat: give signal (and labels) as variable names, e.g. {{signal: emg, labels: "
-                        f"restimulus}}; {'unknown keys ' + str(unknown) if unknown else 'signal is missing'}.")
-    return MatLayout(mat["signal"], mat.get("labels"))
+    if isinstance(variables, str):
+        if variables not in PRESETS:
+            raise DataError(f"dataset.variables: {variables!r} is not a known layout; choose from {sorted(PRESETS)}, or "
+                            "name the variables: {signal: emg, labels: restimulus}.")
+        return PRESETS[variables]
+    unknown = sorted(set(variables) - {"signal", "labels"})
+    if unknown or "signal" not in variables:
+        raise DataError(f"dataset.variables: give signal (and labels) as variable names or HDF5 paths, e.g. {{signal: emg, "
+                        f"labels: restimulus}}; {'unknown keys ' + str(unknown) if unknown else 'signal is missing'}.")
+    return MatLayout(variables["signal"], variables.get("labels"))
 
 
 def _class_names(classes: Sequence[str] | Mapping[Any, str] | None) -> dict[Any, str] | None:
@@ -112,7 +113,7 @@ def load_files(
     match_channels: str = "name",
     events: EventSource | None = None,
     rest: str | None = None,
-    mat: str | dict[str, str] | None = None,
+    variables: str | dict[str, str] | None = None,
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
@@ -123,15 +124,15 @@ def load_files(
     ``match_channels`` is ``position`` (then read in order); a file without a header is read by position.
     Files may also be EDF or BDF (their signals found by label).
 
-    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``labels``: a MATLAB file's
-    per-sample label variable; ``sidecar``: a table beside each file, see
+    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``labels``: a per-sample label
+    variable of a MATLAB or HDF5 file; ``sidecar``: a table beside each file, see
     :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut into trials
     by its events, and the pattern has no ``{label}``; ``classes`` then names the event labels
-    that are classes, and ``rest`` the class of the stretches between events. ``mat`` names the
-    variables of MATLAB files: ``ninapro`` (the default: ``emg`` and ``restimulus``) or
-    ``{signal: NAME, labels: NAME}``."""
+    that are classes, and ``rest`` the class of the stretches between events. ``variables``
+    names the signal and label variables of MATLAB and HDF5 files: ``ninapro`` (the default:
+    ``emg`` and ``restimulus``) or ``{signal: NAME, labels: NAME}`` (HDF5: dataset paths)."""
     describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels,
-             events, rest, mat)
+             events, rest, variables)
 
     def keep(meta: dict[str, Any]) -> bool:
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
@@ -144,7 +145,7 @@ def load_files(
     else:
         recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
                                      modality=modality, units=units, rest=rest, keep=keep, columns=columns,
-                                     mat=_mat_layout(mat),
+                                     variables=_layout(variables),
                                      classes=None if names is None else {str(k): v for k, v in names.items()})
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")

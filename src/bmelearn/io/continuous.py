@@ -2,10 +2,10 @@
 
 The pattern (see :mod:`bmelearn.io.pattern`) names the files, e.g. ``S{subject}/{session}.edf``,
 without a ``{label}``: the labels come from the events, either the file's own annotations
-(EDF+ and BDF+: ``events: annotations``), a per-sample label variable (MATLAB files, e.g.
-NinaPro's ``restimulus``: ``events: labels``; see :mod:`bmelearn.io.mat`) or a side-car table
-beside each file (``events: sidecar``; see :func:`sidecar`). See :mod:`bmelearn.signals.events` for how events
-become trials.
+(EDF+ and BDF+: ``events: annotations``), a per-sample label variable (MATLAB and HDF5 files,
+e.g. NinaPro's ``restimulus``: ``events: labels``; see :mod:`bmelearn.io.mat`) or a side-car
+table beside each file (``events: sidecar``; see :func:`sidecar`). See
+:mod:`bmelearn.signals.events` for how events become trials.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bmelearn.io.columns import Columns
 from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
 from bmelearn.io.edf import pick_signals, read_edf
 from bmelearn.io.mat import NINAPRO, MatLayout, events_from_labels, read_mat, stop_reader
-from bmelearn.io.mat import SUFFIX as MAT_SUFFIX
+from bmelearn.io.mat import SUFFIXES as VARIABLE_SUFFIXES
 from bmelearn.io.pattern import match_files, read_array
 from bmelearn.signals.events import read_events, trials_from_events
 from bmelearn.signals.recording import Recording
@@ -51,16 +51,16 @@ def read_continuous(root: str | Path, pattern: str, *, events: EventSource, fs: 
                     ch_type: str = "emg", modality: str = "emg", units: str | None = None,
                     classes: Mapping[str, str] | None = None, rest: str | None = None,
                     keep: Callable[[dict[str, Any]], bool] | None = None, columns: Columns | None = None,
-                    mat: MatLayout | None = None) -> list[Recording]:
+                    variables: MatLayout | None = None) -> list[Recording]:
     """The trials of every continuous recording matching ``pattern`` under ``root``: the
     channels ``ch_names`` at ``fs`` Hz (found by name in an EDF/BDF file, by its header or
     position in other files), cut at the ``events`` of each file. ``classes`` maps event labels
     to class names (events of other labels are not trials; without it every label is a class);
-    ``rest`` names the class of the stretches between events (none by default). ``mat`` names
-    the variables of MATLAB files (default: NinaPro's)."""
+    ``rest`` names the class of the stretches between events (none by default). ``variables``
+    names those of MATLAB and HDF5 files (default: NinaPro's)."""
     try:
         return _read_all(root, pattern, events, fs, ch_names, ch_type, modality, units, classes, rest, keep,
-                         columns or Columns(), mat or NINAPRO)
+                         columns or Columns(), variables or NINAPRO)
     finally:
         stop_reader()
 
@@ -91,16 +91,16 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch
                 raise DataError(f"{path}: an EDF/BDF file has no label variable; take the events from its annotations "
                                 "(dataset.events: annotations) or from a table beside it (dataset.events: sidecar).")
             table = continuous.events if events == "annotations" else read_events(sidecar(path))
-        elif path.suffix.lower() == MAT_SUFFIX:
+        elif path.suffix.lower() in VARIABLE_SUFFIXES:
             if events == "annotations":
-                raise DataError(f"{path}: a MATLAB file has no annotations; take the events from its label variable "
+                raise DataError(f"{path}: a MATLAB or HDF5 file has no annotations; take the events from its label variable "
                                 "(dataset.events: labels) or from a table beside it (dataset.events: sidecar).")
             data, labels = read_mat(path, layout if events == "labels" else MatLayout(layout.signal), len(ch_names))
             stream = declared(data, path)
             table = events_from_labels(labels, fs) if events == "labels" else read_events(sidecar(path))
         else:
             if events in ("annotations", "labels"):
-                raise DataError(f"{path}: only EDF+/BDF+ files carry annotations and MATLAB files a label variable; "
+                raise DataError(f"{path}: only EDF+/BDF+ files carry annotations, and MATLAB and HDF5 files a label variable; "
                                 "give the events beside it (dataset.events: sidecar).")
             values, header = read_array(path, fs)
             stream = declared(columns.select(np.asarray(values), header, ch_names, fs, path).T, path)

@@ -1,5 +1,6 @@
 """MATLAB ``.mat`` files: version 5 (read with SciPy) and version 7.3 (an HDF5 file, read with
-h5py: ``pip install 'bmelearn[hdf5]'``).
+h5py: ``pip install 'bmelearn[hdf5]'``); and HDF5 files (``.h5``, ``.hdf5``), their variables
+named by dataset path (``emg/data``), read the same way.
 
 A file holds named variables; which one is the signal (samples × channels, or channels ×
 samples) and which one, if any, gives the class of each sample is declared (:class:`MatLayout`).
@@ -21,7 +22,8 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 
-SUFFIX = ".mat"
+#: MATLAB files, and HDF5 files of named datasets read the same way.
+SUFFIXES = (".mat", ".h5", ".hdf5")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class MatLayout:
 
 #: NinaPro's layout (Atzori et al., Sci. Data 1:140053, 2014).
 NINAPRO = MatLayout("emg", "restimulus")
-#: Layouts by name, for ``dataset.mat``.
+#: Layouts by name, for ``dataset.variables``.
 PRESETS = {"ninapro": NINAPRO}
 
 
@@ -100,12 +102,14 @@ def _read_variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     from scipy import io as sio
 
     faulthandler.disable()
+    if path.suffix.lower() != ".mat":
+        return _hdf5_variables(path, names, matlab=False)
 
     _check_elements(path)
     try:
         found = sio.loadmat(path, variable_names=names)
     except NotImplementedError:  # version 7.3: an HDF5 file
-        return _hdf5_variables(path, names)
+        return _hdf5_variables(path, names, matlab=True)
     except Exception as exc:  # noqa: BLE001 (a damaged file fails anywhere in SciPy's reader; none of it is the user's code)
         raise DataError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc}). Save it again from MATLAB "
                         "(save -v7 or -v7.3).") from None
@@ -113,7 +117,7 @@ def _read_variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     if missing:
         present = [name for name, _, _ in sio.whosmat(path)]
         raise DataError(f"{path}: no variable {missing}; the file holds {present}. Set the variable names "
-                        "(dataset.mat: {signal: ..., labels: ...}).")
+                        "(dataset.variables: {signal: ..., labels: ...}).")
     return {n: found[n] for n in names}
 
 
@@ -156,24 +160,27 @@ def _check_elements(path: Path) -> None:
     check(data[128:], 128)
 
 
-def _hdf5_variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
-    """The variables ``names`` of a version 7.3 file (HDF5; MATLAB stores arrays transposed)."""
+def _hdf5_variables(path: Path, names: list[str], matlab: bool) -> dict[str, np.ndarray]:
+    """The variables ``names`` (dataset paths) of an HDF5 file: a MATLAB 7.3 file (``matlab``;
+    MATLAB stores arrays transposed) or any other."""
+    kind = "MATLAB 7.3" if matlab else "HDF5"
     try:
         import h5py
     except ImportError:
-        raise DataError(f"{path}: a MATLAB 7.3 file (HDF5); reading it needs h5py: pip install 'bmelearn[hdf5]'.") from None
+        raise DataError(f"{path}: a {kind} file (HDF5); reading it needs h5py: pip install 'bmelearn[hdf5]'.") from None
     try:
         with h5py.File(path, "r") as file:
-            missing = [n for n in names if n not in file or not isinstance(file[n], h5py.Dataset)]
+            missing = [n for n in names if not isinstance(file.get(n), h5py.Dataset)]
             if missing:
-                raise DataError(f"{path}: no variable {missing}; the file holds {sorted(file)}. Set the variable "
-                                "names (dataset.mat: {signal: ..., labels: ...}).")
-            return {n: np.asarray(file[n]).T for n in names}
+                present: list[str] = []
+                file.visititems(lambda name, item: present.append(name) if isinstance(item, h5py.Dataset) else None)
+                raise DataError(f"{path}: no variable {missing}; the file holds {sorted(present)}. Set the variable "
+                                "names (dataset.variables: {signal: ..., labels: ...}).")
+            return {n: np.asarray(file[n]).T if matlab else np.asarray(file[n]) for n in names}
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 (a damaged file fails anywhere in HDF5; none of it is the user's code)
-        raise DataError(f"{path}: not a readable MATLAB 7.3 file ({type(exc).__name__}: {exc}). Save it again from "
-                        "MATLAB.") from None
+        raise DataError(f"{path}: not a readable {kind} file ({type(exc).__name__}: {exc}). Save it again.") from None
 
 
 def events_from_labels(labels: np.ndarray, fs: float) -> pd.DataFrame:
