@@ -68,8 +68,8 @@ _reader: Any = None  # loky's executor of one process (it needs no __main__ guar
 
 
 def _variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
-    """The variables ``names`` of a .mat file of version 5 or 7.3, read in a process of their
-    own: SciPy's reader crashes the whole process on some damaged files instead of raising
+    """The variables ``names`` of a .mat file (version 5 or 7.3) or an HDF5 file, read in a
+    process of their own: SciPy's reader crashes the whole process on some damaged files instead of raising
     (SciPy 1.17: a flipped bit in a variable's flags), and so can the HDF5 library. Such a crash
     is a DataError here; the process is started again for the next file."""
     from joblib.externals.loky import ProcessPoolExecutor
