@@ -243,3 +243,21 @@ def test_a_continuous_text_file_with_a_sidecar_table_gives_the_trials(simulated,
     assert all(np.array_equal(got[key], data) for key, data in expected.items())
     # each pause: the 0.2 s after a trial less the 0.1 s marker, not the marker
     assert {data.shape[1] for data in pauses.values()} == {100} and "marker" not in back.classes
+
+
+def test_a_trial_file_s_other_signals_are_left_aside(simulated, tmp_path):
+    """A per-trial EDF file may hold more than the dataset's channels (an accelerometer at
+    another rate, a spare EMG label at the same rate): the channels are found by label, in the
+    dataset's order."""
+    rec = next(r for r in simulated if r.modality == "emg")
+    order = [3, 0, 1, 2, 4, 5, 6, 7]
+    signals = [edfio.EdfSignal(rec.data[i], rec.fs, label=rec.ch_names[i], physical_dimension="uV") for i in order]
+    signals += [edfio.EdfSignal(rec.data[0], rec.fs, label="EMG spare"),
+                edfio.EdfSignal(np.zeros(int(rec.duration * 50)), 50.0, label="ACC X")]
+    path = tmp_path / "S1" / "session1" / "rest_0.edf"
+    path.parent.mkdir(parents=True)
+    edfio.Edf(signals, data_record_duration=rec.duration).write(path)
+    back = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}/{label}_{repetition}.edf", fs=rec.fs,
+                        ch_names=list(rec.ch_names))
+    assert back.recordings[0].ch_names == rec.ch_names
+    assert (np.abs(back.recordings[0].data - rec.data) <= _resolution(rec.data, 16) * 1.0001).all()

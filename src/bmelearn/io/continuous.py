@@ -20,7 +20,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
-from bmelearn.io.edf import pick_signals, read_edf
+from bmelearn.io.edf import read_channels
 from bmelearn.io.mat import NINAPRO, MatLayout, events_from_labels, read_mat, stop_reader
 from bmelearn.io.mat import SUFFIXES as VARIABLE_SUFFIXES
 from bmelearn.io.pattern import match_files, read_array
@@ -80,17 +80,14 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float, ch
         if (keep is not None and not keep(fields)) or path.stem.endswith(EVENTS_SUFFIX):
             continue  # a side-car table matches a pattern such as S{subject}/{session}.csv too
         if path.suffix.lower() in EDF_SUFFIXES:
-            continuous = read_edf(path)
-            stream = pick_signals(continuous.recordings, ch_names, path)
-            if not np.isclose(stream.fs, fs):
-                raise DataError(f"{path}: the signals {list(ch_names)} are sampled at {stream.fs:g} Hz, not the {fs:g} Hz "
-                                f"of dataset.fs; set fs to {stream.fs:g} or resample the file.")
-            stream = replace(stream, ch_types=(ch_type,) * len(ch_names), modality=modality,
-                             units=(units,) * len(ch_names) if units else stream.units)
             if events == "labels":
                 raise DataError(f"{path}: an EDF/BDF file has no label variable; take the events from its annotations "
                                 "(dataset.events: annotations) or from a table beside it (dataset.events: sidecar).")
-            table = continuous.events if events == "annotations" else read_events(sidecar(path))
+            stream, annotations = read_channels(path, ch_names, fs)
+            columns.order(list(stream.ch_names), ch_names, path)  # every channel there (read in ch_names' order)
+            stream = replace(stream, ch_types=(ch_type,) * len(ch_names), modality=modality,
+                             units=(units,) * len(ch_names) if units else stream.units)
+            table = annotations if events == "annotations" else read_events(sidecar(path))
         elif path.suffix.lower() in VARIABLE_SUFFIXES:
             if events == "annotations":
                 raise DataError(f"{path}: a MATLAB or HDF5 file has no annotations; take the events from its label variable "

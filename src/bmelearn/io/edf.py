@@ -112,18 +112,18 @@ def _events(annotations: list[tuple], duration: float) -> pd.DataFrame:
                          "label": [text for _, _, text in kept]}, columns=["onset", "duration", "label"])
 
 
-def edf_matrix(path: str | Path) -> tuple[np.ndarray, list[str], float, list[str]]:
-    """A file of one trial: its signals as an array (n_samples, n_channels), their labels, the
-    common sampling rate (Hz) and their units; a DataError when its signals have different rates."""
+def read_channels(path: str | Path, ch_names: Sequence[str] | None = None,
+                  fs: float | None = None) -> tuple[Recording, pd.DataFrame]:
+    """The signals of a file labelled in ``ch_names`` (those it has, in that order; all without
+    ``ch_names``) as one recording, and its events; a DataError naming the file when they are
+    not sampled at ``fs`` Hz (when given). The caller says which of ``ch_names`` are missing."""
     continuous = read_edf(path)
-    rates = {rec.fs for rec in continuous.recordings}
-    if len(rates) > 1:
-        raise DataError(f"{path}: its signals are sampled at {sorted(rates)} Hz; read a file of several rates as a "
-                        "continuous recording (dataset.events), one modality per rate.")
-    data = np.concatenate([rec.data for rec in continuous.recordings])
-    names = [name for rec in continuous.recordings for name in rec.ch_names]
-    units = [unit for rec in continuous.recordings for unit in rec.units]
-    return data.T, names, rates.pop(), units
+    labels = [name for rec in continuous.recordings for name in rec.ch_names]
+    recording = pick_signals(continuous.recordings, [n for n in ch_names if n in labels] if ch_names else labels, path)
+    if fs is not None and not np.isclose(recording.fs, fs):
+        raise DataError(f"{path}: sampled at {recording.fs:g} Hz, not the {fs:g} Hz of dataset.fs; set fs to "
+                        f"{recording.fs:g} or resample the file.")
+    return recording, continuous.events
 
 
 def pick_signals(streams: Sequence[Recording], ch_names: Sequence[str], source: object,

@@ -21,7 +21,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
-from bmelearn.io.edf import edf_matrix
+from bmelearn.io.edf import read_channels
 from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrices
 from bmelearn.signals.recording import MappedFile, Recording, trial_id
@@ -80,22 +80,20 @@ def read_arrays(paths: Sequence[Path], fs: float | None = None) -> list[tuple[np
     return [(values, header) for values, header, _ in _read_arrays(paths, fs)]
 
 
-def _read_arrays(paths: Sequence[Path], fs: float | None) -> list[tuple[np.ndarray | MappedFile, list[str] | None,
-                                                                     list[str] | None]]:
-    """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF, BDF)."""
+def _read_arrays(paths: Sequence[Path], fs: float | None, ch_names: Sequence[str] | None = None,
+                 ) -> list[tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None]]:
+    """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF,
+    BDF: only its signals labelled in ``ch_names``, when given; others are left aside)."""
     text = [path for path in paths if path.suffix.lower() not in (".npy", *EDF_SUFFIXES)]
     parsed = iter(read_matrices(text))
-    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _edf_array(path, fs)
+    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _edf_array(path, fs, ch_names)
             if path.suffix.lower() in EDF_SUFFIXES else (*next(parsed), None) for path in paths]
 
 
-def _edf_array(path: Path, fs: float | None) -> tuple[np.ndarray, list[str], list[str]]:
+def _edf_array(path: Path, fs: float | None, ch_names: Sequence[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
     """An EDF/BDF file of one trial as samples × signals, their labels and units, at ``fs`` Hz."""
-    values, labels, rate, units = edf_matrix(path)
-    if fs is not None and not np.isclose(rate, fs):
-        raise DataError(f"{path}: sampled at {rate:g} Hz, not the {fs:g} Hz of dataset.fs; set fs to {rate:g} or "
-                        "resample the file.")
-    return values, labels, units
+    recording, _ = read_channels(path, ch_names, fs)
+    return recording.data.T, list(recording.ch_names), list(recording.units)
 
 
 def read_pattern(
@@ -132,7 +130,7 @@ def read_pattern(
         if keep is None or keep(meta):
             chosen.append((path, meta))
     paths = [path for path, _ in chosen]
-    arrays = _read_arrays(paths, fs) if read is None else [(read(path), None, None) for path in paths]
+    arrays = _read_arrays(paths, fs, ch_names) if read is None else [(read(path), None, None) for path in paths]
     recordings = []
     for (path, meta), (data, header, file_units) in zip(chosen, arrays, strict=True):
         if file_units is not None and not units:  # the file's units of the channels, in their order
