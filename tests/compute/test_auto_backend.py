@@ -48,10 +48,24 @@ def test_auto_runs_here_or_on_the_workers_with_the_same_results(monkeypatch, sec
     assert [value for _, value in out] == [v * v for v in range(8)]
     assert sorted(finished) == list(range(8))
     elsewhere = {pid for pid, _ in out} - {os.getpid()}
-    if seconds:  # 0.2 s of work for a few bytes: after the first units, the rest went to the workers
-        assert elsewhere and out[0][0] == os.getpid()
+    if seconds:  # 0.2 s of work for a few bytes: measured here on the last units, the first went to the workers
+        assert out[-1][0] == os.getpid() and out[0][0] in elsewhere
     else:  # no work: nothing is worth sending
         assert not elsewhere
+
+
+def test_the_cheapest_units_are_measured_here_and_the_costliest_sent_first(monkeypatch):
+    """A costly unit measured here would keep one core busy while the others wait: the probe
+    takes the cheapest units, and the workers get the rest costliest first."""
+    monkeypatch.setattr(backends, "WORKER_START_S", 0.0)
+    monkeypatch.setattr(backends, "PROBE_UNITS", 2)
+    units = [(0.05 * (1 + v % 4), v) for v in range(8)]
+    with running(Execution("auto", 2)):
+        out = run_units(_where, units, cost=[seconds for seconds, _ in units])
+    assert [value for _, value in out] == [v * v for v in range(8)]
+    here = [v for v, (pid, _) in enumerate(out) if pid == os.getpid()]
+    assert here == [0, 4]  # the two of 0.05 s
+    assert all(pid != os.getpid() for (seconds, _), (pid, _) in zip(units, out, strict=True) if seconds >= 0.15)
 
 
 def test_the_size_sent_leaves_out_what_loky_memory_maps():
@@ -80,8 +94,8 @@ def test_units_that_release_the_gil_share_the_cores_here_as_units_of_work(monkey
         out = run_units(_on_which_thread, [(v,) for v in range(10)],
                         lambda j, result: finished.append((j, __import__("threading").current_thread().name)), threads=True)
         assert [value for _, _, value in out] == [v * v for v in range(10)]
-        assert {name for name, _, _ in out[2:]} - {main}  # after the two measured here, on the pool's threads
-        assert all(unit for _, unit, _ in out[2:])  # each one a unit of work: libraries keep to its thread
+        assert {name for name, _, _ in out[:-2]} - {main}  # but the last two, measured here: on the pool's threads
+        assert all(unit for _, unit, _ in out[:-2])  # each one a unit of work: libraries keep to its thread
         assert sorted(j for j, _ in finished) == list(range(10)) and {name for _, name in finished} == {main}
         with pytest.raises(ValueError, match="unit 13"):
             run_units(_on_which_thread, [(v,) for v in range(20)], threads=True)

@@ -3,7 +3,7 @@ Dask cluster, through joblib, so that every backend runs the same function on th
 arguments and gives the same results.
 
 - ``auto`` (the default): each batch of units in this process, unless sending them to
-  ``workers`` local processes pays (:func:`worth_workers`): the first units run here and are
+  ``workers`` local processes pays (:func:`worth_workers`): the cheapest units run here and are
   timed, and the rest go to the workers only when they finish sooner there, counting the
   sending of each unit and the workers' start-up. Cheap units on data held in memory (a
   recording's quality checks, a trial's features) stay here: copying their data to a worker
@@ -97,10 +97,17 @@ def running(execution: Execution, announce: Callable[[str], None] | None = None)
             yield
 
 
+def joblib_threads(workers: int) -> contextlib.AbstractContextManager:
+    """joblib calls inside the block (a random forest's trees) on ``workers`` threads of this
+    process: for a fit made here rather than in a unit of work (the final models). The trees are
+    the same on any number of threads: each gets its seed before any is grown."""
+    return parallel_config(backend="threading", n_jobs=workers)
+
+
 #: The workers :func:`run_units` may use under the ``auto`` backend (0: not under it).
 _AUTO_WORKERS: ContextVar[int] = ContextVar("bmelearn_auto_workers", default=0)
 
-#: ``auto`` measures the units' work on the first ones, run here, until this many seconds or
+#: ``auto`` measures the units' work on the cheapest ones, run here, until this many seconds or
 #: :data:`PROBE_UNITS` units (two, for units that run on threads here);
 PROBE_SECONDS = 0.5
 PROBE_UNITS = 6
@@ -248,13 +255,13 @@ def run_units(func: Callable[..., Any], units: Sequence[tuple], done: Callable[[
         _run_parallel(func, units, order, results, done)
         return results
     rates, started = [], time.perf_counter()  # seconds per unit of cost, unit by unit
-    for i in order:
+    for i in reversed(order):  # the cheapest: a costly unit measured here would leave the other cores idle meanwhile
         began = time.perf_counter()
         _run_here(func, units, i, results, done)
         rates.append((time.perf_counter() - began) / (weight[i] or 1.0))
         if len(rates) >= (2 if threads else PROBE_UNITS) or time.perf_counter() - started >= PROBE_SECONDS:
             break  # units that could share the cores here are measured on two only
-    rest = order[len(rates):]
+    rest = order[:len(order) - len(rates)]
     rate = float(np.mean(rates[1:] or rates))  # without the first: it also pays one-time costs (imports, compiling)
     if rest and worth_workers(rate * weight[rest[0]], _sent_bytes(units[rest[0]]), rate * sum(weight[i] for i in rest),
                               len(rest), workers):

@@ -25,7 +25,7 @@ import sklearn
 from sklearn.base import clone
 
 from bmelearn import __version__
-from bmelearn.compute.backends import on_threads, running
+from bmelearn.compute.backends import joblib_threads, on_threads, running
 from bmelearn.compute.cache import content_digest
 from bmelearn.compute.checkpoint import Checkpoint, unit_key
 from bmelearn.errors import ConfigError
@@ -187,7 +187,8 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
                  if models is not None else None)
         if entry is not None and _copy_model(entry, path):
             continue
-        estimator = clone(pipeline).fit(inputs[uses[key]], y)
+        with joblib_threads(plan.execution.n_workers):
+            estimator = clone(pipeline).fit(inputs[uses[key]], y)
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)
