@@ -174,7 +174,7 @@ def _print_summary(summary: dict, confidence: float, positive: str | None) -> No
 def predict(
     model: Annotated[Path, typer.Argument(help="Model file written by bmelearn run: RUN_FOLDER/models/NAME.skops.")],
     files: Annotated[list[str], typer.Argument(help="Recordings: numeric text, one sample per line, one column per "
-                                                    "channel (a header of channel names is matched by name), or EDF/BDF "
+                                                    "channel (a header of channel names is matched by name), or EDF/BDF, C3D, XDF or TRC "
                                                     "(signals matched by label). For a model of several signals, "
                                                     "MODALITY=PATH for each.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV file to write (default: standard output).")] = None,

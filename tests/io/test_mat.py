@@ -13,7 +13,7 @@ from scipy import io as sio
 
 from bmelearn.datasets import load_dataset
 from bmelearn.errors import DataError
-from bmelearn.io import mat as mat_module
+from bmelearn.io import isolated as isolated_module
 from bmelearn.io.mat import events_from_labels
 from bmelearn.signals.recording import RecordingSet
 
@@ -72,7 +72,7 @@ def test_a_ninapro_layout_file_gives_the_trials_exactly(simulated, tmp_path, ver
     expected, got = _by_trial(simulated), _by_trial(back)
     assert got.keys() == expected.keys()
     assert all(np.array_equal(got[key], data) for key, data in expected.items())
-    assert mat_module._reader is None  # the reading process stopped once the files were read
+    assert isolated_module._reader is None  # the reading process stopped once the files were read
     with_rest = load_dataset("files", path=str(tmp_path), pattern="S{subject}/{session}.mat", events="labels",
                              variables={"signal": "emg", "labels": "restimulus"}, fs=first.fs, ch_names=list(first.ch_names),
                              classes={i + 1: c for i, c in enumerate(classes)}, rest="between")
@@ -129,7 +129,7 @@ def test_bad_mat_files_and_options_name_the_file_and_the_fix(simulated, tmp_path
     sio.savemat(tmp_path / "S1" / "day1.mat", {"emg": np.ones((100, 8)), "restimulus": labels})
     good = (tmp_path / "S1" / "day1.mat").read_bytes()
     for offset, value, message in ((176, 207, r"a damaged MATLAB file \(an element of type 207"),
-                                   (145, 221, r"a damaged MATLAB file: the MATLAB reader stopped on it")):
+                                   (145, 221, r"a damaged MATLAB file: its reader stopped on it")):
         damaged = bytearray(good)
         damaged[offset] = value
         (tmp_path / "S1" / "day1.mat").write_bytes(bytes(damaged))

@@ -33,15 +33,18 @@ from bmelearn.io import (
     read,
     read_array,
     read_continuous,
+    read_described,
     read_edf,
     read_file,
     read_long_csv,
     read_matrix,
+    read_named_files,
     read_pattern,
     read_quaternions,
     recordings_from_table,
 )
 from bmelearn.io.columns import Columns
+from tests.io.formats_writers import write_c3d, write_trc, write_xdf, xdf_stream
 
 #: Most memory (bytes, as tracemalloc counts it) one reader may take on one of these small inputs.
 PEAK_BYTES = 32 * 2**20
@@ -78,6 +81,8 @@ FILE_READERS: list[tuple[str, Callable[[Path], object]]] = [
     ("read_pattern", lambda p: read_pattern(p.parents[1], PATTERN + "".join(p.suffixes), fs=1000.0, ch_names=["c0", "c1"],
                                             columns=TIMED)),
     ("read_edf", read_edf),
+    ("read_described", read_described),
+    ("read_named_files", lambda p: read_named_files(p.parents[1], PATTERN + "".join(p.suffixes))),
     ("read_continuous", lambda p: read_continuous(p.parents[1], "S{subject}/trial_{rep}_{x}" + "".join(p.suffixes),
                                                   events="sidecar", fs=100.0, ch_names=["c0", "c1"])),
 ]
@@ -128,6 +133,35 @@ def _long_csv(n: int = 30) -> str:
     return "\n".join([LONG_HEADER, *(f"{t},{t % 3},{t % 5},{'ab'[t // 15]},1,s1" for t in range(n))]) + "\n"
 
 
+def _written(write, suffix: str) -> bytes:
+    """The bytes of a file that ``write(path)`` writes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"file{suffix}"
+        write(path)
+        return path.read_bytes()
+
+
+def _c3d() -> bytes:
+    """A C3D file: two markers at 100 Hz (one with a gap), two analog channels at 1000 Hz, an event."""
+    arm = np.vstack([np.sin(np.arange(50) / 7), np.zeros(50), np.ones(50)])
+    gapped = arm.copy()
+    gapped[:, 20:24] = np.nan
+    return _written(lambda p: write_c3d(p, {"ELB": arm, "WRI": gapped}, 100.0,
+                                        {"EMG1": np.sin(np.arange(500) / 5), "Fz": np.ones(500)}, 1000.0,
+                                        [(0.2, "General", "1")]), ".c3d")
+
+
+def _xdf() -> bytes:
+    """An XDF file: an EMG stream of two channels at 100 Hz and a marker stream."""
+    return _written(lambda p: write_xdf(p, [
+        xdf_stream("emg", "EMG", 100.0, 5 + np.arange(200) / 100, np.sin(np.arange(400) / 5).reshape(200, 2), ["c0", "c1"]),
+        xdf_stream("markers", "Markers", 0, np.array([5.5, 6.5]), ["1", "2"], channel_format="string")]), ".xdf")
+
+
+def _trc() -> bytes:
+    return _written(lambda p: write_trc(p, {"ELB": np.vstack([np.arange(30.0)] * 3)}, 100.0), ".trc")
+
+
 def _edf(kind: str) -> bytes:
     """An EDF+ (or BDF+) file of two signals ``c0``, ``c1`` at 100 Hz, 2 s, one annotation."""
     import io
@@ -151,6 +185,9 @@ VALID = [
     gzip.compress(_long_csv().encode(), mtime=0),
     _edf("edf"),
     _edf("bdf"),
+    _c3d(),
+    _xdf(),
+    _trc(),
 ]
 ODD_NPY = [
     _npy(np.array([{"a": 1}], dtype=object), allow_pickle=True),
@@ -251,7 +288,7 @@ FILES = st.one_of(
     numeric_text(),
     long_rows().map(long_text),
 )
-SUFFIXES = [".npy", ".txt", ".csv", ".csv.gz", ".edf", ".bdf"]
+SUFFIXES = [".npy", ".txt", ".csv", ".csv.gz", ".edf", ".bdf", ".c3d", ".xdf", ".trc", ".hea"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ preprocessing: [rectify, {lowpass: {cutoff: 10}}]
         ("windows: {lenght: 0.2}", r"windows.lenght: unknown key; allowed keys: \['length', 'step', 'whole'\]"),
         ("datset: {name: 3dc}", r"datset: unknown key"),
         ("windows: {length: -1}", r"windows.length: Input should be greater than 0"),
-        ("dataset: {name: ninapro}", r"dataset: unknown dataset 'ninapro'; choose from \['3dc', 'breast-cancer', 'daphnet', 'emg-rps'"),
+        ("dataset: {name: ninapro}", r"dataset: unknown dataset 'ninapro'; choose from \['3dc', 'bids', 'breast-cancer', 'daphnet', 'emg-rps'"),
         ("dataset: {name: 3dc}", r"set dataset.path"),
         ("dataset: {name: 3dc, path: x, subject: [1]}", r"dataset: dataset 3dc has no parameter\(s\) \['subject'\]; allowed: \['path', 'subjects'"),
         ("features: [HTD, MAVV]", r"unknown feature or group 'MAVV'"),

@@ -110,7 +110,7 @@ CASES = [
     ("files-fs-negative", "dataset: {name: files, path: DATA, pattern: '{label}.csv', fs: -5, ch_names: [A]}\n", (), "dataset.fs: -5 is not valid"),
     ("files-channels-a-string", "dataset: {name: files, path: DATA, pattern: '{label}.csv', fs: 100, ch_names: A}\n", (), "dataset.ch_names"),
     ("files-no-channels", "dataset: {name: files, path: DATA, pattern: '{label}.csv', fs: 100, ch_names: []}\n", (), "dataset.ch_names"),
-    ("files-no-fs", "dataset: {name: files, path: DATA, pattern: '{label}.csv', ch_names: [A]}\n", (), "needs the parameter(s) ['fs']"),
+    ("files-no-fs", "dataset: {name: files, path: DATA, pattern: '{label}.csv', ch_names: [A]}\n", (), "dataset.fs: give the files' sampling rate (Hz)"),
     # features
     ("feature-param-text", "features: {emg: [ZC], params: {ZC: {threshold: abc}}}\n", (), "features.params.ZC.threshold: 'abc' is not valid"),
     ("feature-param-nan", "features: {emg: [ZC], params: {ZC: {threshold: .nan}}}\n", (), "features.params.ZC.threshold: nan is not valid"),

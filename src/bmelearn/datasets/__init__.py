@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bmelearn.datasets import daphnet, files, myo, myodisco, rps, simulator, tabular, threedc
+from bmelearn.datasets import bids, daphnet, files, myo, myodisco, rps, simulator, tabular, threedc
 from bmelearn.datasets.description import Description
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.io.text import recordings_cache
@@ -66,12 +66,19 @@ DATASETS: Registry[Entry] = Registry("dataset", [
                     "Biomed. 14(2):436-446, 2010."),
     Entry.of(files.load_files, "files",
              "Your own recordings: one file per trial under path, metadata in the path (pattern, e.g. "
-             "'S{subject}/{session}/{label}_{repetition}.npy'), with fs and ch_names; numeric text, EDF/BDF, or "
+             "'S{subject}/{session}/{label}_{repetition}.npy'), with fs and ch_names (not needed for EDF/BDF, C3D, "
+             "XDF, WFDB or TRC files, which name their signals); numeric text, such files, or "
              ".npy (channels × samples) memory-mapped and read lazily, for data larger than memory; or one "
              "continuous recording per file (also MATLAB .mat or HDF5, NinaPro's layout by default) cut into trials by its "
              "events (events: annotations, labels or sidecar).",
              needs_path=True, describe=files.describe,
              source="Your lab's own export. path: the folder of the files; pattern, fs and ch_names describe them."),
+    Entry.of(bids.load_bids, "bids",
+             "A BIDS folder of EMG recordings (BEP 042): sub-*/[ses-*/]emg/*_emg.edf or .bdf with their channels "
+             "and events tables; each recording cut into trials by its events (trial_type), channels typed and "
+             "marked bad by the channels table.",
+             needs_path=True, describe=bids.describe,
+             source="Your lab's BIDS export. path: the dataset's root folder (holding sub-*)."),
     Entry.of(tabular.load_breast_cancer, "breast-cancer",
              "Wisconsin diagnostic breast cancer (scikit-learn): 569 patients, 30 cell-nucleus measurements, "
              "benign or malignant; tabular, one row per patient (use windows: whole, features {clinical: [MEAN]}).",

@@ -13,6 +13,7 @@ memory. A continuous recording may also be a MATLAB or HDF5 file of named variab
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
@@ -22,20 +23,36 @@ from bmelearn.errors import DataError
 from bmelearn.io import read_pattern
 from bmelearn.io.columns import Columns
 from bmelearn.io.continuous import EventSource, read_continuous
+from bmelearn.io.formats import SUFFIXES, described, read_described, require_reader
+from bmelearn.io.isolated import stop_isolated
 from bmelearn.io.mat import NINAPRO, PRESETS, MatLayout
+from bmelearn.io.pattern import match_files, read_named_files
 from bmelearn.registry import PositiveFloat
+from bmelearn.signals.motion import MAX_GAP_S, without_gaps
 from bmelearn.signals.recording import RecordingSet
 
 
-def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
+def describe(pattern: str, fs: float | None, ch_names: Sequence[str] | None, modality: str,
              classes: Sequence[str] | Mapping[Any, str] | None, sessions: Sequence[Any] | None,
              time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
              match_channels: str = "name", events: EventSource | None = None, rest: str | None = None,
-             variables: str | dict[str, str] | None = None, **_) -> Description:
+             variables: str | dict[str, str] | None = None, path: str | Path | None = None,
+             max_gap: float = MAX_GAP_S, **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
-    DataError naming the key if the pattern, the channels or the columns cannot describe files."""
-    if not ch_names:
-        raise DataError("dataset.ch_names: name the channels of the files, one per column (e.g. [EMG1, EMG2]).")
+    DataError naming the key if the pattern, the channels or the columns cannot describe files.
+    Files that name their signals, given without ``fs`` and ``ch_names``, are described by
+    the first one under ``path`` (its modalities and rates; none without ``path``)."""
+    if ch_names is None and fs is None:
+        if not described(pattern):
+            raise DataError(f"dataset.fs and dataset.ch_names: the files of {pattern!r} do not name their channels and "
+                            f"rate; give them (only {', '.join(sorted(SUFFIXES))} files say them themselves).")
+        require_reader(pattern, "dataset.pattern")
+    elif not ch_names:
+        raise DataError("dataset.ch_names: name the channels of the files, one per column (e.g. [EMG1, EMG2]); or, for "
+                        "files that name their signals (EDF, C3D, XDF ...), give neither ch_names nor fs.")
+    elif fs is None:
+        raise DataError("dataset.fs: give the files' sampling rate (Hz) with their ch_names; or, for files that name "
+                        "their signals (EDF, C3D, XDF ...), give neither.")
     labelled = "{label}" in pattern or "{class}" in pattern
     if events is None and not labelled:
         raise DataError(f"dataset.pattern: {pattern!r} has no {{label}} field; the class of each file must be in its path, "
@@ -53,11 +70,20 @@ def describe(pattern: str, fs: float, ch_names: Sequence[str], modality: str,
     if PurePath(pattern).anchor or ".." in PurePath(pattern).parts:
         raise DataError(f"dataset.pattern: {pattern!r} is not a path inside dataset.path; write it relative to that "
                         "folder, e.g. 'S{subject}/{session}/{label}_{repetition}.npy'.")
-    _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
+    _columns(ch_names or [], time_column, time_unit, ignore_columns, match_channels)
     names = _class_names(classes)
-    return Description({modality: fs}, sessions=None if sessions is None else list(sessions),
+    rates = {modality: fs} if ch_names else {} if path is None else _first_file_rates(path, pattern, max_gap)
+    return Description(rates, sessions=None if sessions is None else list(sessions),
                        classes=None if names is None else list(dict.fromkeys([*names.values(), *([rest] if rest else [])])),
                        pattern=pattern)
+
+
+def _first_file_rates(path: str | Path, pattern: str, max_gap: float) -> dict[str, float]:
+    """The modalities and rates (Hz) of the first file under ``path`` that matches ``pattern``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its gaps are reported when the dataset is read
+        first = read_described(match_files(path, pattern)[0][0], max_gap=max_gap)
+    return {rec.modality: rec.fs for rec in first.recordings}
 
 
 def _columns(ch_names: Sequence[str], time_column: str | None, time_unit: str, ignore_columns: Sequence[str],
@@ -99,8 +125,8 @@ def _class_names(classes: Sequence[str] | Mapping[Any, str] | None) -> dict[Any,
 def load_files(
     path: str | Path,
     pattern: str,
-    fs: PositiveFloat,
-    ch_names: Sequence[str],
+    fs: PositiveFloat | None = None,
+    ch_names: Sequence[str] | None = None,
     ch_type: str = "emg",
     modality: str = "emg",
     units: str | None = None,
@@ -114,6 +140,7 @@ def load_files(
     events: EventSource | None = None,
     rest: str | None = None,
     variables: str | dict[str, str] | None = None,
+    max_gap: PositiveFloat = MAX_GAP_S,
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
@@ -122,15 +149,21 @@ def load_files(
     ``time_column`` (in ``time_unit``: s, ms or us; its rate must be ``fs`` within 1 %) and
     ``ignore_columns``. A header that names none of the channels is refused unless
     ``match_channels`` is ``position`` (then read in order); a file without a header is read by position.
-    Files may also be EDF or BDF (their signals found by label).
+    Files may also be EDF/BDF, C3D, XDF, WFDB or TRC (their signals found by label).
 
-    With ``events`` (``annotations``: the EDF+/BDF+ file's own; ``labels``: a per-sample label
+    With ``events`` (``annotations``: the file's own: EDF+/BDF+ annotations, C3D events, XDF
+    marker streams, WFDB annotations; ``labels``: a per-sample label
     variable of a MATLAB or HDF5 file; ``sidecar``: a table beside each file, see
     :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut into trials
     by its events, and the pattern has no ``{label}``; ``classes`` then names the event labels
     that are classes, and ``rest`` the class of the stretches between events. ``variables``
     names the signal and label variables of MATLAB and HDF5 files: ``ninapro`` (the default:
-    ``emg`` and ``restimulus``) or ``{signal: NAME, labels: NAME}`` (HDF5: dataset paths)."""
+    ``emg`` and ``restimulus``) or ``{signal: NAME, labels: NAME}`` (HDF5: dataset paths).
+
+    Files that name their signals and rates (EDF/BDF, C3D, XDF, WFDB, TRC) may be given without
+    ``fs`` and ``ch_names``: each gives all its signals, one modality per type and rate (a C3D
+    file: its markers, EMG and other analog channels). Marker gaps up to ``max_gap`` s are filled;
+    a trial over a longer one is left out, with a warning."""
     describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels,
              events, rest, variables)
 
@@ -138,18 +171,25 @@ def load_files(
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
 
     names = _class_names(classes)
-    columns = _columns(ch_names, time_column, time_unit, ignore_columns, match_channels)
-    if events is None:
-        recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
-                                  units=units, classes=names, keep=keep, columns=columns)
-    else:
-        recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=list(ch_names), ch_type=ch_type,
-                                     modality=modality, units=units, rest=rest, keep=keep, columns=columns,
-                                     variables=_layout(variables),
-                                     classes=None if names is None else {str(k): v for k, v in names.items()})
+    columns = _columns(ch_names or [], time_column, time_unit, ignore_columns, match_channels)
+    try:
+        if events is None and ch_names is None:
+            recordings = read_named_files(path, pattern, classes=names, keep=keep, max_gap=max_gap)
+        elif events is None:
+            recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
+                                      units=units, classes=names, keep=keep, columns=columns)
+        else:
+            recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=ch_names and list(ch_names),
+                                         ch_type=ch_type, modality=modality, units=units, rest=rest, keep=keep,
+                                         columns=columns, variables=_layout(variables), max_gap=max_gap,
+                                         classes=None if names is None else {str(k): v for k, v in names.items()})
+    finally:
+        stop_isolated()  # the process that read MATLAB, HDF5 or C3D files
+    recordings = without_gaps(recordings)
     if not recordings:
         raise DataError(f"{path}: no file of subjects={subjects}, sessions={sessions} matches {pattern!r}.")
     if sessions is not None:
         missing_sessions(recordings, sessions, path, pattern)
     order = list(dict.fromkeys([*names.values(), *([rest] if rest is not None else [])])) if names is not None else None
     return RecordingSet(recordings, order, name=Path(path).name)
+

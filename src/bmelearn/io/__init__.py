@@ -9,11 +9,12 @@ from typing import Any
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.continuous import read_continuous
-from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
 from bmelearn.io.edf import read_edf
+from bmelearn.io.formats import described, read_described
+from bmelearn.io.isolated import stop_isolated
 from bmelearn.io.long_csv import read_long_csv, recordings_from_table
 from bmelearn.io.npy import map_npy, npy_file
-from bmelearn.io.pattern import match_files, read_array, read_pattern
+from bmelearn.io.pattern import match_files, read_array, read_named_files, read_pattern
 from bmelearn.io.quaternion import (
     QUATERNION_CHANNELS,
     parse_quaternions,
@@ -32,10 +33,12 @@ __all__ = [
     "read",
     "read_array",
     "read_continuous",
+    "read_described",
     "read_edf",
     "read_file",
     "read_long_csv",
     "read_matrix",
+    "read_named_files",
     "read_pattern",
     "read_quaternions",
     "recordings_from_table",
@@ -74,14 +77,18 @@ def read(path: str | Path, pattern: str | None = None, **kwargs: Any) -> list[Re
       ``fs`` and ``ch_names``, and ``columns`` for a header's other columns): numeric text, or
       ``.npy`` arrays of channels × samples, memory-mapped (read lazily);
     - a file with ``channels`` and ``label``: a long table of samples (:func:`read_long_csv`);
-    - an EDF, EDF+, BDF or BDF+ file, with no other argument: its signals, one recording per
-      modality (:func:`read_edf`; its events, from :func:`read_edf` too, cut it into trials:
+    - a file that names its signals and rates (EDF/EDF+/BDF/BDF+, C3D, XDF, a WFDB header
+      ``.hea``, TRC), with no other argument: its signals, one recording per modality
+      (:func:`read_described`, which also gives its events; they cut it into trials:
       :func:`bmelearn.signals.events.trials_from_events`);
     - any other numeric text file: one recording (:func:`read_file`; give ``fs``).
     """
     path = Path(path)
-    if path.suffix.lower() in EDF_SUFFIXES and pattern is None and not kwargs:
-        return read_edf(path).recordings
+    if described(path) and pattern is None and not kwargs:
+        try:
+            return read_described(path).recordings
+        finally:
+            stop_isolated()
     if path.is_dir() or pattern is not None:
         if pattern is None:
             raise DataError(f"{path} is a folder: give a file pattern such as 'S{{subject}}/{{session}}/{{label}}.csv'.")

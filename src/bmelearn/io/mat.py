@@ -12,15 +12,14 @@ events (:func:`events_from_labels`): each run of one non-zero label is an event.
 from __future__ import annotations
 
 import zlib
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bmelearn.errors import DataError
+from bmelearn.io.isolated import isolated
 
 #: MATLAB files, and HDF5 files of named datasets read the same way.
 SUFFIXES = (".mat", ".h5", ".hdf5")
@@ -64,44 +63,17 @@ def read_mat(path: str | Path, layout: MatLayout, n_channels: int) -> tuple[np.n
     return signal, labels
 
 
-_reader: Any = None  # loky's executor of one process (it needs no __main__ guard in a user's script)
-
-
 def _variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     """The variables ``names`` of a .mat file (version 5 or 7.3) or an HDF5 file, read in a
-    process of their own: SciPy's reader crashes the whole process on some damaged files instead of raising
-    (SciPy 1.17: a flipped bit in a variable's flags), and so can the HDF5 library. Such a crash
-    is a DataError here; the process is started again for the next file."""
-    from joblib.externals.loky import ProcessPoolExecutor
-
-    global _reader
-    if _reader is None:
-        _reader = ProcessPoolExecutor(1)
-    try:
-        return _reader.submit(_read_variables, path, names).result()
-    except BrokenProcessPool:  # loky's TerminatedWorkerError is one
-        _reader = None
-        raise DataError(f"{path}: a damaged MATLAB file: the MATLAB reader stopped on it. Save it again from MATLAB "
-                        "(save -v7 or -v7.3).") from None
-
-
-def stop_reader() -> None:
-    """Stop the process that reads MATLAB files, if one runs (after a dataset's files are read:
-    it would otherwise hold its memory through the run)."""
-    global _reader
-    if _reader is not None:
-        _reader.shutdown(wait=True)
-        _reader = None
+    process of their own (:mod:`bmelearn.io.isolated`)."""
+    return isolated(_read_variables, path, names, kind="MATLAB",
+                    fix="Save it again from MATLAB (save -v7 or -v7.3).")
 
 
 def _read_variables(path: Path, names: list[str]) -> dict[str, np.ndarray]:
-    """:func:`_variables`, in the reading process (whose crash on a damaged file is reported as
-    a DataError, not as a dump of its stack)."""
-    import faulthandler
-
+    """:func:`_variables`, in the reading process."""
     from scipy import io as sio
 
-    faulthandler.disable()
     if path.suffix.lower() != ".mat":
         return _hdf5_variables(path, names, matlab=False)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
@@ -20,10 +21,10 @@ import numpy as np
 
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
-from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
-from bmelearn.io.edf import read_channels
+from bmelearn.io.formats import described, read_channels, read_described
 from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrices
+from bmelearn.signals.motion import MAX_GAP_S
 from bmelearn.signals.recording import MappedFile, Recording, trial_id
 
 FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -68,9 +69,9 @@ def match_files(root: str | Path, pattern: str) -> list[tuple[Path, dict[str, An
 
 def read_array(path: Path, fs: float | None = None) -> tuple[np.ndarray | MappedFile, list[str] | None]:
     """One file's samples × columns and its header names, if any: a ``.npy`` file (stored
-    channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), an EDF or
-    BDF file (its signals' labels as the header; its rate must be ``fs`` Hz when given), or
-    numeric text."""
+    channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), a file
+    that names its signals (EDF, BDF, C3D, XDF, WFDB, TRC: :mod:`bmelearn.io.formats`; their
+    labels as the header; its rate must be ``fs`` Hz when given), or numeric text."""
     return read_arrays([path], fs)[0]
 
 
@@ -83,15 +84,15 @@ def read_arrays(paths: Sequence[Path], fs: float | None = None) -> list[tuple[np
 def _read_arrays(paths: Sequence[Path], fs: float | None, ch_names: Sequence[str] | None = None,
                  ) -> list[tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None]]:
     """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF,
-    BDF: only its signals labelled in ``ch_names``, when given; others are left aside)."""
-    text = [path for path in paths if path.suffix.lower() not in (".npy", *EDF_SUFFIXES)]
+    C3D ...: only its signals labelled in ``ch_names``, when given; others are left aside)."""
+    text = [path for path in paths if path.suffix.lower() != ".npy" and not described(path)]
     parsed = iter(read_matrices(text))
-    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _edf_array(path, fs, ch_names)
-            if path.suffix.lower() in EDF_SUFFIXES else (*next(parsed), None) for path in paths]
+    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _described_array(path, fs, ch_names)
+            if described(path) else (*next(parsed), None) for path in paths]
 
 
-def _edf_array(path: Path, fs: float | None, ch_names: Sequence[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
-    """An EDF/BDF file of one trial as samples × signals, their labels and units, at ``fs`` Hz."""
+def _described_array(path: Path, fs: float | None, ch_names: Sequence[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
+    """A file of one trial that names its signals as samples × signals, their labels and units, at ``fs`` Hz."""
     recording, _ = read_channels(path, ch_names, fs)
     return recording.data.T, list(recording.ch_names), list(recording.units)
 
@@ -153,6 +154,21 @@ def read_pattern(
                 meta=meta,
             )
         )
+    return recordings
+
+
+def read_named_files(root: str | Path, pattern: str, *, classes: Sequence[str] | Mapping[Any, str] | None = None,
+                     keep: Callable[[dict[str, Any]], bool] | None = None, max_gap: float = MAX_GAP_S) -> list[Recording]:
+    """Every file matching ``pattern`` that names its signals and rates (EDF, C3D, XDF, WFDB, TRC:
+    :mod:`bmelearn.io.formats`), each a trial: all its modalities, as the file has them, with
+    the path's fields as metadata (``classes`` and ``keep`` as in :func:`read_pattern`)."""
+    recordings = []
+    for path, fields in match_files(root, pattern):
+        if "label" in fields and classes is not None:
+            fields["label"] = _class_name(fields["label"], classes, path)
+        if keep is None or keep(fields):
+            meta = {"trial": trial_id(fields)} | fields | {"source": str(path)}
+            recordings += [replace(rec, meta=dict(meta)) for rec in read_described(path, max_gap=max_gap).recordings]
     return recordings
 
 

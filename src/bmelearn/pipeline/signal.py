@@ -27,7 +27,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.features import FeatureExtractor
 from bmelearn.features.extractor import modality_extractors
-from bmelearn.signals.preprocessing import PREPROCESSED, Step, apply_steps, preprocessing_steps
+from bmelearn.signals.preprocessing import PREPROCESSED, STEPS, Step, apply_steps, preprocessing_steps
 from bmelearn.signals.quality import without_channels
 from bmelearn.signals.recording import Recording
 from bmelearn.signals.windowing import check_window, trial_windows, whole_length, whole_trial, window_samples
@@ -219,7 +219,8 @@ class SignalPipeline:
                         for m, s in self.inputs.items()},
             "window": {"length": self.length, "step": self.step, "whole": self.whole},
             "preprocessing": [{name: params} for name, params in self.steps],
-            "preprocessed_modalities": list(PREPROCESSED),
+            "preprocessed_modalities": sorted({m for name, _ in self.steps
+                                               for m in STEPS[name].metadata.get("modalities", PREPROCESSED)}),
             "input": f"raw {self.raw} windows" if self.output == "windows" else "features",
             "features": {m: e.features_ for m, e in self.extractors.items()},
             "feature_params": {m: e.params for m, e in self.extractors.items() if e.params},

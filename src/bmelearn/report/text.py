@@ -13,7 +13,7 @@ from bmelearn.evaluation.metrics import METRICS
 from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.features.registry import FEATURES
 from bmelearn.registry import REQUIRED
-from bmelearn.signals.preprocessing import STEPS
+from bmelearn.signals.preprocessing import PREPROCESSED, STEPS
 
 #: The name a reader sees for each model of :data:`bmelearn.models.MODELS`, as written mid-sentence.
 MODEL_LABELS = {"lda": "LDA", "svm": "SVM", "rf": "random forest", "knn": "k-NN", "logreg": "logistic regression",
@@ -154,8 +154,24 @@ def step_words(step: Mapping[str, Mapping | None], detailed: bool = False) -> st
     return words.format(**values) + (f" ({parameter_words(rest)})" if detailed and rest else "")
 
 
+#: What the report calls the signals each step acts on, by modality.
+_SIGNALS = {"emg": "the EMG signals", "markers": "the marker trajectories"}
+
+
+def steps_said(steps: Sequence[Mapping[str, Mapping | None]], detailed: bool = False) -> str:
+    """What the preprocessing steps did to each signal they act on: ``the EMG signals were
+    band-pass filtered ..., in that order; the marker trajectories were turned into joint angles``."""
+    by_signal: dict[str, list[str]] = {}
+    for step in steps:
+        ((name, _),) = step.items()
+        for modality in STEPS[name].metadata.get("modalities", PREPROCESSED):
+            by_signal.setdefault(_SIGNALS.get(modality, f"the {modality} signals"), []).append(step_words(step, detailed))
+    return "; ".join(f"{signal} were {join_words(words)}" + (", in that order" if len(words) > 1 else "")
+                     for signal, words in by_signal.items())
+
+
 def preprocessing_sentence(steps: Sequence[Mapping[str, Mapping | None]]) -> str:
     """One sentence saying how the signals were cleaned, from the config's preprocessing steps."""
     if not steps:
         return "The signals were analysed as recorded, without filtering."
-    return f"Before analysis, the EMG signals were {join_words([step_words(s) for s in steps])}, in that order."
+    return f"Before analysis, {steps_said(steps)}."

@@ -44,7 +44,7 @@ from bmelearn.features.registry import FEATURES
 from bmelearn.models import make_model, with_calibration
 from bmelearn.models.calibration import METHODS
 from bmelearn.runs.study import Decisions, check_control, transfer_networks
-from bmelearn.signals.preprocessing import PREPROCESSED, apply_steps, preprocessing_steps
+from bmelearn.signals.preprocessing import PREPROCESSED, acts_on, apply_steps, preprocessing_steps
 from bmelearn.signals.recording import Recording
 
 #: The demo experiment that ``bmelearn run`` runs with no argument (on the built-in simulator).
@@ -397,11 +397,13 @@ def _check_preprocessing(steps: list[dict[str, dict[str, Any]]], rates: dict[str
     after = dict(rates)
     for modality, rate in rates.items():
         if modality not in PREPROCESSED:
-            continue
+            continue  # the steps on markers need the markers named: they are checked on the trajectories read
         noise = np.random.default_rng(0).standard_normal((1, max(256, round(rate))))
         probe = Recording(noise, rate, ("probe",), (modality,), modality=modality,
                           meta={"source": f"the {modality} signals"})
         for i, (name, params) in enumerate(calls):
+            if not acts_on(name, modality):
+                continue
             if name == "resample" and params["fs"] > MAX_UPSAMPLING * probe.fs:
                 raise ConfigError(f"preprocessing.{i}.resample.fs: {params['fs']:g} Hz is more than {MAX_UPSAMPLING} "
                                   f"times the {probe.fs:g} Hz of the {modality} signals.")

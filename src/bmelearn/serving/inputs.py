@@ -1,4 +1,4 @@
-"""Recordings for a model from what a user sends: files of numeric text or EDF/BDF (uploads, or
+"""Recordings for a model from what a user sends: files of numeric text, EDF/BDF, C3D, XDF or TRC (uploads, or
 the files given to ``bmelearn predict``), or arrays with their sampling rate and channel names. File
 columns are matched to the channels the model's signal pipeline expects, by name when the
 file has a header (as in training: :mod:`bmelearn.io.columns`), else by position; every
@@ -16,8 +16,7 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io import parse_matrix, parse_quaternions
 from bmelearn.io.columns import Columns, time_column
-from bmelearn.io.edf import SUFFIXES as EDF_SUFFIXES
-from bmelearn.io.edf import pick_signals, read_edf
+from bmelearn.io.formats import described, pick_signals, read_described
 from bmelearn.pipeline import MismatchError, SignalPipeline
 from bmelearn.signals.recording import Recording
 
@@ -83,22 +82,23 @@ def read_signal(data: bytes, filename: str, modality: str, fs: float | None, pip
     """One file of ``modality`` as a Recording with the channel names ``pipeline`` uses.
 
     ``data`` is numeric text (``.txt``, ``.csv``, ``.tsv``, ``.dat``; a header row of channel
-    names is optional), for a quaternion modality 3DC's ``(w, x, y, z)`` lines, or an EDF/BDF
-    file (its signals found by label, at the file's rate). ``fs`` is the recording's sampling
-    rate in Hz as the user states it (None: the pipeline's; for EDF/BDF, the file's).
+    names is optional), for a quaternion modality 3DC's ``(w, x, y, z)`` lines, or a file that
+    names its signals (EDF/BDF, C3D, XDF, TRC: :mod:`bmelearn.io.formats`; found by label, at
+    the file's rate). ``fs`` is the recording's sampling
+    rate in Hz as the user states it (None: the pipeline's; for those files, the file's).
     """
     expected = pipeline.signal(modality, filename)
     channels = list(pipeline.channels(modality))
     suffix = Path(filename).suffix.lower()
-    if suffix in EDF_SUFFIXES:  # the file's own labels and rate
-        recording = pick_signals(read_edf(filename, data).recordings, channels, filename, "the file's signal labels")
+    if described(filename):  # the file's own labels and rate
+        recording = pick_signals(read_described(filename, data).recordings, channels, filename, "the file's signal labels")
         if fs is not None and fs != recording.fs:
             raise DataError(f"{filename}: the file says {recording.fs:g} Hz, not the {fs:g} Hz given; leave the rate out.")
         return Recording(recording.data, recording.fs, tuple(channels), pipeline.channel_types(modality), recording.units,
                          modality, {"trial": "upload", "source": filename})
     if suffix not in TEXT_SUFFIXES:
         raise DataError(f"{filename}: cannot read {suffix or 'files without an extension'}; "
-                        f"upload numeric text ({', '.join(TEXT_SUFFIXES)}), one sample per line, or EDF/BDF.")
+                        f"upload numeric text ({', '.join(TEXT_SUFFIXES)}), one sample per line, or EDF/BDF, C3D, XDF or TRC.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

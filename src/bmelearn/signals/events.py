@@ -12,6 +12,7 @@ no window straddles two labels.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,28 @@ from bmelearn.signals.recording import Recording, trial_id
 
 #: Names read as the label column, in order of preference.
 LABEL_COLUMNS = ("label", "trial_type", "value")
+#: The columns of an events table.
+EVENT_COLUMNS = ["onset", "duration", "label"]
+
+
+@dataclass
+class Continuous:
+    """A continuous recording: one :class:`Recording` per modality (its channels of one type and
+    rate, from time 0 of the file) and its events (``onset`` and ``duration`` in s, ``label``)."""
+
+    recordings: list[Recording]
+    events: pd.DataFrame
+
+
+def instants_as_events(instants: Sequence[tuple[float, str]], duration: float) -> pd.DataFrame:
+    """Events from labelled instants (onset in s, label), each lasting until the next one's onset
+    or the end of the recording (``duration``, s): the markers of an LSL stream, a C3D file's
+    events, a WFDB annotation."""
+    kept = sorted((float(onset), str(label)) for onset, label in instants if str(label).strip())
+    ends = ([onset for onset, _ in kept[1:]] + [float(duration)])[: len(kept)]
+    return pd.DataFrame({"onset": [onset for onset, _ in kept],
+                         "duration": [max(end - onset, 0.0) for (onset, _), end in zip(kept, ends, strict=True)],
+                         "label": [label for _, label in kept]}, columns=EVENT_COLUMNS)
 
 
 def read_events(path: str | Path) -> pd.DataFrame:

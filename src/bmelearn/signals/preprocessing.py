@@ -16,6 +16,7 @@ from scipy import signal
 
 from bmelearn.errors import ConfigError, SignalError
 from bmelearn.registry import Entry, Registry
+from bmelearn.signals.motion import MARKERS, joint_angle, marker
 from bmelearn.signals.recording import Recording, RecordingSet, on_disk
 
 
@@ -113,8 +114,35 @@ def resample(rec: Recording, fs: float) -> Recording:
     return rec.with_data(data, fs=rec.fs * ratio.numerator / ratio.denominator)
 
 
+def joint_angles(rec: Recording, angles: dict[str, list[str]], cutoff: float | None = 6.0,
+                 velocity: bool = True) -> Recording:
+    """Joint angles (degrees) from marker trajectories: ``angles`` names each angle and its three
+    markers, the joint in the middle (``{elbow: [RSHO, RELB, RWRI]}``); the trajectories are
+    low-pass filtered first at ``cutoff`` Hz (None: not), and ``velocity`` adds each angle's
+    rate of change (deg/s). The markers give way to the angles: one channel per angle."""
+    if cutoff is not None:
+        rec = lowpass(rec, cutoff)
+    rows, names, units = [], [], []
+    for name, triplet in angles.items():
+        if len(triplet) != 3:
+            raise ConfigError(f"joint_angles.angles.{name}: give three markers, the joint in the middle, e.g. "
+                              f"[RSHO, RELB, RWRI]; got {triplet}.")
+        found = [marker(rec.data, rec.ch_names, m) for m in triplet]
+        missing = [m for m, xyz in zip(triplet, found, strict=True) if xyz is None]
+        if missing:
+            markers = sorted({c[:-2] for c in rec.ch_names if c[-2:] in ("_x", "_y", "_z")})
+            raise SignalError(f"joint_angles.angles.{name}: {rec.where} has no marker {missing}; its markers are "
+                              f"{markers}.")
+        angle = joint_angle(*found)
+        rows.append(angle), names.append(name), units.append("deg")
+        if velocity:
+            rows.append(np.gradient(angle, 1.0 / rec.fs)), names.append(f"{name}_velocity"), units.append("deg/s")
+    return Recording(np.array(rows), rec.fs, tuple(names), ("angle",) * len(names), tuple(units), rec.modality, rec.meta)
+
+
 #: The preprocessing steps by name: a function of a Recording (its first argument) and its
-#: parameters; ``words`` is how the report says what the step did (filled with its parameters).
+#: parameters; ``words`` is how the report says what the step did (filled with its parameters);
+#: ``modalities``, those it acts on (default :data:`PREPROCESSED`: EMG).
 STEPS: Registry[Entry] = Registry("step", [
     Entry.of(bandpass, data_args=1, words="band-pass filtered between {low:g} and {high:g} Hz"),
     Entry.of(highpass, data_args=1, words="high-pass filtered at {cutoff:g} Hz"),
@@ -124,6 +152,7 @@ STEPS: Registry[Entry] = Registry("step", [
     Entry.of(envelope, data_args=1, words="turned into its envelope (smoothed at {cutoff:g} Hz)"),
     Entry.of(normalize, data_args=1, words="normalised channel by channel"),
     Entry.of(resample, data_args=1, words="resampled to {fs:g} Hz"),
+    Entry.of(joint_angles, data_args=1, words="turned into joint angles", modalities=(MARKERS,)),
 ])
 
 
@@ -147,13 +176,20 @@ def preprocessing_steps(steps: Sequence[Mapping[str, Mapping[str, Any]]]) -> lis
     return calls
 
 
+def acts_on(name: str, modality: str, modalities: Sequence[str] = PREPROCESSED) -> bool:
+    """Whether step ``name`` acts on ``modality``: one of its own modalities (``joint_angles``:
+    markers), or, for the signal filters, one of ``modalities``."""
+    return modality in STEPS[name].metadata.get("modalities", modalities)
+
+
 def apply_steps(rec: Recording, calls: Sequence[Step], modalities: Sequence[str] = PREPROCESSED) -> Recording:
-    """``rec`` through the checked steps in order when its modality is one of ``modalities``; a
+    """``rec`` through the checked steps that act on its modality (:func:`acts_on`), in order; a
     signal on disk (mapped or not yet opened) is read into memory as float64 first."""
-    if rec.modality in modalities and calls:
+    mine = [(name, params) for name, params in calls if acts_on(name, rec.modality, modalities)]
+    if mine:
         if on_disk(rec.data):
             rec = rec.with_data(np.asarray(rec.opened().data, dtype=np.float64))
-        for name, params in calls:
+        for name, params in mine:
             rec = STEPS[name].obj(rec, **params)
     return rec
 

@@ -74,6 +74,9 @@ MIN_SPECTRUM_S = 0.25
 #: different directions of one movement (and gravity), so neither their low-frequency power nor
 #: their amplitudes relative to each other say anything about the sensor.
 CHECKED_TYPES = ("emg",)
+#: Channel types that no amplifier records, so that neither flat nor clipped says anything of
+#: them: marker trajectories (a camera system's) and what is computed from them.
+UNAMPLIFIED = ("markers", "angle")
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,11 @@ def check_finite(rec: Recording) -> None:
 
 def flat_channels(rec: Recording) -> list[int]:
     """Indices of channels whose samples are all equal (a dead or disconnected electrode); none
-    for a one-sample recording (a table row), which cannot vary."""
+    for a one-sample recording (a table row), which cannot vary, nor for marker trajectories
+    (a marker held still is not a dead sensor)."""
     if rec.n_samples < 2:
         return []
-    return [int(i) for i in np.flatnonzero(np.ptp(rec.data, axis=1) == 0)]
+    return [int(i) for i in np.flatnonzero((np.ptp(rec.data, axis=1) == 0) & ~np.isin(rec.ch_types, UNAMPLIFIED))]
 
 
 def clipped_channels(rec: Recording) -> dict[int, float]:
@@ -172,7 +176,8 @@ def clipped_channels(rec: Recording) -> dict[int, float]:
     at_limit = (x == x.min(axis=1, keepdims=True)) | (x == x.max(axis=1, keepdims=True))
     plateau = at_limit[:, :-2] & at_limit[:, 1:-1] & at_limit[:, 2:]
     share = plateau.mean(axis=1) if x.shape[1] > 2 else np.zeros(len(x))
-    candidates = np.flatnonzero((share > CLIP_FRACTION) & (plateau.sum(axis=1) >= CLIP_MIN_SAMPLES) & (np.ptp(x, axis=1) > 0))
+    candidates = np.flatnonzero((share > CLIP_FRACTION) & (plateau.sum(axis=1) >= CLIP_MIN_SAMPLES) & (np.ptp(x, axis=1) > 0)
+                                & ~np.isin(rec.ch_types, UNAMPLIFIED))
     return {int(i): float(share[i]) for i in candidates if len(np.unique(x[i])) >= CLIP_MIN_LEVELS}
 
 

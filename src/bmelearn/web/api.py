@@ -81,7 +81,7 @@ def get_model(request: Request, run_id: str, model: str) -> ModelCard:
 async def predict_upload(
     request: Request, run_id: str, model: str,
     files: Annotated[list[UploadFile], File(description="Numeric text files (.txt, .csv, .tsv, .dat), one sample per "
-                                                        "line, one column per channel, or EDF/BDF files; one file per "
+                                                        "line, one column per channel, or EDF/BDF, C3D, XDF or TRC files; one file per "
                                                         "signal.")],
     modality: Annotated[list[str] | None, Form(description="The signal each file holds, in order (omit for a model "
                                                            "of one signal).")] = None,

@@ -55,7 +55,8 @@ def _data(run: RunData) -> str:
 def _preprocessing(steps: list[Mapping[str, Any]]) -> str:
     if not steps:
         return "The signals were not filtered."
-    return f"The EMG signals were {text.join_words([text.step_words(s, detailed=True) for s in steps])}, in that order."
+    said = text.steps_said(steps, detailed=True)
+    return f"{said[0].upper()}{said[1:]}."
 
 
 def _windows(run: RunData) -> str:
