@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bmelearn.datasets import load_dataset
-from bmelearn.errors import DataError
+from bmelearn.errors import ConfigError, DataError
 from bmelearn.io import read, read_edf
 from bmelearn.signals.recording import RecordingSet
 
@@ -265,3 +265,42 @@ def test_a_trial_file_s_other_signals_are_left_aside(simulated, tmp_path):
                         ch_names=list(rec.ch_names))
     assert back.recordings[0].ch_names == rec.ch_names
     assert (np.abs(back.recordings[0].data - rec.data) <= _resolution(rec.data, 16) * 1.0001).all()
+
+
+def test_windows_over_two_events_are_dropped_or_labelled_by_their_centre(simulated, tmp_path):
+    """A continuous recording's windows stay inside each event by default, and the run says how
+    many windows would straddle two events; with dataset.straddle: centre they are cut too,
+    each labelled by the event at its centre, and the run says how many straddle."""
+    from bmelearn.runs.config import load_config
+    from bmelearn.runs.plan import make_plan
+    from bmelearn.signals.windowing import trial_windows
+
+    write_sessions(simulated, tmp_path, sidecar=True)
+    first = next(r for r in simulated if r.modality == "emg")
+    base = [f"dataset={{name: files, path: {tmp_path}, pattern: 'S{{subject}}/{{session}}.edf', fs: {first.fs}, "
+            f"ch_names: [{', '.join(first.ch_names)}], classes: [{', '.join(simulated.classes)}], events: sidecar}}",
+            "windows={length: 0.2, step: 0.1}", "features=[HTD]"]
+    counts = {}
+    for straddle in ("drop", "centre"):
+        plan = make_plan(load_config(None, [*base, f"dataset.straddle={straddle}"]))
+        with pytest.warns(UserWarning, match=r"(\d+) windows (would )?straddle two events") as said:
+            trials = plan.data.load().trials()
+        counts[straddle] = int(next(str(w.message) for w in said if "straddle two events" in str(w.message)).split()[0])
+        streams = list(trials.values())[1]  # the second event of a session: another before it
+        arrays, starts = trial_windows("t", streams, 0.2, 0.1, {"emg": 200})
+        counts[straddle, "windows"] = len(starts)
+        if straddle == "centre":  # centres from the event's first sample, a step apart, all inside it
+            assert streams["emg"].meta["context_before"] == pytest.approx(0.1)
+            np.testing.assert_allclose(starts + 0.1, np.arange(len(starts)) * 0.1, atol=1e-9)
+            assert starts[0] == pytest.approx(-0.1) and starts[-1] + 0.1 < first.duration
+    n_trials = len(trials)
+    duration = first.duration  # each simulated trial: its windows inside it, then those centred in it
+    inside, centred = int(np.floor((duration - 0.2) / 0.1 + 1e-9)) + 1, int(np.ceil(duration / 0.1 - 1e-9))
+    assert counts["drop"] == n_trials * (centred - inside)  # what centre would add
+    assert counts["drop", "windows"] == inside and counts["centre", "windows"] in (centred, centred - 1)
+    assert counts["centre"] > 0
+    with pytest.raises(ConfigError, match=r"dataset\.straddle: centre labels windows by their centre; with windows: whole"):
+        load_config(None, [*base, "dataset.straddle=centre", "windows=whole"])
+    with pytest.raises(ConfigError, match=r"dataset\.straddle: windows straddle two events only in continuous recordings"):
+        load_config(None, [base[0].replace(", events: sidecar", "").replace(".edf'", "/{label}_{repetition}.edf'"),
+                           "dataset.straddle=centre"])

@@ -24,7 +24,8 @@ import pandas as pd
 from bmelearn.datasets.description import Description, missing_sessions
 from bmelearn.errors import DataError
 from bmelearn.io.formats import channel_type, group_signals, read_described
-from bmelearn.signals.events import read_events, trials_from_events
+from bmelearn.registry import NonNegativeFloat
+from bmelearn.signals.events import Straddle, read_events, trials_from_events
 from bmelearn.signals.recording import RecordingSet
 
 #: A BIDS EMG file name, its entities as groups.
@@ -100,11 +101,12 @@ def _signals(path: Path) -> list:
 
 def load_bids(path: str | Path, task: str | None = None, classes: Sequence[str] | None = None,
               subjects: Sequence[int | str] | None = None, sessions: Sequence[int | str] | None = None,
-              rest: str | None = None) -> RecordingSet:
+              rest: str | None = None, straddle: Straddle = "drop", context: NonNegativeFloat = 0.0) -> RecordingSet:
     """The EMG recordings of the BIDS folder ``path`` (of ``task`` only, when given), cut into
     trials by their events tables: ``classes`` names the event types that are classes and fixes
     their order (every type without it), ``rest`` the class of the stretches between events;
-    ``subjects`` and ``sessions`` keep only those."""
+    ``subjects`` and ``sessions`` keep only those; ``straddle`` and ``context`` as for the files
+    dataset (:func:`bmelearn.datasets.files.load_files`)."""
     trials = []
     for file, entities in _recordings(Path(path), task):
         if (subjects is not None and entities["subject"] not in subjects) or (
@@ -114,7 +116,8 @@ def load_bids(path: str | Path, task: str | None = None, classes: Sequence[str] 
         if not events_path.is_file():
             raise DataError(f"{file}: no {events_path.name} beside it; write the events (onset, duration, trial_type).")
         meta = {"subject": entities["subject"], "session": entities["session"]}
-        trials += trials_from_events(_signals(file), read_events(events_path), meta, classes, rest, file)
+        trials += trials_from_events(_signals(file), read_events(events_path), meta, classes, rest, file,
+                                     context if straddle == "centre" else 0.0)
     if not trials:
         raise DataError(f"{path}: no recording of subjects={subjects}, sessions={sessions}.")
     if sessions is not None:

@@ -27,7 +27,8 @@ from bmelearn.io.formats import SUFFIXES, described, read_described, require_rea
 from bmelearn.io.isolated import stop_isolated
 from bmelearn.io.mat import NINAPRO, PRESETS, MatLayout
 from bmelearn.io.pattern import match_files, read_named_files
-from bmelearn.registry import PositiveFloat
+from bmelearn.registry import NonNegativeFloat, PositiveFloat
+from bmelearn.signals.events import Straddle
 from bmelearn.signals.motion import MAX_GAP_S, without_gaps
 from bmelearn.signals.recording import RecordingSet
 
@@ -37,7 +38,7 @@ def describe(pattern: str, fs: float | None, ch_names: Sequence[str] | None, mod
              time_column: str | None = None, time_unit: str = "s", ignore_columns: Sequence[str] = (),
              match_channels: str = "name", events: EventSource | None = None, rest: str | None = None,
              variables: str | dict[str, str] | None = None, path: str | Path | None = None,
-             max_gap: float = MAX_GAP_S, **_) -> Description:
+             max_gap: float = MAX_GAP_S, straddle: Straddle = "drop", **_) -> Description:
     """The recordings :func:`load_files` will read with these arguments, before reading them; a
     DataError naming the key if the pattern, the channels or the columns cannot describe files.
     Files that name their signals, given without ``fs`` and ``ch_names``, are described by
@@ -64,6 +65,9 @@ def describe(pattern: str, fs: float | None, ch_names: Sequence[str] | None, mod
     if events == "labels" and layout.labels is None:
         raise DataError("dataset.events: labels takes each sample's class from a variable of the MATLAB or HDF5 files; "
                         "name it in dataset.variables (e.g. variables: {signal: emg, labels: restimulus}, or ninapro).")
+    if straddle != "drop" and events is None:
+        raise DataError("dataset.straddle: windows straddle two events only in continuous recordings; set dataset.events "
+                        "too, or remove dataset.straddle.")
     if rest is not None and events is None:
         raise DataError("dataset.rest: the stretches between events are a class only for continuous recordings; set "
                         "dataset.events too, or remove dataset.rest.")
@@ -141,6 +145,8 @@ def load_files(
     rest: str | None = None,
     variables: str | dict[str, str] | None = None,
     max_gap: PositiveFloat = MAX_GAP_S,
+    straddle: Straddle = "drop",
+    context: NonNegativeFloat = 0.0,
 ) -> RecordingSet:
     """The files under ``path`` that match ``pattern``, sampled at ``fs`` Hz with one channel per
     name in ``ch_names``. ``classes`` maps label numbers in the paths to class names (a list
@@ -156,7 +162,10 @@ def load_files(
     variable of a MATLAB or HDF5 file; ``sidecar``: a table beside each file, see
     :func:`~bmelearn.io.continuous.sidecar`), each file is a continuous recording cut into trials
     by its events, and the pattern has no ``{label}``; ``classes`` then names the event labels
-    that are classes, and ``rest`` the class of the stretches between events. ``variables``
+    that are classes, and ``rest`` the class of the stretches between events. Windows are cut
+    inside each event (``straddle: drop``), or wherever their centre lies in it (``centre``:
+    labelled by their centre; each trial then holds ``context`` seconds around its event, half
+    a window, which the experiment sets). ``variables``
     names the signal and label variables of MATLAB and HDF5 files: ``ninapro`` (the default:
     ``emg`` and ``restimulus``) or ``{signal: NAME, labels: NAME}`` (HDF5: dataset paths).
 
@@ -182,6 +191,7 @@ def load_files(
             recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=ch_names and list(ch_names),
                                          ch_type=ch_type, modality=modality, units=units, rest=rest, keep=keep,
                                          columns=columns, variables=_layout(variables), max_gap=max_gap,
+                                         context=context if straddle == "centre" else 0.0,
                                          classes=None if names is None else {str(k): v for k, v in names.items()})
     finally:
         stop_isolated()  # the process that read MATLAB, HDF5 or C3D files

@@ -54,17 +54,20 @@ def read_continuous(root: str | Path, pattern: str, *, events: EventSource, fs: 
                     ch_type: str = "emg", modality: str = "emg", units: str | None = None,
                     classes: Mapping[str, str] | None = None, rest: str | None = None,
                     keep: Callable[[dict[str, Any]], bool] | None = None, columns: Columns | None = None,
-                    variables: MatLayout | None = None, max_gap: float = MAX_GAP_S) -> list[Recording]:
+                    variables: MatLayout | None = None, max_gap: float = MAX_GAP_S,
+                    context: float = 0.0) -> list[Recording]:
     """The trials of every continuous recording matching ``pattern`` under ``root``: the
     channels ``ch_names`` at ``fs`` Hz (found by name in a file that names them, EDF, C3D ..., by its header or
     position in other files), cut at the ``events`` of each file. ``classes`` maps event labels
     to class names (events of other labels are not trials; without it every label is a class);
     ``rest`` names the class of the stretches between events (none by default). ``variables``
     names those of MATLAB and HDF5 files (default: NinaPro's). Without ``ch_names`` (and ``fs``),
-    files that name their signals give them all, as they are, marker gaps up to ``max_gap`` s filled."""
+    files that name their signals give them all, as they are, marker gaps up to ``max_gap`` s filled.
+    ``context``: seconds of recording each trial keeps around its event
+    (:func:`~bmelearn.signals.events.trials_from_events`)."""
     try:
         return _read_all(root, pattern, events, fs, ch_names, ch_type, modality, units, classes, rest, keep,
-                         columns or Columns(), variables or NINAPRO, max_gap)
+                         columns or Columns(), variables or NINAPRO, max_gap, context)
     finally:
         stop_isolated()
 
@@ -73,7 +76,7 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float | N
               ch_type: str,
               modality: str, units: str | None, classes: Mapping[str, str] | None, rest: str | None,
               keep: Callable[[dict[str, Any]], bool] | None, columns: Columns, layout: MatLayout,
-              max_gap: float) -> list[Recording]:
+              max_gap: float, context: float) -> list[Recording]:
     """:func:`read_continuous`, its options resolved."""
 
     def declared(data: np.ndarray, path: Path) -> Recording:
@@ -113,7 +116,8 @@ def _read_all(root: str | Path, pattern: str, events: EventSource, fs: float | N
             streams = [declared(columns.select(np.asarray(values), header, ch_names, fs, path).T, path)]
             table = read_events(sidecar(path))
         named = table if classes is None else table.assign(label=table["label"].map(lambda label: classes.get(label, label)))
-        found = trials_from_events(streams, named, fields, None if classes is None else set(classes.values()), rest, path)
+        found = trials_from_events(streams, named, fields, None if classes is None else set(classes.values()), rest, path,
+                                   context)
         if not found:
             raise DataError(f"{path}: no event of the classes {sorted(set((classes or {}).values()))} "
                             f"(its events: {sorted(set(table['label']))}). Check dataset.classes.")

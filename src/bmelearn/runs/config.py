@@ -370,6 +370,9 @@ class ExperimentConfig(_Strict):
                                                           if m in data.rates})
         if not self.windows.whole:
             _check_windows(self.windows, rates, data.duration, self.dataset.name)
+        elif self.dataset.options.get("straddle") == "centre":
+            raise ConfigError("dataset.straddle: centre labels windows by their centre; with windows: whole each event is "
+                              "one trial, whole: remove dataset.straddle.")
         for i, step in enumerate(self.protocols):
             ((name, params),) = step.items()
             _check_protocol(f"protocols.{i}.{name}", name, params, data, self.dataset.name)

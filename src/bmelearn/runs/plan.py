@@ -32,6 +32,7 @@ from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import model_seed
 from bmelearn.runs.study import Decisions, Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
+from bmelearn.signals.windowing import straddling
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class DataSpec:
     modalities: list[str]
     description: Description
     window: float | None
+    step: float
     protocols: Mapping[str, MetadataSplitter]
 
     def load(self, cache: Path | None = None) -> RecordingSet:
@@ -69,7 +71,19 @@ class DataSpec:
             duration=("duration", "min"))
         self._check_window(trials)
         self._check_protocols(trials, recordings.sessions)
+        if self.window is not None:
+            self._say_straddling(recordings)
         return recordings
+
+    def _say_straddling(self, recordings: RecordingSet) -> None:
+        """Say how many windows of continuous recordings straddle two events (a warning, kept in the run's notes)."""
+        count, centred = straddling(recordings, self.window, self.step)
+        if count and centred:
+            warnings.warn(f"{count} windows straddle two events; each is labelled by the event at its centre "
+                          "(dataset.straddle: centre).", stacklevel=2)
+        elif count:
+            warnings.warn(f"{count} windows would straddle two events (their centre in one, an edge in the next) and were "
+                          "not cut; dataset.straddle: centre cuts them, labelled by the event at their centre.", stacklevel=2)
 
     def _check_window(self, trials: pd.DataFrame) -> None:
         """A ConfigError if no trial is as long as one window (shorter trials are skipped, and said)."""
@@ -212,6 +226,8 @@ def make_plan(config: ExperimentConfig) -> Plan:
     options = data.options
     if data.name == "simulator":
         options.setdefault("seed", config.seed)
+    if options.get("straddle") == "centre" and not config.windows.whole:
+        options["context"] = config.windows.length / 2  # a window centred on an event's first or last sample
     evaluation, robustness, control = config.evaluation, config.evaluation.robustness, config.evaluation.control
     scoring = Scoring(
         dataset=data.name, seed=config.seed, n_boot=evaluation.n_boot, confidence=evaluation.confidence,
@@ -226,7 +242,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
     return Plan(
         name=config.name,
         data=DataSpec(data.name, options, data.classes, list(features.per_modality), data.description,
-                      None if windows.whole else windows.length, protocols),
+                      None if windows.whole else windows.length, windows.step, protocols),
         signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
                           windows.step, windows.whole, features.per_modality, features.params, config.bads),
         models={m.key: m.build(model_seed(config.seed, i), f"models.{i}") for i, m in enumerate(config.models)},

@@ -5,8 +5,9 @@ in seconds from the recording's start, and ``label`` (the class; BIDS names it `
 and ``value`` is read too). It comes from the file itself (EDF+ annotations) or from a
 side-car table beside it (:func:`read_events`). Each event of a class becomes a trial with
 its repetition number (the events of that class before it, in order of onset); the stretches
-between events are a class only when asked (``rest``). Windows are cut inside each trial, so
-no window straddles two labels.
+between events are a class only when asked (``rest``). Windows are cut inside each event, so
+that none straddles two labels, or, with a ``context`` on each side, wherever their centre
+lies in the event: labelled by their centre (``dataset.straddle: centre``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,10 @@ from bmelearn.signals.recording import Recording, trial_id
 LABEL_COLUMNS = ("label", "trial_type", "value")
 #: The columns of an events table.
 EVENT_COLUMNS = ["onset", "duration", "label"]
+#: What becomes of windows that would straddle two events: not cut, or labelled by their centre.
+Straddle = Literal["drop", "centre"]
+#: The metadata keys of a trial's context: the seconds of recording it holds before and after its event.
+CONTEXT_BEFORE, CONTEXT_AFTER = "context_before", "context_after"
 
 
 @dataclass
@@ -76,12 +81,17 @@ def read_events(path: str | Path) -> pd.DataFrame:
 
 def trials_from_events(streams: Sequence[Recording], events: pd.DataFrame, meta: Mapping[str, Any],
                        classes: Sequence[str] | None = None, rest: str | None = None,
-                       where: str | Path = "") -> list[Recording]:
+                       where: str | Path = "", context: float = 0.0) -> list[Recording]:
     """The trials of a continuous recording (``streams``: its modalities, each from time 0):
     one per event whose label is among ``classes`` (every labelled event without ``classes``),
     and, with ``rest``, one labelled ``rest`` per stretch between events. Each trial carries
     ``meta`` (subject, session ...) with its label, repetition, onset (s) and trial id; ``where``
-    names the recording in messages. An event that runs past the end of a stream is an error."""
+    names the recording in messages. An event that runs past the end of a stream is an error.
+
+    With ``context`` (s), each trial also holds up to that much of the recording on each side
+    of its event (what the neighbouring stretches hold), said in its ``context_before`` and
+    ``context_after`` (s): its windows are then those whose centre lies in the event
+    (:func:`bmelearn.signals.windowing.trial_windows`), labelled by their centre."""
     length = min(rec.duration for rec in streams)
     table = events.sort_values("onset", kind="stable").reset_index(drop=True)
     ends = table["onset"] + table["duration"]
@@ -102,8 +112,11 @@ def trials_from_events(streams: Sequence[Recording], events: pd.DataFrame, meta:
         repetition = counts[label] = counts.get(label, -1) + 1
         info = dict(meta) | {"label": label, "repetition": repetition, "onset": onset, "source": str(where)}
         info = {"trial": trial_id(info)} | info
+        before, after = min(context, onset), min(context, max(length - end, 0.0))
+        if context:
+            info |= {CONTEXT_BEFORE: before, CONTEXT_AFTER: after}
         for rec in streams:
-            first, last = round(onset * rec.fs), min(round(end * rec.fs), rec.n_samples)
+            first, last = round((onset - before) * rec.fs), min(round((end + after) * rec.fs), rec.n_samples)
             trials.append(Recording(np.asarray(rec.data[:, first:last]), rec.fs, rec.ch_names, rec.ch_types, rec.units,
                                     rec.modality, info))
     return trials

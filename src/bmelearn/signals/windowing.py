@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bmelearn.errors import ConfigError, DataError
+from bmelearn.signals.events import CONTEXT_AFTER, CONTEXT_BEFORE
 from bmelearn.signals.recording import META_KEYS, Recording, RecordingSet
 
 
@@ -75,11 +76,17 @@ def window_samples(fs: Mapping[str, float], length: float) -> dict[str, int]:
 def trial_windows(trial: Any, streams: Mapping[str, Recording], length: float, step: float,
                   n_times: Mapping[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The windows of one trial, ``{modality: (n_windows, n_channels, n_times)}`` (views of the
-    recordings, no copy), and their start times in s; no window when the trial is too short."""
+    recordings, no copy), and their start times in s from its event; no window when the trial
+    is too short. A trial with context around its event (:func:`bmelearn.signals.events.trials_from_events`)
+    gives the windows centred in the event (:func:`centred_starts`), the others those inside it."""
     missing = set(n_times) - set(streams)
     if missing:
         raise DataError(f"trial {trial}: no {sorted(missing)} recording; every trial needs every modality.")
-    starts = window_starts(min(r.duration for r in streams.values()), length, step)
+    duration = min(r.duration for r in streams.values())
+    meta = next(iter(streams.values())).meta
+    before = meta.get(CONTEXT_BEFORE, 0.0)
+    starts = window_starts(duration, length, step) if CONTEXT_BEFORE not in meta else centred_starts(
+        duration, before, meta[CONTEXT_AFTER], length, step)
     if len(starts) == 0:
         return {}, starts
     arrays = {}
@@ -91,7 +98,36 @@ def trial_windows(trial: Any, streams: Mapping[str, Recording], length: float, s
             arrays[m] = view[:, idx[0]:idx[-1] + 1:stride].transpose(1, 0, 2)
         else:
             arrays[m] = view[:, idx, :].transpose(1, 0, 2)
-    return arrays, starts
+    return arrays, starts - before
+
+
+def centred_starts(duration: float, before: float, after: float, length: float, step: float) -> np.ndarray:
+    """Start times (s) of the windows of a trial that holds ``before`` and ``after`` seconds of
+    context around its event (``duration`` s in all) whose centres lie in the event, one every
+    ``step`` from its first sample, and which fit in the trial."""
+    centres = before + np.arange(int(np.ceil((duration - before - after) / step - 1e-9))) * step
+    starts = centres - length / 2
+    return starts[(starts >= -1e-9) & (starts + length <= duration + 1e-9)].clip(0.0)
+
+
+def straddling(recordings: RecordingSet, length: float, step: float) -> tuple[int, bool]:
+    """How many windows of the trials cut from continuous recordings straddle two events, and
+    whether they are labelled by their centre (trials with context, see :func:`centred_starts`)
+    or were not cut (trials cut at their events: the windows whose centre lies in the event but
+    an edge outside it, one every ``step``)."""
+    count, centred = 0, False
+    for streams in recordings.trials().values():
+        meta = next(iter(streams.values())).meta
+        if "onset" not in meta:
+            continue  # a file per trial: nothing beside it to straddle
+        duration = min(r.duration for r in streams.values())
+        if CONTEXT_BEFORE in meta:
+            centred, before, after = True, meta[CONTEXT_BEFORE], meta[CONTEXT_AFTER]
+            starts = centred_starts(duration, before, after, length, step)
+            count += int(((starts < before - 1e-9) | (starts + length > duration - after + 1e-9)).sum())
+        else:
+            count += max(int(np.ceil(duration / step - 1e-9)) - len(window_starts(duration, length, step)), 0)
+    return count, centred
 
 
 def window_positions(starts: np.ndarray, fs: float, n_samples: int, n_times: int) -> np.ndarray:
