@@ -160,3 +160,30 @@ def test_3dc_participant_1_as_mat_files_gives_its_samples(shared_data, tmp_path)
         got = _by_trial(back)
         assert got.keys() == expected.keys(), version
         assert all(np.array_equal(got[key], data) for key, data in expected.items()), version
+
+
+def test_one_mat_or_hdf5_file_per_trial_is_read_by_pattern(simulated, tmp_path):
+    """The pattern reader takes MATLAB (v5) and HDF5 files of one trial each, their signal
+    variable named by dataset.variables, to the same samples."""
+    h5py = pytest.importorskip("h5py")
+    from scipy import io as sio
+
+    from tests.io.test_edf import _by_trial
+
+    for rec in simulated:
+        if rec.modality == "emg":
+            meta = rec.meta
+            folder = tmp_path / f"S{meta['subject']}" / str(meta["session"])
+            folder.mkdir(parents=True, exist_ok=True)
+            sio.savemat(folder / f"{meta['label']}_{meta['repetition']}.mat", {"data": rec.data.T})
+            with h5py.File(folder / f"{meta['label']}_{meta['repetition']}.h5", "w") as file:
+                file["trial/emg"] = rec.data
+    first = next(r for r in simulated if r.modality == "emg")
+    expected = _by_trial(simulated)
+    for suffix, signal in ((".mat", "data"), (".h5", "trial/emg")):
+        back = load_dataset("files", path=str(tmp_path), pattern=f"S{{subject}}/{{session}}/{{label}}_{{repetition}}{suffix}",
+                            fs=first.fs, ch_names=list(first.ch_names), classes=list(simulated.classes),
+                            variables={"signal": signal})
+        got = _by_trial(back)
+        assert got.keys() == expected.keys(), suffix
+        assert all(np.array_equal(got[key], data) for key, data in expected.items()), suffix

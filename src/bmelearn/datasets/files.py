@@ -7,8 +7,8 @@ text (one sample per line, one column per channel; the columns of a header line 
 to the channels by name, see :mod:`bmelearn.io.columns`), ``.npy`` arrays of channels ×
 samples, or EDF/BDF files (their signals found by label; :mod:`bmelearn.io.edf`); ``.npy``
 files are memory-mapped and read only where they are used, so the dataset may be larger than
-memory. A continuous recording may also be a MATLAB or HDF5 file of named variables
-(:mod:`bmelearn.io.mat`).
+memory. A trial, or a continuous recording, may also be a MATLAB or HDF5 file of named
+variables (:mod:`bmelearn.io.mat`).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def load_files(
             recordings = read_named_files(path, pattern, classes=names, keep=keep, max_gap=max_gap)
         elif events is None:
             recordings = read_pattern(path, pattern, fs=fs, ch_names=list(ch_names), ch_type=ch_type, modality=modality,
-                                      units=units, classes=names, keep=keep, columns=columns)
+                                      units=units, classes=names, keep=keep, columns=columns, variables=_layout(variables))
         else:
             recordings = read_continuous(path, pattern, events=events, fs=fs, ch_names=ch_names and list(ch_names),
                                          ch_type=ch_type, modality=modality, units=units, rest=rest, keep=keep,

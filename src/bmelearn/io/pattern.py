@@ -22,6 +22,9 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io.columns import Columns
 from bmelearn.io.formats import described, read_channels, read_described
+from bmelearn.io.isolated import stop_isolated
+from bmelearn.io.mat import NINAPRO, MatLayout, read_mat
+from bmelearn.io.mat import SUFFIXES as VARIABLE_SUFFIXES
 from bmelearn.io.npy import npy_file
 from bmelearn.io.text import read_matrices
 from bmelearn.signals.motion import MAX_GAP_S
@@ -82,13 +85,26 @@ def read_arrays(paths: Sequence[Path], fs: float | None = None) -> list[tuple[np
 
 
 def _read_arrays(paths: Sequence[Path], fs: float | None, ch_names: Sequence[str] | None = None,
+                 variables: MatLayout | None = None,
                  ) -> list[tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None]]:
     """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF,
-    C3D ...: only its signals labelled in ``ch_names``, when given; others are left aside)."""
-    text = [path for path in paths if path.suffix.lower() != ".npy" and not described(path)]
-    parsed = iter(read_matrices(text))
-    return [(npy_file(path).T, None, None) if path.suffix == ".npy" else _described_array(path, fs, ch_names)
-            if described(path) else (*next(parsed), None) for path in paths]
+    C3D ...: only its signals labelled in ``ch_names``, when given; others are left aside); a
+    MATLAB or HDF5 file gives its ``variables.signal`` (of ``len(ch_names)`` channels)."""
+    def binary(path: Path) -> tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None] | None:
+        if path.suffix == ".npy":
+            return npy_file(path).T, None, None
+        if described(path):
+            return _described_array(path, fs, ch_names)
+        if path.suffix.lower() in VARIABLE_SUFFIXES:
+            return read_mat(path, MatLayout((variables or NINAPRO).signal), len(ch_names or ()))[0].T, None, None
+        return None  # numeric text, parsed below on a thread per core
+
+    try:
+        read = [binary(path) for path in paths]
+    finally:
+        stop_isolated()
+    parsed = iter(read_matrices([path for path, got in zip(paths, read, strict=True) if got is None]))
+    return [got if got is not None else (*next(parsed), None) for got in read]
 
 
 def _described_array(path: Path, fs: float | None, ch_names: Sequence[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -111,6 +127,7 @@ def read_pattern(
     defaults: Mapping[str, Any] | None = None,
     keep: Callable[[dict[str, Any]], bool] | None = None,
     columns: Columns | None = None,
+    variables: MatLayout | None = None,
 ) -> list[Recording]:
     """Read every file matching ``pattern`` into one Recording each.
 
@@ -119,7 +136,8 @@ def read_pattern(
     column checked against ``fs`` and dropped, others ignored), a file without one by position.
     ``read(path)`` instead gives an array (n_samples, n_channels) of a layout without a header.
     ``defaults`` fills metadata the path does not hold (e.g. ``{"subject": 1}``); ``keep(fields)``
-    filters files by their path fields before they are read. The trial id is the path without the
+    filters files by their path fields before they are read. MATLAB and HDF5 files give their
+    ``variables.signal`` (NinaPro's ``emg`` by default). The trial id is the path without the
     modality folder.
     """
     columns = columns or Columns()
@@ -131,7 +149,7 @@ def read_pattern(
         if keep is None or keep(meta):
             chosen.append((path, meta))
     paths = [path for path, _ in chosen]
-    arrays = _read_arrays(paths, fs, ch_names) if read is None else [(read(path), None, None) for path in paths]
+    arrays = _read_arrays(paths, fs, ch_names, variables) if read is None else [(read(path), None, None) for path in paths]
     recordings = []
     for (path, meta), (data, header, file_units) in zip(chosen, arrays, strict=True):
         if file_units is not None and not units:  # the file's units of the channels, in their order
