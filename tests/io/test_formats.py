@@ -231,7 +231,8 @@ def test_a_c3d_study_fuses_emg_features_with_joint_angles(tmp_path):
     card = (result.folder / "models" / "lda.json").read_text()
     assert "elbow_velocity" in card and "RANGE" in card
     report = (result.folder / "report.html").read_text()
-    assert "the marker trajectories were turned into joint angles" in report
+    assert ("the marker trajectories were low-pass filtered at 6 Hz and turned into the joint angle elbow at RELB "
+            "(between RSHO and RWRI), with its angular velocity") in report
 
 
 def _session_events(text: RecordingSet) -> dict[tuple, tuple[np.ndarray, list[tuple[float, float, str]]]]:

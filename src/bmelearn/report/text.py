@@ -149,6 +149,8 @@ def step_words(step: Mapping[str, Mapping | None], detailed: bool = False) -> st
     with its other parameters, ``(order = 4, zero-phase)``."""
     ((name, params),) = step.items()
     words, values = STEPS[name].metadata["words"], _step_parameters(name, params)
+    if callable(words):  # says every parameter itself
+        return words(values)
     said = {field for _, field, _, _ in string.Formatter().parse(words) if field}
     rest = {k: v for k, v in values.items() if k not in said}
     return words.format(**values) + (f" ({parameter_words(rest)})" if detailed and rest else "")

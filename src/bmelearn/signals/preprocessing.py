@@ -116,7 +116,9 @@ def resample(rec: Recording, fs: float) -> Recording:
 
 def joint_angles(rec: Recording, angles: dict[str, list[str]], cutoff: float | None = 6.0,
                  velocity: bool = True) -> Recording:
-    """Joint angles (degrees) from marker trajectories: ``angles`` names each angle and its three
+    """Joint angles (degrees) and angular velocities from marker trajectories (markers only).
+
+    ``angles`` names each angle and its three
     markers, the joint in the middle (``{elbow: [RSHO, RELB, RWRI]}``); the trajectories are
     low-pass filtered first at ``cutoff`` Hz (None: not), and ``velocity`` adds each angle's
     rate of change (deg/s). The markers give way to the angles: one channel per angle."""
@@ -140,8 +142,19 @@ def joint_angles(rec: Recording, angles: dict[str, list[str]], cutoff: float | N
     return Recording(np.array(rows), rec.fs, tuple(names), ("angle",) * len(names), tuple(units), rec.modality, rec.meta)
 
 
+def _angles_words(angles: dict[str, list[str]], cutoff: float | None = 6.0, velocity: bool = True) -> str:
+    """What :func:`joint_angles` did, for the report: ``low-pass filtered at 6 Hz and turned into
+    the joint angle elbow at RELB (between RSHO and RWRI), with its angular velocity``."""
+    joints = "; ".join(f"{name} at {b} (between {a} and {c})" for name, (a, b, c) in angles.items())
+    plural = len(angles) > 1
+    return ((f"low-pass filtered at {cutoff:g} Hz and " if cutoff is not None else "")
+            + f"turned into the joint angle{'s' if plural else ''} {joints}"
+            + (f", with {'their' if plural else 'its'} angular velocit{'ies' if plural else 'y'}" if velocity else ""))
+
+
 #: The preprocessing steps by name: a function of a Recording (its first argument) and its
-#: parameters; ``words`` is how the report says what the step did (filled with its parameters);
+#: parameters; ``words`` is how the report says what the step did (filled with its parameters,
+#: or a function of them);
 #: ``modalities``, those it acts on (default :data:`PREPROCESSED`: EMG).
 STEPS: Registry[Entry] = Registry("step", [
     Entry.of(bandpass, data_args=1, words="band-pass filtered between {low:g} and {high:g} Hz"),
@@ -152,7 +165,7 @@ STEPS: Registry[Entry] = Registry("step", [
     Entry.of(envelope, data_args=1, words="turned into its envelope (smoothed at {cutoff:g} Hz)"),
     Entry.of(normalize, data_args=1, words="normalised channel by channel"),
     Entry.of(resample, data_args=1, words="resampled to {fs:g} Hz"),
-    Entry.of(joint_angles, data_args=1, words="turned into joint angles", modalities=(MARKERS,)),
+    Entry.of(joint_angles, data_args=1, words=lambda p: _angles_words(**p), modalities=(MARKERS,)),
 ])
 
 
