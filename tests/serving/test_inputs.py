@@ -113,3 +113,27 @@ def test_an_edf_or_bdf_upload_predicts_as_the_text_file(model, trial):
             _predict(model, buffer.getvalue(), f"new.{kind}", fs=2000.0)
     with pytest.raises(DataError, match=r"new\.edf: not a readable EDF file"):
         _predict(model, b"0,1,2\n", "new.edf")
+
+
+def test_a_c3d_or_xdf_upload_predicts_as_the_text_file(model, trial, tmp_path):
+    """A C3D file (EMG as analog channels beside markers) and an XDF file (an EMG stream beside a
+    marker stream) give the decisions of the text file: the model's channels by label, at the
+    file's rate; C3D keeps float32, XDF float64."""
+    pytest.importorskip("ezc3d")
+    pytest.importorskip("pyxdf")
+    from tests.io.formats_writers import write_c3d, write_xdf, xdf_stream
+
+    expected = _predict(model, _text(trial.data.T, list(trial.ch_names)))
+    frames = trial.n_samples // 10
+    arm = {"ELB": np.zeros((3, frames)), "WRI": np.ones((3, frames))}
+    write_c3d(tmp_path / "new.c3d", arm, trial.fs / 10, dict(zip(trial.ch_names, trial.data[:, :frames * 10], strict=True)),
+              trial.fs)
+    write_xdf(tmp_path / "new.xdf", [
+        xdf_stream("emg", "EMG", trial.fs, 3.0 + np.arange(trial.n_samples) / trial.fs, trial.data.T, trial.ch_names),
+        xdf_stream("markers", "Markers", 0, np.array([3.5]), ["start"], channel_format="string")])
+    for name, windows in (("new.c3d", len(expected) if frames * 10 == trial.n_samples else None), ("new.xdf", len(expected))):
+        got = _predict(model, (tmp_path / name).read_bytes(), name)
+        n = min(len(got), len(expected))
+        assert windows is None or len(got) == windows, name
+        assert list(got["predicted"][:n]) == list(expected["predicted"][:n]), name
+        np.testing.assert_allclose(got["confidence"][:n], expected["confidence"][:n], atol=1e-4)
