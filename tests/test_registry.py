@@ -78,8 +78,14 @@ def test_every_kind_is_a_registry_of_described_entries(registry):
 
 
 def test_what_the_report_reads_from_the_registries():
-    words = [STEPS[name].metadata["words"].format(**{**STEPS[name].parameters, "fs": 500}) for name in STEPS]
-    assert words[0] == "band-pass filtered between 20 and 450 Hz"
+    from bmelearn.report.text import step_words
+
+    required = {"resample": {"fs": 500}, "joint_angles": {"angles": {"elbow": ["RSHO", "RELB", "RWRI"]}}}
+    words = {name: step_words({name: required.get(name, {})}) for name in STEPS}
+    assert words["bandpass"] == "band-pass filtered between 20 and 450 Hz"
+    assert words["joint_angles"] == ("low-pass filtered at 6 Hz and turned into the joint angle elbow at RELB (between RSHO "
+                                     "and RWRI), with its angular velocity")
+    assert all(words.values())
     assert all(PROTOCOLS[name].metadata["label"] for name in PROTOCOLS)
     assert PROTOCOLS["loso"].description == PROTOCOLS["loso"].obj.description
     y = np.array(["a", "b", "a", "b"])
