@@ -108,15 +108,17 @@ def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = N
             run_folder.write_json(partial, run_folder.RUN, info)  # the report's methods read the software versions
             clock("writing the report", 0, 1)
             from bmelearn.report import write_report  # here: matplotlib takes 0.4 s to import, not needed before
+            from bmelearn.report.figures import figure_cache
 
-            write_report(
-                partial,
-                title=f"bmelearn report: {config.name}",
-                config=config.model_dump(mode="json"),
-                notes=notes,
-                version=__version__,
-                **report,
-            )
+            with figure_cache(plan.cache_folder(final, "figures")):
+                write_report(
+                    partial,
+                    title=f"bmelearn report: {config.name}",
+                    config=config.model_dump(mode="json"),
+                    notes=notes,
+                    version=__version__,
+                    **report,
+                )
         info |= {"duration_s": round(time.perf_counter() - started, 2), run_folder.RUN_STAGES: clock.stages}
         run_folder.write_json(partial, run_folder.RUN, info)
     except BaseException:
