@@ -303,6 +303,10 @@ def test_3dc_participant_1_as_c3d_xdf_and_hdf5_gives_its_samples_and_accuracy(sh
         events = f", events: {more['events']}" if more else ""
         dataset = f"{{name: files, path: {tmp_path / folder}, pattern: '{pattern}', classes: [{', '.join(classes)}]{events}}}"
         assert abs(cross_session_accuracy(dataset, tmp_path / "runs" / folder) - accuracy) <= 0.001, folder
+    hdf5 = (f"{{name: files, path: {tmp_path / 'hdf5'}, pattern: 'S{{subject}}/{{session}}.h5', events: labels, fs: 1000.0, "
+            f"ch_names: [{', '.join(names)}], variables: {{signal: recording/emg, labels: recording/gesture}}, "
+            f"classes: {{{', '.join(f'{i + 1}: {c}' for i, c in enumerate(classes))}}}}}")
+    assert abs(cross_session_accuracy(hdf5, tmp_path / "runs" / "hdf5") - accuracy) <= 0.001
 
 
 

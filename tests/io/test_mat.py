@@ -147,11 +147,14 @@ def test_bad_mat_files_and_options_name_the_file_and_the_fix(simulated, tmp_path
         load_dataset("files", **common, events="labels", variables={"signal": "emg"})
 
 
-def test_3dc_participant_1_as_mat_files_gives_its_samples(shared_data, tmp_path):
+def test_3dc_participant_1_as_mat_files_gives_its_samples_and_accuracy(shared_data, tmp_path):
     """The issue's round trip: 3DC participant 1's text files as one .mat file per session, of
-    version 5 and of version 7.3, read back to the same samples."""
+    version 5 and of version 7.3, read back to the same samples and the same cross-session accuracy."""
+    from tests.io.test_edf import cross_session_accuracy
+
     text = load_dataset("3dc", path=str(shared_data / "3dc"), subjects=[1])
     expected = _by_trial(text)
+    accuracy = cross_session_accuracy(f"{{name: 3dc, subjects: [1], path: {shared_data / '3dc'}}}", tmp_path / "text")
     for version in ("5", "7.3"):
         classes = write_sessions(text, tmp_path / version, version)
         back = load_dataset("files", path=str(tmp_path / version), pattern="S{subject}/{session}.mat", events="labels",
@@ -160,6 +163,10 @@ def test_3dc_participant_1_as_mat_files_gives_its_samples(shared_data, tmp_path)
         got = _by_trial(back)
         assert got.keys() == expected.keys(), version
         assert all(np.array_equal(got[key], data) for key, data in expected.items()), version
+        dataset = (f"{{name: files, path: {tmp_path / version}, pattern: 'S{{subject}}/{{session}}.mat', events: labels, "
+                   f"fs: 1000.0, ch_names: [{', '.join(f'EMG{i}' for i in range(1, 11))}], "
+                   f"classes: {{{', '.join(f'{i + 1}: {c}' for i, c in enumerate(classes))}}}}}")
+        assert abs(cross_session_accuracy(dataset, tmp_path / "runs" / version) - accuracy) <= 0.001, version
 
 
 def test_one_mat_or_hdf5_file_per_trial_is_read_by_pattern(simulated, tmp_path):

@@ -247,3 +247,16 @@ def test_the_primary_protocol_and_calibrated_models_reach_the_plan():
     calibrated = plan.models["calibrated"].steps[-1][1]
     assert (calibrated.method, calibrated.estimator.steps[-1][1].C) == ("isotonic", 0.5)
     assert make_plan(load_config(None)).scoring.primary is None  # the study then takes the hardest
+
+
+def test_dataset_classes_may_map_label_numbers_for_datasets_that_read_them(tmp_path):
+    """A MATLAB or HDF5 file's labels are numbers: dataset.classes maps them to names, given to the
+    loader, and those names are the classes kept; a dataset that names its classes takes a list."""
+    (tmp_path / "S1").mkdir()
+    config = load_config(None, [f"dataset={{name: files, path: {tmp_path}, pattern: 'S{{subject}}/{{session}}.mat', "
+                                "events: labels, fs: 1000.0, ch_names: [A, B], classes: {1: fist, 2: open}}",
+                                "features=[HTD]"])
+    assert config.dataset.kept == ["fist", "open"]
+    assert config.dataset.options["classes"] == {1: "fist", 2: "open"}
+    with pytest.raises(ConfigError, match=r"dataset\.classes: 'simulator' names its classes itself; give a list"):
+        load_config(None, ["dataset={name: simulator, classes: {1: rest, 2: pronation}}"])

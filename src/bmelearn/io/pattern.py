@@ -191,6 +191,10 @@ def read_named_files(root: str | Path, pattern: str, *, classes: Sequence[str] |
 
 
 def _class_name(label: Any, classes: Sequence[str] | Mapping[Any, str], path: Path) -> str:
+    """The class name of a path's label: by number (a list's index, or a mapping's key, as a
+    number or as text: a mapping read back from JSON has text keys) or by name."""
+    if isinstance(classes, Mapping) and label not in classes and str(label) in classes:
+        label = str(label)
     try:
         return classes[label]  # type: ignore[index]
     except (KeyError, IndexError, TypeError):

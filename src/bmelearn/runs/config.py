@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from bmelearn.datasets import Description, check_dataset
+from bmelearn.datasets import DATASETS, Description, check_dataset
 from bmelearn.errors import BmeError, ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.metrics import OVERALL
@@ -83,25 +83,36 @@ def _single_key(item: Any, where: str) -> tuple[str, dict]:
 
 class DatasetConfig(BaseModel):
     """``name`` of a dataset (see ``bmelearn datasets``), its loader's options (path, subjects ...)
-    and optionally the ``classes`` to keep (in this order; e.g. two of them for a binary task)."""
+    and optionally the ``classes`` to keep (in this order; e.g. two of them for a binary task),
+    or, for a dataset whose files hold label numbers (``files``), a mapping of those numbers to
+    class names (``{1: fist, 2: open}``), which is also what is kept."""
 
     model_config = ConfigDict(extra="allow")
     name: str = "simulator"
-    classes: list[str] | None = Field(default=None, min_length=2)
+    classes: list[str] | dict[int | str, str] | None = Field(default=None, min_length=2)
     _description: Description = PrivateAttr()
 
     @model_validator(mode="after")
     def _known(self) -> DatasetConfig:
+        if isinstance(self.classes, dict) and "classes" not in DATASETS.get(self.name, "dataset").parameters:
+            raise ConfigError(f"dataset.classes: {self.name!r} names its classes itself; give a list of those to keep, "
+                              "not a mapping of label numbers.")
         self._description = check_dataset(self.name, self.options)
         known = self._description.classes
-        unknown = [c for c in self.classes or () if known is not None and c not in known]
+        unknown = [c for c in self.kept or () if known is not None and c not in known]
         if unknown:
             raise ConfigError(f"dataset.classes: {unknown} are not classes of {self.name!r}: {list(known)}.")
         return self
 
     @property
+    def kept(self) -> list[str] | None:
+        """The classes to keep, in order (a mapping's names)."""
+        return list(self.classes.values()) if isinstance(self.classes, dict) else self.classes
+
+    @property
     def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        """The loader's arguments: the options besides ``name``, and ``classes`` when it maps label numbers."""
+        return dict(self.model_extra or {}) | ({"classes": self.classes} if isinstance(self.classes, dict) else {})
 
     @property
     def description(self) -> Description:
@@ -346,7 +357,7 @@ class ExperimentConfig(_Strict):
             models = {k: with_operating_point(m, "positive", point.target, point.value) for k, m in models.items()}
         # what the study refuses of the models, refused now (the inputs the models take do not matter here)
         transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
-        classes = self.dataset.classes or self.dataset.description.classes
+        classes = self.dataset.kept or self.dataset.description.classes
         if (control := self.evaluation.control) is not None:
             check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None),
                           list(classes or ()), models)

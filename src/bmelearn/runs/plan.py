@@ -241,7 +241,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
     return Plan(
         name=config.name,
-        data=DataSpec(data.name, options, data.classes, list(features.per_modality), data.description,
+        data=DataSpec(data.name, options, data.kept, list(features.per_modality), data.description,
                       None if windows.whole else windows.length, windows.step, protocols),
         signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
                           windows.step, windows.whole, features.per_modality, features.params, config.bads),
