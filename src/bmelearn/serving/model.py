@@ -68,10 +68,14 @@ class DeployableModel:
         the estimator (one-hot votes for an estimator without probabilities). A recording that does not fit raises
         :class:`~bmelearn.pipeline.MismatchError` naming the difference."""
         self.signal.check(recordings)
-        progress = progress or (lambda done, total: None)
         X, starts = self.signal.transform(recordings, trial="upload")
+        return self.decide(X, starts, ", ".join(r.where for r in recordings.values()), progress)
+
+    def decide(self, X: np.ndarray, starts: np.ndarray, sources: str, progress: Progress | None = None) -> pd.DataFrame:
+        """The decisions of :meth:`predict` on the model inputs ``X`` of windows starting at
+        ``starts`` (s), cut from ``sources`` (named in messages)."""
+        progress = progress or (lambda done, total: None)
         if not np.isfinite(X).all():
-            sources = ", ".join(r.where for r in recordings.values())
             raise DataError(f"{sources}: the features of {int((~np.isfinite(X)).any(axis=tuple(range(1, X.ndim))).sum())} "
                             "window(s) are not finite numbers: the values are too large to compute with (near 1e308); "
                             "check the recording's units and scale.")
@@ -86,10 +90,10 @@ class DeployableModel:
             if scored:
                 proba.append(np.asarray(self.estimator.predict_proba(chunk), dtype=float))
             progress(min(begin + CHUNK, total), total)
-        decided = np.concatenate(predicted)
+        decided = np.concatenate(predicted) if predicted else np.zeros(0, dtype=str)
         position = {c: i for i, c in enumerate(classes)}
         index = np.array([position[c] for c in decided], dtype=int)
-        scores = np.vstack(proba) if scored else np.eye(len(classes))[index]
+        scores = np.vstack(proba) if scored and proba else np.eye(len(classes))[index]
         out = pd.DataFrame({"window": np.arange(total), "start": starts, "end": starts + self.signal.length,
                             "predicted": classes[index], "confidence": scores[np.arange(total), index]})
         return pd.concat([out, pd.DataFrame(scores, columns=[f"p:{c}" for c in classes])], axis=1)

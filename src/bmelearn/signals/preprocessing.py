@@ -7,7 +7,9 @@ Every frequency is in Hz. Each step returns a new Recording; nothing is changed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from fractions import Fraction
 from typing import Any
 
@@ -30,9 +32,52 @@ def _check_cutoffs(rec: Recording, step: str, *freqs: float) -> None:
             )
 
 
+class StreamState:
+    """The filter states of one live stream, kept between its chunks (:func:`streaming`): one
+    per causal filter of its steps, in the order they run; empty before the first chunk."""
+
+    def __init__(self) -> None:
+        self.states: list[np.ndarray] = []
+        self._next = 0
+
+    def filter(self, sos: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """``data`` (channels × samples) through the next filter from where its last chunk left it
+        (from rest, as offline, on the first chunk)."""
+        if self._next == len(self.states):
+            self.states.append(np.zeros((len(sos), data.shape[0], 2)))
+        out, self.states[self._next] = signal.sosfilt(sos, data, axis=1, zi=self.states[self._next])
+        self._next += 1
+        return out
+
+
+_STREAM: ContextVar[StreamState | None] = ContextVar("bmelearn_stream", default=None)
+
+
+@contextlib.contextmanager
+def streaming(state: StreamState) -> Iterator[None]:
+    """The steps inside the block process one chunk of a live stream: each causal filter goes on
+    from ``state`` (so that chunk after chunk gives, sample for sample, what the whole signal
+    gives offline), and a step that needs the whole signal (a zero-phase filter, ``normalize``,
+    ``resample``) is an error saying so."""
+    state._next = 0
+    token = _STREAM.set(state)
+    try:
+        yield
+    finally:
+        _STREAM.reset(token)
+
+
+def _whole_signal(step: str, fix: str) -> None:
+    """A SignalError when ``step``, which needs the whole signal, runs on a live stream."""
+    if _STREAM.get() is not None:
+        raise SignalError(f"{step}: needs the whole signal, so it cannot run on a live stream; {fix}")
+
+
 def _apply_sos(rec: Recording, sos: np.ndarray, step: str, causal: bool) -> Recording:
     if causal:
-        return rec.with_data(signal.sosfilt(sos, rec.data, axis=1))
+        stream = _STREAM.get()
+        return rec.with_data(signal.sosfilt(sos, rec.data, axis=1) if stream is None else stream.filter(sos, rec.data))
+    _whole_signal(f"{step} (zero-phase)", f"train the model with {step}: {{causal: true}}, as a device filters.")
     # sosfiltfilt pads by this many samples at each end (SciPy's default padlen)
     padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
     if rec.n_samples <= padlen:
@@ -95,6 +140,7 @@ def normalize(rec: Recording, method: str = "zscore") -> Recording:
 
     ``zscore``: zero mean, unit standard deviation; ``max``: divide by the maximum absolute value.
     """
+    _whole_signal("normalize", "train the model without it.")
     x = rec.data
     if method == "zscore":
         scale = x.std(axis=1, keepdims=True)
@@ -109,6 +155,7 @@ def resample(rec: Recording, fs: float) -> Recording:
     """Resample to ``fs`` Hz with a polyphase anti-aliasing filter."""
     if fs <= 0:
         raise ConfigError(f"resample.fs must be a positive rate in Hz, got {fs}.")
+    _whole_signal("resample", "stream at the rate the model takes, or train it at the stream's rate.")
     ratio = Fraction(fs / rec.fs).limit_denominator(1000)
     data = signal.resample_poly(rec.data, ratio.numerator, ratio.denominator, axis=1)
     return rec.with_data(data, fs=rec.fs * ratio.numerator / ratio.denominator)

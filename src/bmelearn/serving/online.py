@@ -1,0 +1,81 @@
+"""Decisions from a live stream, chunk by chunk, as the model decides offline.
+
+An :class:`OnlineDecoder` takes the samples of one signal as they arrive, in chunks of any
+size, runs the model's own signal pipeline on them incrementally (each causal filter goes on
+from the state the previous chunk left: :func:`bmelearn.signals.preprocessing.streaming`),
+cuts windows at the model's length and step, at the same sample positions as offline, and
+decides each as :meth:`~bmelearn.serving.model.DeployableModel.predict` does. So the decisions
+of a recording streamed chunk by chunk are those of the whole recording predicted offline,
+window for window. A model whose preprocessing needs the whole signal (zero-phase filters,
+``normalize``, ``resample``) is refused before any sample is taken, with what to train instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bmelearn.errors import BmeError
+from bmelearn.pipeline.signal import MismatchError
+from bmelearn.serving.model import DeployableModel
+from bmelearn.signals.preprocessing import StreamState, apply_steps, streaming
+from bmelearn.signals.quality import without_channels
+from bmelearn.signals.recording import Recording
+
+
+class OnlineDecoder:
+    """The decisions of ``model`` on a live stream of its one signal (see the module text)."""
+
+    def __init__(self, model: DeployableModel) -> None:
+        pipeline = model.signal
+        if pipeline.whole or len(pipeline.inputs) != 1:
+            raise MismatchError("online decoding takes a model of one signal on windows; this one takes "
+                                + ("whole trials" if pipeline.whole else f"{sorted(pipeline.inputs)}") + ".")
+        self.model, self.modality = model, next(iter(pipeline.inputs))
+        self.signal = pipeline.inputs[self.modality]
+        if not np.isclose(pipeline.fs[self.modality], self.signal.fs):
+            raise MismatchError(f"the model resamples its {self.modality} signal, which needs the whole signal; "
+                                "stream at the rate it takes after resampling, or train it at the stream's rate.")
+        self.state = StreamState()
+        self._buffer = np.zeros((len(pipeline.channels(self.modality)), 0))
+        self._dropped = 0  # samples of the stream no longer in the buffer
+        self._next = 0  # the number of the next window
+        try:  # a step that needs the whole signal fails on a probe chunk now, not on the first real one
+            self._prepare(np.zeros((1, len(self.signal.ch_names))), StreamState())
+        except BmeError as exc:
+            raise MismatchError(f"this model cannot run on a live stream: {exc}") from None
+
+    @property
+    def samples(self) -> int:
+        """The samples taken so far."""
+        return self._dropped + self._buffer.shape[1]
+
+    def _prepare(self, samples: np.ndarray, state: StreamState) -> np.ndarray:
+        """A chunk (samples × the recorded channels) through the model's preprocessing, from ``state``."""
+        recording = Recording(np.asarray(samples, dtype=np.float64).T, self.signal.fs, self.signal.ch_names,
+                              self.signal.ch_types, modality=self.modality, meta={"source": "the stream"})
+        with streaming(state):
+            return apply_steps(without_channels(recording, self.model.signal.bads), self.model.signal.steps).data
+
+    def push(self, samples: np.ndarray) -> pd.DataFrame:
+        """The decisions of the windows that ``samples`` (samples × the model's recorded channels,
+        in its order) complete, as :meth:`DeployableModel.predict` gives them; none while a
+        window is not complete."""
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.ndim != 2 or samples.shape[1] != len(self.signal.ch_names):
+            raise MismatchError(f"a chunk of {samples.shape} values; the model takes {len(self.signal.ch_names)} "
+                                f"{self.modality} channels ({', '.join(self.signal.ch_names)}), one column each.")
+        self._buffer = np.concatenate([self._buffer, self._prepare(samples, self.state)], axis=1)
+        pipeline, fs = self.model.signal, self.signal.fs
+        n_times = pipeline.samples[self.modality]
+        first = self._next
+        while round(self._next * pipeline.step * fs) + n_times <= self.samples:  # offline: round(start * fs)
+            self._next += 1
+        starts = np.arange(first, self._next) * pipeline.step
+        positions = np.round(starts * fs).astype(int) - self._dropped
+        windows = np.stack([self._buffer[:, p:p + n_times] for p in positions]) if len(positions) else \
+            np.zeros((0, self._buffer.shape[0], n_times))
+        keep_from = min(round(self._next * pipeline.step * fs) - self._dropped, self._buffer.shape[1])  # the next window's start
+        self._buffer, self._dropped = self._buffer[:, keep_from:], self._dropped + keep_from
+        decisions = self.model.decide(pipeline.model_input({self.modality: windows}, len(starts)), starts, "the stream")
+        return decisions.assign(window=np.arange(first, self._next))
