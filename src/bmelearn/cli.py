@@ -213,6 +213,81 @@ def predict(
 
 
 @app.command()
+def online(
+    model: Annotated[Path, typer.Argument(help="Model file written by bmelearn run: RUN_FOLDER/models/NAME.skops (its "
+                                               "preprocessing causal: bandpass: {causal: true}).")],
+    lsl: Annotated[str, typer.Option("--lsl", help="Name of the LSL stream to decide.")],
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
+    log: Annotated[Path | None, typer.Option(help="Write every decision to this CSV or Parquet file.")] = None,
+) -> None:
+    """Decide a live Lab Streaming Layer stream with a saved model, window by window, as offline.
+
+    Each decision is published as a marker on the LSL stream NAME-decisions as soon as its
+    window is complete; its delay from the window's last sample is measured and summarised."""
+    from bmelearn.serving import load_model
+    from bmelearn.serving.lsl import run_online
+
+    try:
+        table = run_online(load_model(model), lsl, duration, log)
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("Stopped" + (f"; the decisions so far are in {log}." if log else "."), highlight=False)
+        raise typer.Exit(130) from None
+    if table.empty:
+        console.print(f"No decision: the stream {lsl!r} sent less than one window.", highlight=False)
+        return
+    delays = 1000 * table["latency"].quantile([0.5, 0.95, 0.99])
+    console.print(f"{len(table)} decisions; delay from a window's last sample to its decision: p50 {delays[0.5]:.1f} ms, "
+                  f"p95 {delays[0.95]:.1f} ms, p99 {delays[0.99]:.1f} ms" + (f"; log: {log}" if log else ""),
+                  highlight=False, soft_wrap=True)
+    console.print(", ".join(f"{label} {n}" for label, n in table["predicted"].value_counts(sort=False).items()),
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
+def replay(
+    files: Annotated[list[Path], typer.Argument(help="Recordings to play one after the other: files that name their "
+                                                      "signals (EDF/BDF, C3D, XDF ...), or numeric text with --model.")],
+    lsl: Annotated[str, typer.Option("--lsl", help="Name of the LSL stream to publish.")],
+    model: Annotated[Path | None, typer.Option(help="Read the files as this model's signal (its channels and rate), "
+                                                    "as bmelearn predict does.")] = None,
+    speed: Annotated[float, typer.Option(help="Playing speed: 1 in real time, 2 twice as fast.")] = 1.0,
+    loop: Annotated[bool, typer.Option(help="Play again from the start until Ctrl-C.")] = False,
+) -> None:
+    """Play recordings as a Lab Streaming Layer stream in real time, for demos, tests and
+    pseudo-online evaluation (bmelearn online on the stream)."""
+    import numpy as np
+
+    from bmelearn.io import read
+    from bmelearn.serving.lsl import replay as play
+    from bmelearn.signals.recording import Recording
+
+    try:
+        if model is not None:
+            from bmelearn.serving import from_files, load_model
+
+            parts = [next(iter(r.values())) for r in from_files(load_model(model).signal, [str(f) for f in files]).values()]
+        else:
+            parts = [read(f)[0] for f in files]
+        first = parts[0]
+        if any(p.fs != first.fs or p.ch_names != first.ch_names for p in parts):
+            raise BmeError("the files differ in rate or channels; play files of one signal together.")
+        stream = Recording(np.concatenate([p.opened().data for p in parts], axis=1), first.fs, first.ch_names,
+                           first.ch_types, first.units, first.modality, {"source": str(files[0])})
+        console.print(f"Waiting for a consumer of {lsl!r} ({stream.n_channels} channels at {stream.fs:g} Hz, "
+                      f"{stream.duration:.1f} s)...", highlight=False)
+        sent = play(stream, lsl, speed, loop, wait=float("inf") if loop else 60.0)
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    console.print(f"{sent} samples sent ({sent / stream.fs:.1f} s of signal).", highlight=False)
+
+
+@app.command()
 def datasets() -> None:
     """List the datasets bmelearn can load: what each holds, where a public one comes from (what
     dataset.path must point at, and what to cite) and its options."""

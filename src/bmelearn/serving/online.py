@@ -44,6 +44,15 @@ class OnlineDecoder:
             self._prepare(np.zeros((1, len(self.signal.ch_names))), StreamState())
         except BmeError as exc:
             raise MismatchError(f"this model cannot run on a live stream: {exc}") from None
+        # one window decided now compiles the feature kernels (Numba) before the first real one
+        n_times = pipeline.samples[self.modality]
+        probe = np.random.default_rng(0).standard_normal((1, self._buffer.shape[0], n_times))
+        model.decide(pipeline.model_input({self.modality: probe}, 1), np.zeros(1), "a probe window")
+
+    @property
+    def next_window(self) -> int:
+        """The number of the next window to be decided (0 for the first)."""
+        return self._next
 
     @property
     def samples(self) -> int:
