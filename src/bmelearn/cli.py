@@ -228,7 +228,8 @@ def online(
     from bmelearn.serving.lsl import run_online
 
     try:
-        table = run_online(load_model(model), lsl, duration, log)
+        table = run_online(load_model(model), lsl, duration, log,
+                           say=lambda message: console.print(message, highlight=False, soft_wrap=True))
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -244,6 +245,9 @@ def online(
                   highlight=False, soft_wrap=True)
     console.print(", ".join(f"{label} {n}" for label, n in table["predicted"].value_counts(sort=False).items()),
                   highlight=False, soft_wrap=True)
+    if table.attrs["dropped"] or table.attrs["pauses"]:
+        console.print(f"The stream dropped {table.attrs['dropped']} sample(s) and paused {len(table.attrs['pauses'])} "
+                      "time(s).", highlight=False)
 
 
 @app.command()

@@ -6,9 +6,12 @@ before any decision."""
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bmelearn.pipeline.signal import MismatchError
@@ -50,7 +53,7 @@ def test_a_replayed_recording_is_decided_as_offline_with_its_delays(lsl, simulat
     np.testing.assert_allclose(online["confidence"], offline["confidence"], rtol=0, atol=1e-12)
     assert (online["latency"] > 0).all() and online["latency"].median() < 0.1  # s, from the window's last sample
     assert (np.diff(online["sample_time"]) > 0).all()
-    logged = __import__("pandas").read_csv(tmp_path / "decisions.csv")
+    logged = pd.read_csv(tmp_path / "decisions.csv")
     assert list(logged["predicted"]) == list(online["predicted"]) and "latency" in logged
 
 
@@ -73,3 +76,39 @@ def test_a_stream_of_another_rate_or_channels_is_refused_before_any_decision(lsl
 
     with pytest.raises(DataError, match=r"no LSL stream named 'nobody' answered in 0.5 s; start it"):
         run_online(model, "nobody", duration=1.0, wait=0.5)
+
+
+def test_a_stream_that_pauses_or_drops_samples_is_waited_for_and_counted(lsl, simulated):
+    """A source that stops for 1.5 s (then sends what it held, on its own time line) is waited
+    for, said when it stops and when it is back; 60 samples missing from its time stamps (three
+    chunks never sent) are counted and said; decisions go on, no crash."""
+    from bmelearn.serving.lsl import run_online
+
+    model = _model(simulated, CAUSAL)
+    first = simulated.recordings[0]
+    data = np.ascontiguousarray(_stream(simulated).data[:, :2000].T)
+    said: list[str] = []
+
+    def source() -> None:
+        info = lsl.StreamInfo("bmelearn-test-faults", "EMG", 8, 1000.0, lsl.cf_double64, "faults")
+        info.set_channel_labels(list(first.ch_names))
+        outlet = lsl.StreamOutlet(info)
+        outlet.wait_for_consumers(20)
+        start = lsl.local_clock()
+        for k in range(0, 2000, 20):
+            if k == 1000:  # 1.5 s of silence
+                time.sleep(1.5)
+            if 600 <= k < 660:  # these samples never leave: a gap in the time stamps
+                continue
+            outlet.push_chunk(data[k:k + 20], start + (k + 19) / 1000)
+            time.sleep(0.02)
+        time.sleep(1.0)
+
+    thread = threading.Thread(target=source, daemon=True)
+    thread.start()
+    online = run_online(model, "bmelearn-test-faults", duration=5.5, wait=20, say=said.append)
+    thread.join(10)
+    assert any("sent nothing for 1 s; waiting for it" in m for m in said)
+    assert any(re.search(r"is back after 1\.\d s", m) for m in said)
+    assert online.attrs["dropped"] == 60 and any("dropped 60 sample(s) (60 ms)" in m for m in said)
+    assert len(online) >= 30 and online.attrs["pauses"] and online.attrs["pauses"][0] > 1.0

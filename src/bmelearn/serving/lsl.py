@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ RESOLVE_S = 10.0
 CHUNK_S = 0.02
 #: How long a replay keeps its stream open after its last sample, in seconds.
 LINGER_S = 1.0
+#: A stream silent this long (s) has paused, or its source has closed: said once, until it resumes.
+PAUSE_S = 1.0
 
 
 def _pylsl() -> Any:
@@ -91,12 +94,18 @@ def check_stream(info: Any, decoder: OnlineDecoder, name: str) -> None:
 
 
 def run_online(model: DeployableModel, name: str, duration: float | None = None, log: str | Path | None = None,
-               wait: float = RESOLVE_S, stop: threading.Event | None = None) -> pd.DataFrame:
+               wait: float = RESOLVE_S, stop: threading.Event | None = None,
+               say: Callable[[str], None] = print) -> pd.DataFrame:
     """The decisions of ``model`` on the LSL stream ``name`` for ``duration`` seconds (None: until
     ``stop`` is set), published as they come on ``NAME-decisions``; each row as
     :meth:`~bmelearn.serving.model.DeployableModel.predict` gives it, with ``sample_time`` (the
     LSL time stamp of the window's last sample), ``published`` and ``latency`` (s). Written to
-    ``log`` (``.csv`` or ``.parquet``) when given, also when the run is interrupted."""
+    ``log`` (``.csv`` or ``.parquet``) when given, also when the run is interrupted.
+
+    A stream that stops sending (its source paused, or closed) is waited for, and ``say`` is
+    told when it stopped and when it resumed; samples the stream dropped (a gap in its time
+    stamps of more than one and a half sample periods) are counted and said. The table's
+    ``attrs`` hold ``dropped`` (samples) and ``pauses`` (their lengths, s)."""
     pylsl = _pylsl()
     decoder = OnlineDecoder(model)
     found = pylsl.resolve_byprop("name", name, timeout=wait)
@@ -111,26 +120,44 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     inlet.open_stream(wait)  # samples flow from now on, everything else being ready
     fs, n_times, step = decoder.signal.fs, model.signal.samples[decoder.modality], model.signal.step
     stamps, stamps_from, rows = np.zeros(0), 0, []
+    dropped, pauses, silent_since, latest = 0, [], None, None  # latest: the time of the last sample taken
     end = None if duration is None else pylsl.local_clock() + duration
     try:
         while (end is None or pylsl.local_clock() < end) and (stop is None or not stop.is_set()):
             sample, stamp = inlet.pull_sample(timeout=0.05)  # waits for one sample, no longer
+            now = pylsl.local_clock()
             if sample is None:
+                if silent_since is None and latest is not None and now - latest > PAUSE_S:
+                    silent_since = latest
+                    say(f"LSL stream {name!r} sent nothing for {PAUSE_S:g} s; waiting for it (the decisions so far are kept).")
                 continue
+            if silent_since is not None:
+                pauses.append(now - silent_since)
+                say(f"LSL stream {name!r} is back after {pauses[-1]:.1f} s.")
+                silent_since = None
             more, times = inlet.pull_chunk(timeout=0.0, max_samples=4096)  # and takes what came with it
             chunk, times = [sample, *more], [stamp, *times]
             correction = inlet.time_correction()  # the stream's clock to this computer's
-            stamps = np.concatenate([stamps, np.asarray(times) + correction])
+            arrived = np.asarray(times) + correction
+            gaps = np.diff(np.concatenate([[] if latest is None else [latest], arrived])) * fs
+            latest = arrived[-1]
+            lost = int(np.round(gaps[gaps > 1.5] - 1).sum())
+            if lost:
+                dropped += lost
+                say(f"LSL stream {name!r} dropped {lost} sample(s) ({lost / fs * 1000:.0f} ms) at {arrived[0]:.3f} s "
+                    f"(LSL time); {dropped} so far. The windows over the gap are decided on the samples that came.")
+            stamps = np.concatenate([stamps, arrived])
             decisions = decoder.push(np.asarray(chunk, dtype=np.float64))
             for row in decisions.to_dict("records"):
                 outlet.push_sample([str(row["predicted"])])
                 published = pylsl.local_clock()
-                last = round(row["window"] * step * fs) + n_times - 1 - stamps_from
-                rows.append(row | {"sample_time": stamps[last], "published": published, "latency": published - stamps[last]})
+                ending = stamps[round(row["window"] * step * fs) + n_times - 1 - stamps_from]  # its last sample's time
+                rows.append(row | {"sample_time": ending, "published": published, "latency": published - ending})
             held = min(round(decoder.next_window * step * fs), stamps_from + len(stamps))  # where coming windows start
             stamps, stamps_from = stamps[held - stamps_from:], held
     finally:
         table = pd.DataFrame(rows)
+        table.attrs |= {"dropped": dropped, "pauses": pauses}
         if log is not None:
             write_log(table, Path(log))
     return table
