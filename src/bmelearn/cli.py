@@ -219,6 +219,9 @@ def online(
     lsl: Annotated[str, typer.Option("--lsl", help="Name of the LSL stream to decide.")],
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
     log: Annotated[Path | None, typer.Option(help="Write every decision to this CSV or Parquet file.")] = None,
+    vote: Annotated[int, typer.Option(help="Decide by the majority of the last VOTE windows' classes.")] = 1,
+    reject_below: Annotated[float | None, typer.Option(help="No decision when the winner's probability is below this "
+                                                             "(calibrated models only).")] = None,
 ) -> None:
     """Decide a live Lab Streaming Layer stream with a saved model, window by window, as offline.
 
@@ -229,7 +232,8 @@ def online(
 
     try:
         table = run_online(load_model(model), lsl, duration, log,
-                           say=lambda message: console.print(message, highlight=False, soft_wrap=True))
+                           say=lambda message: console.print(message, highlight=False, soft_wrap=True), vote=vote,
+                           reject_below=reject_below)
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -243,7 +247,7 @@ def online(
     console.print(f"{len(table)} decisions; delay from a window's last sample to its decision: p50 {delays[0.5]:.1f} ms, "
                   f"p95 {delays[0.95]:.1f} ms, p99 {delays[0.99]:.1f} ms" + (f"; log: {log}" if log else ""),
                   highlight=False, soft_wrap=True)
-    console.print(", ".join(f"{label} {n}" for label, n in table["predicted"].value_counts(sort=False).items()),
+    console.print(", ".join(f"{label or 'no decision'} {n}" for label, n in table["decision"].value_counts(sort=False).items()),
                   highlight=False, soft_wrap=True)
     if table.attrs["dropped"] or table.attrs["pauses"]:
         console.print(f"The stream dropped {table.attrs['dropped']} sample(s) and paused {len(table.attrs['pauses'])} "

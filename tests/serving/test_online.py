@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bmelearn.errors import DataError
+from bmelearn.errors import ConfigError, DataError
 from bmelearn.pipeline.signal import MismatchError
 from bmelearn.serving import DeployableModel
 from bmelearn.serving.online import OnlineDecoder
@@ -91,3 +91,29 @@ def test_3dc_participant_1_streamed_gives_the_offline_decisions(shared_data):
     assert len(online) == len(offline) > 4000
     assert list(online["predicted"]) == list(offline["predicted"])
     np.testing.assert_allclose(online["confidence"], offline["confidence"], rtol=0, atol=1e-12)
+
+
+def test_online_decisions_are_post_processed_as_the_control_metrics_count_them(simulated):
+    """A majority vote over the last 5 windows, and rejection under a probability: online, chunk
+    by chunk, the decisions that the evaluation's control metrics count offline."""
+    from bmelearn.evaluation.control import decisions
+    from bmelearn.models.calibration import with_calibration
+
+    model = _model(simulated, CAUSAL)
+    recording = _stream(simulated)
+    offline = model.predict({"emg": recording}).assign(trial="stream")
+    classes = [str(c) for c in model.estimator.classes_]
+    decoder = OnlineDecoder(model, vote=5)
+    samples = recording.data.T
+    online = pd.concat([decoder.push(samples[a:a + 37]) for a in range(0, len(samples), 37)], ignore_index=True)
+    assert list(online["decision"]) == list(decisions(offline, classes, 5, None))
+    assert (online["decision"] != online["predicted"]).any()  # the vote changed some
+    with pytest.raises(ConfigError, match=r"--reject-below: this model's confidences are scores, not calibrated"):
+        OnlineDecoder(model, reject_below=0.6)
+    calibrated = DeployableModel(model.signal, with_calibration(model.estimator, "temperature", "test").fit(
+        model.signal.transform({"emg": recording})[0], offline["predicted"]), model.classes, {})
+    offline = calibrated.predict({"emg": recording}).assign(trial="stream")
+    decoder = OnlineDecoder(calibrated, vote=3, reject_below=0.6)
+    online = pd.concat([decoder.push(samples[a:a + 50]) for a in range(0, len(samples), 50)], ignore_index=True)
+    expected = decisions(offline, [str(c) for c in calibrated.estimator.classes_], 3, 0.6)
+    assert list(online["decision"]) == list(expected) and (expected == "").any()  # some windows without a decision

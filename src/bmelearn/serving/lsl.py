@@ -95,9 +95,10 @@ def check_stream(info: Any, decoder: OnlineDecoder, name: str) -> None:
 
 def run_online(model: DeployableModel, name: str, duration: float | None = None, log: str | Path | None = None,
                wait: float = RESOLVE_S, stop: threading.Event | None = None,
-               say: Callable[[str], None] = print) -> pd.DataFrame:
+               say: Callable[[str], None] = print, vote: int = 1, reject_below: float | None = None) -> pd.DataFrame:
     """The decisions of ``model`` on the LSL stream ``name`` for ``duration`` seconds (None: until
-    ``stop`` is set), published as they come on ``NAME-decisions``; each row as
+    ``stop`` is set), post-processed (``vote``, ``reject_below``: :class:`OnlineDecoder`) and
+    published as they come on ``NAME-decisions`` (an empty marker: no decision); each row as
     :meth:`~bmelearn.serving.model.DeployableModel.predict` gives it, with ``sample_time`` (the
     LSL time stamp of the window's last sample), ``published`` and ``latency`` (s). Written to
     ``log`` (``.csv`` or ``.parquet``) when given, also when the run is interrupted.
@@ -107,7 +108,7 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     stamps of more than one and a half sample periods) are counted and said. The table's
     ``attrs`` hold ``dropped`` (samples) and ``pauses`` (their lengths, s)."""
     pylsl = _pylsl()
-    decoder = OnlineDecoder(model)
+    decoder = OnlineDecoder(model, vote, reject_below)
     found = pylsl.resolve_byprop("name", name, timeout=wait)
     if not found:
         raise DataError(f"no LSL stream named {name!r} answered in {wait:g} s; start it (bmelearn replay FILE --lsl "
@@ -149,7 +150,7 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
             stamps = np.concatenate([stamps, arrived])
             decisions = decoder.push(np.asarray(chunk, dtype=np.float64))
             for row in decisions.to_dict("records"):
-                outlet.push_sample([str(row["predicted"])])
+                outlet.push_sample([str(row["decision"])])
                 published = pylsl.local_clock()
                 ending = stamps[round(row["window"] * step * fs) + n_times - 1 - stamps_from]  # its last sample's time
                 rows.append(row | {"sample_time": ending, "published": published, "latency": published - ending})

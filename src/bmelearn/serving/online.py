@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bmelearn.errors import BmeError
+from bmelearn.errors import BmeError, ConfigError
+from bmelearn.evaluation.control import decisions
 from bmelearn.pipeline.signal import MismatchError
 from bmelearn.serving.model import DeployableModel
 from bmelearn.signals.preprocessing import StreamState, apply_steps, streaming
@@ -24,9 +25,19 @@ from bmelearn.signals.recording import Recording
 
 
 class OnlineDecoder:
-    """The decisions of ``model`` on a live stream of its one signal (see the module text)."""
+    """The decisions of ``model`` on a live stream of its one signal (see the module text), each
+    window's class post-processed as the evaluation's control metrics count it
+    (:func:`bmelearn.evaluation.control.decisions`): the majority of the last ``vote`` windows'
+    classes, or no decision (an empty ``decision``) when the winner's probability at this
+    window is under ``reject_below`` (only for a model whose probabilities are calibrated)."""
 
-    def __init__(self, model: DeployableModel) -> None:
+    def __init__(self, model: DeployableModel, vote: int = 1, reject_below: float | None = None) -> None:
+        if vote < 1:
+            raise ConfigError(f"--vote: {vote} windows; vote over one window (no vote) or more.")
+        if reject_below is not None and not model.calibrated:
+            raise ConfigError("--reject-below: this model's confidences are scores, not calibrated probabilities; train "
+                              "it with calibrate: temperature in its experiment file, or decide without rejection.")
+        self.vote, self.reject_below, self._recent = vote, reject_below, pd.DataFrame()
         pipeline = model.signal
         if pipeline.whole or len(pipeline.inputs) != 1:
             raise MismatchError("online decoding takes a model of one signal on windows; this one takes "
@@ -86,5 +97,14 @@ class OnlineDecoder:
             np.zeros((0, self._buffer.shape[0], n_times))
         keep_from = min(round(self._next * pipeline.step * fs) - self._dropped, self._buffer.shape[1])  # the next window's start
         self._buffer, self._dropped = self._buffer[:, keep_from:], self._dropped + keep_from
-        decisions = self.model.decide(pipeline.model_input({self.modality: windows}, len(starts)), starts, "the stream")
-        return decisions.assign(window=np.arange(first, self._next))
+        decided = self.model.decide(pipeline.model_input({self.modality: windows}, len(starts)), starts, "the stream")
+        return self._post_process(decided.assign(window=np.arange(first, self._next)))
+
+    def _post_process(self, decided: pd.DataFrame) -> pd.DataFrame:
+        """``decided`` with each window's ``decision``, from it and the windows before it."""
+        if decided.empty or (self.vote == 1 and self.reject_below is None):  # each window decides alone
+            return decided.assign(decision=decided["predicted"].astype(object))
+        recent = pd.concat([self._recent, decided], ignore_index=True).assign(trial="stream")
+        made = decisions(recent, [str(c) for c in self.model.estimator.classes_], self.vote, self.reject_below)
+        self._recent = recent.tail(self.vote - 1).drop(columns="trial") if self.vote > 1 else pd.DataFrame()
+        return decided.assign(decision=made[len(made) - len(decided):])
