@@ -286,7 +286,7 @@ def replay(
                            first.ch_types, first.units, first.modality, {"source": str(files[0])})
         console.print(f"Waiting for a consumer of {lsl!r} ({stream.n_channels} channels at {stream.fs:g} Hz, "
                       f"{stream.duration:.1f} s)...", highlight=False)
-        sent = play(stream, lsl, speed, loop, wait=float("inf") if loop else 60.0)
+        sent = play(stream, lsl, speed, loop, wait=1e6 if loop else 60.0)  # looping: until a consumer comes
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

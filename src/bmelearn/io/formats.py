@@ -129,7 +129,7 @@ def _filled(rec: Recording, max_gap: float, path: Path) -> Recording:
     for channel, start, seconds in long:
         if rec.ch_names[channel].endswith("_x"):  # one line per marker, not per axis
             warnings.warn(f"{path}: marker {rec.ch_names[channel][:-2]} is missing for {seconds:.3g} s from {start:.3f} s, "
-                          f"longer than the {max_gap:g} s filled by interpolation (dataset.max_gap); not invented: the "
+                          f"longer than the {max_gap:g} s filled (dataset.max_gap); not invented: the "
                           "trials over it are left out.", stacklevel=2)
     return rec.with_data(data)
 
@@ -177,4 +177,3 @@ def unreadable(path: Path, kind: str, exc: BaseException, fix: str) -> DataError
     """The error for a file its format's library cannot read, naming the file, the library's
     complaint and the ``fix``."""
     return DataError(f"{path}: not a readable {kind} file ({type(exc).__name__}: {exc}). {fix}")
-

@@ -60,8 +60,8 @@ def read_xdf(path: str | Path) -> Continuous:
         name, rate = _first(info, "name", "stream"), float(_first(info, "nominal_srate", "0") or 0)
         stamps = np.asarray(stream.get("time_stamps", []), dtype=np.float64)
         if _first(info, "channel_format") == "string":
-            markers += [(t, clean_text(v[0] if isinstance(v, list | tuple) else v)) for t, v in zip(stamps, stream["time_series"],
-                                                                                           strict=False)]
+            texts = [v[0] if isinstance(v, list | tuple) else v for v in stream["time_series"]]
+            markers += [(t, clean_text(text)) for t, text in zip(stamps, texts, strict=False)]
         elif rate <= 0:
             warnings.warn(f"{path}: stream {name!r} has no nominal rate (irregular samples); it is left aside.", stacklevel=2)
         elif stamps.size == 0 or not np.isfinite(stamps).all():

@@ -3,9 +3,9 @@
 A marker is three channels, ``NAME_x``, ``NAME_y``, ``NAME_z``, in mm, in the ``markers``
 modality. A camera system loses a marker now and then (occlusion): those samples are NaN.
 Short gaps are filled by a cubic fitted to the samples around them (cubic fills are the usual
-practice; Howarth & Callaghan, J. Biomech. 43(4), 2010, found their error small for gaps
-under about 0.1 s); longer gaps, and gaps at either end, are not invented: they are reported,
-and the trials over them are left out. Joint angles come from three markers: the angle at the
+practice, and their error grows with the gap's length: Howarth & Callaghan, Comput. Methods
+Biomech. Biomed. Eng. 13(6), 2010); longer gaps, and gaps at either end, are not invented:
+they are reported, and the trials over them are left out. Joint angles come from three markers: the angle at the
 middle one between the segments to the other two (the elbow from shoulder, elbow and wrist),
 in degrees, after a low-pass filter of the trajectories (6 Hz: Winter, Biomechanics and Motor
 Control of Human Movement, 4th ed., 2009).
