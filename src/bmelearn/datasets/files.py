@@ -174,7 +174,7 @@ def load_files(
     file: its markers, EMG and other analog channels). Marker gaps up to ``max_gap`` s are filled;
     a trial over a longer one is left out, with a warning."""
     describe(pattern, fs, ch_names, modality, classes, sessions, time_column, time_unit, ignore_columns, match_channels,
-             events, rest, variables)
+             events, rest, variables, straddle=straddle)
 
     def keep(meta: dict[str, Any]) -> bool:
         return (subjects is None or meta.get("subject") in subjects) and (sessions is None or meta.get("session") in sessions)
