@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from bmelearn import __version__
-from bmelearn.errors import BmeError
+from bmelearn.errors import BmeError, ConfigError
 
 app = typer.Typer(help="Machine learning on biomedical signals: raw files to a validated classifier and a report.",
                   no_args_is_help=True, rich_markup_mode="markdown")
@@ -222,6 +222,8 @@ def online(
     vote: Annotated[int, typer.Option(help="Decide by the majority of the last VOTE windows' classes.")] = 1,
     reject_below: Annotated[float | None, typer.Option(help="No decision when the winner's probability is below this "
                                                              "(calibrated models only).")] = None,
+    udp: Annotated[str | None, typer.Option(help="Also send each decision as a UDP datagram 'DECISION,CONFIDENCE,WINDOW' "
+                                                 "to HOST:PORT (a game engine, a device controller).")] = None,
 ) -> None:
     """Decide a live Lab Streaming Layer stream with a saved model, window by window, as offline.
 
@@ -231,7 +233,10 @@ def online(
     from bmelearn.serving.lsl import run_online
 
     try:
-        table = run_online(load_model(model), lsl, duration, log,
+        host, _, port = (udp or "").rpartition(":")
+        if udp is not None and not (host and port.isdecimal()):
+            raise ConfigError(f"--udp: {udp!r} is not HOST:PORT, e.g. 127.0.0.1:5005.")
+        table = run_online(load_model(model), lsl, duration, log, udp=(host, int(port)) if udp else None,
                            say=lambda message: console.print(message, highlight=False, soft_wrap=True), vote=vote,
                            reject_below=reject_below)
     except BmeError as exc:

@@ -38,16 +38,30 @@ def _replaying(recording: Recording, name: str, speed: float) -> tuple[threading
 
 
 def test_a_replayed_recording_is_decided_as_offline_with_its_delays(lsl, simulated, tmp_path):
+    import socket
+
     from bmelearn.serving.lsl import run_online
 
     model = _model(simulated, CAUSAL)
     recording = Recording(_stream(simulated).data[:, :3000], 1000.0, simulated.recordings[0].ch_names,
                           simulated.recordings[0].ch_types, modality="emg", meta={"source": "3 s"})
     offline = model.predict({"emg": recording})
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.2)
     thread, stop = _replaying(recording, "bmelearn-test-emg", speed=2.0)
-    online = run_online(model, "bmelearn-test-emg", duration=3.5, log=tmp_path / "decisions.csv", wait=20)
+    online = run_online(model, "bmelearn-test-emg", duration=3.5, log=tmp_path / "decisions.csv", wait=20,
+                        udp=receiver.getsockname())
     stop.set()
     thread.join(10)
+    datagrams = []
+    try:
+        while True:
+            datagrams.append(receiver.recv(512).decode())
+    except TimeoutError:
+        receiver.close()
+    assert [d.split(",")[0] for d in datagrams] == list(online["decision"])  # each decision, also over UDP, in order
+    assert datagrams[0] == f"{online['decision'][0]},{online['confidence'][0]:.6g},0"
     assert len(online) == len(offline)  # every sample arrived, every window decided once
     assert list(online["predicted"]) == list(offline["predicted"])
     np.testing.assert_allclose(online["confidence"], offline["confidence"], rtol=0, atol=1e-12)

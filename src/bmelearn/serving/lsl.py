@@ -11,6 +11,7 @@ published (both on this computer's LSL clock) and the delay between them, in sec
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -95,13 +96,18 @@ def check_stream(info: Any, decoder: OnlineDecoder, name: str) -> None:
 
 def run_online(model: DeployableModel, name: str, duration: float | None = None, log: str | Path | None = None,
                wait: float = RESOLVE_S, stop: threading.Event | None = None,
-               say: Callable[[str], None] = print, vote: int = 1, reject_below: float | None = None) -> pd.DataFrame:
+               say: Callable[[str], None] = print, vote: int = 1, reject_below: float | None = None,
+               udp: tuple[str, int] | None = None) -> pd.DataFrame:
     """The decisions of ``model`` on the LSL stream ``name`` for ``duration`` seconds (None: until
     ``stop`` is set), post-processed (``vote``, ``reject_below``: :class:`OnlineDecoder`) and
     published as they come on ``NAME-decisions`` (an empty marker: no decision); each row as
     :meth:`~bmelearn.serving.model.DeployableModel.predict` gives it, with ``sample_time`` (the
     LSL time stamp of the window's last sample), ``published`` and ``latency`` (s). Written to
     ``log`` (``.csv`` or ``.parquet``) when given, also when the run is interrupted.
+
+    With ``udp`` (host, port), each decision is also sent there as one datagram of UTF-8 text,
+    ``DECISION,CONFIDENCE,WINDOW`` (an empty decision: none), for a game engine or a device
+    controller that does not speak LSL.
 
     A stream that stops sending (its source paused, or closed) is waited for, and ``say`` is
     told when it stopped and when it resumed; samples the stream dropped (a gap in its time
@@ -117,6 +123,7 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     check_stream(inlet.info(), decoder, name)
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(f"{name}-decisions", "Markers", 1, 0, pylsl.cf_string,
                                                  f"bmelearn-decisions-{name}"))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if udp is not None else None
     inlet.time_correction(timeout=wait)  # the first estimate of the clocks' offset takes a few round trips: now
     inlet.open_stream(wait)  # samples flow from now on, everything else being ready
     fs, n_times, step = decoder.signal.fs, model.signal.samples[decoder.modality], model.signal.step
@@ -151,12 +158,16 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
             decisions = decoder.push(np.asarray(chunk, dtype=np.float64))
             for row in decisions.to_dict("records"):
                 outlet.push_sample([str(row["decision"])])
+                if sender is not None:
+                    sender.sendto(f"{row['decision']},{row['confidence']:.6g},{row['window']}".encode(), udp)
                 published = pylsl.local_clock()
                 ending = stamps[round(row["window"] * step * fs) + n_times - 1 - stamps_from]  # its last sample's time
                 rows.append(row | {"sample_time": ending, "published": published, "latency": published - ending})
             held = min(round(decoder.next_window * step * fs), stamps_from + len(stamps))  # where coming windows start
             stamps, stamps_from = stamps[held - stamps_from:], held
     finally:
+        if sender is not None:
+            sender.close()
         table = pd.DataFrame(rows)
         table.attrs |= {"dropped": dropped, "pauses": pauses}
         if log is not None:
