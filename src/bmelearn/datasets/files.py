@@ -86,7 +86,10 @@ def _first_file_rates(path: str | Path, pattern: str, max_gap: float) -> dict[st
     """The modalities and rates (Hz) of the first file under ``path`` that matches ``pattern``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its gaps are reported when the dataset is read
-        first = read_described(match_files(path, pattern)[0][0], max_gap=max_gap)
+        try:
+            first = read_described(match_files(path, pattern)[0][0], max_gap=max_gap)
+        finally:
+            stop_isolated()  # a C3D file is read in a process of its own
     return {rec.modality: rec.fs for rec in first.recordings}
 
 

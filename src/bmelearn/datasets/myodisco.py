@@ -28,7 +28,7 @@ import numpy as np
 from bmelearn.datasets.description import Description, missing_sessions
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.io import read_pattern
-from bmelearn.signals.recording import Recording, RecordingSet
+from bmelearn.signals.recording import Recording, RecordingSet, trial_id
 
 FS = 200.0
 CHANNELS = tuple(f"EMG{i + 1}" for i in range(8))
@@ -89,7 +89,7 @@ def load_myodisco(path: str | Path, subjects: Sequence[int] | None = None, sessi
 def _as_session(rec: Recording, session: str) -> Recording:
     """``rec`` as a recording of ``session`` (its trial id made with it)."""
     meta = rec.meta | {"session": session}
-    return replace(rec, meta=meta | {"trial": rec.meta["trial"].replace(f"session={rec.meta['session']}", f"session={session}")})
+    return replace(rec, meta=meta | {"trial": trial_id(meta)})
 
 
 def active_part(rec: Recording) -> Recording:

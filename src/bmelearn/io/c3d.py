@@ -20,10 +20,8 @@ from bmelearn.errors import DataError
 from bmelearn.io.formats import channel_type, clean_text, group_signals, unreadable
 from bmelearn.io.isolated import isolated
 from bmelearn.signals.events import Continuous, instants_as_events
-from bmelearn.signals.motion import AXES, MARKERS
+from bmelearn.signals.motion import AXES, MARKERS, TO_MM
 
-#: Marker units and their factor to mm.
-_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 #: The size of a C3D block, in bytes; the header is the first block.
 _BLOCK = 512
 
@@ -77,10 +75,10 @@ def _read(path: Path) -> Continuous:
     rate = float(header["points"]["frame_rate"])
     points = np.asarray(data["points"], dtype=np.float64)  # 4 × markers × frames
     unit = (values("POINT", "UNITS") or ["mm"])[0].lower() or "mm"
-    if unit not in _TO_MM:
+    if unit not in TO_MM:
         raise unreadable(path, "C3D", ValueError(f"marker units {unit!r}"), "Export the markers in mm, cm or m.")
     labels = values("POINT", "LABELS")[: points.shape[1]]
-    signals = [(f"{label}{axis}", MARKERS, rate, points[k, i] * _TO_MM[unit], "mm")
+    signals = [(f"{label}{axis}", MARKERS, rate, points[k, i] * TO_MM[unit], "mm")
                for i, label in enumerate(labels) for k, axis in enumerate(AXES)]
     analogs = np.asarray(data["analogs"], dtype=np.float64)[0]  # channels × samples
     analog_rate = float(header["analogs"]["frame_rate"])

@@ -21,10 +21,8 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 from bmelearn.io.formats import channel_type, group_signals
-from bmelearn.signals.events import Continuous
+from bmelearn.signals.events import EVENT_COLUMNS, Continuous
 
-#: File extensions read here.
-SUFFIXES = (".edf", ".bdf")
 #: Labels of trigger channels, which hold event codes, not signal.
 _TRIGGER_LABELS = ("status", "trigger")
 
@@ -79,4 +77,4 @@ def _events(annotations: list[tuple], duration: float) -> pd.DataFrame:
     ends = [*onsets[1:], float(duration)][: len(kept)]
     return pd.DataFrame({"onset": onsets,
                          "duration": [float(d) if d else end - onset for (onset, d, _), end in zip(kept, ends, strict=True)],
-                         "label": [text for _, _, text in kept]}, columns=["onset", "duration", "label"])
+                         "label": [text for _, _, text in kept]}, columns=EVENT_COLUMNS)

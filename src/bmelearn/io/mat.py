@@ -20,6 +20,7 @@ import pandas as pd
 
 from bmelearn.errors import DataError
 from bmelearn.io.isolated import isolated
+from bmelearn.signals.events import EVENT_COLUMNS
 
 #: MATLAB files, and HDF5 files of named datasets read the same way.
 SUFFIXES = (".mat", ".h5", ".hdf5")
@@ -160,12 +161,12 @@ def events_from_labels(labels: np.ndarray, fs: float) -> pd.DataFrame:
     duration (s) and its label as text (``3``, not ``3.0``)."""
     labels = np.asarray(labels)
     if labels.size == 0:
-        return pd.DataFrame(columns=["onset", "duration", "label"])
+        return pd.DataFrame(columns=EVENT_COLUMNS)
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     starts, ends = np.r_[0, change], np.r_[change, labels.size]
     runs = [(start, end, labels[start]) for start, end in zip(starts, ends, strict=True) if labels[start] != 0]
     return pd.DataFrame({"onset": [start / fs for start, _, _ in runs], "duration": [(end - start) / fs for start, end, _ in runs],
-                         "label": [_text(value) for _, _, value in runs]}, columns=["onset", "duration", "label"])
+                         "label": [_text(value) for _, _, value in runs]}, columns=EVENT_COLUMNS)
 
 
 def _text(value: object) -> str:

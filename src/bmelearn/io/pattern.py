@@ -75,19 +75,15 @@ def read_array(path: Path, fs: float | None = None) -> tuple[np.ndarray | Mapped
     channels × samples, no header) left unread (:func:`~bmelearn.io.npy.npy_file`), a file
     that names its signals (EDF, BDF, C3D, XDF, WFDB, TRC: :mod:`bmelearn.io.formats`; their
     labels as the header; its rate must be ``fs`` Hz when given), or numeric text."""
-    return read_arrays([path], fs)[0]
-
-
-def read_arrays(paths: Sequence[Path], fs: float | None = None) -> list[tuple[np.ndarray | MappedFile, list[str] | None]]:
-    """:func:`read_array` of every path, in order; text files parsed on a thread per core
-    (:func:`~bmelearn.io.text.read_matrices`)."""
-    return [(values, header) for values, header, _ in _read_arrays(paths, fs)]
+    values, header, _ = _read_arrays([path], fs)[0]
+    return values, header
 
 
 def _read_arrays(paths: Sequence[Path], fs: float | None, ch_names: Sequence[str] | None = None,
                  variables: MatLayout | None = None,
                  ) -> list[tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None]]:
-    """:func:`read_arrays`, with the units of each file's columns where the file holds them (EDF,
+    """:func:`read_array` of every path, in order (text files parsed on a thread per core:
+    :func:`~bmelearn.io.text.read_matrices`), with the units of each file's columns where the file holds them (EDF,
     C3D ...: only its signals labelled in ``ch_names``, when given; others are left aside); a
     MATLAB or HDF5 file gives its ``variables.signal`` (of ``len(ch_names)`` channels)."""
     def binary(path: Path) -> tuple[np.ndarray | MappedFile, list[str] | None, list[str] | None] | None:

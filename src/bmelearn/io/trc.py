@@ -16,10 +16,7 @@ import pandas as pd
 from bmelearn.errors import DataError
 from bmelearn.io.formats import group_signals
 from bmelearn.signals.events import EVENT_COLUMNS, Continuous
-from bmelearn.signals.motion import AXES, MARKERS
-
-#: Marker units and their factor to mm.
-_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+from bmelearn.signals.motion import AXES, MARKERS, TO_MM
 
 
 def read_trc(path: str | Path) -> Continuous:
@@ -32,10 +29,10 @@ def read_trc(path: str | Path) -> Continuous:
     settings = dict(zip(lines[1].split("\t"), lines[2].split("\t"), strict=False))
     try:
         rate, unit = float(settings["DataRate"]), settings.get("Units", "mm").strip().lower()
-        scale = _TO_MM[unit]
+        scale = TO_MM[unit]
     except (KeyError, ValueError):
         raise DataError(f"{path}, line 3: DataRate {settings.get('DataRate')!r} and Units {settings.get('Units')!r} "
-                        f"must be a rate in Hz and one of {sorted(_TO_MM)}.") from None
+                        f"must be a rate in Hz and one of {sorted(TO_MM)}.") from None
     names = [name.strip() for name in lines[3].split("\t")[2::3] if name.strip()]
     body = 5 + (not lines[5].strip())  # OpenSim writes an empty line before the frames
     try:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.pipeline.signal import MismatchError
+from bmelearn.runs.folder import write_table
 from bmelearn.serving.model import DeployableModel
 from bmelearn.serving.online import OnlineDecoder
 from bmelearn.signals.recording import Recording
@@ -126,7 +127,7 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if udp is not None else None
     inlet.time_correction(timeout=wait)  # the first estimate of the clocks' offset takes a few round trips: now
     inlet.open_stream(wait)  # samples flow from now on, everything else being ready
-    fs, n_times, step = decoder.signal.fs, model.signal.samples[decoder.modality], model.signal.step
+    fs, n_times = decoder.signal.fs, model.signal.samples[decoder.modality]
     stamps, stamps_from, rows = np.zeros(0), 0, []
     dropped, pauses, silent_since, latest = 0, [], None, None  # latest: the time of the last sample taken
     end = None if duration is None else pylsl.local_clock() + duration
@@ -161,9 +162,9 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
                 if sender is not None:
                     sender.sendto(f"{row['decision']},{row['confidence']:.6g},{row['window']}".encode(), udp)
                 published = pylsl.local_clock()
-                ending = stamps[round(row["window"] * step * fs) + n_times - 1 - stamps_from]  # its last sample's time
+                ending = stamps[decoder.first_sample(row["window"]) + n_times - 1 - stamps_from]  # its last sample's time
                 rows.append(row | {"sample_time": ending, "published": published, "latency": published - ending})
-            held = min(round(decoder.next_window * step * fs), stamps_from + len(stamps))  # where coming windows start
+            held = min(decoder.first_sample(decoder.next_window), stamps_from + len(stamps))  # where coming windows start
             stamps, stamps_from = stamps[held - stamps_from:], held
     finally:
         if sender is not None:
@@ -171,14 +172,6 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
         table = pd.DataFrame(rows)
         table.attrs |= {"dropped": dropped, "pauses": pauses}
         if log is not None:
-            write_log(table, Path(log))
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+            write_table(Path(log).parent, Path(log).name, table)
     return table
-
-
-def write_log(table: pd.DataFrame, path: Path) -> None:
-    """The decisions as CSV, or Parquet for a ``.parquet`` file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        table.to_parquet(path, index=False)
-    else:
-        table.to_csv(path, index=False)

@@ -19,8 +19,7 @@ from bmelearn.errors import BmeError, ConfigError
 from bmelearn.evaluation.control import decisions
 from bmelearn.pipeline.signal import MismatchError
 from bmelearn.serving.model import DeployableModel
-from bmelearn.signals.preprocessing import StreamState, apply_steps, streaming
-from bmelearn.signals.quality import without_channels
+from bmelearn.signals.preprocessing import StreamState, streaming
 from bmelearn.signals.recording import Recording
 
 
@@ -65,6 +64,10 @@ class OnlineDecoder:
         """The number of the next window to be decided (0 for the first)."""
         return self._next
 
+    def first_sample(self, window: int) -> int:
+        """The stream's sample where window number ``window`` starts: offline's ``round(start * fs)``."""
+        return round(window * self.model.signal.step * self.signal.fs)
+
     @property
     def samples(self) -> int:
         """The samples taken so far."""
@@ -75,7 +78,7 @@ class OnlineDecoder:
         recording = Recording(np.asarray(samples, dtype=np.float64).T, self.signal.fs, self.signal.ch_names,
                               self.signal.ch_types, modality=self.modality, meta={"source": "the stream"})
         with streaming(state):
-            return apply_steps(without_channels(recording, self.model.signal.bads), self.model.signal.steps).data
+            return self.model.signal.prepare({self.modality: recording})[self.modality].data
 
     def push(self, samples: np.ndarray) -> pd.DataFrame:
         """The decisions of the windows that ``samples`` (samples × the model's recorded channels,
@@ -86,17 +89,17 @@ class OnlineDecoder:
             raise MismatchError(f"a chunk of {samples.shape} values; the model takes {len(self.signal.ch_names)} "
                                 f"{self.modality} channels ({', '.join(self.signal.ch_names)}), one column each.")
         self._buffer = np.concatenate([self._buffer, self._prepare(samples, self.state)], axis=1)
-        pipeline, fs = self.model.signal, self.signal.fs
+        pipeline = self.model.signal
         n_times = pipeline.samples[self.modality]
         first = self._next
-        while round(self._next * pipeline.step * fs) + n_times <= self.samples:  # offline: round(start * fs)
+        while self.first_sample(self._next) + n_times <= self.samples:
             self._next += 1
-        starts = np.arange(first, self._next) * pipeline.step
-        positions = np.round(starts * fs).astype(int) - self._dropped
-        windows = np.stack([self._buffer[:, p:p + n_times] for p in positions]) if len(positions) else \
+        positions = [self.first_sample(k) - self._dropped for k in range(first, self._next)]
+        windows = np.stack([self._buffer[:, p:p + n_times] for p in positions]) if positions else \
             np.zeros((0, self._buffer.shape[0], n_times))
-        keep_from = min(round(self._next * pipeline.step * fs) - self._dropped, self._buffer.shape[1])  # the next window's start
+        keep_from = min(self.first_sample(self._next) - self._dropped, self._buffer.shape[1])  # the next window's start
         self._buffer, self._dropped = self._buffer[:, keep_from:], self._dropped + keep_from
+        starts = np.arange(first, self._next) * pipeline.step
         decided = self.model.decide(pipeline.model_input({self.modality: windows}, len(starts)), starts, "the stream")
         return self._post_process(decided.assign(window=np.arange(first, self._next)))
 

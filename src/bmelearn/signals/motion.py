@@ -26,6 +26,8 @@ MARKERS = "markers"
 MAX_GAP_S = 0.1
 #: The fewest samples on each side of a gap that its fill is fitted to.
 FIT_SAMPLES = 5
+#: Marker units and their factor to mm.
+TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 #: The axes of a marker, as its channel names end.
 AXES = ("_x", "_y", "_z")
 

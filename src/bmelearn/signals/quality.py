@@ -447,7 +447,7 @@ def clipping_notes(recordings: Sequence[Recording], inspections: Sequence[Inspec
 
 
 #: What the inspections are measured with: part of their cache key.
-_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, CLIP_FRACTION, CLIP_MIN_LEVELS, CLIP_MIN_SAMPLES, LOW_FREQUENCY_HZ,
+_MEASURED_WITH = (CHECK_NAMES, CHECKED_TYPES, UNAMPLIFIED, CLIP_FRACTION, CLIP_MIN_LEVELS, CLIP_MIN_SAMPLES, LOW_FREQUENCY_HZ,
                   MIN_LOW_FREQUENCY_FS, POWERLINE_HZ, POWERLINE_HALF_WIDTH_HZ, MIN_SPECTRUM_S)
 
 
