@@ -421,8 +421,9 @@ def entry() -> None:
     every module: 1-1.5 s once PyTorch is loaded (a run that trains a network).
 
     By the time a command returns, its files are written and closed and a Dask cluster it
-    started is stopped. What is left: loky's workers, if the run started them (stopped, their
-    queues released), and the exit handlers (joblib's removal of the folders it shared arrays
+    started is stopped. What is left: loky's workers, if the run started them, and the process
+    that reads C3D and MATLAB files, if a command read one (both stopped, their queues
+    released), and the exit handlers (joblib's removal of the folders it shared arrays
     through, logging's flush), run here; then the process ends with the command's code."""
     code: int | str | None = 0
     try:
@@ -435,8 +436,10 @@ def entry() -> None:
         print(code, file=sys.stderr)
         code = 1
     from bmelearn.compute.backends import stop_local_workers
+    from bmelearn.io.isolated import stop_isolated
 
     stop_local_workers()
+    stop_isolated()  # a file reader's process (C3D, MATLAB) left running by predict: loky's exit would wait on it
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

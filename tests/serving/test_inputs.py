@@ -137,3 +137,22 @@ def test_a_c3d_or_xdf_upload_predicts_as_the_text_file(model, trial, tmp_path):
         assert windows is None or len(got) == windows, name
         assert list(got["predicted"][:n]) == list(expected["predicted"][:n]), name
         np.testing.assert_allclose(got["confidence"][:n], expected["confidence"][:n], atol=1e-4)
+
+
+def test_bmelearn_predict_on_a_c3d_file_ends(model, trial, tmp_path):
+    """``bmelearn predict`` reads a C3D file in a process of its own (ezc3d may crash on a damaged
+    one); the command still ends, with the windows' predictions, instead of waiting on that
+    process at exit."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("ezc3d")
+    from bmelearn.serving import save_model
+    from tests.io.formats_writers import write_c3d
+
+    save_model(model, tmp_path / "lda.skops")
+    write_c3d(tmp_path / "new.c3d", None, trial.fs, dict(zip(trial.ch_names, trial.data, strict=True)), trial.fs)
+    done = subprocess.run([sys.executable, "-m", "bmelearn.cli", "predict", str(tmp_path / "lda.skops"),
+                           str(tmp_path / "new.c3d")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("new.c3d") == len(_predict(model, _text(trial.data.T, list(trial.ch_names))))
