@@ -16,12 +16,14 @@ import numpy as np
 from bmelearn.errors import DataError
 from bmelearn.io import parse_matrix, parse_quaternions
 from bmelearn.io.columns import Columns, time_column
-from bmelearn.io.formats import described, pick_signals, read_described
+from bmelearn.io.formats import SUFFIXES, described, pick_signals, read_described
 from bmelearn.pipeline import MismatchError, SignalPipeline
 from bmelearn.signals.recording import Recording
 
 #: File name endings read as numeric text (one sample per line, one column per channel).
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".dat")
+#: Those of files that name their signals and come as one file (a WFDB record is several).
+NAMED_SUFFIXES = tuple(suffix for suffix in SUFFIXES if suffix != ".hea")
 
 
 @dataclass

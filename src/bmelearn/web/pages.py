@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from bmelearn.errors import BmeError
 from bmelearn.report.text import model_label, protocol_label
 from bmelearn.serving import Upload, from_uploads
+from bmelearn.serving.inputs import NAMED_SUFFIXES, TEXT_SUFFIXES
 from bmelearn.web import plots
 from bmelearn.web.api import catalog, found
 from bmelearn.web.catalog import HEADLINE_METRIC, Run
@@ -37,6 +38,7 @@ def score_name(calibrated: bool) -> str:
 
 
 templates.globals["score_name"] = score_name
+templates.globals["text_suffixes"], templates.globals["named_suffixes"] = TEXT_SUFFIXES, NAMED_SUFFIXES
 
 #: Orders the runs page offers.
 SORTS = {"date": ("finished", True), "name": ("name", False), "dataset": ("dataset", False), "score": ("score", True)}
