@@ -18,6 +18,8 @@ from bmelearn.web import api, pages
 from bmelearn.web.catalog import Catalog
 from bmelearn.web.jobs import Jobs
 from bmelearn.web.limits import BodyLimit, RequestsInFlight
+from bmelearn.web.live import LiveFeed
+from bmelearn.web.live import router as live_router
 from bmelearn.web.security import COOKIE, LOGIN_FORM, SESSION_SECONDS, SecurityHeaders, Sessions, TokenRequired
 
 #: Default upload limit (bytes): 50 MB, about 20 min of 10-channel EMG at 1 kHz as text.
@@ -32,13 +34,16 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int = MAX_UPLOAD, workers: int = 2) -> FastAPI:
+def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int = MAX_UPLOAD, workers: int = 2,
+               live: LiveFeed | None = None) -> FastAPI:
     """The ASGI application serving the runs under ``runs_dir``.
 
     In order, for each request: with ``token``, a request without it or a login session is
     answered 401 (see :mod:`bmelearn.web.security`); a body over ``max_upload`` bytes, 413; at
     most ``workers`` requests with a body are handled at once (the others wait, see
     :mod:`bmelearn.web.limits`); ``workers`` threads run the predictions started from the pages.
+    With ``live``, the feed of an online decoding, the page ``/live`` shows it as it goes
+    (:mod:`bmelearn.web.live`); without, that page says how to start one.
     """
     jobs = Jobs(workers)
     sessions = Sessions()
@@ -58,8 +63,10 @@ def create_app(runs_dir: str | Path, token: str | None = None, max_upload: int =
     app.state.catalog = Catalog(runs_dir)
     app.state.jobs = jobs
     app.state.max_upload = max_upload
+    app.state.live = live
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(live_router)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,8 @@
 The server listens on loopback by default and needs a token everywhere else. With a token,
 every request must carry it (``Authorization: Bearer TOKEN``) or the session cookie that the
 ``/login`` form sets (a random value, never the token itself). Without either: 401, before
-any other part of the application runs, the upload-size limit included.
+any other part of the application runs, the upload-size limit included; a WebSocket without
+either is closed before it opens (code 1008).
 
 Every answer, errors included, carries a Content-Security-Policy (scripts only from the
 server itself or inline with the page's nonce), ``X-Content-Type-Options: nosniff``, no
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +41,8 @@ TOKEN_VARIABLE = "BMELEARN_TOKEN"
 #: Shortest token accepted: 16 characters.
 MIN_TOKEN = 16
 LOGIN_PATHS = ("/login",)
+#: The close code of a WebSocket refused for want of the token (RFC 6455: policy violation).
+WEBSOCKET_REFUSED = 1008
 
 
 def is_loopback(host: str) -> bool:
@@ -108,7 +111,7 @@ class Sessions:
 
 class TokenRequired:
     """Answer 401 to any request without the token or a session (JSON under /api, a login page
-    elsewhere)."""
+    elsewhere), and close any WebSocket without them before it opens."""
 
     def __init__(self, app: ASGIApp, token: str, sessions: Sessions):
         self.app = app
@@ -116,19 +119,21 @@ class TokenRequired:
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in LOGIN_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in LOGIN_PATHS:
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        auth = request.headers.get("authorization", "")
+        connection = HTTPConnection(scope)  # a WebSocket's handshake carries the page's cookie too
+        auth = connection.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             allowed = secrets.compare_digest(auth[7:].strip().encode(), self.token.encode())
         else:
-            allowed = self.sessions.valid(request.cookies.get(COOKIE, ""))
+            allowed = self.sessions.valid(connection.cookies.get(COOKIE, ""))
         if allowed:
             await self.app(scope, receive, send)
-            return
-        await _unauthorized(scope["path"])(scope, receive, send)
+        elif scope["type"] == "websocket":  # refused before it opens: the browser sees a 403
+            await send({"type": "websocket.close", "code": WEBSOCKET_REFUSED, "reason": "a token or a login session is required"})
+        else:
+            await _unauthorized(scope["path"])(scope, receive, send)
 
 
 class SecurityHeaders:
