@@ -219,26 +219,44 @@ def online(
     lsl: Annotated[str, typer.Option("--lsl", help="Name of the LSL stream to decide.")],
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
     log: Annotated[Path | None, typer.Option(help="Write every decision to this CSV or Parquet file.")] = None,
-    vote: Annotated[int, typer.Option(help="Decide by the majority of the last VOTE windows' classes.")] = 1,
+    vote: Annotated[int | None, typer.Option(help="Decide by the majority of the last VOTE windows' classes "
+                                                  "(default: the model's evaluation.control, else 1).")] = None,
     reject_below: Annotated[float | None, typer.Option(help="No decision when the winner's probability is below this "
                                                              "(calibrated models only).")] = None,
-    udp: Annotated[str | None, typer.Option(help="Also send each decision as a UDP datagram 'DECISION,CONFIDENCE,WINDOW' "
-                                                 "to HOST:PORT (a game engine, a device controller).")] = None,
+    debounce: Annotated[int | None, typer.Option(help="Change the output only once a new decision has lasted DEBOUNCE "
+                                                      "windows in a row.")] = None,
+    udp: Annotated[str | None, typer.Option(help="Also send each decision as a UDP datagram "
+                                                 "'DECISION,CONFIDENCE,WINDOW,VELOCITY' to HOST:PORT (a game engine, a "
+                                                 "device controller).")] = None,
+    page: Annotated[int | None, typer.Option(help="Show the decoding live on http://127.0.0.1:PAGE/live (the signal, "
+                                                  "the decision, the delays), beside the dashboard of the model's runs.",
+                                             min=1, max=65535)] = None,
 ) -> None:
     """Decide a live Lab Streaming Layer stream with a saved model, window by window, as offline.
 
     Each decision is published as a marker on the LSL stream NAME-decisions as soon as its
-    window is complete; its delay from the window's last sample is measured and summarised."""
+    window is complete; its delay from the window's last sample is measured and summarised,
+    with the whole controller delay it makes."""
+    import time
+    from dataclasses import replace
+    from functools import partial
+
     from bmelearn.serving import load_model
     from bmelearn.serving.lsl import run_online
+    from bmelearn.serving.online import model_rule
 
     try:
         host, _, port = (udp or "").rpartition(":")
         if udp is not None and not (host and port.isdecimal()):
             raise ConfigError(f"--udp: {udp!r} is not HOST:PORT, e.g. 127.0.0.1:5005.")
-        table = run_online(load_model(model), lsl, duration, log, udp=(host, int(port)) if udp else None,
-                           say=lambda message: console.print(message, highlight=False, soft_wrap=True), vote=vote,
-                           reject_below=reject_below)
+        fitted = load_model(model)
+        asked = {"vote": vote, "reject_below": reject_below, "debounce": debounce}
+        rule = replace(model_rule(fitted), **{k: v for k, v in asked.items() if v is not None})
+        feed = None if page is None else _live_page(fitted, lsl, page, model)
+        table = run_online(fitted, lsl, duration, log, udp=(host, int(port)) if udp else None, rule=rule, watch=feed,
+                           say=partial(console.print, highlight=False, soft_wrap=True))
+        if feed is not None:
+            time.sleep(LIVE_LINGER_S)  # the page's next update says the run has ended
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -248,15 +266,67 @@ def online(
     if table.empty:
         console.print(f"No decision: the stream {lsl!r} sent less than one window.", highlight=False)
         return
-    delays = 1000 * table["latency"].quantile([0.5, 0.95, 0.99])
-    console.print(f"{len(table)} decisions; delay from a window's last sample to its decision: p50 {delays[0.5]:.1f} ms, "
-                  f"p95 {delays[0.95]:.1f} ms, p99 {delays[0.99]:.1f} ms" + (f"; log: {log}" if log else ""),
+    console.print(controller_delay(table, fitted.signal.length, fitted.signal.step, rule) + (f" Log: {log}" if log else ""),
                   highlight=False, soft_wrap=True)
     console.print(", ".join(f"{label or 'no decision'} {n}" for label, n in table["decision"].value_counts(sort=False).items()),
                   highlight=False, soft_wrap=True)
-    if table.attrs["dropped"] or table.attrs["pauses"]:
-        console.print(f"The stream dropped {table.attrs['dropped']} sample(s) and paused {len(table.attrs['pauses'])} "
-                      "time(s).", highlight=False)
+    faults = table.attrs
+    if faults["dropped"] or faults["pauses"] or faults["clock_jumps"] or faults["off_rate"]:
+        console.print(f"The stream dropped {faults['dropped']} sample(s), paused {len(faults['pauses'])} time(s), its clock "
+                      f"jumped {len(faults['clock_jumps'])} time(s) and its rate was off {len(faults['off_rate'])} time(s).",
+                      highlight=False)
+
+
+def controller_delay(table, length: float, step: float, rule) -> str:
+    """The delays of an online run, in words: processing and publication delay at p50/p95/p99,
+    and the whole controller delay with its parts (ms): half the window (the mean age of its
+    samples), half the step (the mean wait for the next decision), the vote's and debounce's
+    windows (half the vote's span and the debounce's windows less one, each a step) and the
+    delay to publication at p50, against Farrell & Weir's 100-125 ms (IEEE TNSRE 15(1), 2007)."""
+    ms = {c: 1000 * table[c].quantile([0.5, 0.95, 0.99]) for c in ("processing", "latency")}
+    parts = {"half the window": 500 * length, "half the step": 500 * step,
+             "vote": 1000 * step * (rule.vote - 1) / 2, "debounce": 1000 * step * (rule.debounce - 1),
+             "last sample to published (p50)": ms["latency"][0.5]}
+    total = sum(parts.values())
+    spelled = " + ".join(f"{v:.0f} {k}" for k, v in parts.items() if v or k.startswith("last"))
+    return (f"{len(table)} decisions. Processing per decision: p50 {ms['processing'][0.5]:.1f} ms, p95 "
+            f"{ms['processing'][0.95]:.1f} ms, p99 {ms['processing'][0.99]:.1f} ms; from a window's last sample to its "
+            f"decision published: p50 {ms['latency'][0.5]:.1f} ms, p95 {ms['latency'][0.95]:.1f} ms, p99 "
+            f"{ms['latency'][0.99]:.1f} ms. Controller delay about {total:.0f} ms = {spelled} (Farrell & Weir, 2007: "
+            "100-125 ms is best).")
+
+
+#: Seconds the live page stays after an online run, so that it shows the run ended.
+LIVE_LINGER_S = 1.0
+
+
+def _live_page(model, stream: str, port: int, path: Path):
+    """A live feed of the decoding of ``stream`` by ``model``, shown by the dashboard (over the
+    runs beside the model's run folder) on 127.0.0.1:``port`` in a thread of its own."""
+    import threading
+
+    try:
+        import uvicorn
+
+        from bmelearn.web import create_app
+        from bmelearn.web.live import LiveFeed
+    except ImportError as exc:
+        raise ConfigError(f"--page needs the web extra ({exc.name} is missing): pip install 'bmelearn[web]'.") from None
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise ConfigError(f"--page: port {port} of 127.0.0.1 is taken; choose another (e.g. --page {port + 1}).") from None
+    signal = next(iter(model.signal.inputs.values()))
+    feed = LiveFeed(stream, list(signal.ch_names), signal.fs, [str(c) for c in model.classes])
+    folder = path.resolve().parent
+    runs = folder.parent.parent if folder.name == "models" else folder
+    server = uvicorn.Server(uvicorn.Config(create_app(runs, live=feed), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True, name="live page").start()
+    console.print(f"Live page: http://127.0.0.1:{port}/live", highlight=False)
+    return feed
 
 
 @app.command()

@@ -242,7 +242,7 @@ def test_whole_trial_windows_need_trials_of_one_length():
 
 
 def test_majority_vote_and_rejection_give_the_control_metrics_by_hand():
-    from bmelearn.evaluation.control import control_rows, decisions
+    from bmelearn.evaluation.control import Decisions, control_rows, decisions
 
     part = pd.DataFrame({
         "trial": ["t1"] * 6 + ["t2"] * 4, "window": range(10), "true": ["a"] * 6 + ["b"] * 4,
@@ -250,25 +250,47 @@ def test_majority_vote_and_rejection_give_the_control_metrics_by_hand():
         "p:a": [0.9, 0.4, 0.3, 0.8, 0.9, 0.9, 0.2, 0.55, 0.1, 0.1],
     }).assign(**{"p:b": lambda d: 1 - d["p:a"]})
     # a vote over 3 windows never reaches back into the previous trial; ties go to the first class
-    assert list(decisions(part, ["a", "b"], 3, None)) == ["a", "a", "b", "b", "a", "a", "b", "a", "b", "b"]
-    rows = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], 1, 0.6, None, 0, 0.95, np.random.default_rng(0))}
+    assert list(decisions(part, ["a", "b"], Decisions(vote=3))) == ["a", "a", "b", "b", "a", "a", "b", "a", "b", "b"]
+    rows = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], Decisions(reject_below=0.6), 0, 0.95, np.random.default_rng(0))}
     assert rows["rejection_rate"] == pytest.approx(1 / 10)  # window 7: p = 0.55
     assert rows["active_error"] == pytest.approx(2 / 9)  # windows 1 and 2 say b in a trial of a
     assert rows["instability"] == pytest.approx(4 / 8)  # a→b, b→a, b→(none), (none)→b over 8 pairs
     assert rows["decision_accuracy"] == pytest.approx(7 / 9)
-    with_rest = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], 1, None, "b", 0, 0.95, np.random.default_rng(0))}
+    with_rest = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], Decisions(rest="b"), 0, 0.95, np.random.default_rng(0))}
     # decisions of the rest class b do not move the device: 5 moving decisions (a), one wrong (window 7, during b)
     assert with_rest["active_error"] == pytest.approx(1 / 5)
 
 
+def test_debounce_holds_the_output_until_a_new_decision_lasts():
+    from bmelearn.evaluation.control import Decisions, control_rows, debounced, decisions
+
+    part = pd.DataFrame({
+        "trial": ["t1"] * 8 + ["t2"] * 3, "window": range(11), "true": ["a"] * 8 + ["b"] * 3,
+        "predicted": ["a", "a", "b", "a", "b", "b", "b", "a", "b", "b", "a"],
+        "p:a": [0.9, 0.9, 0.3, 0.9, 0.2, 0.2, 0.2, 0.45, 0.2, 0.2, 0.9],
+    }).assign(**{"p:b": lambda d: 1 - d["p:a"]})
+    # a lone b (window 2) does not switch; bbb does at its third window; a new trial starts undecided
+    assert list(decisions(part, ["a", "b"], Decisions(debounce=3))) == \
+        ["", "", "", "", "", "", "b", "b", "", "", ""]
+    assert list(decisions(part, ["a", "b"], Decisions(debounce=2))) == \
+        ["", "a", "a", "a", "a", "b", "b", "b", "", "b", "b"]
+    # a stream going on from its last output holds it; rejected windows (p < 0.5: window 7) count as a decision
+    raw = decisions(part.iloc[:8], ["a", "b"], Decisions(reject_below=0.5))
+    assert list(debounced(raw, np.arange(8) == 0, 2, before="b")) == ["b", "a", "a", "a", "a", "b", "b", "b"]
+    rows = {m: v for m, v, _, _ in control_rows(part, ["a", "b"], Decisions(debounce=2), 0, 0.95, np.random.default_rng(0))}
+    assert rows["rejection_rate"] == pytest.approx(2 / 11)  # the first window of each trial
+    assert rows["instability"] == pytest.approx(3 / 9)  # (none)→a, a→b in t1, (none)→b in t2
+
+
 def test_control_metrics_in_a_run(tmp_path):
     cfg = load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.5", "models=[lda]", "protocols=[cross_session]",
-                             "evaluation.n_boot=100", "evaluation.control={vote: 3, reject_below: 0.5, rest: rest}"])
+                             "evaluation.n_boot=100", "evaluation.control={vote: 3, reject_below: 0.5, rest: rest, debounce: 2}"])
     result = run(cfg, tmp_path / "c")
     control = pd.read_csv(result.folder / "control.csv")
     assert set(control["metric"]) == {"active_error", "instability", "rejection_rate", "decision_accuracy"}
     assert control["value"].between(0, 1).all()
-    assert "Decisions for control" in (result.folder / "report.html").read_text()
+    report = (result.folder / "report.html").read_text()
+    assert "Decisions for control" in report and "a new output only after 2 windows in a row" in report
     with pytest.raises(ConfigError, match="reject_below needs class probabilities, which \\['svm'\\]"):
         run(load_config(None, ["models=[svm]", "evaluation.control={reject_below: 0.5}"]), tmp_path / "d")
 

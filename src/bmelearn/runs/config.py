@@ -35,6 +35,7 @@ from pydantic import (
 from bmelearn.datasets import DATASETS, Description, check_dataset
 from bmelearn.errors import BmeError, ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.control import Decisions
 from bmelearn.evaluation.metrics import OVERALL
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import PROTOCOLS
@@ -43,7 +44,7 @@ from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
 from bmelearn.models import make_model, with_calibration
 from bmelearn.models.calibration import METHODS
-from bmelearn.runs.study import Decisions, check_control, transfer_networks
+from bmelearn.runs.study import check_control, transfer_networks
 from bmelearn.signals.preprocessing import PREPROCESSED, acts_on, apply_steps, preprocessing_steps
 from bmelearn.signals.recording import Recording
 
@@ -207,12 +208,14 @@ class RobustnessConfig(_Strict):
 
 class ControlConfig(_Strict):
     """Decision-level scoring for control (bmelearn.evaluation.control): majority ``vote`` over
-    this many windows, no decision below ``reject_below`` probability, ``rest`` the class that
-    does not move the device."""
+    this many windows, no decision below ``reject_below`` probability, a new output only after
+    ``debounce`` windows, ``rest`` the class that does not move the device. A model saved by the
+    run keeps them as its defaults for ``bmelearn online``."""
 
     vote: int = Field(default=1, ge=1)
     reject_below: float | None = Field(default=None, gt=0, lt=1)
     rest: str | None = None
+    debounce: int = Field(default=1, ge=1)
 
 
 class EvaluationConfig(_Strict):
@@ -359,7 +362,7 @@ class ExperimentConfig(_Strict):
         transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
         classes = self.dataset.kept or self.dataset.description.classes
         if (control := self.evaluation.control) is not None:
-            check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None),
+            check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None, control.debounce),
                           list(classes or ()), models)
         if classes is not None:
             check_binary_task(self.evaluation.positive, self.evaluation.operating_point, list(classes))

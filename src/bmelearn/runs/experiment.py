@@ -14,7 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from bmelearn.runs.plan import Plan, make_plan
 from bmelearn.runs.stages import StageClock
 from bmelearn.runs.study import assess
 from bmelearn.serving import DeployableModel, save_model
+from bmelearn.serving.online import amplitude_ranges, online_agreement, streamable
 from bmelearn.signals.preprocessing import apply_steps
 from bmelearn.signals.quality import check_quality, flagged_channels, without_channels
 from bmelearn.signals.recording import Recording, RecordingSet
@@ -74,6 +75,20 @@ def example_signals(raw: RecordingSet, signal: SignalPipeline, classes: list[str
     if (after := apply_steps(before, signal.steps)) is not before:
         pairs.append(("after preprocessing", after))
     return pairs
+
+
+#: Trials per class on which a saved model's velocity scale and online agreement are measured.
+ONLINE_TRIALS = 8
+
+
+def calibration_trials(raw: RecordingSet, classes: list[str]) -> list[tuple[dict[str, Recording], str]]:
+    """Up to :data:`ONLINE_TRIALS` trials of each class, spread evenly over its trials (so over
+    subjects and sessions), each with its class."""
+    by_class: dict[str, list[dict[str, Recording]]] = {c: [] for c in classes}
+    for streams in raw.trials().values():
+        by_class.setdefault(str(next(iter(streams.values())).meta["label"]), []).append(streams)
+    return [(trials[i], label) for label, trials in by_class.items() if trials
+            for i in np.unique(np.linspace(0, len(trials) - 1, min(ONLINE_TRIALS, len(trials))).round().astype(int))]
 
 
 def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False,
@@ -166,6 +181,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows
     recordings, examples = raw.meta, example_signals(raw, signal, windows.classes)
+    calibration = calibration_trials(raw, windows.classes) if streamable(signal) else []
     del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = windows.y.astype(str)
@@ -177,11 +193,14 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     run_folder.write_data(folder, recordings, y, windows.classes)
 
     training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
+    online = {} if not calibration else {"amplitude": amplitude_ranges(signal, calibration)}
+    if plan.scoring.control is not None:
+        online["control"] = asdict(plan.scoring.control)
     histories = {}
     models = plan.cache_folder(final, "models")
     for i, (key, pipeline) in enumerate(pipelines.items()):
         progress(f"final models: {key} fit on every window", i, len(pipelines))
-        info = {"model": key, "training": training, "validated": summary_for(scores.summary, key)}
+        info = {"model": key, "training": training, "validated": summary_for(scores.summary, key), **online}
         deployed = signal.with_output("windows" if uses[key] == "raw" else "features")
         path = folder / run_folder.MODELS / f"{key}.skops"
         entry = (models / unit_key("final model", inputs[uses[key]], y, pipeline, deployed.key(), deployed.describe(),
@@ -194,7 +213,10 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)
-        save_model(DeployableModel(deployed, estimator, windows.classes, info), path)
+        model = DeployableModel(deployed, estimator, windows.classes, info)
+        if calibration and (agreement := online_agreement(model, calibration)) is not None:
+            info["online"] = agreement  # zero-phase filters: what running them forward changes
+        save_model(model, path)
         if entry is not None and network is None:  # a network's training history is not kept with it
             _keep_model(path, entry)
     if histories:

@@ -23,6 +23,7 @@ from bmelearn.compute.backends import Execution
 from bmelearn.datasets import Description, load_dataset
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import make_protocol
+from bmelearn.evaluation.control import Decisions
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import CrossSession, MetadataSplitter, WithinSession
 from bmelearn.features.selection import with_selection
@@ -30,7 +31,7 @@ from bmelearn.models import capabilities
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
 from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import model_seed
-from bmelearn.runs.study import Decisions, Perturbations, Scoring
+from bmelearn.runs.study import Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
 from bmelearn.signals.windowing import straddling
 
@@ -234,7 +235,8 @@ def make_plan(config: ExperimentConfig) -> Plan:
         compare=evaluation.compare, positive=evaluation.positive, primary=evaluation.primary,
         robustness=None if robustness is None else Perturbations(robustness.modality, robustness.levels,
                                                                   robustness.powerline_hz),
-        control=None if control is None else Decisions(control.vote, control.reject_below, control.rest),
+        control=None if control is None else Decisions(control.vote, control.reject_below, control.rest,
+                                                        control.debounce),
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point

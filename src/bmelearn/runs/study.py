@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from bmelearn.compute.checkpoint import Checkpoint
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
-from bmelearn.evaluation.control import control_table
+from bmelearn.evaluation.control import Decisions, control_table
 from bmelearn.evaluation.curves import roc_pr_bands
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter, headline_protocol
@@ -55,17 +55,6 @@ class Perturbations:
     modality: str
     levels: dict[str, list[float]]
     powerline_hz: float
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """Decision-level scoring (:mod:`bmelearn.evaluation.control`): a majority ``vote`` over this
-    many windows, no decision below ``reject_below`` probability, ``rest`` the class that does
-    not move the device."""
-
-    vote: int
-    reject_below: float | None
-    rest: str | None
 
 
 @dataclass(frozen=True)
@@ -177,8 +166,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     paired = paired[~((paired["subject"] == POOLED) & paired["protocol"].isin(pooled))]
     control = control_summary = None
     if (decisions := scoring.control) is not None:
-        control = control_table(evaluation.predictions, windows.classes, decisions.vote, decisions.reject_below,
-                                decisions.rest, scoring.n_boot, scoring.confidence, Stream.CONTROL.seed(scoring.seed))
+        control = control_table(evaluation.predictions, windows.classes, decisions, scoring.n_boot, scoring.confidence,
+                                Stream.CONTROL.seed(scoring.seed))
         control_summary = mean_over_subjects(control.assign(**{"class": ""}), ["protocol", "pipeline", "metric"],
                                              scoring.n_boot, scoring.confidence, Stream.CONTROL_SUMMARY.seed(scoring.seed))
     if scoring.learning_curve:

@@ -94,9 +94,9 @@ class DeployableModel:
         position = {c: i for i, c in enumerate(classes)}
         index = np.array([position[c] for c in decided], dtype=int)
         scores = np.vstack(proba) if scored and proba else np.eye(len(classes))[index]
-        out = pd.DataFrame({"window": np.arange(total), "start": starts, "end": starts + self.signal.length,
-                            "predicted": classes[index], "confidence": scores[np.arange(total), index]})
-        return pd.concat([out, pd.DataFrame(scores, columns=[f"p:{c}" for c in classes])], axis=1)
+        return pd.DataFrame({"window": np.arange(total), "start": starts, "end": starts + self.signal.length,
+                             "predicted": classes[index], "confidence": scores[np.arange(total), index],
+                             **{f"p:{c}": scores[:, k] for k, c in enumerate(classes)}})
 
 
 #: scikit-learn's adapters of other array libraries to the array API; each imports its library.

@@ -6,37 +6,60 @@ from the state the previous chunk left: :func:`bmelearn.signals.preprocessing.st
 cuts windows at the model's length and step, at the same sample positions as offline, and
 decides each as :meth:`~bmelearn.serving.model.DeployableModel.predict` does. So the decisions
 of a recording streamed chunk by chunk are those of the whole recording predicted offline,
-window for window. A model whose preprocessing needs the whole signal (zero-phase filters,
-``normalize``, ``resample``) is refused before any sample is taken, with what to train instead.
+window for window.
+
+A model trained with zero-phase filters cannot be run so exactly: its filters run forward only
+(:class:`~bmelearn.signals.preprocessing.StreamState`), and :func:`online_agreement`, which the
+run measures on a sample of its trials when it saves such a model (the card's ``online``),
+says how much that changes. A step that needs the whole signal otherwise (``normalize``,
+``resample``) is refused before any sample is taken.
+
+Each window's class is post-processed as the evaluation's control metrics count it
+(:class:`~bmelearn.evaluation.control.Decisions`: vote, rejection, debounce), and given a
+proportional ``velocity``: the window's amplitude placed between the 10th and 90th percentiles
+of that class's window amplitudes in training (the card's ``amplitude``, from
+:func:`amplitude_ranges`), 0 to 1, as proportional myoelectric control drives a joint's speed
+(Scheme & Englehart, J. Rehabil. Res. Dev. 48(6), 2011).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
+from bmelearn.compute.backends import single_threaded
 from bmelearn.errors import BmeError, ConfigError
-from bmelearn.evaluation.control import decisions
-from bmelearn.pipeline.signal import MismatchError
+from bmelearn.evaluation.control import REJECTED, Decisions, debounced, decisions
+from bmelearn.pipeline.signal import MismatchError, SignalPipeline
 from bmelearn.serving.model import DeployableModel
 from bmelearn.signals.preprocessing import StreamState, streaming
 from bmelearn.signals.recording import Recording
 
+#: The share of a class's training windows below the amplitude of no movement (velocity 0) and below full speed (1).
+VELOCITY_PERCENTILES = (10, 90)
+
 
 class OnlineDecoder:
     """The decisions of ``model`` on a live stream of its one signal (see the module text), each
-    window's class post-processed as the evaluation's control metrics count it
-    (:func:`bmelearn.evaluation.control.decisions`): the majority of the last ``vote`` windows'
-    classes, or no decision (an empty ``decision``) when the winner's probability at this
-    window is under ``reject_below`` (only for a model whose probabilities are calibrated)."""
+    window's class post-processed by ``rule`` (default: the model's own, from its experiment's
+    ``evaluation.control``, else none): the majority of the last ``vote`` windows' classes, no
+    decision (an empty ``decision``) when the winner's probability is under ``reject_below``
+    (only for a model whose probabilities are calibrated), a new output only after ``debounce``
+    windows. With ``forward``, a model trained with zero-phase filters runs with them forward
+    only (see :attr:`forwarded`); without, it is refused."""
 
-    def __init__(self, model: DeployableModel, vote: int = 1, reject_below: float | None = None) -> None:
-        if vote < 1:
-            raise ConfigError(f"--vote: {vote} windows; vote over one window (no vote) or more.")
-        if reject_below is not None and not model.calibrated:
+    def __init__(self, model: DeployableModel, rule: Decisions | None = None, forward: bool = True) -> None:
+        rule = rule or model_rule(model)
+        if rule.vote < 1 or rule.debounce < 1:
+            raise ConfigError(f"--vote {rule.vote}, --debounce {rule.debounce}: each counts windows, one or more.")
+        if rule.reject_below is not None and not model.calibrated:
             raise ConfigError("--reject-below: this model's confidences are scores, not calibrated probabilities; train "
                               "it with calibrate: temperature in its experiment file, or decide without rejection.")
-        self.vote, self.reject_below, self._recent = vote, reject_below, pd.DataFrame()
+        self.rule, self._recent, self._voted, self._output = rule, pd.DataFrame(), np.zeros(0, dtype=object), REJECTED
         pipeline = model.signal
         if pipeline.whole or len(pipeline.inputs) != 1:
             raise MismatchError("online decoding takes a model of one signal on windows; this one takes "
@@ -46,18 +69,24 @@ class OnlineDecoder:
         if not np.isclose(pipeline.fs[self.modality], self.signal.fs):
             raise MismatchError(f"the model resamples its {self.modality} signal, which needs the whole signal; "
                                 "stream at the rate it takes after resampling, or train it at the stream's rate.")
-        self.state = StreamState()
+        amplitude = model.info.get("amplitude") or {}
+        self._velocity = {c: amplitude[c] for c in amplitude if c != rule.rest}
+        self.state = StreamState(forward)
         self._buffer = np.zeros((len(pipeline.channels(self.modality)), 0))
         self._dropped = 0  # samples of the stream no longer in the buffer
         self._next = 0  # the number of the next window
+        probe_state = StreamState(forward)
         try:  # a step that needs the whole signal fails on a probe chunk now, not on the first real one
-            self._prepare(np.zeros((1, len(self.signal.ch_names))), StreamState())
+            self._prepare(np.zeros((1, len(self.signal.ch_names))), probe_state)
         except BmeError as exc:
             raise MismatchError(f"this model cannot run on a live stream: {exc}") from None
+        #: The zero-phase steps of the model run forward only (empty: the stream is decided as offline).
+        self.forwarded = sorted(probe_state.forwarded)
         # one window decided now compiles the feature kernels (Numba) before the first real one
         n_times = pipeline.samples[self.modality]
         probe = np.random.default_rng(0).standard_normal((1, self._buffer.shape[0], n_times))
         model.decide(pipeline.model_input({self.modality: probe}, 1), np.zeros(1), "a probe window")
+        self._none = self._decisions(probe[:0], 0, 0.0)  # what a chunk that completes no window gives
 
     @property
     def next_window(self) -> int:
@@ -82,32 +111,111 @@ class OnlineDecoder:
 
     def push(self, samples: np.ndarray) -> pd.DataFrame:
         """The decisions of the windows that ``samples`` (samples × the model's recorded channels,
-        in its order) complete, as :meth:`DeployableModel.predict` gives them; none while a
+        in its order) complete, as :meth:`DeployableModel.predict` gives them, with ``decision``
+        (post-processed), ``velocity`` (when the model knows its classes' amplitudes) and
+        ``processing`` (s: this call's compute time, shared among its windows); none while a
         window is not complete."""
+        began = time.perf_counter()
         samples = np.asarray(samples, dtype=np.float64)
         if samples.ndim != 2 or samples.shape[1] != len(self.signal.ch_names):
             raise MismatchError(f"a chunk of {samples.shape} values; the model takes {len(self.signal.ch_names)} "
                                 f"{self.modality} channels ({', '.join(self.signal.ch_names)}), one column each.")
+        # a window or two at a time: waking pools of threads after each pause cost 3-4 times the work (measured)
+        with single_threaded():
+            return self._decide(samples, began)
+
+    def _decide(self, samples: np.ndarray, began: float) -> pd.DataFrame:
+        """:meth:`push` of checked ``samples``, begun at ``began`` (``time.perf_counter``)."""
         self._buffer = np.concatenate([self._buffer, self._prepare(samples, self.state)], axis=1)
-        pipeline = self.model.signal
-        n_times = pipeline.samples[self.modality]
+        n_times = self.model.signal.samples[self.modality]
         first = self._next
         while self.first_sample(self._next) + n_times <= self.samples:
             self._next += 1
-        positions = [self.first_sample(k) - self._dropped for k in range(first, self._next)]
-        windows = np.stack([self._buffer[:, p:p + n_times] for p in positions]) if positions else \
-            np.zeros((0, self._buffer.shape[0], n_times))
+        if self._next == first:
+            return self._none.copy()
+        windows = np.stack([self._buffer[:, p:p + n_times] for p in
+                            (self.first_sample(k) - self._dropped for k in range(first, self._next))])
         keep_from = min(self.first_sample(self._next) - self._dropped, self._buffer.shape[1])  # the next window's start
         self._buffer, self._dropped = self._buffer[:, keep_from:], self._dropped + keep_from
-        starts = np.arange(first, self._next) * pipeline.step
-        decided = self.model.decide(pipeline.model_input({self.modality: windows}, len(starts)), starts, "the stream")
-        return self._post_process(decided.assign(window=np.arange(first, self._next)))
+        return self._decisions(windows, first, began)
 
-    def _post_process(self, decided: pd.DataFrame) -> pd.DataFrame:
-        """``decided`` with each window's ``decision``, from it and the windows before it."""
-        if decided.empty or (self.vote == 1 and self.reject_below is None):  # each window decides alone
-            return decided.assign(decision=decided["predicted"].astype(object))
+    def _decisions(self, windows: np.ndarray, first: int, began: float) -> pd.DataFrame:
+        """The rows of :meth:`push` for ``windows`` (windows × channels × samples, prepared),
+        numbered from ``first``."""
+        pipeline, n = self.model.signal, len(windows)
+        decided = self.model.decide(pipeline.model_input({self.modality: windows}, n),
+                                    np.arange(first, first + n) * pipeline.step, "the stream")
+        more = {"decision": self._post_process(decided)}
+        if self._velocity:
+            more["velocity"] = self._speed(more["decision"], np.abs(windows).mean(axis=(1, 2)))
+        more["processing"] = np.full(n, (time.perf_counter() - began) / max(n, 1))
+        return pd.concat([pd.DataFrame({"window": np.arange(first, first + n)}), decided.iloc[:, 1:],  # its own numbers
+                          pd.DataFrame(more)], axis=1)
+
+    def _post_process(self, decided: pd.DataFrame) -> np.ndarray:
+        """The ``decision`` of each window of ``decided``, from it and the windows before it."""
+        rule = self.rule
+        if decided.empty or rule == Decisions(rest=rule.rest):  # each window decides alone
+            return decided["predicted"].to_numpy(dtype=object)
         recent = pd.concat([self._recent, decided], ignore_index=True).assign(trial="stream")
-        made = decisions(recent, [str(c) for c in self.model.estimator.classes_], self.vote, self.reject_below)
-        self._recent = recent.tail(self.vote - 1).drop(columns="trial") if self.vote > 1 else pd.DataFrame()
-        return decided.assign(decision=made[len(made) - len(decided):])
+        made = decisions(recent, [str(c) for c in self.model.estimator.classes_], replace(rule, debounce=1))[len(self._recent):]
+        self._recent = recent.tail(rule.vote - 1).drop(columns="trial") if rule.vote > 1 else pd.DataFrame()
+        if rule.debounce > 1:  # on the decisions of the last debounce - 1 windows, from the output they left
+            voted = np.concatenate([self._voted, made])
+            made = debounced(voted, np.arange(len(voted)) == 0, rule.debounce, self._output)[len(self._voted):]
+            self._voted = voted[max(len(voted) - rule.debounce + 1, 0):]
+        self._output = made[-1]
+        return made
+
+    def _speed(self, decision: np.ndarray, amplitude: np.ndarray) -> np.ndarray:
+        """Each window's proportional velocity (0 to 1) for its decided class; 0 for no decision and for rest."""
+        low, high = np.array([self._velocity.get(d, (np.nan, np.nan)) for d in decision], dtype=float).reshape(-1, 2).T
+        known = np.isfinite(low) & (high > low)
+        return np.where(known, np.clip((amplitude - low) / np.where(known, high - low, 1.0), 0.0, 1.0), 0.0)
+
+
+def streamable(signal: SignalPipeline) -> bool:
+    """Whether a model on ``signal`` can decide a live stream: one signal, in windows, at its rate."""
+    return not signal.whole and len(signal.inputs) == 1 and all(np.isclose(signal.fs[m], i.fs) for m, i in signal.inputs.items())
+
+
+def model_rule(model: DeployableModel) -> Decisions:
+    """The post-processing a model was evaluated with (its experiment's ``evaluation.control``,
+    kept in its card), or none."""
+    return Decisions(**model.info.get("control", {}))
+
+
+def amplitude_ranges(signal: SignalPipeline, trials: Sequence[tuple[Mapping[str, Recording], str]]) -> dict[str, list[float]]:
+    """Per class, the :data:`VELOCITY_PERCENTILES` of its windows' amplitude (the mean absolute
+    value over the channels and samples of a preprocessed window of ``signal``'s raw modality,
+    in its units) over ``trials`` (each trial's recordings by modality, and its class)."""
+    amplitude: dict[str, list[np.ndarray]] = {}
+    for streams, label in trials:
+        arrays, _ = signal.windows("calibration", signal.prepare({signal.raw: streams[signal.raw]}))
+        amplitude.setdefault(label, []).append(np.abs(arrays[signal.raw]).mean(axis=(1, 2)))
+    return {c: [float(v) for v in np.percentile(np.concatenate(a), VELOCITY_PERCENTILES)] for c, a in amplitude.items()
+            if sum(map(len, a))}
+
+
+def online_agreement(model: DeployableModel, trials: Sequence[tuple[Mapping[str, Recording], str]]) -> dict[str, float] | None:
+    """How the decisions of ``model`` online (:class:`OnlineDecoder`, its zero-phase filters run
+    forward only) compare with its offline ones on ``trials`` (each trial's recordings by
+    modality, and its class), each trial streamed from rest: ``trials``, ``windows``,
+    ``agreement`` (the share of windows decided alike), ``accuracy_offline`` and
+    ``accuracy_online`` (window classes against the trials' classes). None for a model that
+    cannot run live, or runs live exactly as offline (no zero-phase filter)."""
+    try:
+        if not OnlineDecoder(model, Decisions()).forwarded:
+            return None
+    except MismatchError:
+        return None
+    same = right_offline = right_online = n = 0
+    modality = next(iter(model.signal.inputs))
+    for streams, label in trials:
+        recording = streams[modality].opened()  # a recording kept in its file is read now
+        offline = model.predict({modality: recording})["predicted"].to_numpy()
+        online = OnlineDecoder(model, Decisions()).push(recording.data.T)["predicted"].to_numpy()
+        same, n = same + int((offline == online).sum()), n + len(offline)
+        right_offline, right_online = right_offline + int((offline == label).sum()), right_online + int((online == label).sum())
+    return {"trials": len(trials), "windows": n, "agreement": same / max(n, 1), "accuracy_offline": right_offline / max(n, 1),
+            "accuracy_online": right_online / max(n, 1)}

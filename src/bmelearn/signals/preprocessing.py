@@ -8,6 +8,7 @@ Every frequency is in Hz. Each step returns a new Recording; nothing is changed 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from fractions import Fraction
@@ -34,11 +35,17 @@ def _check_cutoffs(rec: Recording, step: str, *freqs: float) -> None:
 
 class StreamState:
     """The filter states of one live stream, kept between its chunks (:func:`streaming`): one
-    per causal filter of its steps, in the order they run; empty before the first chunk."""
+    per causal filter of its steps, in the order they run; empty before the first chunk.
 
-    def __init__(self) -> None:
+    With ``forward``, a zero-phase filter, which needs the whole signal, runs forward only (the
+    same filter, causal: half its attenuation in dB, and a delay), as the only way a model
+    trained with it can run live; its decisions then differ from offline's. The steps so run are
+    named in ``forwarded``."""
+
+    def __init__(self, forward: bool = False) -> None:
         self.states: list[np.ndarray] = []
         self._next = 0
+        self.forward, self.forwarded = forward, set()
 
     def filter(self, sos: np.ndarray, data: np.ndarray) -> np.ndarray:
         """``data`` (channels × samples) through the next filter from where its last chunk left it
@@ -77,6 +84,9 @@ def _apply_sos(rec: Recording, sos: np.ndarray, step: str, causal: bool) -> Reco
     if causal:
         stream = _STREAM.get()
         return rec.with_data(signal.sosfilt(sos, rec.data, axis=1) if stream is None else stream.filter(sos, rec.data))
+    if (stream := _STREAM.get()) is not None and stream.forward:
+        stream.forwarded.add(step)
+        return rec.with_data(stream.filter(sos, rec.data))
     _whole_signal(f"{step} (zero-phase)", f"train the model with {step}: {{causal: true}}, as a device filters.")
     # sosfiltfilt pads by this many samples at each end (SciPy's default padlen)
     padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
@@ -88,25 +98,40 @@ def _apply_sos(rec: Recording, sos: np.ndarray, step: str, causal: bool) -> Reco
     return rec.with_data(signal.sosfiltfilt(sos, rec.data, axis=1))
 
 
+@functools.lru_cache(maxsize=64)
+def _butter(order: int, cutoff: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
+    """A Butterworth design in second-order sections, made once per design (a live stream asks
+    for it at every chunk: 1 ms each, a quarter of a decision's time). Shared: never changed in
+    place (SciPy's filters only read it, but need it writable)."""
+    return signal.butter(order, cutoff, btype=btype, fs=fs, output="sos")
+
+
+@functools.lru_cache(maxsize=64)
+def _notches(freq: float, harmonics: int, quality: float, fs: float) -> np.ndarray:
+    """Notches at ``freq`` Hz and its harmonics below Nyquist, in second-order sections, made
+    once per design, as :func:`_butter`."""
+    freqs = [k * freq for k in range(1, harmonics + 1) if k * freq < fs / 2]
+    return np.vstack([signal.tf2sos(*signal.iirnotch(f, quality, fs=fs)) for f in freqs])
+
+
 def bandpass(rec: Recording, low: float = 20.0, high: float = 450.0, order: int = 4, causal: bool = False) -> Recording:
     """Butterworth band-pass between ``low`` and ``high`` Hz (surface EMG: 20–450 Hz, De Luca 2010)."""
     if low >= high:
         raise SignalError(f"bandpass: low ({low:g} Hz) must be below high ({high:g} Hz).")
     _check_cutoffs(rec, "bandpass", low, high)
-    sos = signal.butter(order, [low, high], btype="bandpass", fs=rec.fs, output="sos")
-    return _apply_sos(rec, sos, "bandpass", causal)
+    return _apply_sos(rec, _butter(order, (low, high), "bandpass", rec.fs), "bandpass", causal)
 
 
 def highpass(rec: Recording, cutoff: float = 20.0, order: int = 4, causal: bool = False) -> Recording:
     """Butterworth high-pass at ``cutoff`` Hz (removes motion artefact and baseline drift)."""
     _check_cutoffs(rec, "highpass", cutoff)
-    return _apply_sos(rec, signal.butter(order, cutoff, btype="highpass", fs=rec.fs, output="sos"), "highpass", causal)
+    return _apply_sos(rec, _butter(order, cutoff, "highpass", rec.fs), "highpass", causal)
 
 
 def lowpass(rec: Recording, cutoff: float = 450.0, order: int = 4, causal: bool = False) -> Recording:
     """Butterworth low-pass at ``cutoff`` Hz."""
     _check_cutoffs(rec, "lowpass", cutoff)
-    return _apply_sos(rec, signal.butter(order, cutoff, btype="lowpass", fs=rec.fs, output="sos"), "lowpass", causal)
+    return _apply_sos(rec, _butter(order, cutoff, "lowpass", rec.fs), "lowpass", causal)
 
 
 def notch(rec: Recording, freq: float = 50.0, harmonics: int = 3, quality: float = 30.0, causal: bool = False) -> Recording:
@@ -118,9 +143,7 @@ def notch(rec: Recording, freq: float = 50.0, harmonics: int = 3, quality: float
     _check_cutoffs(rec, "notch", freq)
     if harmonics < 1:
         raise ConfigError(f"notch.harmonics must be at least 1, got {harmonics}.")
-    freqs = [k * freq for k in range(1, harmonics + 1) if k * freq < rec.fs / 2]
-    sos = np.vstack([signal.tf2sos(*signal.iirnotch(f, quality, fs=rec.fs)) for f in freqs])
-    return _apply_sos(rec, sos, "notch", causal)
+    return _apply_sos(rec, _notches(freq, harmonics, quality, rec.fs), "notch", causal)
 
 
 def rectify(rec: Recording) -> Recording:
@@ -131,8 +154,7 @@ def rectify(rec: Recording) -> Recording:
 def envelope(rec: Recording, cutoff: float = 6.0, order: int = 4, causal: bool = False) -> Recording:
     """Linear envelope: full-wave rectification then a ``cutoff`` Hz low-pass (typically 3–10 Hz)."""
     _check_cutoffs(rec, "envelope", cutoff)
-    sos = signal.butter(order, cutoff, btype="lowpass", fs=rec.fs, output="sos")
-    return _apply_sos(rectify(rec), sos, "envelope", causal)
+    return _apply_sos(rectify(rec), _butter(order, cutoff, "lowpass", rec.fs), "envelope", causal)
 
 
 def normalize(rec: Recording, method: str = "zscore") -> Recording:
