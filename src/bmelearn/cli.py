@@ -371,6 +371,39 @@ def replay(
 
 
 @app.command()
+def raters(
+    ratings: Annotated[Path, typer.Argument(help="CSV of ratings: one row per item and rater, with columns trial (or "
+                                                 "subject), rater and label.")],
+    level: Annotated[str, typer.Option(help="The labels' level of measurement: nominal, ordinal (a stage, a score "
+                                            "band) or interval.")] = "nominal",
+    order: Annotated[str | None, typer.Option(help="The categories in order, comma-separated (default: sorted, "
+                                                   "numbers by value).")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples of the subjects, for the intervals.", min=1)] = 1000,
+) -> None:
+    """How well several raters agree: Cohen's kappa per pair, Fleiss' kappa and Krippendorff's
+    alpha over all, each with a 95 % bootstrap interval over subjects."""
+    from bmelearn.evaluation.raters import agreement, consensus, read_ratings
+
+    try:
+        categories = None if order is None else [c.strip() for c in order.split(",")]
+        table = read_ratings(ratings, categories)
+        agreed = agreement(table, level, categories, n_boot)
+        majority = consensus(table, "majority", categories)
+    except BmeError as exc:
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    shown = Table(title=f"Agreement of {table['rater'].nunique()} raters on {table['item'].nunique()} items "
+                        f"({level} labels; 95 % intervals over {table['subject'].nunique()} subjects)")
+    for column in ("measure", "raters", "value (95 % interval)", "items"):
+        shown.add_column(column, justify="right" if column != "measure" else "left")
+    for row in agreed.itertuples():
+        shown.add_row(row.measure, row.raters, f"{row.value:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})", str(row.items))
+    console.print(shown)
+    console.print(f"Majority label: {int(majority['tie'].sum())} of {len(majority)} items tied (given to the category "
+                  "listed first).", highlight=False)
+
+
+@app.command()
 def datasets() -> None:
     """List the datasets bmelearn can load: what each holds, where a public one comes from (what
     dataset.path must point at, and what to cite) and its options."""
