@@ -353,3 +353,18 @@ def test_3dc_participant_1s_test_session_through_lsl_is_decided_as_offline(lsl, 
     assert list(online["window"]) == list(offline["window"])
     assert list(online["predicted"]) == list(offline["predicted"])
     np.testing.assert_allclose(online["confidence"], offline["confidence"], rtol=0, atol=1e-12)
+
+
+def test_a_pause_is_not_taken_for_a_wrong_rate(monkeypatch):
+    """A source stamped on this computer's clock pauses 1.5 s within a stretch where the rate is
+    measured: the rate is measured again after it, and nothing is said of it."""
+    from bmelearn.serving import lsl as lsl_module
+
+    monkeypatch.setattr(lsl_module, "RATE_S", 2.0)
+    said: list[str] = []
+    watch = lsl_module.StreamWatch("s", 1000.0, said.append)
+    for k in range(300):  # 20-sample chunks: 3 s, a pause of 1.5 s, 3 s
+        last = (k + 1) * 0.02 + (1.5 if k >= 150 else 0.0)
+        chunk = last - np.arange(20)[::-1] / 1000
+        watch.stamps(chunk, chunk[-1])
+    assert watch.off_rate == [] and said == [] and watch.dropped == 0

@@ -48,6 +48,8 @@ JUMP_S = 1.0
 SETTLE_S = 0.5
 #: The stretch of time stamps (s) over which the stream's rate is measured, and how far off (a share) is said.
 RATE_S, RATE_TOLERANCE = 5.0, 0.1
+#: A gap in the time stamps (s) that starts the measure of the rate anew.
+GAP_S = 0.25
 
 
 def _pylsl() -> Any:
@@ -120,8 +122,9 @@ class StreamWatch:
       coming (not a pause), or back by more than that (the source's clock was reset or
       changed); from then on the stamps are shifted to go on from the last one, so that gaps
       and delays stay measured on one time line;
-    - a **rate** that is not the stream's: over each :data:`RATE_S` of stamps, the samples per
-      second, said when more than :data:`RATE_TOLERANCE` off the nominal rate and when back.
+    - a **rate** that is not the stream's: over each :data:`RATE_S` of stamps without a gap of
+      :data:`GAP_S`, the samples per second, said when more than :data:`RATE_TOLERANCE` off the
+      nominal rate and when back.
     """
 
     def __init__(self, name: str, fs: float, say: Callable[[str], None]) -> None:
@@ -160,6 +163,8 @@ class StreamWatch:
                          f"{self._stretch - SETTLE_S:.3f} and {times[-1]:.3f} s (LSL time); {self.dropped} so far. The "
                          "windows over the gap are decided on the samples that came.")
             self._level, self._lowest, self._stretch = self._lowest, np.inf, times[-1]
+        if self._latest is not None and times[0] - self._latest > GAP_S:
+            self._since = None  # a stretch with a pause or a gap in it says nothing of the rate
         self._latest, self._arrived = times[-1], now
         self._rate(times)
         return times
