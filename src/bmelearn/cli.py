@@ -319,8 +319,9 @@ def _live_page(model, stream: str, port: int, path: Path):
             probe.bind(("127.0.0.1", port))
         except OSError:
             raise ConfigError(f"--page: port {port} of 127.0.0.1 is taken; choose another (e.g. --page {port + 1}).") from None
-    signal = next(iter(model.signal.inputs.values()))
-    feed = LiveFeed(stream, list(signal.ch_names), signal.fs, [str(c) for c in model.classes])
+    modality = next(iter(model.signal.inputs))
+    feed = LiveFeed(stream, list(model.signal.channels(modality)), model.signal.inputs[modality].fs,
+                    [str(c) for c in model.classes])
     folder = path.resolve().parent
     runs = folder.parent.parent if folder.name == "models" else folder
     server = uvicorn.Server(uvicorn.Config(create_app(runs, live=feed), host="127.0.0.1", port=port, log_level="warning"))
@@ -338,20 +339,28 @@ def replay(
                                                     "as bmelearn predict does.")] = None,
     speed: Annotated[float, typer.Option(help="Playing speed: 1 in real time, 2 twice as fast.")] = 1.0,
     loop: Annotated[bool, typer.Option(help="Play again from the start until Ctrl-C.")] = False,
+    compare: Annotated[bool, typer.Option(help="With --model: listen to the decisions bmelearn online publishes on the "
+                                               "stream and set them beside the model's offline decisions of the same "
+                                               "files.")] = False,
 ) -> None:
     """Play recordings as a Lab Streaming Layer stream in real time, for demos, tests and
-    pseudo-online evaluation (bmelearn online on the stream)."""
+    pseudo-online evaluation (bmelearn online on the stream; --compare sets its decisions beside
+    the offline ones)."""
     import numpy as np
 
     from bmelearn.io import read
     from bmelearn.serving.lsl import replay as play
+    from bmelearn.serving.lsl import side_by_side
     from bmelearn.signals.recording import Recording
 
     try:
+        if compare and (model is None or loop):
+            raise ConfigError("--compare needs --model (the model bmelearn online runs) and no --loop.")
         if model is not None:
             from bmelearn.serving import from_files, load_model
 
-            parts = [next(iter(r.values())) for r in from_files(load_model(model).signal, [str(f) for f in files]).values()]
+            fitted = load_model(model)
+            parts = [next(iter(r.values())) for r in from_files(fitted.signal, [str(f) for f in files]).values()]
         else:
             parts = [read(f)[0] for f in files]
         first = parts[0]
@@ -361,13 +370,32 @@ def replay(
                            first.ch_types, first.units, first.modality, {"source": str(files[0])})
         console.print(f"Waiting for a consumer of {lsl!r} ({stream.n_channels} channels at {stream.fs:g} Hz, "
                       f"{stream.duration:.1f} s)...", highlight=False)
-        sent = play(stream, lsl, speed, loop, wait=1e6 if loop else 60.0)  # looping: until a consumer comes
+        heard: list[str] | None = [] if compare else None
+        sent = play(stream, lsl, speed, loop, wait=1e6 if loop else 60.0, heard=heard)  # looping: until a consumer comes
+        console.print(f"{sent} samples sent ({sent / stream.fs:.1f} s of signal).", highlight=False)
+        if heard is not None:
+            _print_side_by_side(side_by_side(fitted, stream, heard), lsl)
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    console.print(f"{sent} samples sent ({sent / stream.fs:.1f} s of signal).", highlight=False)
+
+
+def _print_side_by_side(compared: dict, stream: str) -> None:
+    """The online and offline decisions of a replay, in words."""
+    rule = compared["rule"]
+    if not compared["online"]:
+        console.print(f"No decision was heard on {stream}-decisions: is bmelearn online deciding {stream!r}?",
+                      highlight=False)
+        return
+    console.print(f"Online: {compared['online']} decisions published on {stream}-decisions; offline, the same model "
+                  f"makes {compared['offline']} on these files (vote {rule.vote}, debounce {rule.debounce}"
+                  + (f", reject below {rule.reject_below:g}" if rule.reject_below is not None else "")
+                  + f"). The same decision for {100 * compared['alike']:.1f} % of the {compared['compared']} windows "
+                  "compared. (If bmelearn online was given another --vote, --debounce or --reject-below, its decisions "
+                  "differ for that reason too.)",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command()

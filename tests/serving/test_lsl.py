@@ -368,3 +368,38 @@ def test_a_pause_is_not_taken_for_a_wrong_rate(monkeypatch):
         chunk = last - np.arange(20)[::-1] / 1000
         watch.stamps(chunk, chunk[-1])
     assert watch.off_rate == [] and said == [] and watch.dropped == 0
+
+
+def test_a_replay_sets_the_online_decisions_beside_the_offline_ones(lsl, simulated, tmp_path):
+    """bmelearn replay --compare, while bmelearn online decides its stream with the model's own
+    post-processing (a vote over 3 windows, kept in the model): every decision heard, each the
+    same as offline."""
+    from typer.testing import CliRunner
+
+    from bmelearn.cli import app
+    from bmelearn.serving import DeployableModel, save_model
+    from bmelearn.serving.lsl import run_online
+
+    model = _model(simulated, CAUSAL)
+    model = DeployableModel(model.signal, model.estimator, model.classes, {"control": {"vote": 3}})
+    save_model(model, tmp_path / "lda.skops")
+    recording = _stream(simulated)
+    path = tmp_path / "session2.csv"
+    np.savetxt(path, recording.data[:, :3000].T, delimiter=",", header=",".join(recording.ch_names), comments="")
+    result: dict = {}
+
+    def play() -> None:
+        result["cli"] = CliRunner().invoke(app, ["replay", str(path), "--model", str(tmp_path / "lda.skops"), "--lsl",
+                                                 "bmelearn-test-compare", "--speed", "2", "--compare"])
+
+    thread = threading.Thread(target=play, daemon=True)
+    thread.start()
+    online = run_online(model, "bmelearn-test-compare", duration=3.5, wait=20, say=lambda m: None)
+    thread.join(20)
+    out = " ".join(result["cli"].output.split())
+    assert result["cli"].exit_code == 0, out
+    assert (f"Online: {len(online)} decisions published on bmelearn-test-compare-decisions; offline, the same model "
+            f"makes {len(online)} on these files (vote 3, debounce 1). The same decision for 100.0 % of the "
+            f"{len(online)} windows compared.") in out
+    refused = CliRunner().invoke(app, ["replay", str(path), "--lsl", "x", "--compare"])
+    assert refused.exit_code == 2 and "--compare needs --model" in " ".join(refused.output.split())

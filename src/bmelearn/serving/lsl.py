@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from bmelearn.errors import ConfigError, DataError
-from bmelearn.evaluation.control import Decisions
+from bmelearn.evaluation.control import Decisions, decisions
 from bmelearn.pipeline.signal import MismatchError
 from bmelearn.runs.folder import write_table
 from bmelearn.serving.model import DeployableModel
-from bmelearn.serving.online import OnlineDecoder
+from bmelearn.serving.online import OnlineDecoder, model_rule
 from bmelearn.signals.recording import Recording
 
 if TYPE_CHECKING:
@@ -61,12 +61,13 @@ def _pylsl() -> Any:
 
 
 def replay(recording: Recording, name: str, speed: float = 1.0, loop: bool = False, wait: float = RESOLVE_S,
-           stop: threading.Event | None = None) -> int:
+           stop: threading.Event | None = None, heard: list[str] | None = None) -> int:
     """Play ``recording`` as the LSL stream ``name`` (type: its modality; channels labelled, with
     their units and types; 64-bit samples, so nothing is rounded), ``speed`` times as fast as it
     was recorded, in chunks of :data:`CHUNK_S`, once or in a ``loop`` until ``stop`` is set. It
     waits up to ``wait`` seconds for a consumer before the first sample, so that none is lost.
-    Returns the samples sent."""
+    With ``heard``, the decisions the consumer publishes on ``NAME-decisions`` (``bmelearn
+    online``) are appended to it as they come. Returns the samples sent."""
     pylsl = _pylsl()
     if speed <= 0:
         raise ConfigError(f"--speed: {speed:g} is not a positive factor; 1 plays the recording in real time.")
@@ -77,6 +78,12 @@ def replay(recording: Recording, name: str, speed: float = 1.0, loop: bool = Fal
     info.set_channel_types(list(recording.ch_types))
     outlet = pylsl.StreamOutlet(info)
     outlet.wait_for_consumers(wait)
+    listener = None
+    if heard is not None:  # the consumer's decisions outlet is up before it takes samples
+        found = pylsl.resolve_byprop("name", f"{name}-decisions", timeout=RESOLVE_S)
+        listener = pylsl.StreamInlet(found[0]) if found else None
+        if listener is not None:
+            listener.open_stream(RESOLVE_S)
     samples, step = np.ascontiguousarray(recording.opened().data.T), max(1, round(CHUNK_S * recording.fs))
     started, sent = time.perf_counter(), 0
     while stop is None or not stop.is_set():
@@ -87,26 +94,46 @@ def replay(recording: Recording, name: str, speed: float = 1.0, loop: bool = Fal
                 time.sleep(ahead)  # a chunk leaves once its last sample would have been recorded
             outlet.push_chunk(chunk)
             sent += len(chunk)
+            if listener is not None:
+                heard.extend(m[0] for m in listener.pull_chunk(timeout=0.0)[0])
             if stop is not None and stop.is_set():
                 break
         if not loop:
             break
     if stop is None or not stop.is_set():
         time.sleep(LINGER_S)  # a closed outlet drops what its consumers have not taken yet
+    if listener is not None:
+        heard.extend(m[0] for m in listener.pull_chunk(timeout=0.0, max_samples=10**6)[0])
     return sent
 
 
-def check_stream(info: Any, decoder: OnlineDecoder, name: str) -> None:
-    """A MismatchError, before any decision, unless the stream ``info`` has the model's rate and
-    channel labels (those recorded in training, in that order)."""
-    want = decoder.signal
+def side_by_side(model: DeployableModel, recording: Recording, heard: list[str]) -> dict[str, Any]:
+    """The decisions published online on ``recording`` (``heard``, in order) beside those of the
+    same model offline on the same recording, post-processed by the model's own rule:
+    ``online``, ``offline`` (decisions), ``compared`` (the first of both) and ``alike`` (the
+    share of those that are the same), and the ``rule``."""
+    rule = model_rule(model)
+    offline = model.predict({recording.modality: recording}).assign(trial="stream")
+    expected = decisions(offline, [str(c) for c in model.estimator.classes_], rule)
+    n = min(len(heard), len(expected))
+    alike = float(np.mean(np.asarray(heard[:n], dtype=object) == expected[:n])) if n else float("nan")
+    return {"online": len(heard), "offline": len(expected), "compared": n, "alike": alike, "rule": rule}
+
+
+def check_stream(info: Any, model: DeployableModel, name: str) -> list[str]:
+    """The channels of the stream ``info``; a MismatchError, before any decision, unless it has
+    the model's rate and channel labels (those recorded in training, or those the model uses,
+    in that order)."""
+    modality = next(iter(model.signal.inputs))
+    want = model.signal.inputs[modality]
     if not np.isclose(info.nominal_srate(), want.fs):
-        raise MismatchError(f"LSL stream {name!r}: {info.nominal_srate():g} Hz, but the model takes {decoder.modality} at "
+        raise MismatchError(f"LSL stream {name!r}: {info.nominal_srate():g} Hz, but the model takes {modality} at "
                             f"{want.fs:g} Hz; stream at {want.fs:g} Hz or choose a model trained at that rate.")
-    labels = info.get_channel_labels() or []
-    if list(labels) != list(want.ch_names):
-        raise MismatchError(f"LSL stream {name!r}: channels {list(labels) or info.channel_count()} "
+    labels = list(info.get_channel_labels() or [])
+    if labels not in (list(want.ch_names), list(model.signal.channels(modality))):
+        raise MismatchError(f"LSL stream {name!r}: channels {labels or info.channel_count()} "
                             f"but the model takes {list(want.ch_names)}, in that order.")
+    return labels
 
 
 class StreamWatch:
@@ -226,8 +253,8 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     With ``udp`` (host, port), each decision is also sent there as one datagram of UTF-8 text,
     ``DECISION,CONFIDENCE,WINDOW,VELOCITY`` (an empty decision: none; velocity 0 to 1, empty
     when the model has none), for a game engine or a device controller that does not speak LSL.
-    ``watch`` (a :class:`~bmelearn.web.live.LiveFeed`) is given the samples, the decisions and
-    the messages as they come, for the live page.
+    ``watch`` (a :class:`~bmelearn.web.live.LiveFeed` of the channels the model uses) is given
+    their samples, the decisions and the messages as they come, for the live page.
 
     A stream that stops sending (its source paused, or closed) is waited for, and ``say`` is
     told when it stopped (and, after :data:`CLOSED_S`, whether its source is gone) and when it
@@ -235,14 +262,14 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     says. The table's ``attrs`` hold ``dropped`` (samples), ``pauses`` (their lengths, s),
     ``clock_jumps`` (s) and ``off_rate`` (the rates found off, samples/s)."""
     pylsl = _pylsl()
-    decoder = OnlineDecoder(model, rule)
+    OnlineDecoder(model, rule)  # a model that cannot run live is refused before any stream is looked for
     found = pylsl.resolve_byprop("name", name, timeout=wait)
     if not found:
         raise DataError(f"no LSL stream named {name!r} answered in {wait:g} s; start it (bmelearn replay FILE --lsl "
                         f"{name}) or check its name.")
     inlet = pylsl.StreamInlet(found[0], max_buflen=60)
     info = inlet.info()
-    check_stream(info, decoder, name)
+    decoder = OnlineDecoder(model, rule, channels=check_stream(info, model, name))
     if watch is not None:
         say = _also(say, watch.said)
     if decoder.forwarded:
@@ -282,9 +309,9 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
             arrived = watcher.stamps(np.asarray([stamp, *times]), now - inlet.time_correction()) + inlet.time_correction()
             stamps = np.concatenate([stamps, arrived])
             if watch is not None:
-                watch.samples(chunk)
-            decisions = decoder.push(chunk)
-            for row in decisions.to_dict("records"):
+                watch.samples(chunk[:, decoder.used])
+            made = decoder.push(chunk)
+            for row in made.to_dict("records"):
                 outlet.push_sample([str(row["decision"])])
                 if sender is not None:
                     velocity = f"{row['velocity']:.4g}" if "velocity" in row else ""

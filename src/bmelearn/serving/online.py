@@ -50,9 +50,11 @@ class OnlineDecoder:
     decision (an empty ``decision``) when the winner's probability is under ``reject_below``
     (only for a model whose probabilities are calibrated), a new output only after ``debounce``
     windows. With ``forward``, a model trained with zero-phase filters runs with them forward
-    only (see :attr:`forwarded`); without, it is refused."""
+    only (see :attr:`forwarded`); without, it is refused. The stream's ``channels`` are those
+    recorded in training (the default) or those the model uses (without its bad channels)."""
 
-    def __init__(self, model: DeployableModel, rule: Decisions | None = None, forward: bool = True) -> None:
+    def __init__(self, model: DeployableModel, rule: Decisions | None = None, forward: bool = True,
+                 channels: list[str] | None = None) -> None:
         rule = rule or model_rule(model)
         if rule.vote < 1 or rule.debounce < 1:
             raise ConfigError(f"--vote {rule.vote}, --debounce {rule.debounce}: each counts windows, one or more.")
@@ -69,6 +71,14 @@ class OnlineDecoder:
         if not np.isclose(pipeline.fs[self.modality], self.signal.fs):
             raise MismatchError(f"the model resamples its {self.modality} signal, which needs the whole signal; "
                                 "stream at the rate it takes after resampling, or train it at the stream's rate.")
+        recorded, used = list(self.signal.ch_names), list(pipeline.channels(self.modality))
+        self.channels = recorded if channels is None else list(channels)
+        if self.channels not in (recorded, used):
+            raise MismatchError(f"channels {self.channels} but the model takes {recorded}"
+                                + (f" (or those it uses, {used})" if used != recorded else "") + ", in that order.")
+        self._types = pipeline.channel_types(self.modality, self.channels)
+        #: Where the channels the model uses (its bad channels left out) are among the stream's.
+        self.used = np.array([self.channels.index(c) for c in used])
         amplitude = model.info.get("amplitude") or {}
         self._velocity = {c: amplitude[c] for c in amplitude if c != rule.rest}
         self.state = StreamState(forward)
@@ -77,7 +87,7 @@ class OnlineDecoder:
         self._next = 0  # the number of the next window
         probe_state = StreamState(forward)
         try:  # a step that needs the whole signal fails on a probe chunk now, not on the first real one
-            self._prepare(np.zeros((1, len(self.signal.ch_names))), probe_state)
+            self._prepare(np.zeros((1, len(self.channels))), probe_state)
         except BmeError as exc:
             raise MismatchError(f"this model cannot run on a live stream: {exc}") from None
         #: The zero-phase steps of the model run forward only (empty: the stream is decided as offline).
@@ -104,8 +114,8 @@ class OnlineDecoder:
 
     def _prepare(self, samples: np.ndarray, state: StreamState) -> np.ndarray:
         """A chunk (samples × the recorded channels) through the model's preprocessing, from ``state``."""
-        recording = Recording(np.asarray(samples, dtype=np.float64).T, self.signal.fs, self.signal.ch_names,
-                              self.signal.ch_types, modality=self.modality, meta={"source": "the stream"})
+        recording = Recording(np.asarray(samples, dtype=np.float64).T, self.signal.fs, tuple(self.channels),
+                              self._types, modality=self.modality, meta={"source": "the stream"})
         with streaming(state):
             return self.model.signal.prepare({self.modality: recording})[self.modality].data
 
@@ -117,9 +127,9 @@ class OnlineDecoder:
         window is not complete."""
         began = time.perf_counter()
         samples = np.asarray(samples, dtype=np.float64)
-        if samples.ndim != 2 or samples.shape[1] != len(self.signal.ch_names):
-            raise MismatchError(f"a chunk of {samples.shape} values; the model takes {len(self.signal.ch_names)} "
-                                f"{self.modality} channels ({', '.join(self.signal.ch_names)}), one column each.")
+        if samples.ndim != 2 or samples.shape[1] != len(self.channels):
+            raise MismatchError(f"a chunk of {samples.shape} values; the model takes {len(self.channels)} "
+                                f"{self.modality} channels ({', '.join(self.channels)}), one column each.")
         # a window or two at a time: waking pools of threads after each pause cost 3-4 times the work (measured)
         with single_threaded():
             return self._decide(samples, began)
