@@ -71,7 +71,7 @@ def test_multiclass_reliability_curves_of_the_predicted_class_leave_out_models_w
 
 def test_binary_curves_leave_out_a_model_without_probabilities():
     binary = _predictions().query("true != 'c'").assign(subject="1", trial=["t1", "t2", "t3"] * 2)
-    assert set(roc_pr_bands(binary, "b", 20, 0.9)["pipeline"]) == {"lda"}  # svm's NaN scores once stopped the run
+    assert set(roc_pr_bands(binary, "b", 20, 0.9)["pipeline"]) == {"lda", "treat all"}  # svm's NaN scores once stopped the run
     assert set(calibration(binary, ["a", "b", "c"], "b")[1]["pipeline"]) == {"lda"}
 
 
@@ -94,3 +94,30 @@ def test_a_protocol_is_named_with_the_question_it_answers():
     assert protocol_title("cross_session") == "Cross-session: another day"
     assert protocol_title("within_session") == "Within-session: the same session"
     assert protocol_title("my_splitter") == "my_splitter"
+
+
+def test_net_benefit_by_hand_and_against_its_definition():
+    """Ten cases, three positive. Acting at a 25 % threshold acts on the six scored 0.3 or more:
+    3 true and 3 false positives, net benefit 3/10 - 3/10 * (0.25/0.75) = 0.2; at 20 % (a score
+    exactly at the threshold counts): 3 and 5, 0.3 - 0.5/4 = 0.175; at 50 %: 2 and 2, 0. Treat
+    all at 25 %: 0.3 - 0.7/3. A weight counts a case that many times."""
+    from bmelearn.evaluation.curves import net_benefit
+
+    truth = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.2, 0.1, 0.05])
+    thresholds = np.array([0.2, 0.25, 0.5])
+    benefit, treat_all = net_benefit(truth, score, thresholds=thresholds)
+    np.testing.assert_allclose(benefit, [0.175, 0.2, 0.0])
+    assert treat_all[1] == pytest.approx(0.3 - 0.7 / 3)
+    weight = np.arange(1, 11, dtype=float)
+    weighted, _ = net_benefit(truth, score, weight, thresholds)
+    repeated, _ = net_benefit(np.repeat(truth, weight.astype(int)), np.repeat(score, weight.astype(int)), thresholds=thresholds)
+    np.testing.assert_allclose(weighted, repeated)
+    rng = np.random.default_rng(0)  # the definition, threshold by threshold, on 500 random cases
+    truth, score = rng.random(500) < 0.3, rng.random(500)
+    benefit, _ = net_benefit(truth, score)
+    from bmelearn.evaluation.curves import THRESHOLDS
+
+    acted = score[None, :] >= THRESHOLDS[:, None]
+    expected = (acted & truth).sum(1) / 500 - (acted & ~truth).sum(1) / 500 * THRESHOLDS / (1 - THRESHOLDS)
+    np.testing.assert_allclose(benefit, expected, atol=1e-12)

@@ -396,6 +396,10 @@ def test_the_report_shows_the_summaries_of_the_run_folder(curves_run):
     assert (f"Expected calibration error (%, over 10 bins): "
             f"{', '.join(f'{text.model_label(p)} {100 * e:.1f}' for p, e in ece.items())}." in page)
     assert "How much training data?" in page and "ROC curve" in page
+    assert "Decision curve" in page and "on every case (treat all) and on none" in page
+    bands = run_folder.read_table(folder, run_folder.ROC_PR)
+    decision = bands[bands["curve"] == "net_benefit"]
+    assert "treat all" in set(decision["pipeline"]) and decision["x"].between(0.01, 0.99).all()
 
 
 def test_summaries_use_the_configured_bootstrap_and_seed_streams(curves_run):

@@ -1,10 +1,18 @@
-"""Curves from the out-of-fold predictions: ROC and precision-recall with bootstrap bands
-(binary tasks), and calibration (reliability curve and expected calibration error).
+"""Curves from the out-of-fold predictions: ROC, precision-recall and decision curves with
+bootstrap bands (binary tasks), and calibration (reliability curve and expected calibration
+error).
 
 Bands resample subjects when there are several, else trials, like every other interval.
 ROC curves are averaged vertically on a fixed false-positive-rate grid (Fawcett, Pattern
 Recognit. Lett. 27, 2006); precision-recall curves on a fixed recall grid (precision
 interpolated as the highest precision at that recall or above).
+
+A decision curve (Vickers & Elkin, Med. Decis. Making 26(6), 2006) gives, at each threshold
+probability p_t of the positive class above which one would act (treat, alarm), the net
+benefit of acting on the model: TP/N - FP/N * p_t / (1 - p_t), true positives less false
+positives weighted by the odds of the threshold; beside it, acting on every case ("treat
+all": prevalence - (1 - prevalence) * p_t / (1 - p_t)) and on none (0). A model is worth using
+at the thresholds where its curve lies above both.
 """
 
 from __future__ import annotations
@@ -34,13 +42,34 @@ def _roc_pr(truth: np.ndarray, score: np.ndarray, weight: np.ndarray) -> tuple[n
     return np.interp(GRID, fpr, tpr), np.interp(GRID, recall[::-1], envelope[::-1])
 
 
+#: Threshold probabilities of the decision curves: 1 % to 99 %; the curve of acting on every case.
+THRESHOLDS, TREAT_ALL = np.round(np.linspace(0.01, 0.99, 99), 2), "treat all"
+
+
+def net_benefit(truth: np.ndarray, score: np.ndarray, weight: np.ndarray | None = None,
+                thresholds: np.ndarray = THRESHOLDS) -> tuple[np.ndarray, np.ndarray]:
+    """The net benefit of acting when ``score`` >= each threshold, and of acting on every case,
+    for the cases ``truth`` (True: positive), each counted ``weight`` times (a bootstrap
+    replicate; default once)."""
+    weight = np.ones(len(truth)) if weight is None else weight
+    order = np.argsort(-score, kind="stable")
+    positive = np.cumsum(weight[order] * truth[order])
+    negative = np.cumsum(weight[order] * ~truth[order])
+    above = np.searchsorted(-score[order], -thresholds, side="right")  # cases with a score at the threshold or above
+    total, odds = weight.sum(), thresholds / (1 - thresholds)
+    tp, fp = (np.where(above > 0, c[np.maximum(above - 1, 0)], 0.0) for c in (positive, negative))
+    prevalence = positive[-1] / total
+    return tp / total - fp / total * odds, prevalence - (1 - prevalence) * odds
+
+
 def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confidence: float, seed: int = 0) -> pd.DataFrame:
     """Per pipeline × protocol with class probabilities: the ROC curve (x = false-positive rate,
-    y = true-positive rate) and the PR curve (x = recall, y = precision) on GRID, with
-    ``confidence`` bands."""
+    y = true-positive rate) and the PR curve (x = recall, y = precision) on GRID, and the
+    decision curve (``net_benefit``: x = threshold probability on THRESHOLDS, y = net benefit;
+    with the pipeline ``treat all`` per protocol), with ``confidence`` bands."""
     rng = np.random.default_rng(seed)
     tail = 100 * (1 - confidence) / 2
-    rows = []
+    rows, treated = [], set()
     column = f"p:{positive}"
     if column not in predictions.columns:
         return pd.DataFrame(columns=["pipeline", "protocol", "curve", "x", "y", "low", "high"])
@@ -48,9 +77,14 @@ def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confiden
         truth, score = (part["true"] == positive).to_numpy(), part[column].to_numpy(dtype=float)
         weights = np.vstack([np.ones(len(part)), cluster_weights(_units(part), np.zeros(len(part)), n_boot, rng)])
         roc, pr = map(np.array, zip(*(_roc_pr(truth, score, w) for w in weights), strict=True))
-        for curve, values in (("roc", roc), ("pr", pr)):
+        benefit, treat_all = map(np.array, zip(*(net_benefit(truth, score, w) for w in weights), strict=True))
+        curves = [("roc", pipeline, GRID, roc), ("pr", pipeline, GRID, pr), ("net_benefit", pipeline, THRESHOLDS, benefit)]
+        if protocol not in treated:  # the same test windows for every pipeline of a protocol
+            treated.add(protocol)
+            curves.append(("net_benefit", TREAT_ALL, THRESHOLDS, treat_all))
+        for curve, who, x, values in curves:
             low, high = np.nanpercentile(values[1:], [tail, 100 - tail], axis=0)
-            rows.append(pd.DataFrame({"pipeline": pipeline, "protocol": protocol, "curve": curve, "x": GRID,
+            rows.append(pd.DataFrame({"pipeline": who, "protocol": protocol, "curve": curve, "x": x,
                                       "y": values[0], "low": low, "high": high}))
     return pd.concat(rows, ignore_index=True)
 

@@ -118,8 +118,9 @@ def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, y
 
 @kept
 def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diagonal: bool = False,
-                 percent_x: bool = False) -> str:
-    """One line per pipeline with its interval band: each frame has columns x, y, low, high (fractions for y)."""
+                 percent_x: bool = False, ylim: tuple[float, float] = (0, 102), zero: str | None = None) -> str:
+    """One line per pipeline with its interval band: each frame has columns x, y, low, high
+    (fractions for y), drawn within ``ylim`` (%); ``zero`` labels a line at y = 0."""
     fig = Figure(figsize=(5.6, 3.4), layout="constrained")
     ax = fig.add_subplot()
     for i, (pipeline, c) in enumerate(curves.items()):
@@ -130,7 +131,9 @@ def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diag
         ax.plot(x, 100 * c["y"].to_numpy(dtype=float), "-o" if len(c) < 12 else "-", color=colour, ms=4, label=str(pipeline))
     if diagonal:
         ax.plot([0, 100], [0, 100], ls="--", color="0.5", lw=1)
-    ax.set_ylim(0, 102)
+    if zero is not None:
+        ax.axhline(0, ls="--", color="0.3", lw=1, label=zero)
+    ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
