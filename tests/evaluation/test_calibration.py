@@ -121,3 +121,22 @@ def test_net_benefit_by_hand_and_against_its_definition():
     acted = score[None, :] >= THRESHOLDS[:, None]
     expected = (acted & truth).sum(1) / 500 - (acted & ~truth).sum(1) / 500 * THRESHOLDS / (1 - THRESHOLDS)
     np.testing.assert_allclose(benefit, expected, atol=1e-12)
+
+
+def test_calibration_intercept_and_slope_recover_a_known_miscalibration():
+    """Outcomes drawn from known probabilities: predicting them gives intercept 0 and slope 1;
+    log-odds doubled (too extreme) give a slope of 1/2; log-odds lowered by 1 (too low) give an
+    intercept of +1 and a slope of 1."""
+    from scipy import special
+
+    from bmelearn.evaluation.curves import calibration_line
+
+    rng = np.random.default_rng(0)
+    log_odds = rng.normal(0, 1.5, 40_000)
+    outcome = rng.random(40_000) < special.expit(log_odds)
+    intercept, slope = calibration_line(special.expit(log_odds), outcome)
+    assert abs(intercept) < 0.05 and slope == pytest.approx(1, abs=0.05)
+    assert calibration_line(special.expit(2 * log_odds), outcome)[1] == pytest.approx(0.5, abs=0.03)
+    intercept, slope = calibration_line(special.expit(log_odds - 1), outcome)
+    assert intercept == pytest.approx(1, abs=0.05) and slope == pytest.approx(1, abs=0.05)
+    assert np.isnan(calibration_line(np.full(5, 0.3), np.zeros(5))).all()

@@ -397,6 +397,10 @@ def test_the_report_shows_the_summaries_of_the_run_folder(curves_run):
             f"{', '.join(f'{text.model_label(p)} {100 * e:.1f}' for p, e in ece.items())}." in page)
     assert "How much training data?" in page and "ROC curve" in page
     assert "Decision curve" in page and "on every case (treat all) and on none" in page
+    calibrated = run_folder.read_table(folder, run_folder.CALIBRATION).groupby("pipeline", sort=False).first()
+    assert (f"Calibration intercept (0 is ideal; above, predictions too low) and slope (1 is ideal; below, too extreme): "
+            f"{', '.join(f'{text.model_label(p)} {r.intercept:.2f} and {r.slope:.2f}' for p, r in calibrated.iterrows())}."
+            in page)
     bands = run_folder.read_table(folder, run_folder.ROC_PR)
     decision = bands[bands["curve"] == "net_benefit"]
     assert "treat all" in set(decision["pipeline"]) and decision["x"].between(0.01, 0.99).all()

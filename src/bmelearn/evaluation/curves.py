@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from bmelearn.evaluation.bootstrap import cluster_weights
@@ -89,6 +91,27 @@ def roc_pr_bands(predictions: pd.DataFrame, positive: str, n_boot: int, confiden
     return pd.concat(rows, ignore_index=True)
 
 
+def calibration_line(probability: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+    """Calibration intercept (calibration-in-the-large: the logistic regression of the outcome
+    on the predicted log-odds as a fixed offset; 0 is ideal, above 0 the model predicts too
+    low) and slope (of the outcome on the log-odds; 1 is ideal, below 1 predictions too
+    extreme) of probabilities of a binary outcome (Van Calster et al., BMC Med. 17, 2019).
+    Probabilities of exactly 0 or 1 are taken as 1e-6 from them. NaN where undefined."""
+    outcome = np.asarray(outcome, dtype=float)
+    if len(np.unique(outcome)) < 2:
+        return float("nan"), float("nan")
+    log_odds = special.logit(np.clip(probability, 1e-6, 1 - 1e-6))
+    intercept = 0.0
+    for _ in range(50):  # Newton's method on the one parameter
+        fitted = special.expit(intercept + log_odds)
+        step = (outcome - fitted).sum() / max((fitted * (1 - fitted)).sum(), 1e-12)
+        intercept += step
+        if abs(step) < 1e-10:
+            break
+    slope = LogisticRegression(C=np.inf, max_iter=1000).fit(log_odds[:, None], outcome).coef_[0, 0]  # unpenalised
+    return float(intercept), float(slope)
+
+
 def calibration(predictions: pd.DataFrame, classes: list[str], positive: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reliability curve and expected calibration error, per pipeline × protocol with class
     probabilities (rows without them, of a pipeline that gives none, are left out).
@@ -98,7 +121,8 @@ def calibration(predictions: pd.DataFrame, classes: list[str], positive: str | N
     against how often it is right (the ``ece`` metric of :mod:`bmelearn.evaluation.metrics`,
     here over all test windows together). Windows are put in the equal-width bins of
     :func:`~bmelearn.evaluation.metrics.calibration_bins`.
-    Returns (curve: pipeline, protocol, predicted, observed, n; ece: pipeline, protocol, ece).
+    Returns (curve: pipeline, protocol, predicted, observed, n; ece: pipeline, protocol, ece
+    and, in a binary task, the :func:`calibration_line`'s intercept and slope).
     """
     columns = [f"p:{c}" for c in classes]
     curves, errors = [], []
@@ -119,7 +143,9 @@ def calibration(predictions: pd.DataFrame, classes: list[str], positive: str | N
             "bin").agg(predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
         curves.append(table.reset_index(drop=True).assign(pipeline=pipeline, protocol=protocol))
         errors.append({"pipeline": pipeline, "protocol": protocol,
-                       "ece": float(calibration_error(confidence, hit, np.ones(len(part)))[0])})
+                       "ece": float(calibration_error(confidence, hit, np.ones(len(part)))[0]),
+                       **(dict(zip(("intercept", "slope"), calibration_line(confidence, hit), strict=True))
+                          if positive is not None else {})})
     if not curves:
         return empty
     curve = pd.concat(curves, ignore_index=True)[["pipeline", "protocol", "predicted", "observed", "n"]]

@@ -18,9 +18,14 @@ def reliability(protocol: str, block: pd.DataFrame, x_label: str, y_label: str, 
     curves = {text.model_label(p): c.assign(x=c["predicted"], y=c["observed"], low=c["observed"], high=c["observed"])
               for p, c in block.groupby("pipeline", sort=False)}
     ece = ", ".join(f"{p} {100 * c['ece'].iloc[0]:.1f}" for p, c in curves.items())
+    line = ""
+    if "slope" in block and block["slope"].notna().any():
+        line = (" Calibration intercept (0 is ideal; above, predictions too low) and slope (1 is ideal; below, too "
+                "extreme): " + ", ".join(f"{p} {c['intercept'].iloc[0]:.2f} and {c['slope'].iloc[0]:.2f}"
+                                         for p, c in curves.items()) + ".")
     image = figures.curve_figure(curves, x_label, y_label, diagonal=True, percent_x=True)
     return Item(figure=Figure(image, "reliability curve", f"Calibration — {text.protocol_label(protocol)}: {caption} "
-                                                          f"Expected calibration error (%, over 10 bins): {ece}."))
+                                                          f"Expected calibration error (%, over 10 bins): {ece}.{line}"))
 
 
 def section(run: RunData) -> Section | None:
