@@ -417,6 +417,7 @@ def raters(
         table = read_ratings(ratings, categories)
         agreed = agreement(table, level, categories, n_boot)
         majority = consensus(table, "majority", categories)
+        latent = consensus(table, "dawid-skene", categories)
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -427,8 +428,10 @@ def raters(
     for row in agreed.itertuples():
         shown.add_row(row.measure, row.raters, f"{row.value:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})", str(row.items))
     console.print(shown)
+    differ = int((latent["label"] != majority.loc[latent.index, "label"]).sum())
     console.print(f"Majority label: {int(majority['tie'].sum())} of {len(majority)} items tied (given to the category "
-                  "listed first).", highlight=False)
+                  f"listed first). The Dawid-Skene truth, which weighs each rater by how often they agree with the "
+                  f"others, differs from the majority on {differ} item(s).", highlight=False, soft_wrap=True)
 
 
 @app.command()

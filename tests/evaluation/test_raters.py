@@ -4,6 +4,8 @@ Krippendorff's α worked out by hand, intervals over subjects, and each bad rati
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,5 +132,32 @@ def test_the_command_line_prints_the_agreement(tmp_path):
     out = " ".join(result.output.split())
     assert "Agreement of 3 raters on 30 items (ordinal labels; 95 % intervals over 6 subjects)" in out
     assert "Cohen's kappa (quadratic weights)" in out and "Krippendorff's alpha" in out and "A & C" in out
+    assert re.search(r"The Dawid-Skene truth, .* differs from the majority on \d+ item\(s\)", out)
     bad = CliRunner().invoke(app, ["raters", str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2 and "missing.csv: not a readable CSV table of ratings" in " ".join(bad.output.split())
+
+
+def test_dawid_skene_trusts_the_raters_who_are_right():
+    """Simulated: 3000 items of 3 categories, two careful raters (right 90 % of the time) and
+    three careless ones (right 40 %, else any other category). The majority follows the
+    careless ones; the Dawid–Skene truth is right more often, and the confusion matrix it
+    learns of a careful rater has the 90 % on its diagonal."""
+    from bmelearn.evaluation.raters import dawid_skene, rating_matrix
+
+    rng = np.random.default_rng(3)
+    truth = rng.choice(3, 3000, p=[0.5, 0.3, 0.2])
+    rows = []
+    for rater, right in (("careful 1", 0.9), ("careful 2", 0.9), ("careless 1", 0.4), ("careless 2", 0.4),
+                         ("careless 3", 0.4)):
+        said = np.where(rng.random(3000) < right, truth, (truth + rng.integers(1, 3, 3000)) % 3)
+        rows += [(k, k, rater, f"c{v}") for k, v in enumerate(said)]
+    ratings = pd.DataFrame(rows, columns=["item", "subject", "rater", "label"])
+    expected = np.array([f"c{v}" for v in truth], dtype=object)
+    majority = consensus(ratings, "majority")["label"].to_numpy()
+    latent = consensus(ratings, "dawid-skene")
+    assert (latent["label"].to_numpy() == expected).mean() > (majority == expected).mean() + 0.05
+    assert (latent["label"].to_numpy() == expected).mean() > 0.88
+    np.testing.assert_allclose(latent.filter(like="p:").sum(axis=1), 1.0)
+    _, confusion, prior = dawid_skene(rating_matrix(ratings, ["c0", "c1", "c2"])[0], 3)
+    np.testing.assert_allclose(np.diag(confusion[0]), 0.9, atol=0.06)
+    np.testing.assert_allclose(prior, [0.5, 0.3, 0.2], atol=0.05)

@@ -12,8 +12,11 @@ of ratings (one row per item and rater: ``trial`` or ``subject``, ``rater``, ``l
     1971), for nominal labels;
   - Krippendorff's α over all raters at the labels' level of measurement, missing ratings
     allowed (Krippendorff, Content Analysis, 2004; the ``krippendorff`` package);
-- **targets**: one rater's labels, the majority (ties go to the category listed first), or
-  soft labels (the share of raters per category).
+- **targets**: one rater's labels, the majority (ties go to the category listed first), soft
+  labels (the share of raters per category), or the latent truth of the Dawid–Skene model
+  (Dawid & Skene, J. R. Stat. Soc. C 28(1), 1979), which learns each rater's confusion matrix
+  by expectation-maximisation and so trusts the raters who agree with the others' consensus.
+  (crowd-kit implements it too, but needs transformers and NLTK; the model is 30 lines.)
 """
 
 from __future__ import annotations
@@ -161,11 +164,35 @@ def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | 
     return pd.DataFrame(rows, columns=["measure", "raters", "value", "ci_low", "ci_high", "items"])
 
 
+def dawid_skene(matrix: np.ndarray, n_categories: int, iterations: int = 200,
+                tolerance: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Dawid–Skene model fitted to raters × items category numbers (NaN: not rated), from
+    the soft majority: (items × categories posterior of each item's true category, raters ×
+    true × said confusion matrices, prior of each category). Counts are smoothed by 0.01."""
+    rated = ~np.isnan(matrix)
+    said = np.zeros((*matrix.shape, n_categories))  # one-hot of what each rater said of each item
+    said[rated, matrix[rated].astype(int)] = 1.0
+    posterior = said.sum(axis=0)
+    posterior /= np.maximum(posterior.sum(axis=1, keepdims=True), 1e-12)
+    for _ in range(iterations):
+        prior = posterior.mean(axis=0)
+        confusion = np.einsum("ik,jil->jkl", posterior, said) + 0.01
+        confusion /= confusion.sum(axis=2, keepdims=True)
+        log_post = np.log(prior) + np.einsum("jil,jkl->ik", said, np.log(confusion))
+        updated = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+        updated /= updated.sum(axis=1, keepdims=True)
+        change, posterior = np.abs(updated - posterior).max(), updated
+        if change < tolerance:
+            break
+    return posterior, confusion, prior
+
+
 def consensus(ratings: pd.DataFrame, how: str = "majority", order: list[str] | None = None) -> pd.DataFrame:
     """The target of each item from its ratings: ``majority`` (a ``label`` column; ties go to
     the category listed first in ``order``, and are marked in ``tie``), ``rater:NAME`` (that
-    rater's ``label``; items it did not rate are left out) or ``soft`` (the share of the item's
-    raters per category, a column per category)."""
+    rater's ``label``; items it did not rate are left out), ``soft`` (the share of the item's
+    raters per category, a column per category) or ``dawid-skene`` (a ``label`` column, the
+    most probable true category, and its probability per category, ``p:CATEGORY``)."""
     order = categories(ratings, order)
     if how.startswith("rater:"):
         name = how.partition(":")[2]
@@ -181,4 +208,9 @@ def consensus(ratings: pd.DataFrame, how: str = "majority", order: list[str] | N
         winner = most.argmax(axis=1)
         tie = (most == most.max(axis=1, keepdims=True)).sum(axis=1) > 1
         return pd.DataFrame({"label": np.asarray(order, dtype=object)[winner], "tie": tie}, index=counts.index)
-    raise ConfigError(f"target {how!r}: choose majority, soft or rater:NAME.")
+    if how == "dawid-skene":
+        matrix, _, items = rating_matrix(ratings, order)
+        posterior, _, _ = dawid_skene(matrix, len(order))
+        return pd.DataFrame({"label": np.asarray(order, dtype=object)[posterior.argmax(axis=1)],
+                             **{f"p:{c}": posterior[:, k] for k, c in enumerate(order)}}, index=pd.Index(items, name="item"))
+    raise ConfigError(f"target {how!r}: choose majority, soft, dawid-skene or rater:NAME.")
