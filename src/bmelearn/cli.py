@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +24,13 @@ from rich.table import Table
 
 from bmelearn import __version__
 from bmelearn.errors import BmeError, ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bmelearn.evaluation.control import Decisions
+    from bmelearn.serving import DeployableModel
+    from bmelearn.web.live import LiveFeed
 
 app = typer.Typer(help="Machine learning on biomedical signals: raw files to a validated classifier and a report.",
                   no_args_is_help=True, rich_markup_mode="markdown")
@@ -237,7 +244,6 @@ def online(
     Each decision is published as a marker on the LSL stream NAME-decisions as soon as its
     window is complete; its delay from the window's last sample is measured and summarised,
     with the whole controller delay it makes."""
-    import time
     from dataclasses import replace
     from functools import partial
 
@@ -277,7 +283,7 @@ def online(
                       highlight=False)
 
 
-def controller_delay(table, length: float, step: float, rule) -> str:
+def controller_delay(table: pd.DataFrame, length: float, step: float, rule: Decisions) -> str:
     """The delays of an online run, in words: processing and publication delay at p50/p95/p99,
     and the whole controller delay with its parts (ms): half the window (the mean age of its
     samples), half the step (the mean wait for the next decision), the vote's and debounce's
@@ -300,7 +306,7 @@ def controller_delay(table, length: float, step: float, rule) -> str:
 LIVE_LINGER_S = 1.0
 
 
-def _live_page(model, stream: str, port: int, path: Path):
+def _live_page(model: DeployableModel, stream: str, port: int, path: Path) -> LiveFeed:
     """A live feed of the decoding of ``stream`` by ``model``, shown by the dashboard (over the
     runs beside the model's run folder) on 127.0.0.1:``port`` in a thread of its own."""
     import threading

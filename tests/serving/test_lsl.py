@@ -403,3 +403,22 @@ def test_a_replay_sets_the_online_decisions_beside_the_offline_ones(lsl, simulat
             f"{len(online)} windows compared.") in out
     refused = CliRunner().invoke(app, ["replay", str(path), "--lsl", "x", "--compare"])
     assert refused.exit_code == 2 and "--compare needs --model" in " ".join(refused.output.split())
+
+
+def test_a_live_page_on_a_taken_port_is_refused_before_any_stream(simulated, tmp_path):
+    """bmelearn online --page on a port already in use: an error naming the port, at once."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from bmelearn.cli import app
+    from bmelearn.serving import save_model
+
+    save_model(_model(simulated, CAUSAL), tmp_path / "lda.skops")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["online", str(tmp_path / "lda.skops"), "--lsl", "x", "--page", str(port)])
+    assert result.exit_code == 2
+    assert f"--page: port {port} of 127.0.0.1 is taken; choose another" in " ".join(result.output.split())
