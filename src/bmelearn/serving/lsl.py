@@ -262,14 +262,16 @@ def run_online(model: DeployableModel, name: str, duration: float | None = None,
     says. The table's ``attrs`` hold ``dropped`` (samples), ``pauses`` (their lengths, s),
     ``clock_jumps`` (s) and ``off_rate`` (the rates found off, samples/s)."""
     pylsl = _pylsl()
-    OnlineDecoder(model, rule)  # a model that cannot run live is refused before any stream is looked for
+    decoder = OnlineDecoder(model, rule)  # a model that cannot run live is refused before any stream is looked for
     found = pylsl.resolve_byprop("name", name, timeout=wait)
     if not found:
         raise DataError(f"no LSL stream named {name!r} answered in {wait:g} s; start it (bmelearn replay FILE --lsl "
                         f"{name}) or check its name.")
     inlet = pylsl.StreamInlet(found[0], max_buflen=60)
     info = inlet.info()
-    decoder = OnlineDecoder(model, rule, channels=check_stream(info, model, name))
+    channels = check_stream(info, model, name)
+    if channels != decoder.channels:  # the stream carries only the channels the model uses
+        decoder = OnlineDecoder(model, rule, channels=channels)
     if watch is not None:
         say = _also(say, watch.said)
     if decoder.forwarded:
