@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import signal
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -328,3 +329,15 @@ def test_error_message_gives_allowed_range():
         small(powerline_freq=600.0)
     with pytest.raises(ConfigError, match=r"n_subjects.*>= 1"):
         small(n_subjects=0)
+
+
+def test_effort_levels_make_an_ordinal_task():
+    """Simulated: one gesture at five efforts; the EMG amplitude rises with the level, level 0 is rest."""
+    recordings = simulate(n_subjects=2, n_repetitions=3, duration=1.0, levels=5).select(modalities="emg")
+    assert recordings.classes == ["0", "1", "2", "3", "4"]
+    rms = pd.Series({(r.meta["trial"], r.meta["label"]): float(np.sqrt((r.data**2).mean())) for r in recordings})
+    by_level = rms.groupby(level=1).mean().loc[recordings.classes].to_numpy()
+    assert (np.diff(by_level) > 0).all()
+    assert by_level[0] < 0.04  # rest: tone and noise only (about 0.02 mV)
+    with pytest.raises(ConfigError, match="dataset.levels: 2 effort levels"):
+        simulate(levels=2)

@@ -31,6 +31,7 @@ from bmelearn.features.selection import ForwardSelection, with_selection
 from bmelearn.models import MODELS, make_model
 from bmelearn.models.capabilities import Capabilities, capabilities
 from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
+from bmelearn.models.ordinal import OrdinalLogit
 from bmelearn.models.rocket import Rocket
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -72,13 +73,19 @@ NETWORK_FAILS = {
     "check_fit2d_predict1d": "predict on 1-D X fails inside PyTorch (IndexError), not with a ValueError asking for 2-D",
 }
 
+ORDINAL_FAILS = {
+    "check_classifiers_train": "the check's three blobs are not ordered classes: no one direction puts classes 0 < 1 < 2 "
+                               "apart in that order (68 % training accuracy; the check asks for 83 %)",
+}
+
 
 def _expected_failures(estimator) -> dict[str, str]:
-    return {ForwardSelection: FORWARD_SELECTION_FAILS, NeuralNetwork: NETWORK_FAILS}.get(type(estimator), {})
+    return {ForwardSelection: FORWARD_SELECTION_FAILS, NeuralNetwork: NETWORK_FAILS,
+            OrdinalLogit: ORDINAL_FAILS}.get(type(estimator), {})
 
 
 @parametrize_with_checks([FeatureExtractor(fs=1000.0), ForwardSelection(LinearDiscriminantAnalysis(), n_features=2),
-                          TINY_MLP, Rocket(n_kernels=84, n_jobs=1)],
+                          TINY_MLP, Rocket(n_kernels=84, n_jobs=1), OrdinalLogit()],
                          expected_failed_checks=_expected_failures, xfail_strict=True)
 def test_scikit_learn_contract(estimator, check):
     if isinstance(estimator, NeuralNetwork) and not HAS_TORCH:
@@ -119,6 +126,7 @@ NETWORK_ON_WINDOWS = Capabilities("windows", "uncalibrated", fine_tunable=True)
 ROCKET = Capabilities("windows", "one_hot", fine_tunable=False)
 EXPECTED = {
     "lda": SCORES_ON_FEATURES, "rf": SCORES_ON_FEATURES, "knn": SCORES_ON_FEATURES, "logreg": SCORES_ON_FEATURES,
+    "ordinal_logit": SCORES_ON_FEATURES,
     "svm": Capabilities("features", "none", fine_tunable=False),  # SVC(probability=False): no predict_proba
     "mlp": Capabilities("features", "uncalibrated", fine_tunable=True),
     "cnn": NETWORK_ON_WINDOWS, "lstm": NETWORK_ON_WINDOWS, "gru": NETWORK_ON_WINDOWS,

@@ -28,7 +28,7 @@ from bmelearn.datasets.description import Description
 from bmelearn.errors import ConfigError
 from bmelearn.signals.recording import Recording, RecordingSet
 
-__all__ = ["CLASSES", "describe", "simulate"]
+__all__ = ["CLASSES", "describe", "rater_confusion", "simulate", "simulate_ratings"]
 
 #: Gesture names, in canonical class order.
 CLASSES = ["rest", "hand close", "hand open", "wrist flexion", "wrist extension", "pronation", "supination"]
@@ -120,7 +120,7 @@ def _envelope(t: np.ndarray, t_on: np.ndarray, t_off: np.ndarray, width: float) 
 
 
 def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-             powerline_freq, dead_channels, seed) -> tuple:
+             powerline_freq, dead_channels, seed, levels=0) -> tuple:
     """The arguments of :func:`simulate`, in its order, checked (a ConfigError naming the bad one,
     as the key ``dataset.NAME`` of an experiment file) and normalized; ``dead_channels`` sorted."""
     n_subjects = _check_int("n_subjects", n_subjects, 1)
@@ -128,6 +128,9 @@ def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, ac
     n_repetitions = _check_int("n_repetitions", n_repetitions, 1)
     n_channels = _check_int("n_channels", n_channels, 2, 256)
     seed = _check_int("seed", seed, 0)
+    levels = _check_int("levels", levels, 0)
+    if levels == 1 or levels == 2:
+        raise ConfigError(f"dataset.levels: {levels} effort levels make no ordinal scale; give 3 or more, or 0 for gestures.")
     fs = _check_float("fs", fs, 200.0, None)
     duration = _check_float("duration", duration, 0.5, None)
     acc_fs = _check_float("acc_fs", acc_fs, 1.0, fs, allowed=f"a number of Hz from 1 to fs ({fs:g})")
@@ -155,24 +158,29 @@ def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, ac
                 f"dataset.duration: {duration:g} s is not a whole number of samples at {name}={rate:g} Hz "
                 f"({n:g}); choose a duration that is a multiple of 1/{name}."
             )
-    size = 8.0 * n_subjects * n_sessions * n_repetitions * len(CLASSES) * (n_channels * n_emg + 3 * n_acc)
+    size = 8.0 * n_subjects * n_sessions * n_repetitions * len(classes_of(levels)) * (n_channels * n_emg + 3 * n_acc)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size > 0.5 * memory:
         raise ConfigError(
             f"dataset: the simulated recordings ({n_subjects} subjects × {n_sessions} sessions × {n_repetitions} "
-            f"repetitions × {len(CLASSES)} gestures of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
+            f"repetitions × {len(classes_of(levels))} classes of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
             f"of this machine's {memory / 1e9:.0f} GB; simulate fewer or shorter trials."
         )
     return (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-            powerline_freq, sorted(set(dead)), seed)
+            powerline_freq, sorted(set(dead)), seed, levels)
 
 
 def describe(**args) -> Description:
     """What :func:`simulate` will give with these arguments (all of them, checked), before it runs."""
-    n_subjects, n_sessions, n_repetitions, duration, fs, _, acc_fs, *_ = _checked(**args)
+    n_subjects, n_sessions, n_repetitions, duration, fs, _, acc_fs, *_, levels = _checked(**args)
     return Description({"emg": fs, "acc": acc_fs}, sessions=[f"session{i + 1}" for i in range(n_sessions)],
-                       classes=CLASSES, subjects=list(range(1, n_subjects + 1)), repetitions=n_repetitions,
+                       classes=classes_of(levels), subjects=list(range(1, n_subjects + 1)), repetitions=n_repetitions,
                        duration=duration)
+
+
+def classes_of(levels: int) -> list[str]:
+    """The classes of :func:`simulate`: the gestures, or the effort levels ``"0"``… of an ordinal task."""
+    return list(CLASSES) if not levels else [str(k) for k in range(levels)]
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -192,6 +200,7 @@ def simulate(
     powerline_freq: float = 50.0,
     dead_channels: Sequence[int] | int = (),
     seed: int = 0,
+    levels: int = 0,
 ) -> RecordingSet:
     """Simulated forearm surface EMG and accelerometer recordings of hand gestures.
 
@@ -227,6 +236,11 @@ def simulate(
     seed : int
         Seed; the same arguments always give bit-identical data. Each subject's data do not
         depend on ``n_subjects`` (nor a session's on ``n_sessions``).
+    levels : int
+        0: the gestures of :data:`CLASSES`. 3 or more: an ordinal task instead, one gesture
+        (hand close) held at ``levels`` efforts, the classes ``"0"`` (rest) to ``levels - 1``
+        (full effort), level k at k/(levels − 1) of full effort; with the ±20 % effort of
+        each repetition, neighbouring levels overlap, as a graded contraction does.
 
     Variability
     -----------
@@ -246,11 +260,15 @@ def simulate(
         ``source="simulator"``.
     """
     (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-     powerline_freq, dead, seed) = _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs,
-                                            electrode_shift, powerline, powerline_freq, dead_channels, seed)
+     powerline_freq, dead, seed, levels) = _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels,
+                                                    acc_fs, electrode_shift, powerline, powerline_freq, dead_channels,
+                                                    seed, levels)
+    classes = classes_of(levels)
+    gestures = CLASSES if not levels else ["hand close"] * levels  # the gesture of each class
+    scale = np.ones(len(classes)) if not levels else np.arange(levels) / (levels - 1)  # its share of full effort
     n_emg, n_acc = int(round(duration * fs)), int(round(duration * acc_fs))
 
-    n_classes = len(CLASSES)
+    n_classes = len(classes)
     spacing = 2.0 * np.pi / n_channels
     theta = np.arange(n_channels) * spacing  # electrode angles around the forearm, rad
     n_pad = int(round(_PAD_S * fs))
@@ -263,10 +281,10 @@ def simulate(
     mix = eye + _CROSSTALK * (np.roll(eye, 1, axis=1) + np.roll(eye, -1, axis=1))
     mix /= np.sqrt((mix**2).sum(axis=1, keepdims=True))
     harmonics = [(h, a) for h, a in _POWERLINE_HARMONICS if h * powerline_freq < fs / 2]
-    base_centres = [np.array([b[0] for b in _PATTERNS[c]]) for c in CLASSES]
-    base_kappas = [np.array([b[1] for b in _PATTERNS[c]]) for c in CLASSES]
-    base_amps = [np.array([b[2] for b in _PATTERNS[c]]) for c in CLASSES]
-    posture = np.deg2rad(np.array([_POSTURES[c] for c in CLASSES]))  # (n_classes, 2): roll, pitch
+    base_centres = [np.array([b[0] for b in _PATTERNS[c]]) for c in gestures]
+    base_kappas = [np.array([b[1] for b in _PATTERNS[c]]) for c in gestures]
+    base_amps = [np.array([b[2] for b in _PATTERNS[c]]) for c in gestures]
+    posture = np.deg2rad(np.array([_POSTURES[c] for c in gestures]))  # (n_classes, 2): roll, pitch
 
     recordings: list[Recording] = []
     for subj in range(n_subjects):
@@ -297,7 +315,7 @@ def simulate(
 
             for rep in range(n_repetitions):
                 rng = _rng(seed, 2, subj, sess, rep)
-                effort = 1.0 + rng.uniform(-_EFFORT, _EFFORT, n_classes)
+                effort = (1.0 + rng.uniform(-_EFFORT, _EFFORT, n_classes)) * scale
                 t_on = duration * 0.08 * rng.uniform(0.7, 1.3, n_classes)
                 t_off = duration * (1.0 - 0.08 * rng.uniform(0.7, 1.3, n_classes))
                 # Slow amplitude fluctuation (~1 Hz), a few percent, shared by all channels of a trial.
@@ -336,7 +354,7 @@ def simulate(
                 if tremor_freq < acc_fs / 2:
                     acc += 0.004 * np.sin(2 * np.pi * tremor_freq * t_acc[None, None, :] + tremor_phase[:, :, None])
 
-                for k, label in enumerate(CLASSES):
+                for k, label in enumerate(classes):
                     trial = f"s{subj + 1}/{session}/rep{rep}/{label}"
                     meta = {"subject": subj + 1, "session": session, "repetition": rep, "label": label,
                             "trial": trial, "source": "simulator"}
@@ -348,7 +366,37 @@ def simulate(
                         acc[k], acc_fs, ("ACC_X", "ACC_Y", "ACC_Z"), ("acc",) * 3, ("g",) * 3,
                         modality="acc", meta=dict(meta),
                     ))
-    return RecordingSet(recordings, classes=CLASSES, name="simulator")
+    return RecordingSet(recordings, classes=classes, name="simulator")
+
+
+def rater_confusion(accuracy: float, n_classes: int) -> np.ndarray:
+    """The confusion matrix (true × said) of a simulated rater of this ``accuracy``: the true
+    class with probability ``accuracy``, otherwise any other class alike."""
+    confusion = np.full((n_classes, n_classes), (1 - accuracy) / (n_classes - 1))
+    np.fill_diagonal(confusion, accuracy)
+    return confusion
+
+
+def simulate_ratings(truth: Sequence, classes: Sequence[str], accuracies: Sequence[float], seed: int = 0,
+                     per_item: int | None = None) -> np.ndarray:
+    """Simulated raters (one per ``accuracies``) labelling items whose true class is ``truth``:
+    raters × items of class names, each rater drawing from its :func:`rater_confusion`; with
+    ``per_item``, each item is rated by that many raters drawn at random, the others' cells
+    None (as in a clinic, where not every physician sees every patient). The same seed gives
+    the same ratings."""
+    classes = [str(c) for c in classes]
+    position = {c: k for k, c in enumerate(classes)}
+    true = np.array([position[str(t)] for t in truth], dtype=np.int64)
+    rng = _rng(seed, 3)
+    said = np.empty((len(accuracies), len(true)), dtype=np.int64)
+    for r, accuracy in enumerate(accuracies):
+        cumulative = rater_confusion(float(accuracy), len(classes)).cumsum(axis=1)[true]
+        said[r] = np.minimum((rng.random(len(true))[:, None] > cumulative).sum(axis=1), len(classes) - 1)
+    labels = np.asarray(classes, dtype=object)[said]
+    if per_item is not None:
+        chosen = rng.random((len(accuracies), len(true))).argsort(axis=0) < per_item  # a random subset per item
+        labels[~chosen] = None
+    return labels
 
 
 def write_files(folder: str | os.PathLike, n_subjects: int = 3, duration: float = 2.0, seed: int = 0) -> int:

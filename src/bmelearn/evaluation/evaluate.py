@@ -32,6 +32,7 @@ from bmelearn.evaluation.bootstrap import (
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.evaluation.targets import expand_votes
 from bmelearn.models.capabilities import capabilities
 
 RESULT_COLUMNS = ["dataset", "pipeline", "protocol", "subject", "metric", "class", "value", "ci_low", "ci_high"]
@@ -130,6 +131,7 @@ def evaluate(
     perturbed: Perturbed | None = None,
     checkpoint: Checkpoint | None = None,
     on_score: Callable[[int, int], None] | None = None,
+    votes: np.ndarray | None = None,
 ) -> Evaluation:
     """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
@@ -145,7 +147,9 @@ def evaluate(
     windows; each fitted model is scored on them too (the ``robustness`` table).
 
     The fits run on the current execution backend (:func:`bmelearn.compute.backends.running`); with a
-    ``checkpoint``, fits it already holds are not repeated and new ones are added to it.
+    ``checkpoint``, fits it already holds are not repeated and new ones are added to it. With
+    ``votes`` (windows × classes: raters per class, :mod:`bmelearn.evaluation.targets`), each fit
+    learns soft labels from a copy of each training window per rater.
     """
     meta = meta.reset_index(drop=True)
     y = meta["label"].astype(str).to_numpy()
@@ -211,7 +215,7 @@ def evaluate(
     for batch in batches:
         units = [(split, name) for protocol_name, protocol in batch for split in splits_of(protocol_name, protocol)
                  for name in pipelines]
-        fitted = _fit_units(X, y, units, pipelines, classes, checkpoint, on_fit)
+        fitted = _fit_units(X, y, units, pipelines, classes, checkpoint, on_fit, votes)
         tasks = []
         for protocol_name, protocol in batch:
             collected: dict[tuple, _OutOfFold] = {}
@@ -248,19 +252,22 @@ def evaluate(
 
 
 def fit_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.ndarray, tests: list[np.ndarray],
-             classes: Sequence[str]) -> UnitResult:
-    """Fit a clone of ``pipeline`` on the training windows and predict every test variant, on
-    one thread (the same numbers on every execution backend)."""
+             classes: Sequence[str], votes: np.ndarray | None = None) -> UnitResult:
+    """Fit a clone of ``pipeline`` on the training windows (soft labels: a copy per rater, see
+    :func:`~bmelearn.evaluation.targets.expand_votes`) and predict every test variant, on one
+    thread (the same numbers on every execution backend)."""
     with single_threaded():
         started = time.perf_counter()
-        model = clone(pipeline).fit(X[train], y[train])
+        rows, labels = (train, y[train]) if votes is None else expand_votes(train, votes, list(classes))
+        model = clone(pipeline).fit(X[rows], labels)
         seconds = time.perf_counter() - started
         return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)),
                           [model.predict(F).astype(str) for F in tests], [class_scores(model, F, classes) for F in tests])
 
 
 def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str, BaseEstimator], classes: list[str],
-               checkpoint: Checkpoint | None, on_fit: Callable[[str], None] | None) -> list[UnitResult]:
+               checkpoint: Checkpoint | None, on_fit: Callable[[str], None] | None,
+               votes: np.ndarray | None) -> list[UnitResult]:
     """Every (split, pipeline) unit: from the checkpoint when it holds it, else fitted on the
     current execution backend (and written to the checkpoint as it finishes)."""
     def describe(i: int) -> str:
@@ -269,7 +276,7 @@ def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str
 
     keys = [None] * len(units)
     if checkpoint is not None:  # hash each split's arrays and each pipeline once, not once per unit
-        data = unit_key(X, y, classes)
+        data = unit_key(X, y, classes) if votes is None else unit_key(X, y, classes, votes)
         splits = {id(split): unit_key(data, *split) for split, _ in units}
         models = {name: unit_key(pipeline) for name, pipeline in pipelines.items()}
         keys = [unit_key(splits[id(split)], models[name]) for split, name in units]
@@ -285,8 +292,8 @@ def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str
         if on_fit is not None:
             on_fit(describe(todo[j]))
 
-    fresh = run_units(fit_unit, [(pipelines[units[i][1]], X, y, units[i][0][2], [F for *_, F in units[i][0][4]], classes)
-                                 for i in todo], finished, cost=[len(units[i][0][2]) for i in todo])
+    fresh = run_units(fit_unit, [(pipelines[units[i][1]], X, y, units[i][0][2], [F for *_, F in units[i][0][4]], classes,
+                                  votes) for i in todo], finished, cost=[len(units[i][0][2]) for i in todo])
     for i, result in zip(todo, fresh, strict=True):
         results[i] = result
     return results

@@ -38,7 +38,8 @@ ITEM_COLUMNS = ("trial", "subject")
 def read_ratings(path: str | Path, order: list[str] | None = None) -> pd.DataFrame:
     """The ratings in ``path`` (CSV: ``rater``, ``label`` and ``trial`` or ``subject``): a table
     of ``item``, ``subject`` (the item's subject, or the item itself), ``rater`` and ``label``
-    (text). With ``order``, every label must be one of its categories."""
+    (text), whose ``attrs["by"]`` says what the items are (``trial`` or ``subject``). With
+    ``order``, every label must be one of its categories."""
     path = Path(path)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -63,6 +64,7 @@ def read_ratings(path: str | Path, order: list[str] | None = None) -> pd.DataFra
         unknown = sorted(set(ratings["label"]) - set(order))
         if unknown:
             raise DataError(f"{path}: labels {unknown} are not among the categories {order}; add them or correct them.")
+    ratings.attrs["by"] = item
     return ratings
 
 
@@ -84,13 +86,15 @@ def rating_matrix(ratings: pd.DataFrame, order: list[str]) -> tuple[np.ndarray, 
     return wide.loc[raters, items].to_numpy(dtype=float), raters, items
 
 
-def cohen_kappa(a: np.ndarray, b: np.ndarray, n_categories: int, weighted: bool) -> float:
+def cohen_kappa(a: np.ndarray, b: np.ndarray, n_categories: int, weighted: bool,
+                scores: np.ndarray | None = None) -> float:
     """Cohen's κ of two raters' category numbers (items rated by both), with quadratic weights
-    when ``weighted``; NaN when chance agreement is complete."""
+    when ``weighted`` (the squared differences of the categories' ``scores``, by default their
+    numbers); NaN when chance agreement is complete."""
     observed = np.zeros((n_categories, n_categories))
     np.add.at(observed, (a.astype(int), b.astype(int)), 1.0)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / max(observed.sum(), 1.0)
-    k = np.arange(n_categories)
+    k = np.arange(n_categories, dtype=float) if scores is None else np.asarray(scores, dtype=float)
     weights = (k[:, None] - k[None, :]) ** 2.0 if weighted else (k[:, None] != k[None, :]).astype(float)
     chance = (weights * expected).sum()
     return float(1 - (weights * observed).sum() / chance) if chance > 0 else float("nan")
@@ -107,22 +111,32 @@ def fleiss_kappa(counts: np.ndarray) -> float:
     return float((agreement - chance) / (1 - chance)) if chance < 1 else float("nan")
 
 
-def _measures(matrix: np.ndarray, raters: list[str], n_categories: int, level: str) -> dict[tuple[str, str], float]:
-    """(measure, raters) → value for the raters × items ``matrix``."""
+def _scores(order: list[str], level: str) -> np.ndarray:
+    """The value of each category: its number in ``order``, or for interval labels that are
+    all numbers, the numbers themselves (interval α and weighted κ see their differences)."""
+    numbers = pd.to_numeric(pd.Series(order, dtype=object), errors="coerce")
+    return numbers.to_numpy(dtype=float) if level == "interval" and numbers.notna().all() else np.arange(len(order), dtype=float)
+
+
+def _measures(matrix: np.ndarray, raters: list[str], n_categories: int, level: str,
+              scores: np.ndarray | None = None) -> dict[tuple[str, str], float]:
+    """(measure, raters) → value for the raters × items ``matrix`` (category numbers; their
+    ``scores`` for the distances of interval labels)."""
     out = {}
     for i, j in combinations(range(len(raters)), 2):
         both = ~np.isnan(matrix[i]) & ~np.isnan(matrix[j])
         if both.sum() > 1:
             name = "Cohen's kappa" if level == "nominal" else "Cohen's kappa (quadratic weights)"
             out[(name, f"{raters[i]} & {raters[j]}")] = cohen_kappa(matrix[i, both], matrix[j, both], n_categories,
-                                                                   level != "nominal")
+                                                                   level != "nominal", scores)
     complete = ~np.isnan(matrix).any(axis=0)
     if level == "nominal" and len(raters) > 2 and complete.sum() > 1:
         codes = matrix[:, complete].T.astype(int)
         out[("Fleiss' kappa", "all")] = fleiss_kappa(np.stack([(codes == c).sum(axis=1) for c in range(n_categories)], 1))
     if (~np.isnan(matrix)).sum(axis=0).max() > 1:
         values = np.unique(matrix[~np.isnan(matrix)])
-        out[("Krippendorff's alpha", "all")] = (float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level))
+        data = matrix if scores is None else np.where(np.isnan(matrix), np.nan, scores[np.nan_to_num(matrix).astype(int)])
+        out[("Krippendorff's alpha", "all")] = (float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
                                                 if len(values) > 1 else float("nan"))
     return out
 
@@ -139,7 +153,8 @@ def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | 
     matrix, raters, items = rating_matrix(ratings, order)
     if len(raters) < 2:
         raise DataError(f"agreement needs two raters or more; the ratings have {raters}.")
-    point = _measures(matrix, raters, len(order), level)
+    scores = _scores(order, level)
+    point = _measures(matrix, raters, len(order), level, scores)
     subject_of = ratings.drop_duplicates("item").set_index("item")["subject"]
     subjects = subject_of.loc[items].to_numpy()
     unique = pd.unique(subjects)
@@ -148,7 +163,7 @@ def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | 
     replicates: dict[tuple[str, str], list[float]] = {key: [] for key in point}
     for _ in range(n_boot):
         drawn = np.concatenate([columns[k] for k in rng.integers(0, len(unique), len(unique))])
-        for key, value in _measures(matrix[:, drawn], raters, len(order), level).items():
+        for key, value in _measures(matrix[:, drawn], raters, len(order), level, scores).items():
             if key in replicates:
                 replicates[key].append(value)
     tail = 100 * (1 - confidence) / 2

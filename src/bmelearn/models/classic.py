@@ -13,6 +13,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from bmelearn.models.ordinal import OrdinalLogit
+
 # name -> (description, factory(random_state) -> estimator with bmelearn's defaults, needs scaling)
 CLASSIC: dict[str, tuple[str, Callable[[int | None], Any], bool]] = {
     "lda": ("linear discriminant analysis (the myoelectric-control baseline)", lambda rs: LinearDiscriminantAnalysis(), False),
@@ -20,6 +22,9 @@ CLASSIC: dict[str, tuple[str, Callable[[int | None], Any], bool]] = {
     "rf": ("random forest (100 trees)", lambda rs: RandomForestClassifier(random_state=rs, n_jobs=-1), False),
     "knn": ("k-nearest neighbours (k = 5)", lambda rs: KNeighborsClassifier(), True),
     "logreg": ("multinomial logistic regression", lambda rs: LogisticRegression(max_iter=2000, random_state=rs), True),
+    # standardises its inputs itself: its coefficients stay in the features' units
+    "ordinal_logit": ("ordinal logistic regression (proportional odds) for ordered classes (a stage 0-4)",
+                      lambda rs: OrdinalLogit(), False),
 }
 
 

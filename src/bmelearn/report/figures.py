@@ -118,14 +118,21 @@ def subject_accuracy_figure(scores: pd.DataFrame, chance: float | None = None, y
 
 @kept
 def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diagonal: bool = False,
-                 percent_x: bool = False, ylim: tuple[float, float] = (0, 102), zero: str | None = None) -> str:
+                 percent_x: bool = False, ylim: tuple[float, float] = (0, 102), zero: str | None = None,
+                 reference: str | None = None) -> str:
     """One line per pipeline with its interval band: each frame has columns x, y, low, high
-    (fractions for y), drawn within ``ylim`` (%); ``zero`` labels a line at y = 0."""
+    (fractions for y), drawn within ``ylim`` (%); ``zero`` labels a line at y = 0; the curve
+    named ``reference`` (treat all) is drawn grey and dashed, so each model keeps its colour
+    of the other figures."""
     fig = Figure(figsize=(5.6, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    for i, (pipeline, c) in enumerate(curves.items()):
-        colour = PALETTE[i % len(PALETTE)]
+    models = [name for name in curves if name != reference]
+    for pipeline, c in curves.items():
         x = c["x"].to_numpy(dtype=float) * (100 if percent_x else 1)
+        if pipeline == reference:
+            ax.plot(x, 100 * c["y"].to_numpy(dtype=float), ls="--", color="0.45", lw=1.2, label=str(pipeline))
+            continue
+        colour = PALETTE[models.index(pipeline) % len(PALETTE)]
         ax.fill_between(x, 100 * c["low"].to_numpy(dtype=float), 100 * c["high"].to_numpy(dtype=float), color=colour,
                         alpha=0.18, lw=0)
         ax.plot(x, 100 * c["y"].to_numpy(dtype=float), "-o" if len(c) < 12 else "-", color=colour, ms=4, label=str(pipeline))

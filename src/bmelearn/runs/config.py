@@ -39,6 +39,7 @@ from bmelearn.evaluation.control import Decisions
 from bmelearn.evaluation.metrics import OVERALL
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import PROTOCOLS
+from bmelearn.evaluation.raters import LEVELS, categories, read_ratings
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
@@ -224,9 +225,10 @@ class EvaluationConfig(_Strict):
     default the hardest, see :func:`~bmelearn.evaluation.protocols.headline_protocol`), the
     ``positive`` class of a binary task, its ``operating_point``, the ``compare`` metric of the
     pipeline statistics, ``robustness`` curves, decision-level ``control`` metrics and the
-    ``learning_curve`` (numbers of training repetitions per class to try) and the ``transfer``
+    ``learning_curve`` (numbers of training repetitions per class to try), the ``transfer``
     curve of the neural networks (numbers of the test subject's repetitions per class to
-    fine-tune on; see :mod:`bmelearn.evaluation.transfer`)."""
+    fine-tune on; see :mod:`bmelearn.evaluation.transfer`) and whether the classes are
+    ``ordinal``."""
 
     n_boot: int = Field(default=N_BOOT, ge=0, le=100_000)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
@@ -238,6 +240,10 @@ class EvaluationConfig(_Strict):
     control: ControlConfig | None = None
     learning_curve: list[int] = Field(default_factory=list)
     transfer: list[int] = Field(default_factory=list)
+    #: The classes are ordered (a stage, a score), lowest first as dataset.classes or
+    #: labels.classes list them (else numbers by value): quadratic-weighted kappa and the mean
+    #: absolute error on the scale are reported, and ordinal_logit models take that order.
+    ordinal: bool = False
 
     @field_validator("learning_curve", "transfer")
     @classmethod
@@ -245,6 +251,57 @@ class EvaluationConfig(_Strict):
         if any(r < 1 for r in value):
             raise ValueError(f"numbers of training repetitions per class must be 1 or more, got {value}")
         return sorted(set(value))
+
+
+class LabelsConfig(_Strict):
+    """Labels from several raters instead of the dataset's own (:mod:`bmelearn.evaluation.raters`):
+    a ``file`` of ratings (CSV, one row per item and rater: ``trial`` or ``subject``, ``rater``,
+    ``label``), or ``simulate``-d raters of these accuracies, each saying the dataset's own
+    label with that probability and another class at random otherwise (for examples and
+    checks; the report says they are simulated), ``per_item`` of them on each trial (default:
+    all). The ``target`` learnt: ``majority``, ``soft``
+    (the share of raters per class), ``dawid-skene`` (the latent truth) or ``rater:NAME``;
+    the ``level`` of measurement of the labels, for agreement; their ``classes`` in order
+    (for ordinal labels; default: sorted, numbers by value)."""
+
+    file: str | None = None
+    simulate: list[Annotated[float, Field(gt=0, le=1)]] | None = Field(default=None, min_length=2)
+    per_item: int | None = Field(default=None, ge=1)
+    target: str = "majority"
+    level: Literal[LEVELS] = "nominal"
+    classes: list[str] | None = Field(default=None, min_length=2)
+    _categories: list[str] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LabelsConfig:
+        if (self.file is None) == (self.simulate is None):
+            raise ConfigError("labels: give either file (a table of ratings) or simulate (the accuracies of simulated "
+                              "raters), not both and not neither.")
+        if self.per_item is not None and (self.simulate is None or self.per_item > len(self.simulate)):
+            raise ConfigError(f"labels.per_item: {self.per_item} raters per trial needs labels.simulate with as many "
+                              "raters or more.")
+        rule = self.target
+        if rule not in ("majority", "soft", "dawid-skene") and not rule.startswith("rater:"):
+            raise ConfigError(f"labels.target: {rule!r} is not majority, soft, dawid-skene or rater:NAME.")
+        names = self.rater_names
+        if self.file is not None:
+            if not Path(self.file).is_file():
+                raise ConfigError(f"labels.file: {self.file} is not a file; give the path of the ratings table (CSV).")
+            ratings = read_ratings(self.file, self.classes)
+            self._categories = categories(ratings, self.classes)
+            names = list(dict.fromkeys(ratings["rater"]))
+        if rule.startswith("rater:") and rule[6:] not in names:
+            raise ConfigError(f"labels.target: no rater {rule[6:]!r}; the raters are {names}.")
+        return self
+
+    @property
+    def rater_names(self) -> list[str]:
+        """The names of the simulated raters (none for a file, whose names it holds)."""
+        return [f"rater {i + 1}" for i in range(len(self.simulate or ()))]
+
+    def categories(self, dataset_classes: list[str] | None) -> list[str] | None:
+        """The classes of the task: the ratings' categories (simulated raters: the dataset's)."""
+        return self._categories if self.file is not None else (self.classes or dataset_classes)
 
 
 class ExecutionConfig(_Strict):
@@ -309,6 +366,7 @@ class ExperimentConfig(_Strict):
     models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name="lda")], min_length=1)
     protocols: list[dict[str, dict[str, Any]]] = Field(default_factory=lambda: [{"cross_session": {}}], min_length=1)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    labels: LabelsConfig | None = None
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
     @field_validator("preprocessing", "protocols", mode="before")
@@ -361,6 +419,12 @@ class ExperimentConfig(_Strict):
         # what the study refuses of the models, refused now (the inputs the models take do not matter here)
         transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
         classes = self.dataset.kept or self.dataset.description.classes
+        if self.labels is not None:
+            classes = self.labels.categories(None if classes is None else list(classes))
+            inner = [m.key for m in self.models if m.calibrate] + (["operating_point"] if self.evaluation.operating_point else [])
+            if self.labels.target == "soft" and inner:
+                raise ConfigError(f"labels.target: soft labels train on a copy of each window per rater, which the inner "
+                                  f"folds of {inner} would split; use majority or dawid-skene with them.")
         if (control := self.evaluation.control) is not None:
             check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None, control.debounce),
                           list(classes or ()), models)

@@ -29,6 +29,8 @@ from bmelearn.compute.backends import joblib_threads, on_threads, running
 from bmelearn.compute.cache import content_digest
 from bmelearn.compute.checkpoint import Checkpoint, unit_key
 from bmelearn.errors import ConfigError
+from bmelearn.evaluation.evaluate import trial_ids
+from bmelearn.evaluation.targets import expand_votes
 from bmelearn.models import trained_network
 from bmelearn.pipeline import SignalPipeline, featurize
 from bmelearn.runs import folder as run_folder
@@ -41,6 +43,7 @@ from bmelearn.serving.online import amplitude_ranges, online_agreement, streamab
 from bmelearn.signals.preprocessing import apply_steps
 from bmelearn.signals.quality import check_quality, flagged_channels, without_channels
 from bmelearn.signals.recording import Recording, RecordingSet
+from bmelearn.signals.windowing import Windows
 
 #: The folder of completed fits inside an unfinished run folder.
 UNITS = "units"
@@ -89,6 +92,24 @@ def calibration_trials(raw: RecordingSet, classes: list[str]) -> list[tuple[dict
         by_class.setdefault(str(next(iter(streams.values())).meta["label"]), []).append(streams)
     return [(trials[i], label) for label, trials in by_class.items() if trials
             for i in np.unique(np.linspace(0, len(trials) - 1, min(ONLINE_TRIALS, len(trials))).round().astype(int))]
+
+
+def exclusions(raw: RecordingSet, windows: Windows, flat: dict[str, set[str]],
+               named: dict[str, list[str]]) -> list[tuple[str, int, str]]:
+    """(level, count, reason) of the trials too short for one window and of the channels left
+    out: ``flat`` in some recording, or ``named`` in the experiment's bads (by modality)."""
+    rows = []
+    short = raw.meta["trial"].nunique() - windows.meta["trial"].nunique()
+    if short:
+        rows.append(("trial", short, "shorter than one window, so no window could be cut from it"))
+    for modality, names in sorted(flat.items()):
+        if names:
+            rows.append(("channel", len(names), f"{modality.upper()} {', '.join(sorted(names))}: flat (no signal)"))
+    for modality, names in named.items():
+        if names := [n for n in names if n not in flat.get(modality, ())]:
+            rows.append(("channel", len(names), f"{modality.upper()} {', '.join(names)}: excluded by name in the "
+                                                "experiment file (bads)"))
+    return rows
 
 
 def run(config: ExperimentConfig, out: str | Path, progress: Progress | None = None, overwrite: bool = False,
@@ -166,6 +187,13 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
     raw = plan.data.load(plan.cache_folder(final, "recordings"))
+    excluded = []  # (level, count, reason): what was left out before the analysis, for the flow diagram
+    targets = None
+    if plan.labels is not None:
+        n_trials = raw.meta["trial"].nunique()
+        raw, targets = plan.labels.apply(raw)
+        if unrated := n_trials - len(targets.trials):
+            excluded.append(("trial", unrated, "no rating"))
     progress("checking signal quality", 0, 1)
     cached = plan.cache_folder(final, "features") is not None
     # one pass, for both caches' keys; hashing releases the GIL
@@ -180,15 +208,19 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     if featurized.cached:
         progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows
+    excluded += exclusions(raw, windows, quality.bads, plan.signal.bads)
+    run_folder.write_table(folder, run_folder.EXCLUSIONS, pd.DataFrame(excluded, columns=["level", "count", "reason"]))
     recordings, examples = raw.meta, example_signals(raw, signal, windows.classes)
     calibration = calibration_trials(raw, windows.classes) if streamable(signal) else []
     del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = windows.y.astype(str)
     positive = plan.positive_class(windows.classes, y)
-    pipelines = plan.pipelines(signal, positive)
+    pipelines = plan.pipelines(signal, positive, windows.classes)
     scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
-                    progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS))
+                    progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
+    votes = None if targets is None else targets.votes(trial_ids(windows.meta))
+    rows, labels = (slice(None), y) if votes is None else expand_votes(np.arange(len(y)), votes, windows.classes)
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
     run_folder.write_data(folder, recordings, y, windows.classes)
 
@@ -204,12 +236,12 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         deployed = signal.with_output("windows" if uses[key] == "raw" else "features")
         path = folder / run_folder.MODELS / f"{key}.skops"
         entry = (models / unit_key("final model", inputs[uses[key]], y, pipeline, deployed.key(), deployed.describe(),
-                                   windows.classes, info)
+                                   windows.classes, info, *(() if votes is None else (votes,)))
                  if models is not None else None)
         if entry is not None and _copy_model(entry, path):
             continue
         with joblib_threads(plan.execution.n_workers):
-            estimator = clone(pipeline).fit(inputs[uses[key]], y)
+            estimator = clone(pipeline).fit(inputs[uses[key]][rows], labels)
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)

@@ -55,6 +55,26 @@ CALIBRATION = "calibration.csv"
 #: threshold (for amplitude: flagged above it or below its inverse), files_flagged, files,
 #: flagged (beyond the threshold in more than half of the files).
 CHANNEL_QUALITY = "channel_quality.csv"
+#: What was left out before the analysis, for the flow diagram: level (subject, session, trial,
+#: window or channel), count, reason (in words a reader understands).
+EXCLUSIONS = "exclusions.csv"
+#: Agreement of the raters with each other and with each pipeline (bmelearn.evaluation.raters):
+#: protocol and pipeline (empty for the raters among themselves), measure, raters, value,
+#: ci_low, ci_high, items.
+RATER_AGREEMENT = "rater_agreement.csv"
+#: Each pipeline's out-of-fold predictions scored against every reference (each rater, the
+#: consensus, the soft labels, the dataset's own labels): pipeline, protocol, reference,
+#: metric, value, ci_low, ci_high, n_subjects.
+RATER_SCORES = "rater_scores.csv"
+#: Trials whose label the out-of-fold probabilities contradict, most suspect first
+#: (bmelearn.evaluation.suspects).
+SUSPECTS = "suspect_labels.csv"
+#: Ordered classes (evaluation.ordinal): quadratic-weighted kappa and the mean absolute error on
+#: the scale, per subject, rows as results.csv's (bmelearn.evaluation.ordinal).
+ORDINAL = "ordinal.csv"
+#: Their means over subjects: dataset, pipeline, protocol, metric, class, n_subjects, mean, ci_low,
+#: ci_high, min, max, std.
+ORDINAL_SUMMARY = "ordinal_summary.csv"
 
 # keys of summary.json
 SUMMARY_DATASET = "dataset"
@@ -75,7 +95,8 @@ RUN_STAGES = "stages"  # wall time (s) and peak memory (MB, the run's processes 
 #: Columns read as text whatever they hold (subjects or classes named by numbers stay names).
 TEXT_COLUMNS = ("dataset", "pipeline", "protocol", "subject", "session", "repetition", "label", "trial", "source",
                 "modality", "channel", "check", "metric", "class", "true", "predicted", "perturbation", "training",
-                "curve", "stage", "pipeline_a", "pipeline_b", "test", "description")
+                "curve", "stage", "pipeline_a", "pipeline_b", "test", "description", "suggested", "reference", "raters",
+                "reason")
 
 
 def write_table(folder: Path, name: str, table: pd.DataFrame) -> None:

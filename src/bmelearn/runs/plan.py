@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from bmelearn.compute.backends import Execution
 from bmelearn.datasets import Description, load_dataset
+from bmelearn.datasets.simulator import simulate_ratings
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.evaluation import make_protocol
 from bmelearn.evaluation.control import Decisions
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import CrossSession, MetadataSplitter, WithinSession
+from bmelearn.evaluation.raters import categories, read_ratings
+from bmelearn.evaluation.targets import Targets
 from bmelearn.features.selection import with_selection
 from bmelearn.models import capabilities
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
 from bmelearn.runs.config import ExperimentConfig, check_binary_task
-from bmelearn.runs.seeds import model_seed
+from bmelearn.runs.seeds import Stream, model_seed
 from bmelearn.runs.study import Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
 from bmelearn.signals.windowing import straddling
@@ -114,6 +117,50 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class LabelsSpec:
+    """Labels from several raters (``labels`` of the experiment): the ratings ``file``, or the
+    accuracies of ``simulate``-d raters drawn with ``seed`` from the dataset's own labels; the
+    ``target`` rule, the ``level`` of measurement and the ``classes`` in order (None: as found);
+    ``per_item``: simulated raters per trial (None: all)."""
+
+    file: str | None
+    simulate: tuple[float, ...] | None
+    target: str
+    level: str
+    classes: list[str] | None
+    seed: int
+    per_item: int | None = None
+
+    def apply(self, recordings: RecordingSet) -> tuple[RecordingSet, Targets]:
+        """The recordings labelled by their target, and the targets; trials without a rating are
+        left out, which is said (a warning, kept in the run's notes)."""
+        trials = recordings.meta.groupby("trial", sort=False).agg(subject=("subject", "first"),
+                                                                 label=("label", "first")).reset_index()
+        if self.simulate is not None:
+            order = self.classes or [str(c) for c in recordings.classes]
+            said = simulate_ratings(trials["label"], order, self.simulate, self.seed, self.per_item)
+            ratings = pd.DataFrame({"item": np.tile(trials["trial"].astype(str), len(said)),
+                                    "subject": np.tile(trials["subject"].astype(str), len(said)),
+                                    "rater": np.repeat([f"rater {i + 1}" for i in range(len(said))], len(trials)),
+                                    "label": said.ravel()}).dropna(subset="label").reset_index(drop=True)
+            by = "trial"
+        else:
+            ratings = read_ratings(self.file, self.classes)
+            by, order = ratings.attrs["by"], categories(ratings, self.classes)
+        targets = Targets.build(ratings, by, trials, self.target, order, self.level, self.simulate)
+        target = targets.trials["label"]
+        missing = len(trials) - len(target)
+        if missing:
+            warnings.warn(f"{missing} of {len(trials)} trials have no rating in {self.file} and were left out.", stacklevel=2)
+        if targets.excluded:
+            warnings.warn(f"{targets.excluded} {by}s of {self.file} are not in the data; their ratings count only in the "
+                          "raters' agreement.", stacklevel=2)
+        relabelled = [replace(r, meta={**r.meta, "label": target[str(r.meta["trial"])]}) for r in recordings
+                      if str(r.meta["trial"]) in target.index]
+        return RecordingSet(relabelled, order, recordings.name), targets
+
+
+@dataclass(frozen=True)
 class SignalSpec:
     """The signal pipeline before it is fitted: preprocessing ``steps`` (``[{"bandpass": {...}}]``),
     the window (``length`` and ``step`` in s, or ``whole`` trials), the ``features`` of each
@@ -174,16 +221,23 @@ class Plan:
     scoring: Scoring
     execution: Execution
     cache: bool | str
+    labels: LabelsSpec | None = None
 
     @property
     def uses(self) -> dict[str, str]:
         """The input each model takes: ``raw`` windows or ``features``."""
         return {k: "raw" if capabilities(m).input == "windows" else "features" for k, m in self.models.items()}
 
-    def pipelines(self, signal: SignalPipeline, positive: str | None) -> dict[str, BaseEstimator]:
+    def pipelines(self, signal: SignalPipeline, positive: str | None,
+                  classes: list[str] | None = None) -> dict[str, BaseEstimator]:
         """The models as evaluated: with feature selection over ``signal``'s features in front of
-        those on features, and with the operating point on ``positive`` when one is asked for."""
+        those on features, with the operating point on ``positive`` when one is asked for, and,
+        for ordinal classes, ordinal models given the ``classes``' order where none was set."""
         pipelines = dict(self.models)
+        if self.scoring.ordinal and classes is not None:
+            pipelines = {k: p.set_params(**{name: list(classes) for name, value in p.get_params().items()
+                                            if name.split("__")[-1] == "order" and value is None})
+                         for k, p in ((k, clone(p)) for k, p in pipelines.items())}
         if (s := self.selection) is not None:
             groups, uses = feature_groups(signal), self.uses
             if s.method != "forward" and s.n_features >= len(groups):
@@ -238,6 +292,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
         control=None if control is None else Decisions(control.vote, control.reject_below, control.rest,
                                                         control.debounce),
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
+        ordinal=evaluation.ordinal,
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
@@ -254,5 +309,8 @@ def make_plan(config: ExperimentConfig) -> Plan:
         scoring=scoring,
         execution=Execution(config.execution.backend, config.execution.workers, config.execution.scheduler),
         cache=config.execution.cache,
+        labels=None if (labels := config.labels) is None else LabelsSpec(
+            labels.file, None if labels.simulate is None else tuple(labels.simulate), labels.target, labels.level,
+            labels.classes, Stream.RATERS.seed(config.seed), labels.per_item),
     )
 

@@ -40,6 +40,9 @@ class Stream(IntEnum):
     LEARNING_SUMMARY = 14, "Bootstrap intervals of the learning curve's means over subjects."
     TRANSFER_SUMMARY = 15, "Bootstrap intervals of the transfer curve's means over subjects."
     ROC_PR = 16, "Bootstrap bands of the ROC and precision-recall curves."
+    RATERS = 17, "Simulated raters' labels (labels.simulate)."
+    RATER_SCORES = 18, "Bootstrap intervals of the scores against each rater and of the agreement with them."
+    ORDINAL = 19, "Bootstrap intervals of the ordinal scores (quadratic-weighted kappa, mean absolute error)."
 
     def seed(self, seed: int, *keys: int) -> int:
         """This stream's seed in the experiment of seed ``seed`` (of its sub-stream ``keys``)."""

@@ -24,8 +24,15 @@ from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
 from bmelearn.evaluation.control import Decisions, control_table
 from bmelearn.evaluation.curves import roc_pr_bands
-from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
-from bmelearn.evaluation.protocols import LimitedTraining, MetadataSplitter, headline_protocol
+from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects, trial_ids
+from bmelearn.evaluation.ordinal import ordinal_scores
+from bmelearn.evaluation.protocols import (
+    LeaveOneSubjectOut,
+    LimitedTraining,
+    MetadataSplitter,
+    SubjectKFold,
+    headline_protocol,
+)
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import (
     compare_pipelines,
@@ -39,6 +46,8 @@ from bmelearn.evaluation.summaries import (
     curve_summary,
     reliability_curves,
 )
+from bmelearn.evaluation.suspects import suspect_labels
+from bmelearn.evaluation.targets import Targets, model_agreement, rater_scores
 from bmelearn.evaluation.transfer import count_transfer_fits, transfer_curve
 from bmelearn.models import capabilities
 from bmelearn.pipeline import SignalPipeline
@@ -63,7 +72,8 @@ class Scoring:
     ``compare`` metric of the pipeline statistics, the ``positive`` class of a binary task (None
     otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
     robustness test, decision-level ``control`` scoring, learning curve and transfer curve
-    (numbers of repetitions per class), the ``dataset`` name of the results rows, and the
+    (numbers of repetitions per class), whether the classes are ``ordinal`` (in the task's
+    order, lowest first), the ``dataset`` name of the results rows, and the
     experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
@@ -77,6 +87,7 @@ class Scoring:
     control: Decisions | None = None
     learning_curve: tuple[int, ...] = ()
     transfer: tuple[int, ...] = ()
+    ordinal: bool = False
 
 
 @dataclass
@@ -103,6 +114,11 @@ class Assessment:
     roc_pr: pd.DataFrame | None
     calibration: pd.DataFrame | None
     primary: str | None = None
+    rater_agreement: pd.DataFrame | None = None
+    rater_scores: pd.DataFrame | None = None
+    suspects: pd.DataFrame | None = None
+    ordinal: pd.DataFrame | None = None
+    ordinal_summary: pd.DataFrame | None = None
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
         """The tables as the files of :mod:`bmelearn.runs.folder` (the optional ones when measured),
@@ -118,7 +134,9 @@ class Assessment:
             run_folder.TRANSFER: self.transfer, run_folder.CONTROL: self.control,
             run_folder.ROBUSTNESS_SUMMARY: self.robustness_summary, run_folder.LEARNING_CURVE_SUMMARY: self.learning_summary,
             run_folder.TRANSFER_SUMMARY: self.transfer_summary, run_folder.ROC_PR: self.roc_pr,
-            run_folder.CALIBRATION: self.calibration,
+            run_folder.CALIBRATION: self.calibration, run_folder.RATER_AGREEMENT: self.rater_agreement,
+            run_folder.RATER_SCORES: self.rater_scores, run_folder.SUSPECTS: self.suspects,
+            run_folder.ORDINAL: self.ordinal, run_folder.ORDINAL_SUMMARY: self.ordinal_summary,
         }
         for name, table in always.items():
             run_folder.write_table(folder, name, table)
@@ -137,16 +155,18 @@ class Assessment:
 def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
            signal: SignalPipeline, pipelines: dict[str, BaseEstimator],
            protocols: dict[str, MetadataSplitter], progress: Callable[[str, int, int], None],
-           checkpoint: Checkpoint | None = None) -> Assessment:
+           checkpoint: Checkpoint | None = None, targets: Targets | None = None) -> Assessment:
     """Evaluate every pipeline under every protocol and measure what ``scoring`` asks for.
     ``inputs`` holds the arrays row-aligned with ``windows``: ``features`` (the feature
     matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input. Fits
-    already in ``checkpoint`` are not repeated."""
+    already in ``checkpoint`` are not repeated. With ``targets`` (labels from raters), soft
+    labels are learnt as such, and the predictions are scored against every rater too."""
     check_control(scoring.control, windows.classes, pipelines)
     networks = transfer_networks(scoring.transfer, pipelines, uses)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
         count_transfer_fits(windows.meta, members, protocols) for members in networks.values())
     done = 0
+    votes = None if targets is None else targets.votes(trial_ids(windows.meta))
 
     def fitted(description: str) -> None:
         nonlocal done
@@ -157,7 +177,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         evaluate(inputs[kind], windows.meta, members, protocols, windows.classes, scoring.dataset, fitted,
                  n_boot=scoring.n_boot, confidence=scoring.confidence, seed=Stream.EVALUATION.seed(scoring.seed),
                  perturbed=perturbation_features(windows, signal, scoring, raw=kind == "raw"), checkpoint=checkpoint,
-                 on_score=lambda done, total: progress("scoring: metrics and intervals per subject", done, total))
+                 on_score=lambda done, total: progress("scoring: metrics and intervals per subject", done, total),
+                 votes=votes)
         for kind, members in by_input(pipelines, uses).items()
     ])
     results = evaluation.results
@@ -172,7 +193,7 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
                                              scoring.n_boot, scoring.confidence, Stream.CONTROL_SUMMARY.seed(scoring.seed))
     if scoring.learning_curve:
         progress("learning curve: fits on fewer repetitions", 0, 1)
-    learning = learning_curve(inputs, uses, windows, pipelines, protocols, scoring, checkpoint)
+    learning = learning_curve(inputs, uses, windows, pipelines, protocols, scoring, checkpoint, votes)
     transfer = pd.concat([
         transfer_curve(inputs[kind], windows.meta, members, protocols, scoring.transfer, windows.classes,
                        scoring.dataset, fitted, scoring.n_boot, scoring.confidence, Stream.TRANSFER.seed(scoring.seed),
@@ -184,6 +205,16 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         roc_pr = roc_pr_bands(evaluation.predictions, scoring.positive, scoring.n_boot, scoring.confidence,
                               Stream.ROC_PR.seed(scoring.seed))
 
+    agreement = scores = None
+    if targets is not None:
+        progress("raters: scores against each rater, and agreement", 0, 1)
+        seed = Stream.RATER_SCORES.seed(scoring.seed)
+        scores = rater_scores(evaluation.predictions, targets, scoring.n_boot, scoring.confidence, seed)
+        agreement = model_agreement(evaluation.predictions, targets, scoring.n_boot, scoring.confidence, seed)
+    ordinal = ordinal_summary = None
+    if scoring.ordinal:
+        ordinal, ordinal_summary = ordinal_scores(evaluation.predictions, windows.classes, scoring.n_boot, scoring.confidence,
+                                    Stream.ORDINAL.seed(scoring.seed), scoring.dataset)
     progress("summarizing: means over subjects and comparisons", 0, 1)
 
     def means(table: pd.DataFrame | None, points: tuple[str, ...], stream: Stream) -> pd.DataFrame | None:
@@ -212,7 +243,21 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         roc_pr=roc_pr,
         calibration=reliability_curves(evaluation.predictions, windows.classes, scoring.positive),
         primary=headline_protocol(list(protocols), scoring.primary),
+        rater_agreement=agreement,
+        rater_scores=scores,
+        suspects=suspect_labels(within_subjects(evaluation.predictions, protocols), windows.classes),
+        ordinal=ordinal,
+        ordinal_summary=ordinal_summary,
     )
+
+
+def within_subjects(predictions: pd.DataFrame, protocols: dict[str, MetadataSplitter]) -> pd.DataFrame:
+    """The predictions of the protocols that train on each test subject's other data, for checking
+    labels (a subject-out model mistakes an unusual person for wrong labels); all predictions
+    when every protocol holds subjects out."""
+    subject_out = [name for name, p in protocols.items() if isinstance(p, LeaveOneSubjectOut | SubjectKFold)]
+    within = predictions[~predictions["protocol"].isin(subject_out)]
+    return within if len(within) else predictions
 
 
 def check_control(control: Decisions | None, classes: list[str], pipelines: dict) -> None:
@@ -258,10 +303,12 @@ def merge(evaluations: list[Evaluation]) -> Evaluation:
 
 
 def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows, pipelines: dict,
-                   protocols: dict, scoring: Scoring, checkpoint: Checkpoint | None = None) -> pd.DataFrame | None:
+                   protocols: dict, scoring: Scoring, checkpoint: Checkpoint | None = None,
+                   votes: np.ndarray | None = None) -> pd.DataFrame | None:
     """The results with the training data cut to 1, 2, … repetitions per class
     (``evaluation.learning_curve``), a column ``repetitions`` added; None when not asked for.
-    Its fits are units of the execution backend, kept in ``checkpoint`` like the others."""
+    Its fits are units of the execution backend, kept in ``checkpoint`` like the others;
+    ``votes``: soft labels, as :func:`evaluate` takes them."""
     if not scoring.learning_curve:
         return None
     parts = []
@@ -270,7 +317,8 @@ def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows:
         for kind, members in by_input(pipelines, uses).items():
             part = evaluate(inputs[kind], windows.meta, members, limited, windows.classes, scoring.dataset,
                             n_boot=scoring.n_boot, confidence=scoring.confidence,
-                            seed=Stream.LEARNING_CURVE.seed(scoring.seed, repetitions), checkpoint=checkpoint)
+                            seed=Stream.LEARNING_CURVE.seed(scoring.seed, repetitions), checkpoint=checkpoint,
+                            votes=votes)
             parts.append(part.results.assign(repetitions=repetitions))
     return pd.concat(parts, ignore_index=True)
 

@@ -52,6 +52,7 @@ ALLOWED = {
     ("sklearn.metrics._dist_metrics", "MinkowskiDistance64"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
     ("sklearn.linear_model._ridge", "RidgeClassifierCV"),
+    ("bmelearn.models.ordinal", "OrdinalLogit"),
     ("bmelearn.models.deep", "NeuralNetwork"),
     ("bmelearn.models.rocket", "Rocket"),
     ("aeon.classification.convolution_based._minirocket", "MiniRocketClassifier"),

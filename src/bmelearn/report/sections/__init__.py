@@ -12,22 +12,27 @@ from bmelearn.report.sections import (
     control,
     data,
     examples,
+    flow,
     headline,
     introduction,
     learning,
     methods,
     metrics,
     notes,
+    ordinal,
     per_class,
     per_subject,
     quality,
+    raters,
     robustness,
+    suspects,
     training,
     transfer,
+    tripod,
 )
 
-SECTIONS = tuple(m.section for m in (headline, notes, introduction, methods, metrics, data, quality, examples, per_subject,
-                                     clinical, calibration, per_class, confusion, comparison, robustness, learning, transfer, control,
-                                     training, configuration))
+SECTIONS = tuple(m.section for m in (headline, notes, introduction, methods, metrics, data, flow, quality, examples,
+                                     per_subject, clinical, calibration, ordinal, raters, per_class, confusion, suspects,
+                                     comparison, robustness, learning, transfer, control, training, tripod, configuration))
 
 __all__ = ["SECTIONS"]

@@ -52,7 +52,7 @@ def _decision_curve(protocol: str, block, positive: str, confidence: str) -> Ite
     curves = {text.model_label(p) if p != TREAT_ALL else "treat all": c for p, c in block.groupby("pipeline", sort=False)}
     top = 100 * float(block["high"].max()) + 5
     image = figures.curve_figure(curves, f"Threshold probability of {positive} (%)", "Net benefit (%)", percent_x=True,
-                                 ylim=(-5, max(top, 10)), zero="treat none")
+                                 ylim=(-5, max(top, 10)), zero="treat none", reference="treat all")
     title = f"Decision curve — {text.protocol_label(protocol)}"
     caption = (f"{title}: at each threshold probability above which one would act on {positive}, the net benefit "
                "(true positives less false positives weighted by the threshold's odds, per 100 cases) of acting on the "

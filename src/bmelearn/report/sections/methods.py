@@ -22,6 +22,7 @@ from bmelearn.runs import folder as run_folder
 #: The parameters that define each model in a methods text (besides any the configuration sets).
 KEY_PARAMETERS = {"lda": ("solver", "shrinkage"), "svm": ("kernel", "C", "gamma"), "rf": ("n_estimators", "max_features"),
                   "knn": ("n_neighbors", "weights"), "logreg": ("C", "max_iter"),
+                  "ordinal_logit": ("order", "alpha"),
                   **dict.fromkeys(("mlp", "cnn", "lstm", "gru"), ("hidden", "blocks", "activation", "dropout", "optimizer",
                                                                    "lr", "batch_size", "max_epochs", "patience")),
                   **dict.fromkeys(("minirocket", "multirocket"), ("n_kernels",))}
@@ -32,7 +33,7 @@ PACKAGES = {"sklearn": "scikit-learn", "bmelearn": "bmelearn", "aeon": "aeon", "
 
 def section(run: RunData) -> Section:
     config = run.config
-    sentences = [_data(run), _preprocessing(config["preprocessing"]), _windows(run), _features(config["features"]),
+    sentences = [_data(run), _labels(config.get("labels")), _preprocessing(config["preprocessing"]), _windows(run), _features(config["features"]),
                  _models(config), _protocols(run), _metrics(run), _intervals(run), _statistics(run),
                  f"Every random step (model initialisation, bootstrap resampling) drew from a stream derived from the "
                  f"experiment seed, {config['seed']}.", _software(run)]
@@ -50,6 +51,27 @@ def _data(run: RunData) -> str:
             f"{text.plural(overview.n_subjects, 'participant')} in "
             f"{text.plural(len(overview.sessions), 'session')} ({text.join_words(overview.sessions)})"
             + (f", recorded as {text.join_words(signals)}" if signals else "") + ".")
+
+
+def _labels(labels: Mapping[str, Any] | None) -> str:
+    """How the labels came from several raters, if they did."""
+    if labels is None:
+        return ""
+    if labels.get("simulate"):
+        source = (f"Each trial was labelled by {len(labels['simulate'])} simulated raters, who gave its recorded class with "
+                  f"probability {text.join_words([f'{a:g}' for a in labels['simulate']])} and another class at random "
+                  "otherwise")
+    else:
+        source = "Each item was labelled by several raters"
+    rule = labels["target"]
+    target = {"majority": "the majority label (ties to the class listed first)",
+              "soft": "soft labels (each training window repeated once per rater, with that rater's label)",
+              "dawid-skene": "the latent true class of the Dawid–Skene model (Dawid & Skene 1979), fitted by "
+                             "expectation-maximisation"}.get(rule, f"the labels of rater {rule[6:]}")
+    return (f"{source}; the models learnt {target}. Agreement between raters was measured by Cohen's kappa for each pair"
+            f"{' (quadratic weights)' if labels['level'] != 'nominal' else ''}, Fleiss' kappa and Krippendorff's alpha "
+            f"({labels['level']} level), with intervals from resampling participants, and each model's out-of-fold "
+            "predictions were scored against every rater.")
 
 
 def _preprocessing(steps: list[Mapping[str, Any]]) -> str:
