@@ -85,7 +85,7 @@ def run(
     except BmeError as exc:
         console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    _print_summary(result.summary, cfg.evaluation.confidence, result.positive)
+    _print_summary(result.summary, cfg.evaluation.confidence, result.positive, cfg.evaluation.task == "regression")
     if profile:
         _print_stages(result.folder)
     console.print(f"Run folder: [bold]{result.folder}[/]   report: {result.folder / 'report.html'}")
@@ -160,19 +160,24 @@ class StageProgress:
         self.out.print(f"{self.stage}: {count}{time.perf_counter() - self.started:.1f} s", highlight=False)
 
 
-def _print_summary(summary: dict, confidence: float, positive: str | None) -> None:
+def _print_summary(summary: dict, confidence: float, positive: str | None, regression: bool = False) -> None:
     from bmelearn.report.text import model_label, protocol_label
 
-    metrics = ["accuracy", "balanced_accuracy"] + ([f"sensitivity:{positive}", f"specificity:{positive}"] if positive else [])
+    if regression:  # values in their own units, three significant digits
+        from bmelearn.evaluation.regression import REGRESSION_METRICS
+
+        metrics, columns = list(REGRESSION_METRICS), [entry.metadata["label"] for entry in REGRESSION_METRICS.values()]
+        said = "{:.3g}".format
+    else:  # shares, in percent
+        metrics = ["accuracy", "balanced_accuracy"] + ([f"sensitivity:{positive}", f"specificity:{positive}"] if positive else [])
+        columns, said = [f"{m.replace('_', ' ')} %" for m in metrics], lambda value: f"{100 * value:.1f}"
     table = Table(title=f"Mean over subjects ({confidence:.0%} confidence interval)")
-    for column in ("evaluation", "model", *(f"{m.replace('_', ' ')} %" for m in metrics)):
+    for column in ("evaluation", "model", *columns):
         table.add_column(column)
     for protocol, pipelines in summary.items():
         for pipeline, values in pipelines.items():
-            cells = [
-                f"{100 * m['mean']:.1f} ({100 * m['ci_low']:.1f}–{100 * m['ci_high']:.1f})" if (m := values.get(name)) else "–"
-                for name in metrics
-            ]
+            cells = [f"{said(m['mean'])} ({said(m['ci_low'])}–{said(m['ci_high'])})" if (m := values.get(name)) else "–"
+                     for name in metrics]
             table.add_row(protocol_label(protocol), model_label(pipeline), *cells)
     Console().print(table)
 
@@ -211,6 +216,11 @@ def predict(
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
         console.print(f"{len(table)} windows of {len(tables)} recording(s) predicted: {out}")
+    if fitted.regression:
+        for name, values in table.groupby("file", sort=False)["predicted"]:
+            console.print(f"{name}: predicted value mean {values.mean():.4g} (from {values.min():.4g} to {values.max():.4g})",
+                          highlight=False, soft_wrap=True)
+        return
     for name, counts in table.groupby("file", sort=False)["predicted"].value_counts(sort=False).groupby(level=0):
         console.print(f"{name}: " + ", ".join(f"{label} {n}" for (_, label), n in counts.items()), highlight=False,
                       soft_wrap=True)

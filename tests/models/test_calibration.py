@@ -43,8 +43,8 @@ def test_calibration_lowers_the_calibration_error_of_an_overconfident_model(meth
 
 def test_the_capability_says_whether_probabilities_are_calibrated_through_every_wrapper():
     calibrated = with_calibration(make_model("svm"), "sigmoid")  # Platt scaling of the SVM's decision function
-    assert capabilities(make_model("lda")) == Capabilities("features", "uncalibrated", fine_tunable=False)
-    assert capabilities(calibrated) == Capabilities("features", "calibrated", fine_tunable=False)
+    assert capabilities(make_model("lda")) == Capabilities("features", "uncalibrated", fine_tunable=False, task="classification")
+    assert capabilities(calibrated) == Capabilities("features", "calibrated", fine_tunable=False, task="classification")
     selected = with_selection(calibrated, "anova", n_features=2, groups=["MAV", "MAV", "RMS", "RMS"])
     assert capabilities(selected) == capabilities(with_operating_point(selected, "b", "youden")) == capabilities(calibrated)
 

@@ -24,19 +24,22 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
+from bmelearn.errors import ConfigError
 from bmelearn.evaluation.evaluate import class_scores
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.features.extractor import FeatureExtractor
 from bmelearn.features.selection import ForwardSelection, with_selection
-from bmelearn.models import MODELS, make_model
+from bmelearn.models import MODELS, make_model, model_task
 from bmelearn.models.capabilities import Capabilities, capabilities
-from bmelearn.models.deep import ARCHITECTURES, NeuralNetwork
+from bmelearn.models.deep import ARCHITECTURES, REGRESSION_NETWORKS, NeuralNetwork, NeuralNetworkRegressor
 from bmelearn.models.ordinal import OrdinalLogit
 from bmelearn.models.rocket import Rocket
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_AEON = importlib.util.find_spec("aeon") is not None
 TINY_MLP = NeuralNetwork("mlp", hidden=(4,), max_epochs=3, patience=2)
+# trained enough for check_regressors_train (R² > 0.5 on its training data: 0.76)
+SMALL_MLP_REGRESSOR = NeuralNetworkRegressor("mlp", hidden=(4,), lr=0.05, max_epochs=10, patience=10)
 
 # scikit-learn runs its checks on 2-D data only: an estimator that declares 3-D input
 # (FeatureExtractor, ROCKET, cnn/lstm/gru) gets check_estimator_cloneable alone (the others are
@@ -56,7 +59,8 @@ FORWARD_SELECTION_FAILS = {
     "check_estimator_sparse_matrix": f"{UNVALIDATED_FIT}: sparse X is not refused with a message that says so",
     "check_fit1d": f"{UNVALIDATED_FIT}: 1-D X gives an IndexError, not a ValueError",
 }
-NETWORK_FAILS = {
+# the classifier and the regressor share the reading of X (bmelearn.models.deep.BaseNeuralNetwork)
+NETWORK_REGRESSOR_FAILS = {
     "check_n_features_in_after_fitting": f"{UNVALIDATED_FIT}, so it sets no n_features_in_",
     "check_n_features_in": f"{UNVALIDATED_FIT}, so it sets no n_features_in_",
     "check_estimators_empty_data_messages": f"{UNVALIDATED_FIT}: X with 0 columns is accepted (a network with no inputs)",
@@ -64,13 +68,15 @@ NETWORK_FAILS = {
     "check_estimator_sparse_tag": f"{UNVALIDATED_FIT}: sparse X is not refused with a message that says so",
     "check_estimator_sparse_array": f"{UNVALIDATED_FIT}: sparse X is not refused with a message that says so",
     "check_estimator_sparse_matrix": f"{UNVALIDATED_FIT}: sparse X is not refused with a message that says so",
+    "check_fit2d_1sample": "one sample goes to the validation split and skorch fails on an empty training set, "
+                           "with a message that does not mention the one sample",
+    "check_fit2d_predict1d": "predict on 1-D X fails inside PyTorch (IndexError), not with a ValueError asking for 2-D",
+}
+NETWORK_FAILS = NETWORK_REGRESSOR_FAILS | {
     "check_classifiers_train": "fit does not check that X and y have as many rows (an IndexError, not a ValueError); "
                                "the check stops there",
     "check_classifiers_regression_target": "a continuous y is taken as class labels (one per value), not refused",
     "check_supervised_y_no_nan": "NaN or inf in y are taken as class labels, not refused",
-    "check_fit2d_1sample": "one sample goes to the validation split and skorch fails on an empty training set, "
-                           "with a message that does not mention the one sample",
-    "check_fit2d_predict1d": "predict on 1-D X fails inside PyTorch (IndexError), not with a ValueError asking for 2-D",
 }
 
 ORDINAL_FAILS = {
@@ -81,14 +87,14 @@ ORDINAL_FAILS = {
 
 def _expected_failures(estimator) -> dict[str, str]:
     return {ForwardSelection: FORWARD_SELECTION_FAILS, NeuralNetwork: NETWORK_FAILS,
-            OrdinalLogit: ORDINAL_FAILS}.get(type(estimator), {})
+            NeuralNetworkRegressor: NETWORK_REGRESSOR_FAILS, OrdinalLogit: ORDINAL_FAILS}.get(type(estimator), {})
 
 
 @parametrize_with_checks([FeatureExtractor(fs=1000.0), ForwardSelection(LinearDiscriminantAnalysis(), n_features=2),
-                          TINY_MLP, Rocket(n_kernels=84, n_jobs=1), OrdinalLogit()],
+                          TINY_MLP, SMALL_MLP_REGRESSOR, Rocket(n_kernels=84, n_jobs=1), OrdinalLogit()],
                          expected_failed_checks=_expected_failures, xfail_strict=True)
 def test_scikit_learn_contract(estimator, check):
-    if isinstance(estimator, NeuralNetwork) and not HAS_TORCH:
+    if isinstance(estimator, (NeuralNetwork, NeuralNetworkRegressor)) and not HAS_TORCH:
         pytest.skip("the neural networks need PyTorch")
     check(estimator)
 
@@ -100,6 +106,7 @@ WINDOW_CHECKS = [
     pytest.param(estimator, check, id=f"{type(estimator).__name__}-{check.__name__}")
     for estimator, unfitted in ((FeatureExtractor(fs=1000.0), check_transformers_unfitted),
                                 (NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=2), check_estimators_unfitted),
+                                (NeuralNetworkRegressor("cnn", hidden=(4,), blocks=1, max_epochs=2), check_estimators_unfitted),
                                 (Rocket(n_kernels=84, n_jobs=1), check_estimators_unfitted))
     for check in [*DATA_FREE_CHECKS, unfitted]
 ]
@@ -119,19 +126,30 @@ def test_tags_declare_the_input_shape_and_keep_scikit_learns_own():
     assert (rocket.input_tags.three_d_array, rocket.input_tags.two_d_array) == (True, False)
     assert {cnn.estimator_type, mlp.estimator_type, rocket.estimator_type} == {"classifier"}
     assert cnn.classifier_tags is not None and cnn.target_tags.required
+    cnn_regressor, mlp_regressor = get_tags(NeuralNetworkRegressor("cnn")), get_tags(SMALL_MLP_REGRESSOR)
+    assert (cnn_regressor.input_tags.three_d_array, mlp_regressor.input_tags.three_d_array) == (True, False)
+    assert {cnn_regressor.estimator_type, mlp_regressor.estimator_type} == {"regressor"}
+    assert cnn_regressor.regressor_tags is not None and cnn_regressor.classifier_tags is None
 
 
-SCORES_ON_FEATURES = Capabilities("features", "uncalibrated", fine_tunable=False)  # calibrated only with calibrate
-NETWORK_ON_WINDOWS = Capabilities("windows", "uncalibrated", fine_tunable=True)
-ROCKET = Capabilities("windows", "one_hot", fine_tunable=False)
+CLASSIFICATION, REGRESSION = "classification", "regression"
+# calibrated only with calibrate
+SCORES_ON_FEATURES = Capabilities("features", "uncalibrated", fine_tunable=False, task=CLASSIFICATION)
+NETWORK_ON_WINDOWS = Capabilities("windows", "uncalibrated", fine_tunable=True, task=CLASSIFICATION)
+ROCKET = Capabilities("windows", "one_hot", fine_tunable=False, task=CLASSIFICATION)
+REGRESSOR_ON_FEATURES = Capabilities("features", "none", fine_tunable=False, task=REGRESSION)
 EXPECTED = {
     "lda": SCORES_ON_FEATURES, "rf": SCORES_ON_FEATURES, "knn": SCORES_ON_FEATURES, "logreg": SCORES_ON_FEATURES,
     "ordinal_logit": SCORES_ON_FEATURES,
-    "svm": Capabilities("features", "none", fine_tunable=False),  # SVC(probability=False): no predict_proba
-    "mlp": Capabilities("features", "uncalibrated", fine_tunable=True),
+    "svm": Capabilities("features", "none", fine_tunable=False, task=CLASSIFICATION),  # SVC(probability=False): no predict_proba
+    "mlp": Capabilities("features", "uncalibrated", fine_tunable=True, task=CLASSIFICATION),
     "cnn": NETWORK_ON_WINDOWS, "lstm": NETWORK_ON_WINDOWS, "gru": NETWORK_ON_WINDOWS,
     "minirocket": ROCKET, "multirocket": ROCKET,
+    "ridge": REGRESSOR_ON_FEATURES, "rf_regressor": REGRESSOR_ON_FEATURES,
+    "mlp_regressor": Capabilities("features", "none", fine_tunable=True, task=REGRESSION),
+    "cnn_regressor": Capabilities("windows", "none", fine_tunable=True, task=REGRESSION),
 }
+CLASSIFIERS = sorted(name for name, c in EXPECTED.items() if c.task == CLASSIFICATION)
 FEATURE_MODELS = sorted(name for name, c in EXPECTED.items() if c.input == "features")
 ROCKETS = [name for name, c in EXPECTED.items() if c.probabilities == "one_hot"]
 
@@ -139,7 +157,7 @@ ROCKETS = [name for name, c in EXPECTED.items() if c.probabilities == "one_hot"]
 def _model(name):
     if name in ROCKETS and not HAS_AEON:
         pytest.skip("ROCKET needs aeon")
-    if name in ARCHITECTURES and not HAS_TORCH:
+    if (name in ARCHITECTURES or name in REGRESSION_NETWORKS) and not HAS_TORCH:
         pytest.skip("the neural networks need PyTorch")
     return make_model(name, random_state=0)
 
@@ -154,13 +172,30 @@ def test_capabilities_of_every_model(name):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_registry_names_the_task_of_every_model(name):
+    assert model_task(name) == EXPECTED[name].task
+
+
+def test_the_task_of_an_unknown_model_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"models\.1: unknown model 'lasso'; choose from \[.*'ridge'"):
+        model_task("lasso", "models.1")
+
+
+def test_a_regressor_tells_its_task_through_pipelines_and_a_feature_selector():
+    assert capabilities(Pipeline([("features", FeatureExtractor()), ("mlp", NeuralNetworkRegressor("mlp"))])) == \
+        Capabilities("windows", "none", fine_tunable=True, task=REGRESSION)
+    assert capabilities(with_selection(make_model("ridge"), "forward", 2, ["MAV", "MAV", "RMS", "RMS"])) == REGRESSOR_ON_FEATURES
+    assert capabilities(FeatureExtractor()).task is None  # a transformer does neither
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_an_operating_point_keeps_input_and_probabilities_but_is_not_fine_tunable(name):
     tuned = with_operating_point(_model(name), positive="b", target="sensitivity", value=0.9)
     assert capabilities(tuned) == dataclasses.replace(EXPECTED[name], fine_tunable=False)
 
 
 @pytest.mark.parametrize("method", ["forward", "mutual_info", "anova"])
-@pytest.mark.parametrize("name", FEATURE_MODELS)
+@pytest.mark.parametrize("name", sorted(set(FEATURE_MODELS) & set(CLASSIFIERS)))
 def test_a_feature_selector_in_front_keeps_the_models_capabilities(name, method):
     selected = with_selection(_model(name), method, n_features=2, groups=["MAV", "MAV", "RMS", "RMS"])
     assert capabilities(selected) == EXPECTED[name]
@@ -169,9 +204,9 @@ def test_a_feature_selector_in_front_keeps_the_models_capabilities(name, method)
 
 
 def test_a_pipeline_takes_the_input_of_its_first_step_and_the_rest_from_its_last():
-    assert capabilities(FeatureExtractor()) == Capabilities("windows", "none", fine_tunable=False)
+    assert capabilities(FeatureExtractor()) == Capabilities("windows", "none", fine_tunable=False, task=None)
     on_windows = Pipeline([("features", FeatureExtractor()), ("mlp", NeuralNetwork("mlp"))])
-    assert capabilities(on_windows) == Capabilities("windows", "uncalibrated", fine_tunable=True)
+    assert capabilities(on_windows) == Capabilities("windows", "uncalibrated", fine_tunable=True, task=CLASSIFICATION)
 
 
 def _binary(n=60, seed=0):
@@ -206,3 +241,5 @@ def test_an_unfitted_network_refuses_to_predict_with_not_fitted_error():
         NeuralNetwork().predict(X)
     with pytest.raises(NotFittedError):
         NeuralNetwork("cnn").predict_proba(X[:, None, :])
+    with pytest.raises(NotFittedError):
+        NeuralNetworkRegressor("cnn").predict(X[:, None, :])

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.metrics import r2_score
 
 from bmelearn.datasets.simulator import simulate
 from bmelearn.errors import ConfigError
 from bmelearn.models import make_model
-from bmelearn.models.deep import NeuralNetwork
+from bmelearn.models.deep import NeuralNetwork, NeuralNetworkRegressor
 from bmelearn.runs.config import load_config
+from tests.models.test_models import simulated_linear_target
 
 pytest.importorskip("torch", reason="the neural networks need PyTorch (pip install -e '.[test]')")
 
@@ -273,3 +275,97 @@ def test_transfer_units_give_one_curve_on_every_backend_and_resume_from_the_chec
     resumed = transfer_curve(*args, n_boot=20, checkpoint=Checkpoint(tmp_path), on_fit=steps.append)
     assert len(steps) == n_subjects and all(s.endswith("(done before)") for s in steps)
     pd.testing.assert_frame_equal(resumed, sequential)
+
+
+def _windows_of_random_amplitude(n=200, channels=2, times=32, seed=0):
+    """Raw windows of white noise, each at its own amplitude (SD drawn uniformly in 0.2-2), and
+    their RMS: a continuous target that only the windows' amplitude tells."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.2, 2.0, (n, 1, 1)) * rng.standard_normal((n, channels, times))
+    return X, np.sqrt((X**2).mean(axis=(1, 2)))
+
+
+def test_mlp_regressor_learns_a_simulated_linear_target_in_its_units():
+    X, y = simulated_linear_target()
+    X_test, y_test = simulated_linear_target(seed=1)
+    model = make_model("mlp_regressor", 0, hidden=[32], lr=0.01, max_epochs=40, patience=10).fit(X, 1000 * y + 5000)
+    network = model.steps[-1][1]
+    assert abs(network.target_mean_ - 1000 * y.mean() - 5000) < 1e-6 and abs(network.target_scale_ - 1000 * y.std()) < 1e-3
+    predicted = model.predict(X_test)
+    assert predicted.shape == (400,) and predicted.dtype == np.float64
+    assert r2_score(1000 * y_test + 5000, predicted) > 0.9  # measured 0.985: predictions back in the target's units
+    assert "valid_loss" in network.history_[0] and "valid_acc" not in network.history_[0]
+
+
+def test_cnn_regressor_learns_the_amplitude_of_raw_windows_with_augmentation():
+    X, y = _windows_of_random_amplitude()
+    X_test, y_test = _windows_of_random_amplitude(seed=1)
+    # rolling the electrodes or the time axis keeps a window's RMS: augmentations that keep the target
+    model = make_model("cnn_regressor", 0, hidden=[8], blocks=2, lr=0.02, max_epochs=15, patience=15, batch_size=32,
+                       augment={"shift": 1, "time_shift": 0.25}).fit(X, y)
+    assert r2_score(y_test, model.predict(X_test)) > 0.8  # measured 0.99
+
+
+def test_same_seed_same_network_regressor_and_another_seed_another():
+    X, y = _windows_of_random_amplitude(n=40)
+
+    def predictions(seed):
+        network = NeuralNetworkRegressor("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=seed)
+        return network.fit(X, y).predict(X)
+
+    np.testing.assert_array_equal(predictions(3), predictions(3))
+    assert not np.allclose(predictions(3), predictions(4))
+
+
+def test_regressor_validation_windows_are_the_last_in_their_order():
+    assert list(np.flatnonzero(NeuralNetworkRegressor(validation=0.25)._validation_mask(np.linspace(5, 0, 12)))) == [9, 10, 11]
+    assert not NeuralNetworkRegressor(validation=0)._validation_mask(np.ones(12)).any()
+    X, y = _windows_of_random_amplitude(n=40)
+    model = NeuralNetworkRegressor("cnn", hidden=(4,), blocks=1, max_epochs=4, validation=0).fit(X, y)
+    assert len(model.history_) == 4 and "valid_loss" not in model.history_[0]
+
+
+def test_bad_regressor_targets_and_settings_are_refused():
+    X, y = _windows_of_random_amplitude(n=20)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        NeuralNetworkRegressor("cnn").fit(X, np.where(np.arange(20) == 3, np.nan, y))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        NeuralNetworkRegressor("cnn").fit(X, y[:-1])
+    with pytest.raises(ConfigError, match="models.cnn_regressor takes raw windows"):
+        NeuralNetworkRegressor("cnn").fit(X.reshape(20, -1), y)
+    with pytest.raises(ConfigError, match="models.mlp_regressor: The 'augment' parameter of NeuralNetworkRegressor must be None"):
+        NeuralNetworkRegressor("mlp", augment={"noise": 0.1}).fit(X.reshape(20, -1), y)
+
+
+def test_fine_tuning_a_regressor_keeps_its_target_units_and_goes_on_training():
+    X, y = simulated_linear_target(n=200)
+    model = NeuralNetworkRegressor("mlp", hidden=(16,), lr=0.01, max_epochs=20, patience=20).fit(X, y)
+    before, units = model.predict(X), (model.target_mean_, model.target_scale_)
+    model.fine_tune(X, y, lr=0.0, max_epochs=2)  # no step: the same predictions, two more epochs
+    np.testing.assert_allclose(model.predict(X), before, rtol=1e-5)
+    assert (model.target_mean_, model.target_scale_) == units and [h["stage"] for h in model.history_[-2:]] == ["fine_tune"] * 2
+    mirrored = 2 * units[0] - y  # the same mean and SD
+    model.fine_tune(X, mirrored, lr=0.02, max_epochs=40)  # it learns the mirrored target, in the same units
+    assert r2_score(mirrored, model.predict(X)) > 0.9
+
+
+def test_regressor_epochs_are_reported_under_its_registry_name():
+    from bmelearn.models.deep import training_progress
+
+    X, y = _windows_of_random_amplitude(n=40)
+    seen = []
+    with training_progress(seen.append):
+        make_model("cnn_regressor", 0, hidden=[4], blocks=1, max_epochs=2, patience=5).fit(X, y)
+    assert [s["epoch"] for s in seen] == [1, 2] and {s["network"] for s in seen} == {"cnn_regressor"}
+    assert all("valid_loss" in s and "valid_acc" not in s for s in seen)
+
+
+def test_a_saved_network_regressor_loads_without_pickle_and_predicts_the_same(tmp_path, deployable):
+    from bmelearn.serving import load_model, save_model
+
+    X, y = _windows_of_random_amplitude(n=40)
+    model = make_model("cnn_regressor", 0, hidden=[4], blocks=1, max_epochs=3).fit(X, y)
+    save_model(deployable(model), tmp_path / "cnn_regressor.skops")
+    loaded = load_model(tmp_path / "cnn_regressor.skops").estimator
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
+    assert loaded.steps[-1][1].target_scale_ == model.steps[-1][1].target_scale_

@@ -11,27 +11,31 @@ from sklearn.preprocessing import FunctionTransformer
 from bmelearn.errors import DataError
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.features.selection import with_selection
-from bmelearn.models import MODELS, capabilities, make_model
+from bmelearn.models import MODELS, capabilities, make_model, model_task
+from bmelearn.models.deep import ARCHITECTURES, REGRESSION_NETWORKS
 from bmelearn.serving import DeployableModel, load_model, save_model
 
 WINDOWS = np.random.default_rng(0).normal(size=(60, 3, 50))
 LABELS = np.array(["x", "y"] * 30)
 WINDOWS[LABELS == "y"] += 1.0
 FEATURES = WINDOWS.std(axis=2).repeat(4, axis=1)  # 12 columns
+TARGET = WINDOWS.std(axis=(1, 2))  # a continuous target for the regressors
+NETWORKS = {*ARCHITECTURES, *REGRESSION_NETWORKS}
 
 
 def _fitted(name, wrap=None):
-    params = {"max_epochs": 1} if name in ("mlp", "cnn", "lstm", "gru") else {"n_kernels": 84} if "rocket" in name else {}
+    params = {"max_epochs": 1} if name in NETWORKS else {"n_kernels": 84} if "rocket" in name else {}
     model = make_model(name, 0, **params)
     model = wrap(model) if wrap is not None else model
     X = WINDOWS if capabilities(model).input == "windows" else FEATURES
-    return model.fit(X, LABELS)
+    return model.fit(X, TARGET if model_task(name) == "regression" else LABELS)
 
 
 def _variants():
     for name in MODELS:
         yield name, None
-        yield f"{name}+operating point", lambda m: with_operating_point(m, "y", "sensitivity", 0.9)
+        if model_task(name) == "classification":  # a threshold on a class's probability
+            yield f"{name}+operating point", lambda m: with_operating_point(m, "y", "sensitivity", 0.9)
     for method in ("forward", "mutual_info", "anova"):
         yield f"lda+{method}", lambda m, method=method: with_selection(m, method, 2, [f"g{i // 3}" for i in range(12)], 2)
 
@@ -41,13 +45,16 @@ def test_every_model_bmelearn_makes_loads(label, wrap, tmp_path, deployable):
     name = label.split("+")[0]
     if "rocket" in name:
         pytest.importorskip("aeon", reason="ROCKET needs aeon (pip install -e '.[test]')")
-    if name in ("mlp", "cnn", "lstm", "gru"):
+    if name in NETWORKS:
         pytest.importorskip("torch", reason="the networks need PyTorch (pip install -e '.[test]')")
     model = _fitted(name, wrap)
-    save_model(deployable(model, ["x", "y"]), tmp_path / "m.skops")
+    save_model(deployable(model, ["x", "y"] if model_task(name) == "classification" else []), tmp_path / "m.skops")
     loaded = load_model(tmp_path / "m.skops")
     X = WINDOWS if capabilities(model).input == "windows" else FEATURES
-    np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
+    if model_task(name) == "regression":  # a forest's mean is summed by threads in any order: equal up to rounding
+        np.testing.assert_allclose(loaded.estimator.predict(X), model.predict(X), rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(loaded.estimator.predict(X), model.predict(X))
 
 
 def test_a_function_step_that_writes_files_is_refused(tmp_path, deployable):

@@ -34,8 +34,8 @@ KEYED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skorch", "numba",
 @dataclass
 class UnitResult:
     """A fitted unit: fit time (s), decision threshold (NaN without a tuned operating point),
-    and per test variant the predicted classes and the class probabilities (None if the model
-    gives none)."""
+    and per test variant the predicted classes (or a regression's values) and the class
+    probabilities (None if the model gives none)."""
 
     fit_seconds: float
     threshold: float
@@ -90,7 +90,8 @@ class Checkpoint:
     def put(self, key: str, result: UnitResult) -> None:
         arrays = {"fit_seconds": result.fit_seconds, "threshold": result.threshold, "n_variants": len(result.predicted)}
         for i, (predicted, scores) in enumerate(zip(result.predicted, result.scores, strict=True)):
-            arrays[f"predicted_{i}"] = np.asarray(predicted, dtype=str)
+            predicted = np.asarray(predicted)  # classes as text (no pickle), a regression's values as numbers
+            arrays[f"predicted_{i}"] = predicted if np.issubdtype(predicted.dtype, np.number) else predicted.astype(str)
             if scores is not None:
                 arrays[f"scores_{i}"] = scores
         save_arrays(self.folder / f"{key}.npz", **arrays)

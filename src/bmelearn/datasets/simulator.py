@@ -32,6 +32,8 @@ __all__ = ["CLASSES", "describe", "rater_confusion", "simulate", "simulate_ratin
 
 #: Gesture names, in canonical class order.
 CLASSES = ["rest", "hand close", "hand open", "wrist flexion", "wrist extension", "pronation", "supination"]
+#: The gesture held at graded or continuous efforts (``levels``, ``continuous``).
+CONTINUOUS_GESTURE = "hand close"
 
 # Activation patterns over the forearm circumference. Angle 0 is the dorsal (extensor) side,
 # pi the ventral (flexor) side, +pi/2 the radial side. Each bump: (centre rad, concentration
@@ -120,7 +122,7 @@ def _envelope(t: np.ndarray, t_on: np.ndarray, t_off: np.ndarray, width: float) 
 
 
 def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-             powerline_freq, dead_channels, seed, levels=0) -> tuple:
+             powerline_freq, dead_channels, seed, levels=0, continuous=False) -> tuple:
     """The arguments of :func:`simulate`, in its order, checked (a ConfigError naming the bad one,
     as the key ``dataset.NAME`` of an experiment file) and normalized; ``dead_channels`` sorted."""
     n_subjects = _check_int("n_subjects", n_subjects, 1)
@@ -131,6 +133,10 @@ def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, ac
     levels = _check_int("levels", levels, 0)
     if levels == 1 or levels == 2:
         raise ConfigError(f"dataset.levels: {levels} effort levels make no ordinal scale; give 3 or more, or 0 for gestures.")
+    if not isinstance(continuous, bool):
+        raise ConfigError(f"dataset.continuous: must be true or false, got {continuous!r}.")
+    if continuous and levels:
+        raise ConfigError("dataset.continuous: a continuous effort and effort levels exclude each other; set one.")
     fs = _check_float("fs", fs, 200.0, None)
     duration = _check_float("duration", duration, 0.5, None)
     acc_fs = _check_float("acc_fs", acc_fs, 1.0, fs, allowed=f"a number of Hz from 1 to fs ({fs:g})")
@@ -158,28 +164,31 @@ def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, ac
                 f"dataset.duration: {duration:g} s is not a whole number of samples at {name}={rate:g} Hz "
                 f"({n:g}); choose a duration that is a multiple of 1/{name}."
             )
-    size = 8.0 * n_subjects * n_sessions * n_repetitions * len(classes_of(levels)) * (n_channels * n_emg + 3 * n_acc)
+    size = 8.0 * n_subjects * n_sessions * n_repetitions * len(classes_of(levels, continuous)) * (n_channels * n_emg + 3 * n_acc)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size > 0.5 * memory:
         raise ConfigError(
             f"dataset: the simulated recordings ({n_subjects} subjects × {n_sessions} sessions × {n_repetitions} "
-            f"repetitions × {len(classes_of(levels))} classes of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
+            f"repetitions × {len(classes_of(levels, continuous))} classes of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
             f"of this machine's {memory / 1e9:.0f} GB; simulate fewer or shorter trials."
         )
     return (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-            powerline_freq, sorted(set(dead)), seed, levels)
+            powerline_freq, sorted(set(dead)), seed, levels, continuous)
 
 
 def describe(**args) -> Description:
     """What :func:`simulate` will give with these arguments (all of them, checked), before it runs."""
-    n_subjects, n_sessions, n_repetitions, duration, fs, _, acc_fs, *_, levels = _checked(**args)
+    n_subjects, n_sessions, n_repetitions, duration, fs, _, acc_fs, *_, levels, continuous = _checked(**args)
     return Description({"emg": fs, "acc": acc_fs}, sessions=[f"session{i + 1}" for i in range(n_sessions)],
-                       classes=classes_of(levels), subjects=list(range(1, n_subjects + 1)), repetitions=n_repetitions,
+                       classes=classes_of(levels, continuous), subjects=list(range(1, n_subjects + 1)), repetitions=n_repetitions,
                        duration=duration)
 
 
-def classes_of(levels: int) -> list[str]:
-    """The classes of :func:`simulate`: the gestures, or the effort levels ``"0"``… of an ordinal task."""
+def classes_of(levels: int, continuous: bool = False) -> list[str]:
+    """The classes of :func:`simulate`: the gestures, the effort levels ``"0"``… of an ordinal
+    task, or the one gesture of a continuous effort."""
+    if continuous:
+        return [CONTINUOUS_GESTURE]
     return list(CLASSES) if not levels else [str(k) for k in range(levels)]
 
 
@@ -201,6 +210,7 @@ def simulate(
     dead_channels: Sequence[int] | int = (),
     seed: int = 0,
     levels: int = 0,
+    continuous: bool = False,
 ) -> RecordingSet:
     """Simulated forearm surface EMG and accelerometer recordings of hand gestures.
 
@@ -241,6 +251,10 @@ def simulate(
         (hand close) held at ``levels`` efforts, the classes ``"0"`` (rest) to ``levels - 1``
         (full effort), level k at k/(levels − 1) of full effort; with the ±20 % effort of
         each repetition, neighbouring levels overlap, as a graded contraction does.
+    continuous : bool
+        A regression task instead: one gesture (hand close) at an effort drawn uniformly
+        from 0 to 1 of full effort for each repetition, kept as the trial's ``value`` (the
+        target of ``evaluation.task: regression``; simulated proportional control).
 
     Variability
     -----------
@@ -260,11 +274,11 @@ def simulate(
         ``source="simulator"``.
     """
     (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,
-     powerline_freq, dead, seed, levels) = _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels,
-                                                    acc_fs, electrode_shift, powerline, powerline_freq, dead_channels,
-                                                    seed, levels)
-    classes = classes_of(levels)
-    gestures = CLASSES if not levels else ["hand close"] * levels  # the gesture of each class
+     powerline_freq, dead, seed, levels, continuous) = _checked(n_subjects, n_sessions, n_repetitions, duration, fs,
+                                                                n_channels, acc_fs, electrode_shift, powerline,
+                                                                powerline_freq, dead_channels, seed, levels, continuous)
+    classes = classes_of(levels, continuous)
+    gestures = CLASSES if not (levels or continuous) else [CONTINUOUS_GESTURE] * len(classes)  # the gesture of each class
     scale = np.ones(len(classes)) if not levels else np.arange(levels) / (levels - 1)  # its share of full effort
     n_emg, n_acc = int(round(duration * fs)), int(round(duration * acc_fs))
 
@@ -316,6 +330,8 @@ def simulate(
             for rep in range(n_repetitions):
                 rng = _rng(seed, 2, subj, sess, rep)
                 effort = (1.0 + rng.uniform(-_EFFORT, _EFFORT, n_classes)) * scale
+                if continuous:
+                    effort = rng.uniform(0.0, 1.0, n_classes)
                 t_on = duration * 0.08 * rng.uniform(0.7, 1.3, n_classes)
                 t_off = duration * (1.0 - 0.08 * rng.uniform(0.7, 1.3, n_classes))
                 # Slow amplitude fluctuation (~1 Hz), a few percent, shared by all channels of a trial.
@@ -357,7 +373,7 @@ def simulate(
                 for k, label in enumerate(classes):
                     trial = f"s{subj + 1}/{session}/rep{rep}/{label}"
                     meta = {"subject": subj + 1, "session": session, "repetition": rep, "label": label,
-                            "trial": trial, "source": "simulator"}
+                            "trial": trial, "source": "simulator", "value": float(effort[k]) if continuous else None}
                     recordings.append(Recording(
                         emg[k], fs, tuple(f"EMG{i + 1}" for i in range(n_channels)), ("emg",) * n_channels,
                         ("mV",) * n_channels, modality="emg", meta=dict(meta),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_regressor
 
 from bmelearn.compute.backends import run_units, single_threaded
 from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
@@ -32,6 +32,7 @@ from bmelearn.evaluation.bootstrap import (
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.evaluation.regression import regression_rows
 from bmelearn.evaluation.targets import expand_votes
 from bmelearn.models.capabilities import capabilities
 
@@ -108,6 +109,15 @@ def score_unit(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None
                           np.random.default_rng(seed))
 
 
+def score_regression_unit(y_true: np.ndarray, y_pred: np.ndarray, scores: None, clusters: np.ndarray,
+                          strata: np.ndarray, classes: Sequence[str], n_boot: int, confidence: float,
+                          seed: tuple[int, ...]) -> list[tuple[str, str, float, float, float]]:
+    """:func:`score_unit` for a regression (``scores``, ``strata`` and ``classes`` unused): the rows
+    of :func:`~bmelearn.evaluation.regression.regression_rows`, on one thread."""
+    with single_threaded():
+        return regression_rows(y_true, y_pred, clusters, n_boot, confidence, np.random.default_rng(seed))
+
+
 @dataclass
 class _OutOfFold:
     """The test predictions of one pipeline (on clean or perturbed windows) over the folds of a protocol."""
@@ -132,6 +142,7 @@ def evaluate(
     checkpoint: Checkpoint | None = None,
     on_score: Callable[[int, int], None] | None = None,
     votes: np.ndarray | None = None,
+    task: str = "classification",
 ) -> Evaluation:
     """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
@@ -149,10 +160,14 @@ def evaluate(
     The fits run on the current execution backend (:func:`bmelearn.compute.backends.running`); with a
     ``checkpoint``, fits it already holds are not repeated and new ones are added to it. With
     ``votes`` (windows × classes: raters per class, :mod:`bmelearn.evaluation.targets`), each fit
-    learns soft labels from a copy of each training window per rater.
+    learns soft labels from a copy of each training window per rater. A ``regression`` task
+    learns each window's ``meta["value"]`` and is scored by :mod:`bmelearn.evaluation.regression`
+    (no confusion counts).
     """
     meta = meta.reset_index(drop=True)
-    y = meta["label"].astype(str).to_numpy()
+    regression = task == "regression"
+    y = meta["value"].astype(float).to_numpy() if regression else meta["label"].astype(str).to_numpy()
+    strata_of = np.zeros(len(meta)) if regression else y  # intervals resample trials within each class
     trials = trial_ids(meta)
     subjects = meta["subject"].astype(str).to_numpy()
     classes = [str(c) for c in classes]
@@ -164,11 +179,11 @@ def evaluate(
         windows, predicted = np.concatenate(oof.windows), np.concatenate(oof.predicted)
         scores = None if any(s is None for s in oof.scores) else np.concatenate(oof.scores)
         if pooled:  # resample subjects; stratify by label when each subject has one
-            single_label = meta.iloc[windows].groupby("subject")["label"].nunique().max() == 1
+            single_label = not regression and meta.iloc[windows].groupby("subject")["label"].nunique().max() == 1
             units = [(POOLED, np.ones(len(windows), dtype=bool), subjects[windows],
                       y[windows] if single_label else np.zeros(len(windows)))]
         else:
-            units = [(s, subjects[windows] == s, trials[windows], y[windows]) for s in pd.unique(subjects[windows])]
+            units = [(s, subjects[windows] == s, trials[windows], strata_of[windows]) for s in pd.unique(subjects[windows])]
         return [((dataset, key[0], key[1], *key[2:], subject),
                  (y[windows][mine], predicted[mine], None if scores is None else scores[mine], clusters[mine],
                   strata[mine], classes, n_boot, confidence, (seed, zlib.crc32(repr((*key, subject)).encode()))))
@@ -190,7 +205,7 @@ def evaluate(
 
         if on_score is not None and len(todo) < len(tasks):
             on_score(len(tasks) - len(todo), len(tasks))
-        fresh = run_units(score_unit, [tasks[i][2] for i in todo], finished, cost=[len(tasks[i][2][0]) for i in todo],
+        fresh = run_units(score_regression_unit if regression else score_unit, [tasks[i][2] for i in todo], finished, cost=[len(tasks[i][2][0]) for i in todo],
                           threads=True)  # compiled kernels and BLAS
         for i, rows in zip(todo, fresh, strict=True):
             scored[i] = rows
@@ -243,7 +258,7 @@ def evaluate(
                                                              if perturbation else (pipeline_name, protocol_name), oof, pooled)]
         score(tasks)
     predictions_table = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
-    confusion = (
+    confusion = pd.DataFrame(columns=CONFUSION_COLUMNS) if regression else (
         predictions_table.groupby(["pipeline", "protocol", "subject", "true", "predicted"], sort=False)
         .size().rename("count").reset_index()
     )
@@ -261,8 +276,9 @@ def fit_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.nd
         rows, labels = (train, y[train]) if votes is None else expand_votes(train, votes, list(classes))
         model = clone(pipeline).fit(X[rows], labels)
         seconds = time.perf_counter() - started
-        return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)),
-                          [model.predict(F).astype(str) for F in tests], [class_scores(model, F, classes) for F in tests])
+        predicted = [model.predict(F) if is_regressor(model) else model.predict(F).astype(str) for F in tests]
+        return UnitResult(seconds, float(getattr(model, "best_threshold_", np.nan)), predicted,
+                          [class_scores(model, F, classes) for F in tests])
 
 
 def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str, BaseEstimator], classes: list[str],

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bmelearn.evaluation.regression import REGRESSION_METRICS, regression_replicates
+
 EXACT_BELOW = 20  # subjects: exact permutation test below, Wilcoxon signed-rank from there
 COMPARISON_COLUMNS = ["protocol", "metric", "pipeline_a", "pipeline_b", "n_subjects", "mean_a", "mean_b",
                       "difference", "d_z", "test", "p_value", "p_holm", "min_p"]
@@ -31,10 +33,15 @@ COMPARISON_COLUMNS = ["protocol", "metric", "pipeline_a", "pipeline_b", "n_subje
 def per_subject_scores(predictions: pd.DataFrame, protocols: list[str], metric: str) -> pd.DataFrame:
     """Results-shaped rows of each subject's share of correctly classified windows, under the
     name ``metric``, for the given (pooled) protocols; balanced over the subject's classes when
-    ``metric`` is balanced_accuracy."""
+    ``metric`` is balanced_accuracy; a regression metric (r2, ...) computed on the subject's windows."""
+    keys = ["protocol", "pipeline", "subject"]
+    if metric in REGRESSION_METRICS:
+        rows = [(*key, regression_replicates(d["true"].to_numpy(float), d["predicted"].to_numpy(float),
+                                             np.ones((1, len(d))))[metric][0])
+                for key, d in predictions[predictions["protocol"].isin(protocols)].groupby(keys, sort=False)]
+        return pd.DataFrame(rows, columns=[*keys, "value"]).astype({"value": float}).assign(metric=metric, **{"class": ""})
     part = predictions[predictions["protocol"].isin(protocols)].assign(
         correct=lambda d: (d["true"] == d["predicted"]).astype(float))
-    keys = ["protocol", "pipeline", "subject"]
     if metric == "balanced_accuracy":
         scores = part.groupby([*keys, "true"], sort=False)["correct"].mean().groupby(level=keys, sort=False).mean()
     else:
@@ -96,7 +103,8 @@ def compare_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy") 
 
 
 def rank_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy", alpha: float = 0.05) -> pd.DataFrame:
-    """Per protocol: each pipeline's mean rank over subjects (1 = best), the Friedman p-value
+    """Per protocol: each pipeline's mean rank over subjects (1 = best: highest ``metric``, lowest
+    for an error such as rmse), the Friedman p-value
     (three pipelines or more), the Nemenyi critical difference, and the pipelines not told
     apart from the best one (mean rank within CD of it)."""
     rows = []
@@ -105,7 +113,8 @@ def rank_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy", alp
         n, k = table.shape
         if k < 2 or n < 2:
             continue
-        ranks = table.rank(axis=1, ascending=False).mean().sort_values()
+        lower_is_better = metric in REGRESSION_METRICS and not REGRESSION_METRICS[metric].metadata["higher_is_better"]
+        ranks = table.rank(axis=1, ascending=lower_is_better).mean().sort_values()
         friedman = float(stats.friedmanchisquare(*table.to_numpy().T).pvalue) if k >= 3 else np.nan
         q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
         cd = float(q * np.sqrt(k * (k + 1) / (6 * n)))

@@ -16,35 +16,36 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 class Recurrent(nn.Module):
     """An LSTM or GRU over the time steps of (batch, channels, time) inputs, read at the last step."""
 
-    def __init__(self, cell: type[nn.Module], n_inputs: int, width: int, n_classes: int, dropout: float):
+    def __init__(self, cell: type[nn.Module], n_inputs: int, width: int, n_outputs: int, dropout: float):
         super().__init__()
         self.rnn = cell(n_inputs, width, batch_first=True)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(width, n_classes)
+        self.out = nn.Linear(width, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sequence, _ = self.rnn(x.transpose(1, 2))
         return self.out(self.dropout(sequence[:, -1]))
 
 
-def build(architecture: str, shape: tuple[int, ...], n_classes: int, hidden: tuple[int, ...], activation: str,
+def build(architecture: str, shape: tuple[int, ...], n_outputs: int, hidden: tuple[int, ...], activation: str,
           blocks: int, dropout: float) -> nn.Module:
-    """The module for inputs of ``shape`` (without the batch axis)."""
+    """The module for inputs of ``shape`` (without the batch axis) with ``n_outputs`` linear outputs
+    (one per class of a classifier, one for a regressor)."""
     if architecture == "mlp":
         layers, width = [nn.Flatten()], int(np.prod(shape))
         for size in hidden:
             layers += [nn.Linear(width, size), ACTIVATIONS[activation](), nn.Dropout(dropout)]
             width = size
-        return nn.Sequential(*layers, nn.Linear(width, n_classes))
+        return nn.Sequential(*layers, nn.Linear(width, n_outputs))
     if architecture == "cnn":
         channels, layers = shape[0], []
         for i in range(blocks):
             out = hidden[min(i, len(hidden) - 1)]
             layers += [nn.Conv1d(channels, out, kernel_size=5, padding=2), nn.BatchNorm1d(out), nn.ReLU(), nn.MaxPool1d(2)]
             channels = out
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, n_classes))
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, n_outputs))
     cell = nn.LSTM if architecture == "lstm" else nn.GRU
-    return Recurrent(cell, shape[0], hidden[0], n_classes, dropout)
+    return Recurrent(cell, shape[0], hidden[0], n_outputs, dropout)
 
 
 class Augmented(torch.utils.data.Dataset):
@@ -86,7 +87,7 @@ class Augmented(torch.utils.data.Dataset):
 
 class EpochReport(skorch.callbacks.Callback):
     """Tells ``listener`` after every epoch: network, stage, epoch, max_epochs, train_loss and,
-    with a validation split, valid_loss and valid_acc (for a progress bar)."""
+    with a validation split, valid_loss and (a classifier's) valid_acc (for a progress bar)."""
 
     def __init__(self, listener: Callable[[dict], None], network: str, stage: str, max_epochs: int):
         self.listener, self.network, self.stage, self.max_epochs = listener, network, stage, max_epochs

@@ -9,14 +9,15 @@ from typing import Any
 from bmelearn import __version__
 from bmelearn.report.page import Report
 from bmelearn.report.run import RunData
-from bmelearn.report.sections import SECTIONS
+from bmelearn.report.sections import REGRESSION_SECTIONS, SECTIONS
 from bmelearn.runs import folder as run_folder
 from bmelearn.signals.recording import Recording
 
 
 def build_report(run: RunData, title: str, version: str = "") -> Report:
     """The sections the run has something for, in page order; ``version`` defaults to the installed bmelearn's."""
-    return Report((s for make in SECTIONS if (s := make(run)) is not None), title, version or __version__)
+    sections = REGRESSION_SECTIONS if run.regression else SECTIONS
+    return Report((s for make in sections if (s := make(run)) is not None), title, version or __version__)
 
 
 def write_report(folder: str | Path, *, config: dict[str, Any], title: str,

@@ -207,3 +207,34 @@ def _trace(ax, times: np.ndarray, values: np.ndarray, colour: str) -> None:
     high = np.maximum.reduceat(values, edges[:-1])
     centres = times[(edges[:-1] + edges[1:]) // 2]
     ax.fill_between(centres, low, high, color=colour, lw=0.6, edgecolor=colour)
+
+
+@kept
+def agreement_figure(true: np.ndarray, predicted: np.ndarray, unit: str, limits: tuple[float, float, float]) -> str:
+    """Two panels for a continuous target, one point per trial (its windows' mean prediction):
+    predicted against true with the identity line, and Bland–Altman's difference (predicted −
+    true) against the mean of the two, with the bias and the limits of agreement (``limits``:
+    lower, bias, upper) as lines; ``unit`` labels the axes."""
+    true, predicted = np.asarray(true, dtype=float), np.asarray(predicted, dtype=float)
+    fig = Figure(figsize=(8.4, 3.4), layout="constrained")
+    scatter, bland = fig.subplots(1, 2)
+    low, high = float(min(true.min(), predicted.min())), float(max(true.max(), predicted.max()))
+    scatter.plot([low, high], [low, high], ls="--", color="0.5", lw=1, label="prediction = truth")
+    scatter.scatter(true, predicted, s=12, color=PALETTE[0], alpha=0.7)
+    scatter.set_xlabel(f"True ({unit})")
+    scatter.set_ylabel(f"Predicted ({unit})")
+    mean, difference = (true + predicted) / 2, predicted - true
+    bland.scatter(mean, difference, s=12, color=PALETTE[0], alpha=0.7)
+    for value, name, style in zip(limits, ("lower limit", "bias", "upper limit"), (":", "-", ":"), strict=True):
+        if np.isfinite(value):
+            bland.axhline(value, ls=style, color=PALETTE[3] if name == "bias" else "0.3", lw=1.2,
+                          label=f"{name} {value:+.3g}")
+    bland.axhline(0, color="0.7", lw=0.8)
+    bland.set_xlabel(f"Mean of true and predicted ({unit})")
+    bland.set_ylabel(f"Predicted − true ({unit})")
+    for ax in (scatter, bland):
+        ax.grid(alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    scatter.legend(loc="upper left", frameon=False, fontsize=8)
+    bland.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    return to_data_uri(fig)

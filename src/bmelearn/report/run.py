@@ -97,6 +97,11 @@ class RunData:
         return self.config["evaluation"]["confidence"]
 
     @property
+    def regression(self) -> bool:
+        """Whether the run learnt a continuous value (evaluation.task: regression), not classes."""
+        return self.config["evaluation"].get("task") == "regression"
+
+    @property
     def compare(self) -> str:
         """The metric of the pipeline comparisons and of the curves."""
         return self.config["evaluation"]["compare"]

@@ -40,15 +40,18 @@ from bmelearn.evaluation.metrics import OVERALL
 from bmelearn.evaluation.operating_point import with_operating_point
 from bmelearn.evaluation.protocols import PROTOCOLS
 from bmelearn.evaluation.raters import LEVELS, categories, read_ratings
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
-from bmelearn.models import make_model, with_calibration
+from bmelearn.models import MODELS, capabilities, make_model, model_task, with_calibration
 from bmelearn.models.calibration import METHODS
 from bmelearn.runs.study import check_control, transfer_networks
 from bmelearn.signals.preprocessing import PREPROCESSED, acts_on, apply_steps, preprocessing_steps
 from bmelearn.signals.recording import Recording
 
+#: The metrics of a regression, by name.
+REGRESSION = tuple(REGRESSION_METRICS)
 #: The demo experiment that ``bmelearn run`` runs with no argument (on the built-in simulator).
 DEMO_CONFIG = files("bmelearn") / "demo.yaml"
 
@@ -235,7 +238,7 @@ class EvaluationConfig(_Strict):
     primary: str | None = None
     positive: str | None = None
     operating_point: OperatingPointConfig | None = None
-    compare: Literal[OVERALL] = "balanced_accuracy"
+    compare: Literal[OVERALL + REGRESSION] = "balanced_accuracy"
     robustness: RobustnessConfig | None = None
     control: ControlConfig | None = None
     learning_curve: list[int] = Field(default_factory=list)
@@ -244,6 +247,25 @@ class EvaluationConfig(_Strict):
     #: labels.classes list them (else numbers by value): quadratic-weighted kappa and the mean
     #: absolute error on the scale are reported, and ordinal_logit models take that order.
     ordinal: bool = False
+    #: ``classification`` (of the trials' labels) or ``regression`` (of their continuous
+    #: ``value``: a score, an effort), with R², RMSE, MAE and Pearson r (compare: r2 by default).
+    task: Literal["classification", "regression"] = "classification"
+
+    @model_validator(mode="after")
+    def _metrics_of_the_task(self) -> EvaluationConfig:
+        if self.task == "regression":
+            if "compare" not in self.model_fields_set:
+                self.compare = "r2"
+            asked = [key for key in ("positive", "operating_point", "control") if getattr(self, key) is not None]
+            asked += [key for key in ("transfer", "ordinal") if getattr(self, key)]
+            if asked:
+                raise ConfigError(f"evaluation.{asked[0]}: applies to classes; a regression (evaluation.task: regression) "
+                                  "has none. Remove it.")
+        wanted = REGRESSION if self.task == "regression" else OVERALL
+        if self.compare not in wanted:
+            raise ConfigError(f"evaluation.compare: {self.compare!r} is not a metric of {self.task}; choose one of "
+                              f"{list(wanted)}.")
+        return self
 
     @field_validator("learning_curve", "transfer")
     @classmethod
@@ -418,6 +440,18 @@ class ExperimentConfig(_Strict):
             models = {k: with_operating_point(m, "positive", point.target, point.value) for k, m in models.items()}
         # what the study refuses of the models, refused now (the inputs the models take do not matter here)
         transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
+        task = self.evaluation.task
+        other = [k for k, m in models.items() if capabilities(m).task != task]
+        if other:
+            raise ConfigError(f"models: {other} do not do {task} (evaluation.task); {task} takes "
+                              f"{[n for n in MODELS if model_task(n) == task]}.")
+        selection = self.features.selection
+        if task == "regression" and selection is not None and selection.method != "forward":
+            raise ConfigError(f"features.selection.method: {selection.method} scores features against classes; a "
+                              "regression selects with forward (by the model's own cross-validated R²).")
+        if task == "regression" and (self.labels is not None or any(m.calibrate for m in self.models)):
+            raise ConfigError(f"{'labels' if self.labels is not None else 'models.calibrate'}: applies to classes; a "
+                              "regression (evaluation.task: regression) has none. Remove it.")
         classes = self.dataset.kept or self.dataset.description.classes
         if self.labels is not None:
             classes = self.labels.categories(None if classes is None else list(classes))

@@ -211,18 +211,18 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     excluded += exclusions(raw, windows, quality.bads, plan.signal.bads)
     run_folder.write_table(folder, run_folder.EXCLUSIONS, pd.DataFrame(excluded, columns=["level", "count", "reason"]))
     recordings, examples = raw.meta, example_signals(raw, signal, windows.classes)
-    calibration = calibration_trials(raw, windows.classes) if streamable(signal) else []
+    calibration = calibration_trials(raw, windows.classes) if streamable(signal) and plan.scoring.task != "regression" else []
     del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
-    y = windows.y.astype(str)
-    positive = plan.positive_class(windows.classes, y)
+    y = plan.target(windows)
+    positive = None if plan.scoring.task == "regression" else plan.positive_class(windows.classes, y)
     pipelines = plan.pipelines(signal, positive, windows.classes)
     scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
                     progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
     votes = None if targets is None else targets.votes(trial_ids(windows.meta))
     rows, labels = (slice(None), y) if votes is None else expand_votes(np.arange(len(y)), votes, windows.classes)
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
-    run_folder.write_data(folder, recordings, y, windows.classes)
+    run_folder.write_data(folder, recordings, windows.y.astype(str), windows.classes)
 
     training = {"n_windows": len(windows), "subjects": [str(s) for s in pd.unique(windows.meta["subject"])]}
     online = {} if not calibration else {"amplitude": amplitude_ranges(signal, calibration)}
@@ -285,10 +285,14 @@ def _keep_model(path: Path, entry: Path) -> None:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
+#: The headline metrics a model card keeps of its validation.
+CARD_METRICS = ("accuracy", "balanced_accuracy", "r2", "mae")
+
+
 def summary_for(summary: dict, pipeline: str) -> dict:
-    """Mean accuracy and balanced accuracy of one pipeline under each protocol."""
+    """The mean of each of :data:`CARD_METRICS` the run measured, for one pipeline under each protocol."""
     return {
-        protocol: {metric: values[metric]["mean"] for metric in ("accuracy", "balanced_accuracy")}
+        protocol: {metric: values[metric]["mean"] for metric in CARD_METRICS if metric in values}
         for protocol, pipelines in summary.items()
         for name, values in pipelines.items()
         if name == pipeline

@@ -75,6 +75,10 @@ ORDINAL = "ordinal.csv"
 #: Their means over subjects: dataset, pipeline, protocol, metric, class, n_subjects, mean, ci_low,
 #: ci_high, min, max, std.
 ORDINAL_SUMMARY = "ordinal_summary.csv"
+#: Regression: the Bland–Altman agreement of each pipeline's out-of-fold predictions with the
+#: truth, per protocol, a trial's windows averaged (bmelearn.evaluation.regression.bland_altman):
+#: pipeline, protocol, bias, sd, lower, upper and their intervals, n, unit.
+BLAND_ALTMAN = "bland_altman.csv"
 
 # keys of summary.json
 SUMMARY_DATASET = "dataset"

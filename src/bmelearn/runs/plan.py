@@ -36,7 +36,7 @@ from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import Stream, model_seed
 from bmelearn.runs.study import Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
-from bmelearn.signals.windowing import straddling
+from bmelearn.signals.windowing import Windows, straddling
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,18 @@ class Plan:
             pipelines = {k: with_operating_point(p, positive, point.target, point.value) for k, p in pipelines.items()}
         return pipelines
 
+    def target(self, windows: Windows) -> np.ndarray:
+        """What the models learn of each window: its class, or in a regression its trial's
+        ``value`` (every trial must have one)."""
+        if self.scoring.task != "regression":
+            return windows.y.astype(str)
+        values = pd.to_numeric(windows.meta["value"], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            raise DataError(f"{self.data.name}: evaluation.task is regression, but trials have no numeric value to learn "
+                            "(the trial's continuous target: the simulator's continuous: true, or a value column "
+                            "of your data); set evaluation.task: classification or give every trial a value.")
+        return values
+
     def positive_class(self, classes: list[str], labels: np.ndarray) -> str | None:
         """The positive class of a binary task (the configured one, else the second class); None
         otherwise. Both classes must have windows, or sensitivity and specificity mean nothing."""
@@ -292,7 +304,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
         control=None if control is None else Decisions(control.vote, control.reject_below, control.rest,
                                                         control.debounce),
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
-        ordinal=evaluation.ordinal,
+        ordinal=evaluation.ordinal, task=evaluation.task,
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}

@@ -33,6 +33,7 @@ from bmelearn.evaluation.protocols import (
     SubjectKFold,
     headline_protocol,
 )
+from bmelearn.evaluation.regression import bland_altman
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.evaluation.statistics import (
     compare_pipelines,
@@ -73,7 +74,7 @@ class Scoring:
     otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
     robustness test, decision-level ``control`` scoring, learning curve and transfer curve
     (numbers of repetitions per class), whether the classes are ``ordinal`` (in the task's
-    order, lowest first), the ``dataset`` name of the results rows, and the
+    order, lowest first), the ``task`` (``classification`` or ``regression``), the ``dataset`` name of the results rows, and the
     experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
@@ -88,6 +89,7 @@ class Scoring:
     learning_curve: tuple[int, ...] = ()
     transfer: tuple[int, ...] = ()
     ordinal: bool = False
+    task: str = "classification"
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Assessment:
     suspects: pd.DataFrame | None = None
     ordinal: pd.DataFrame | None = None
     ordinal_summary: pd.DataFrame | None = None
+    bland_altman: pd.DataFrame | None = None
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
         """The tables as the files of :mod:`bmelearn.runs.folder` (the optional ones when measured),
@@ -137,6 +140,7 @@ class Assessment:
             run_folder.CALIBRATION: self.calibration, run_folder.RATER_AGREEMENT: self.rater_agreement,
             run_folder.RATER_SCORES: self.rater_scores, run_folder.SUSPECTS: self.suspects,
             run_folder.ORDINAL: self.ordinal, run_folder.ORDINAL_SUMMARY: self.ordinal_summary,
+            run_folder.BLAND_ALTMAN: self.bland_altman,
         }
         for name, table in always.items():
             run_folder.write_table(folder, name, table)
@@ -162,6 +166,7 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     already in ``checkpoint`` are not repeated. With ``targets`` (labels from raters), soft
     labels are learnt as such, and the predictions are scored against every rater too."""
     check_control(scoring.control, windows.classes, pipelines)
+    regression = scoring.task == "regression"
     networks = transfer_networks(scoring.transfer, pipelines, uses)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
         count_transfer_fits(windows.meta, members, protocols) for members in networks.values())
@@ -178,7 +183,7 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
                  n_boot=scoring.n_boot, confidence=scoring.confidence, seed=Stream.EVALUATION.seed(scoring.seed),
                  perturbed=perturbation_features(windows, signal, scoring, raw=kind == "raw"), checkpoint=checkpoint,
                  on_score=lambda done, total: progress("scoring: metrics and intervals per subject", done, total),
-                 votes=votes)
+                 votes=votes, task=scoring.task)
         for kind, members in by_input(pipelines, uses).items()
     ])
     results = evaluation.results
@@ -241,14 +246,26 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         learning_summary=means(learning, LEARNING_POINTS, Stream.LEARNING_SUMMARY),
         transfer_summary=means(transfer, TRANSFER_POINTS, Stream.TRANSFER_SUMMARY),
         roc_pr=roc_pr,
-        calibration=reliability_curves(evaluation.predictions, windows.classes, scoring.positive),
+        calibration=None if regression else reliability_curves(evaluation.predictions, windows.classes, scoring.positive),
         primary=headline_protocol(list(protocols), scoring.primary),
         rater_agreement=agreement,
         rater_scores=scores,
-        suspects=suspect_labels(within_subjects(evaluation.predictions, protocols), windows.classes),
+        suspects=None if regression else suspect_labels(within_subjects(evaluation.predictions, protocols),
+                                                        windows.classes),
         ordinal=ordinal,
         ordinal_summary=ordinal_summary,
+        bland_altman=agreement_with_truth(evaluation.predictions, scoring.confidence) if regression else None,
     )
+
+
+def agreement_with_truth(predictions: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The Bland–Altman agreement of each pipeline's out-of-fold predictions under each protocol,
+    a trial's windows averaged (they are not independent)."""
+    return pd.DataFrame([
+        {"pipeline": pipeline, "protocol": protocol,
+         **bland_altman(part["true"].to_numpy(float), part["predicted"].to_numpy(float), part["trial"].to_numpy(),
+                        confidence)}
+        for (pipeline, protocol), part in predictions.groupby(["pipeline", "protocol"], sort=False)])
 
 
 def within_subjects(predictions: pd.DataFrame, protocols: dict[str, MetadataSplitter]) -> pd.DataFrame:
@@ -318,7 +335,7 @@ def learning_curve(inputs: dict[str, np.ndarray], uses: dict[str, str], windows:
             part = evaluate(inputs[kind], windows.meta, members, limited, windows.classes, scoring.dataset,
                             n_boot=scoring.n_boot, confidence=scoring.confidence,
                             seed=Stream.LEARNING_CURVE.seed(scoring.seed, repetitions), checkpoint=checkpoint,
-                            votes=votes)
+                            votes=votes, task=scoring.task)
             parts.append(part.results.assign(repetitions=repetitions))
     return pd.concat(parts, ignore_index=True)
 

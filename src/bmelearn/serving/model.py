@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_regressor
 
 from bmelearn import __version__
 from bmelearn.errors import DataError
@@ -60,12 +60,18 @@ class DeployableModel:
         return {"bmelearn_version": __version__, "classes": list(self.classes), **self.signal.describe(),
                 "calibrated": self.calibrated, **self.info}
 
+    @property
+    def regression(self) -> bool:
+        """Whether the model predicts a continuous value (a regressor), not a class."""
+        return is_regressor(self.estimator)
+
     def predict(self, recordings: Mapping[str, Recording], progress: Progress | None = None) -> pd.DataFrame:
         """Per-window predictions of one recording (``{modality: Recording}``): ``window``,
         ``start`` and ``end`` (s), ``predicted`` (the estimator's decision, at its tuned
         threshold when it has one, as in validation), ``confidence`` (the probability of the
         predicted class: a score unless :attr:`calibrated`) and ``p:CLASS`` for every class of
-        the estimator (one-hot votes for an estimator without probabilities). A recording that does not fit raises
+        the estimator (one-hot votes for an estimator without probabilities); a regressor's
+        ``predicted`` is its value, with no confidence. A recording that does not fit raises
         :class:`~bmelearn.pipeline.MismatchError` naming the difference."""
         self.signal.check(recordings)
         X, starts = self.signal.transform(recordings, trial="upload")
@@ -79,6 +85,12 @@ class DeployableModel:
             raise DataError(f"{sources}: the features of {int((~np.isfinite(X)).any(axis=tuple(range(1, X.ndim))).sum())} "
                             "window(s) are not finite numbers: the values are too large to compute with (near 1e308); "
                             "check the recording's units and scale.")
+        if self.regression:
+            values = [np.asarray(self.estimator.predict(X[begin:begin + CHUNK]), dtype=float)
+                      for begin in range(0, len(X), CHUNK)]
+            progress(len(X), len(X))
+            return pd.DataFrame({"window": np.arange(len(X)), "start": starts, "end": starts + self.signal.length,
+                                 "predicted": np.concatenate(values) if values else np.zeros(0)})
         classes = np.asarray([str(c) for c in self.estimator.classes_], dtype=object)
         scored = capabilities(self.estimator).probabilities != "none"
         total = len(X)

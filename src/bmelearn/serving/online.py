@@ -55,6 +55,9 @@ class OnlineDecoder:
 
     def __init__(self, model: DeployableModel, rule: Decisions | None = None, forward: bool = True,
                  channels: list[str] | None = None) -> None:
+        if model.regression:
+            raise MismatchError("online decoding takes a classifier; this model predicts a continuous value (use bmelearn "
+                                "predict on recordings).")
         rule = rule or model_rule(model)
         if rule.vote < 1 or rule.debounce < 1:
             raise ConfigError(f"--vote {rule.vote}, --debounce {rule.debounce}: each counts windows, one or more.")

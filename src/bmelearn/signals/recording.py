@@ -75,8 +75,9 @@ def on_disk(data: Any) -> bool:
     return isinstance(data, LazySignal) or (isinstance(data, np.memmap) and np.issubdtype(data.dtype, np.floating))
 
 
-#: Metadata keys every recording carries (``None`` where unknown).
-META_KEYS = ("subject", "session", "repetition", "label", "trial")
+#: Metadata keys every recording carries (``None`` where unknown); ``value`` is the trial's
+#: continuous target (a score, an effort), for regression.
+META_KEYS = ("subject", "session", "repetition", "label", "trial", "value")
 
 
 def trial_id(meta: dict[str, Any]) -> str:

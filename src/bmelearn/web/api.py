@@ -102,6 +102,9 @@ def predict_array(request: Request, run_id: str, model: str, body: ArrayRequest)
 
 def _predict(cat: Catalog, run_id: str, model: str, recordings) -> Prediction:
     fitted = found(cat.model, run_id, model)
+    if fitted.regression:
+        raise HTTPException(422, f"{run_id}/{model} predicts a continuous value; the prediction service takes classifiers. "
+                                 "Use bmelearn predict for it.")
     started = time.perf_counter()
     try:
         table = fitted.predict(recordings(fitted))

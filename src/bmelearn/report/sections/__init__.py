@@ -24,6 +24,7 @@ from bmelearn.report.sections import (
     per_subject,
     quality,
     raters,
+    regression,
     robustness,
     suspects,
     training,
@@ -31,8 +32,14 @@ from bmelearn.report.sections import (
     tripod,
 )
 
-SECTIONS = tuple(m.section for m in (headline, notes, introduction, methods, metrics, data, flow, quality, examples,
-                                     per_subject, clinical, calibration, ordinal, raters, per_class, confusion, suspects,
-                                     comparison, robustness, learning, transfer, control, training, tripod, configuration))
+#: The modules of the sections, in page order.
+ORDER = (headline, notes, introduction, methods, metrics, data, flow, quality, examples, per_subject, regression, clinical,
+         calibration, ordinal, raters, per_class, confusion, suspects, comparison, robustness, learning, transfer, control,
+         training, tripod, configuration)
+#: The sections that speak of classes (accuracy, per-class scores, confusions), left out of a regression's report.
+OF_CLASSES = (headline, metrics, per_subject, per_class, confusion)
+SECTIONS = tuple(m.section for m in ORDER)
+#: The sections of a regression's report.
+REGRESSION_SECTIONS = tuple(m.section for m in ORDER if m not in OF_CLASSES)
 
-__all__ = ["SECTIONS"]
+__all__ = ["REGRESSION_SECTIONS", "SECTIONS"]

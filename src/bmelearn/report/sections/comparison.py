@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.report import text
 from bmelearn.report.cells import Table
 from bmelearn.report.page import Item, Section
@@ -27,7 +28,9 @@ def section(run: RunData) -> Section | None:
     comparisons = run.table(run_folder.COMPARISONS)
     if comparisons is None or comparisons.empty:
         return None
-    metric = text.metric_name(comparisons["metric"].iloc[0])
+    name = comparisons["metric"].iloc[0]
+    metric = REGRESSION_METRICS[name].metadata["label"] if run.regression else text.metric_name(name)
+    difference = "{:+.3g}".format if run.regression else (lambda value: f"{100 * value:+.1f}")
     tests = [TESTS.get(t, t) for t in pd.unique(comparisons["test"]) if t != "none"]
     intro = [f"Each participant counts once: the {metric} of two models is compared participant by participant"
              + (f", with {text.join_words(tests)}, two-sided" if tests else "") + ". The p-value is the chance of a "
@@ -42,16 +45,18 @@ def section(run: RunData) -> Section | None:
     several_tests = comparisons["test"].nunique() > 1  # else the intro names the test
     rows = [
         [text.protocol_label(r.protocol), f"{text.model_label(r.pipeline_a)} vs {text.model_label(r.pipeline_b)}",
-         str(r.n_subjects), f"{100 * r.difference:+.1f}", "–" if not np.isfinite(r.d_z) else f"{r.d_z:.2f}",
+         str(r.n_subjects), difference(r.difference), "–" if not np.isfinite(r.d_z) else f"{r.d_z:.2f}",
          *([r.test] if several_tests else []), p_text(r.p_value), p_text(r.p_holm),
          f"{r.min_p:.3f}" if r.min_p > 0 else "–"]
         for r in comparisons.itertuples(index=False)
     ]
-    caption = (f"Paired over participants, {metric}. Difference: the first model's mean minus the second's, in "
-               "percentage points (positive favours the first). Effect size d_z: the mean difference over its standard "
+    caption = (f"Paired over participants, {metric}. Difference: the first model's mean minus the second's, "
+               + ("in the metric's units" if run.regression else "in percentage points (positive favours the first)")
+               + ". Effect size d_z: the mean difference over its standard "
                "deviation. p: two-sided; p (Holm): corrected for the comparisons of the evaluation. Smallest possible p: "
                "the lowest p-value the test can give with this many participants.")
-    columns = ["Evaluation", "Comparison", "Participants", "Difference (points)", "Effect size d_z",
+    columns = ["Evaluation", "Comparison", "Participants", "Difference" if run.regression else "Difference (points)",
+               "Effect size d_z",
                *(["Test"] if several_tests else []), "p", "p (Holm)", "Smallest possible p"]
     items = [Item(table=Table(columns, rows, id="comparisons-table", caption=caption, row_headers=2))]
     ranking = pd.DataFrame(run.summary[run_folder.SUMMARY_RANKING])

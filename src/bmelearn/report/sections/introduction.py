@@ -19,7 +19,8 @@ def section(run: RunData) -> Section:
         + (" (simulated data, not recordings of people)" if text.is_simulated(dataset) else "") + ": "
         f"{text.plural(overview.n_trials, 'trial')} from {text.plural(overview.n_subjects, 'participant')} in "
         f"{text.plural(len(overview.sessions), 'recording session')}, with "
-        f"{text.plural(len(classes), 'class', 'classes')} to recognise ({text.join_words(classes)})."
+        + ("a continuous value of each trial to predict (regression)." if run.regression else
+           f"{text.plural(len(classes), 'class', 'classes')} to recognise ({text.join_words(classes)}).")
         + (f" Signals recorded: {text.join_words(signals)}." if signals else "")
     )
     models = [(text.model_label(model["label"] or model["name"]), MODELS[model["name"]].description)

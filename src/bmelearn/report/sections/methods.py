@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from bmelearn.evaluation.metrics import METRICS
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.features.registry import FEATURES, GROUPS
 from bmelearn.models import MODELS
 from bmelearn.report import text
@@ -22,9 +23,10 @@ from bmelearn.runs import folder as run_folder
 #: The parameters that define each model in a methods text (besides any the configuration sets).
 KEY_PARAMETERS = {"lda": ("solver", "shrinkage"), "svm": ("kernel", "C", "gamma"), "rf": ("n_estimators", "max_features"),
                   "knn": ("n_neighbors", "weights"), "logreg": ("C", "max_iter"),
-                  "ordinal_logit": ("order", "alpha"),
-                  **dict.fromkeys(("mlp", "cnn", "lstm", "gru"), ("hidden", "blocks", "activation", "dropout", "optimizer",
-                                                                   "lr", "batch_size", "max_epochs", "patience")),
+                  "ordinal_logit": ("order", "alpha"), "ridge": ("alpha",), "rf_regressor": ("n_estimators", "max_features"),
+                  **dict.fromkeys(("mlp", "cnn", "lstm", "gru", "mlp_regressor", "cnn_regressor"),
+                                  ("hidden", "blocks", "activation", "dropout", "optimizer", "lr", "batch_size", "max_epochs",
+                                   "patience")),
                   **dict.fromkeys(("minirocket", "multirocket"), ("n_kernels",))}
 #: The software versions of run.json, by their key there, as a paper names them.
 SOFTWARE = {"bmelearn": "bmelearn", "numpy": "NumPy", "scikit-learn": "scikit-learn", "scipy": "SciPy", "python": "Python"}
@@ -124,7 +126,8 @@ def _models(config: Mapping[str, Any]) -> str:
                   if any(name == "scale" for name, _ in pipeline.steps[:-1]) else "")
         words.append(f"{text.model_label(model['label'] or model['name'])} ({package} {type(estimator).__name__}{scaled}"
                      + (f"; {text.parameter_words(shown)}" if shown else "") + ")")
-    sentence = f"The classifiers were {text.join_words(words)}."
+    sentence = f"The {'regression models' if config['evaluation'].get('task') == 'regression' else 'classifiers'} were " \
+               f"{text.join_words(words)}."
     if (point := config["evaluation"]["operating_point"]) is not None:
         target = point["target"] if point["value"] is None else f"{point['value']:.0%} {point['target']}"
         sentence += f" The decision threshold was tuned on the training folds for {target}."
@@ -144,6 +147,11 @@ def _protocols(run: RunData) -> str:
 
 
 def _metrics(run: RunData) -> str:
+    if run.regression:
+        names = text.join_words([entry.metadata["label"] for entry in REGRESSION_METRICS.values()])
+        return (f"Each trial's value was predicted window by window; we report {names}, computed on all the test windows "
+                "of each participant and averaged over participants, and the Bland–Altman bias and limits of agreement "
+                "(Bland & Altman 1986) of each trial's mean prediction.")
     measured = set(run.scores.subject_scores["metric"])
     overall = [text.metric_name(m) for m, e in METRICS.items() if m in measured and e.metadata["scope"] == "overall"]
     per_class = [text.metric_name(m) for m, e in METRICS.items() if m in measured and e.metadata["scope"] != "overall"]

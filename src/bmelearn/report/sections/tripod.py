@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bmelearn.datasets import DATASETS
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.models import MODELS
 from bmelearn.report import text
 from bmelearn.report.cells import number, percent, percent_range
@@ -82,7 +83,9 @@ ITEMS = (
 )
 
 #: The sections an answer points to, by their anchor, as the contents name them.
-SECTION_TITLES = {"what-was-done": "What was done", "methods": "Methods", "metrics": "How to read the numbers",
+#: The anchors of the sections a regression's report leaves out (they speak of classes).
+OF_CLASSES = ("headline", "metrics", "per-subject")
+SECTION_TITLES = {"regression": "How close the predictions come", "what-was-done": "What was done", "methods": "Methods", "metrics": "How to read the numbers",
                   "data": "The data", "quality": "Signal quality", "flow": "Flow of the data",
                   "per-subject": "Results per participant", "headline": "Main results", "clinical": "Sensitivity, specificity and curves",
                   "calibration": "Calibration: can the confidence be trusted?", "transfer": "Learning from other participants",
@@ -153,6 +156,7 @@ def _answers(run: RunData) -> dict[str, tuple[str, str]]:
         "13": (f"Windows per class: {classes}; largest to smallest class {_ratio(counts)}. Balanced accuracy weighs every "
                "class the same.", "data"),
         "15": (_output(run), _output_section(run)),
+        **(_regression_items(run, models, protocols) if run.regression else {}),
         "16": ("Internal evaluation only: development and test data come from the same dataset, split by "
                f"{text.join_words(protocols)}.", "methods"),
         "18f": (_code(run), "configuration"),
@@ -174,6 +178,8 @@ def _answers(run: RunData) -> dict[str, tuple[str, str]]:
     if (spread := _spread(run)):
         answers["12d"] = ("Scores per participant, each participant's score with its interval.", "per-subject")
         answers["23b"] = (spread, "per-subject")
+    if run.regression:  # a regression's scores are all in its own section
+        answers = {n: (said, "regression" if where in OF_CLASSES else where) for n, (said, where) in answers.items()}
     return answers
 
 
@@ -218,6 +224,16 @@ def _features(features: dict) -> str:
                if selection else "; no selection") + ".")
 
 
+def _regression_items(run: RunData, models: list[str], protocols: list[str]) -> dict[str, tuple[str, str]]:
+    """The items that say what is predicted when it is a continuous value, not a class."""
+    return {"4": (f"Develops {text.join_words(models)} to predict a continuous value of each trial and evaluates them "
+                  f"internally ({text.join_words(protocols)}).", "what-was-done"),
+            "8a": ("The value of each trial (evaluation.task: regression), the target of each window cut from it.", "data"),
+            "10": (f"{text.plural(run.overview.n_subjects, 'participant')}, {text.plural(run.overview.n_trials, 'trial')}, "
+                   f"{text.plural(int(run.window_counts.sum()), 'analysis window')}.", "data"),
+            "13": ("Not applicable: a continuous target has no classes.", "")}
+
+
 def _raters(labels: dict | None) -> dict[str, tuple[str, str]]:
     """Items 8a and 8b when the labels came from several raters (``labels`` of the experiment)."""
     if labels is None:
@@ -250,6 +266,10 @@ def _calibration(config: dict) -> str:
 
 
 def _measures(run: RunData) -> str:
+    if run.regression:
+        measured = [entry.metadata["label"] for entry in REGRESSION_METRICS.values()]
+        return (f"{text.join_words(measured)} of each participant's test windows, with {run.confidence:.0%} BCa bootstrap "
+                "intervals, and the Bland–Altman bias and limits of agreement of each trial's mean prediction.")
     measured = list(dict.fromkeys(run.scores.subject_scores["metric"]))
     n_boot, confidence = run.config["evaluation"]["n_boot"], run.confidence
     return (f"{text.sentence_start(text.join_words([text.metric_name(m) for m in measured]))}"
@@ -270,6 +290,8 @@ def _ratio(counts) -> str:
 
 
 def _output(run: RunData) -> str:
+    if run.regression:
+        return "The predicted value of each window (a trial's windows can be averaged)."
     predictions = run.table(run_folder.PREDICTIONS)
     probabilities = predictions is not None and any(c.startswith("p:") for c in predictions.columns)
     said = ("The probability of each class for each window, and the predicted class" if probabilities
@@ -326,18 +348,30 @@ def _best(run: RunData) -> tuple[str, dict] | None:
     means = {p: s for p in summary.get(protocol, {}) if (s := summary_stats(summary, protocol, p, run.compare))}
     if not means:
         return None
-    model = max(means, key=lambda p: means[p]["mean"])
+    lower_is_better = run.regression and not REGRESSION_METRICS[run.compare].metadata["higher_is_better"]
+    model = (min if lower_is_better else max)(means, key=lambda p: means[p]["mean"])
     return model, means[model]
+
+
+def _metric(run: RunData) -> str:
+    """The compared metric as a reader names it."""
+    return REGRESSION_METRICS[run.compare].metadata["label"] if run.regression else text.metric_name(run.compare)
+
+
+def _said(run: RunData, value: float) -> str:
+    """A value of the compared metric: a percentage, or a regression's number in its own units."""
+    return f"{value:.3g}" if run.regression else f"{percent(value)}\u00a0%"
 
 
 def _performance(run: RunData) -> str:
     if (best := _best(run)) is None:
         return ""
     model, stats = best
-    interval = percent_range(stats["ci_low"], stats["ci_high"])
-    return (f"{text.sentence_start(text.metric_name(run.compare))} of {text.model_label(model)} "
-            f"({text.in_sentence(text.protocol_label(_primary(run)))}): {percent(stats['mean'])}\u00a0%"
-            + (f" ({run.confidence:.0%} interval {interval}\u00a0%)" if interval != "–" else "") + ".")
+    low, high = stats["ci_low"], stats["ci_high"]
+    between = f"{low:.3g} to {high:.3g}" if run.regression else f"{percent_range(low, high)}\u00a0%"
+    interval = f" ({run.confidence:.0%} interval {between})" if np.isfinite(low) and np.isfinite(high) else ""
+    return (f"{text.sentence_start(_metric(run))} of {text.model_label(model)} "
+            f"({text.in_sentence(text.protocol_label(_primary(run)))}): {_said(run, stats['mean'])}{interval}.")
 
 
 def _spread(run: RunData) -> str:
@@ -348,6 +382,7 @@ def _spread(run: RunData) -> str:
     model, stats = best
     if not (np.isfinite(stats["min"]) and np.isfinite(stats["max"])):
         return ""
-    return (f"{text.sentence_start(text.metric_name(run.compare))} of {text.model_label(model)} from "
-            f"{percent(stats['min'])} to {percent(stats['max'])}\u00a0% over "
-            f"{text.plural(len(stats['per_subject']), 'participant')}.")
+    return (f"{text.sentence_start(_metric(run))} of {text.model_label(model)} from "
+            + (f"{stats['min']:.3g} to {stats['max']:.3g}" if run.regression
+               else f"{percent(stats['min'])} to {percent(stats['max'])}\u00a0%")
+            + f" over {text.plural(len(stats['per_subject']), 'participant')}.")
