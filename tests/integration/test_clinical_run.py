@@ -77,3 +77,16 @@ def test_labels_are_checked_on_models_that_knew_the_subject():
     assert list(within_subjects(predictions, both)["protocol"]) == ["cross_session"]
     only_loso = predictions[predictions["protocol"] == "loso"]
     assert within_subjects(only_loso, {"loso": LeaveOneSubjectOut()}).equals(only_loso)  # nothing else to use
+
+
+def test_an_ordinal_scale_is_given_or_made_of_numbers():
+    from bmelearn.errors import ConfigError
+    from bmelearn.runs.plan import make_plan
+
+    ordinal = make_plan(load_config(None, ["evaluation.ordinal=true"]))
+    assert ordinal.scale(["10", "2", "0"]) == ("0", "2", "10")  # numbers by value, not as text
+    with pytest.raises(ConfigError, match=r"evaluation.ordinal: the classes \['low', 'high'\] are not numbers"):
+        ordinal.scale(["low", "high"])
+    given = make_plan(load_config(None, ["evaluation.ordinal=true", "dataset.classes=[rest, hand close]"]))
+    assert given.scale(["rest", "hand close"]) == ("rest", "hand close")
+    assert make_plan(load_config(None, [])).scale(["low", "high"]) == ()  # not ordinal

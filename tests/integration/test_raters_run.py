@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
 from bmelearn.errors import ConfigError, DataError
 from bmelearn.runs import folder as run_folder
@@ -55,6 +56,13 @@ def test_ratings_from_a_file_left_out_trials_are_counted(soft_run, tmp_path):
     assert pd.read_csv(folder / run_folder.RECORDINGS)["trial"].nunique() == len(trials) - 1
     notes = run_folder.read_json(folder, run_folder.RUN)["notes"]
     assert any(f"1 of {len(trials)} trials have no rating" in n for n in notes)
+    from bmelearn.report.run import RunData
+    from bmelearn.report.sections import flow
+
+    config = yaml.safe_load((folder / run_folder.CONFIG).read_text(encoding="utf-8"))
+    read, *_ = flow.steps(RunData(folder, config))
+    assert f"{len(trials)} trials" in read.main[0].lines  # every trial read, the unrated one included
+    assert read.side[0].lines == ["1 trial: no rating"]
 
 
 @pytest.mark.parametrize(("labels", "message"), [

@@ -6,11 +6,14 @@ from its ratings (:func:`bmelearn.evaluation.raters.consensus`): one rater's, th
 the Dawid–Skene latent truth, or **soft labels**. Soft labels are learnt through duplicated
 rows: each training window appears once per rater, with that rater's label
 (:func:`expand_votes`). For any classifier this minimises the expected loss under the share of
-raters per class, and for a network trained with cross-entropy it is exactly the soft
-cross-entropy (the sum over the copies is n_raters × −Σ_c share_c log q_c). The copies are
+raters per class, and for a network trained with cross-entropy it is the soft cross-entropy
+(the sum over the copies is n_raters × −Σ_c share_c log q_c; a trial rated by more raters
+weighs more, when not every rater rated every trial). The copies are
 made inside each fit (the evaluation's, the learning curve's and the final model's), from the
 training windows only, so nothing crosses a fold; they are adjacent, so contiguous inner
-splits keep a window's copies together. (The transfer curve fine-tunes on the majority.)
+splits (forward feature selection) keep a window's copies together. A network's
+early-stopping split, taken per class, can hold one copy of a window while another is trained
+on: it only decides when training stops. (The transfer curve fine-tunes on the majority.)
 
 After the evaluation, each pipeline's out-of-fold predictions are scored against every
 reference (:func:`rater_scores`: each rater, the consensus, the soft labels and, when they

@@ -127,7 +127,7 @@ def windows_sentence(windows: Mapping[str, Any], n_windows: int) -> str:
     if windows["whole"]:
         return f"Each trial was analysed whole, as one window: {plural(n_windows, 'window')} in total."
     return (f"The recordings were cut into short analysis windows of {window_words(windows)}: "
-            f"{plural(n_windows, 'window')} in total. Each window is classified on its own, as a device deciding "
+            f"{plural(n_windows, 'window')} in total. Each window is predicted on its own, as a device deciding "
             "continuously in real time would do, so the scores below count windows, not whole movements.")
 
 

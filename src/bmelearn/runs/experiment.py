@@ -193,7 +193,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         n_trials = raw.meta["trial"].nunique()
         raw, targets = plan.labels.apply(raw)
         if unrated := n_trials - len(targets.trials):
-            excluded.append(("trial", unrated, "no rating"))
+            excluded.append(("trial", unrated, run_folder.UNRATED))
     progress("checking signal quality", 0, 1)
     cached = plan.cache_folder(final, "features") is not None
     # one pass, for both caches' keys; hashing releases the GIL
@@ -216,8 +216,9 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = plan.target(windows)
     positive = None if plan.scoring.task == "regression" else plan.positive_class(windows.classes, y)
-    pipelines = plan.pipelines(signal, positive, windows.classes)
-    scores = assess(replace(plan.scoring, positive=positive), inputs, uses, windows, signal, pipelines, plan.protocols,
+    scale = plan.scale(windows.classes)
+    pipelines = plan.pipelines(signal, positive, scale)
+    scores = assess(replace(plan.scoring, positive=positive, ordinal=scale), inputs, uses, windows, signal, pipelines, plan.protocols,
                     progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
     votes = None if targets is None else targets.votes(trial_ids(windows.meta))
     rows, labels = (slice(None), y) if votes is None else expand_votes(np.arange(len(y)), votes, windows.classes)
@@ -245,7 +246,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)
-        model = DeployableModel(deployed, estimator, windows.classes, info)
+        model = DeployableModel(deployed, estimator, [] if plan.scoring.task == "regression" else windows.classes, info)
         if calibration and (agreement := online_agreement(model, calibration)) is not None:
             info["online"] = agreement  # zero-phase filters: what running them forward changes
         save_model(model, path)

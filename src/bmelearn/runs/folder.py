@@ -58,6 +58,9 @@ CHANNEL_QUALITY = "channel_quality.csv"
 #: What was left out before the analysis, for the flow diagram: level (subject, session, trial,
 #: window or channel), count, reason (in words a reader understands).
 EXCLUSIONS = "exclusions.csv"
+#: The reason of the trials left out because no rater rated them (labels:); they are not in
+#: RECORDINGS, which lists what was analysed.
+UNRATED = "no rating"
 #: Agreement of the raters with each other and with each pipeline (bmelearn.evaluation.raters):
 #: protocol and pipeline (empty for the raters among themselves), measure, raters, value,
 #: ci_low, ci_high, items.
@@ -88,6 +91,7 @@ SUMMARY_PROTOCOLS = "protocols"  # protocol → pipeline → metric → mean, ci
 SUMMARY_COMPARISONS = "comparisons"
 SUMMARY_RANKING = "ranking"
 SUMMARY_CONTROL = "control"
+SUMMARY_SCALE = "ordinal_scale"  # the classes lowest first when they are ordered (evaluation.ordinal), else []
 SUMMARY_PRIMARY = "primary_protocol"  # the protocol the run is summed up by (evaluation.primary, else the hardest)
 
 # keys of run.json

@@ -209,7 +209,8 @@ class OperatingPoint:
 class Plan:
     """Everything a run does, built and checked before any data is read (see the module text).
     ``models`` are the unfitted pipelines by key; ``positive`` the configured positive class;
-    ``cache``: True (beside the run folder), False or a folder."""
+    ``cache``: True (beside the run folder), False or a folder; ``ordinal``: the classes are
+    ordered (:meth:`scale`)."""
 
     name: str
     data: DataSpec
@@ -222,20 +223,35 @@ class Plan:
     execution: Execution
     cache: bool | str
     labels: LabelsSpec | None = None
+    ordinal: bool = False
 
     @property
     def uses(self) -> dict[str, str]:
         """The input each model takes: ``raw`` windows or ``features``."""
         return {k: "raw" if capabilities(m).input == "windows" else "features" for k, m in self.models.items()}
 
+    def scale(self, classes: list[str]) -> tuple[str, ...]:
+        """The ordered classes, lowest first, of an ordinal task (empty otherwise): as
+        dataset.classes or labels.classes list them, else numbers by value; text classes in
+        no given order are a ConfigError (an alphabetical order is not a scale)."""
+        if not self.ordinal:
+            return ()
+        if self.data.classes is not None or (self.labels is not None and self.labels.classes is not None):
+            return tuple(classes)
+        numbers = pd.to_numeric(pd.Series(classes, dtype=object), errors="coerce")
+        if numbers.isna().any():
+            raise ConfigError(f"evaluation.ordinal: the classes {classes} are not numbers, so their order is not known; "
+                              "list them lowest first in dataset.classes (or labels.classes for raters' labels).")
+        return tuple(np.asarray(classes, dtype=object)[np.argsort(numbers.to_numpy(), kind="stable")])
+
     def pipelines(self, signal: SignalPipeline, positive: str | None,
-                  classes: list[str] | None = None) -> dict[str, BaseEstimator]:
+                  scale: tuple[str, ...] = ()) -> dict[str, BaseEstimator]:
         """The models as evaluated: with feature selection over ``signal``'s features in front of
-        those on features, with the operating point on ``positive`` when one is asked for, and,
-        for ordinal classes, ordinal models given the ``classes``' order where none was set."""
+        those on features, with the operating point on ``positive`` when one is asked for, and
+        ordinal models given the ordinal ``scale`` (:meth:`scale`) where no order was set."""
         pipelines = dict(self.models)
-        if self.scoring.ordinal and classes is not None:
-            pipelines = {k: p.set_params(**{name: list(classes) for name, value in p.get_params().items()
+        if scale:
+            pipelines = {k: p.set_params(**{name: list(scale) for name, value in p.get_params().items()
                                             if name.split("__")[-1] == "order" and value is None})
                          for k, p in ((k, clone(p)) for k, p in pipelines.items())}
         if (s := self.selection) is not None:
@@ -304,7 +320,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
         control=None if control is None else Decisions(control.vote, control.reject_below, control.rest,
                                                         control.debounce),
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
-        ordinal=evaluation.ordinal, task=evaluation.task,
+        task=evaluation.task,
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
     protocols = {name: make_protocol(name, **params) for step in config.protocols for name, params in step.items()}
@@ -321,6 +337,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
         scoring=scoring,
         execution=Execution(config.execution.backend, config.execution.workers, config.execution.scheduler),
         cache=config.execution.cache,
+        ordinal=evaluation.ordinal,
         labels=None if (labels := config.labels) is None else LabelsSpec(
             labels.file, None if labels.simulate is None else tuple(labels.simulate), labels.target, labels.level,
             labels.classes, Stream.RATERS.seed(config.seed), labels.per_item),

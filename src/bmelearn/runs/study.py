@@ -73,8 +73,8 @@ class Scoring:
     ``compare`` metric of the pipeline statistics, the ``positive`` class of a binary task (None
     otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
     robustness test, decision-level ``control`` scoring, learning curve and transfer curve
-    (numbers of repetitions per class), whether the classes are ``ordinal`` (in the task's
-    order, lowest first), the ``task`` (``classification`` or ``regression``), the ``dataset`` name of the results rows, and the
+    (numbers of repetitions per class), the ``ordinal`` scale (the classes lowest first; empty
+    when they are not ordered), the ``task`` (``classification`` or ``regression``), the ``dataset`` name of the results rows, and the
     experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
@@ -88,7 +88,7 @@ class Scoring:
     control: Decisions | None = None
     learning_curve: tuple[int, ...] = ()
     transfer: tuple[int, ...] = ()
-    ordinal: bool = False
+    ordinal: tuple[str, ...] = ()
     task: str = "classification"
 
 
@@ -122,6 +122,7 @@ class Assessment:
     ordinal: pd.DataFrame | None = None
     ordinal_summary: pd.DataFrame | None = None
     bland_altman: pd.DataFrame | None = None
+    scale: tuple[str, ...] = ()
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
         """The tables as the files of :mod:`bmelearn.runs.folder` (the optional ones when measured),
@@ -153,6 +154,7 @@ class Assessment:
             run_folder.SUMMARY_PROTOCOLS: self.summary,
             run_folder.SUMMARY_COMPARISONS: self.comparisons.to_dict(orient="records"),
             run_folder.SUMMARY_RANKING: self.ranking.to_dict(orient="records"), run_folder.SUMMARY_CONTROL: control,
+            run_folder.SUMMARY_SCALE: list(self.scale),
         })
 
 
@@ -218,8 +220,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         agreement = model_agreement(evaluation.predictions, targets, scoring.n_boot, scoring.confidence, seed)
     ordinal = ordinal_summary = None
     if scoring.ordinal:
-        ordinal, ordinal_summary = ordinal_scores(evaluation.predictions, windows.classes, scoring.n_boot, scoring.confidence,
-                                    Stream.ORDINAL.seed(scoring.seed), scoring.dataset)
+        ordinal, ordinal_summary = ordinal_scores(evaluation.predictions, list(scoring.ordinal), scoring.n_boot,
+                                                  scoring.confidence, Stream.ORDINAL.seed(scoring.seed), scoring.dataset)
     progress("summarizing: means over subjects and comparisons", 0, 1)
 
     def means(table: pd.DataFrame | None, points: tuple[str, ...], stream: Stream) -> pd.DataFrame | None:
@@ -255,6 +257,7 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         ordinal=ordinal,
         ordinal_summary=ordinal_summary,
         bland_altman=agreement_with_truth(evaluation.predictions, scoring.confidence) if regression else None,
+        scale=scoring.ordinal,
     )
 
 

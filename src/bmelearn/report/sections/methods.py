@@ -88,7 +88,7 @@ def _windows(run: RunData) -> str:
     if windows["whole"]:
         return f"Each trial was classified whole, as one window ({text.plural(n, 'window')})."
     return (f"The signals were cut into analysis windows of {text.window_words(windows)}; "
-            f"{text.plural(n, 'window')} in all, each classified on its own.")
+            f"{text.plural(n, 'window')} in all, each predicted on its own.")
 
 
 def _features(features: Mapping[str, Any]) -> str:
@@ -149,9 +149,12 @@ def _protocols(run: RunData) -> str:
 def _metrics(run: RunData) -> str:
     if run.regression:
         names = text.join_words([entry.metadata["label"] for entry in REGRESSION_METRICS.values()])
+        pooled = [text.in_sentence(text.protocol_label(p)) for p in run.protocols.index[run.protocols["pooled"]]]
         return (f"Each trial's value was predicted window by window; we report {names}, computed on all the test windows "
-                "of each participant and averaged over participants, and the Bland–Altman bias and limits of agreement "
-                "(Bland & Altman 1986) of each trial's mean prediction.")
+                "of each participant and averaged over participants"
+                + (f" ({text.join_words(pooled)}: on the test windows of all participants together)" if pooled else "")
+                + ", and the Bland–Altman bias and limits of agreement (Bland & Altman 1986) of each trial's mean "
+                "prediction.")
     measured = set(run.scores.subject_scores["metric"])
     overall = [text.metric_name(m) for m, e in METRICS.items() if m in measured and e.metadata["scope"] == "overall"]
     per_class = [text.metric_name(m) for m, e in METRICS.items() if m in measured and e.metadata["scope"] != "overall"]
@@ -168,7 +171,8 @@ def _intervals(run: RunData) -> str:
         return "No confidence intervals were computed (no bootstrap resamples)."
     return (f"{confidence:.0%} confidence intervals are bias-corrected and accelerated (BCa) bootstrap intervals with "
             f"{n_boot} resamples, expanded for small samples (Hesterberg 2015): for a participant's score, the "
-            "participant's test trials were resampled with replacement within each class (windows of one trial are not "
+            "participant's test trials were resampled with replacement" + ("" if run.regression else " within each class")
+            + " (windows of one trial are not "
             "independent); for a mean over participants, and for scores pooled over participants, the participants "
             "were resampled.")
 

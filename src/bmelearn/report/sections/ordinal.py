@@ -22,7 +22,7 @@ def section(run: RunData) -> Section | None:
     summary = run.table(run_folder.ORDINAL_SUMMARY)
     if summary is None or summary.empty:
         return None
-    scale = " < ".join(run.classes)
+    scale = " < ".join(run.summary[run_folder.SUMMARY_SCALE])
     rows = []
     for (protocol, pipeline), block in summary.groupby(["protocol", "pipeline"], sort=False):
         by_metric = block.set_index("metric")

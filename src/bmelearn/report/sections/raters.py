@@ -44,15 +44,18 @@ def _source(config: dict, n_raters: int) -> str:
 
 def _human_range(among: pd.DataFrame, mine: pd.DataFrame) -> str:
     """A sentence: is the model's agreement with the raters within theirs with each other?"""
-    pairs, model = among[among["raters"] != "all"]["value"], mine["value"]
+    pairs, model = among[among["raters"] != "all"], mine["value"]
     if pairs.empty or model.empty:
         return ""
-    low, high, median = pairs.min(), pairs.max(), model.median()
+    low, high, median = pairs["value"].min(), pairs["value"].max(), model.median()
     where = ("within the range of the raters' agreement with each other" if low <= median <= high else
              "above every pair of raters" if median > high else "below every pair of raters")
-    return (f"Its median agreement with a rater, {median:.2f}, is {where} ({low:.2f} to {high:.2f}). A model that agrees "
-            "with the raters as well as they agree with each other labels like one more rater; above them, it may be "
-            "closer to the truth than any one of them.")
+    items = ("" if mine["items"].max() == pairs["items"].max() else
+             f" (the model on the {int(mine['items'].max())} items it was tested on, the raters on all "
+             f"{int(pairs['items'].max())})")
+    return (f"Its median agreement with a rater, {median:.2f}, is {where} ({low:.2f} to {high:.2f}){items}. A model that "
+            "agrees with the raters as well as they agree with each other labels like one more rater; above them, it may "
+            "be closer to the truth than any one of them.")
 
 
 def section(run: RunData) -> Section | None:
@@ -63,7 +66,8 @@ def section(run: RunData) -> Section | None:
     agreement = agreement.fillna({"protocol": "", "pipeline": ""})
     among = agreement[agreement["pipeline"] == ""]
     n_raters = len({name for pair in among["raters"] if pair != "all" for name in pair.split(" & ")})
-    intro = [f"{_source(config, n_raters)} The models learnt {_target(config)}. Agreement is Cohen's kappa for each pair "
+    weights = "" if config["level"] == "nominal" else " with quadratic weights (a near miss counts less)"
+    intro = [f"{_source(config, n_raters)} The models learnt {_target(config)}. Agreement is Cohen's kappa{weights} for each pair "
              "(1: always the same label, 0: no more often than by chance), with Fleiss' kappa and Krippendorff's alpha "
              f"over all raters; the intervals resample subjects ({text.plural(int(among['items'].max()), 'item')})."]
     learnt = scores[scores["metric"] == "target accuracy"]

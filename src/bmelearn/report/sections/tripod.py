@@ -83,8 +83,8 @@ ITEMS = (
 )
 
 #: The sections an answer points to, by their anchor, as the contents name them.
-#: The anchors of the sections a regression's report leaves out (they speak of classes).
-OF_CLASSES = ("headline", "metrics", "per-subject")
+#: The anchors of the sections that a regression's report leaves out and that items point to.
+CLASS_ANCHORS = ("headline", "metrics", "per-subject")
 SECTION_TITLES = {"regression": "How close the predictions come", "what-was-done": "What was done", "methods": "Methods", "metrics": "How to read the numbers",
                   "data": "The data", "quality": "Signal quality", "flow": "Flow of the data",
                   "per-subject": "Results per participant", "headline": "Main results", "clinical": "Sensitivity, specificity and curves",
@@ -145,7 +145,7 @@ def _answers(run: RunData) -> dict[str, tuple[str, str]]:
                f"{text.plural(int(counts.sum()), 'analysis window')}: {classes}.", "data"),
         "11": (_missing(run), "flow"),
         "12a": ("; ".join(f"{text.protocol_label(p)}: {d}" for p, d in run.protocols["description"].items())
-                + ". Every window was tested once, by a model trained without its trial.", "methods"),
+                + ". Every test window was predicted once, by a model trained without its trial.", "methods"),
         "12b": (_scaling(run), "methods"),
         "12c": (f"Models: {text.join_words(models)}{_calibration(config)}; internal validation: "
                 f"{text.join_words(protocols)}; every random step seeded from seed {seed}.", "methods"),
@@ -179,7 +179,7 @@ def _answers(run: RunData) -> dict[str, tuple[str, str]]:
         answers["12d"] = ("Scores per participant, each participant's score with its interval.", "per-subject")
         answers["23b"] = (spread, "per-subject")
     if run.regression:  # a regression's scores are all in its own section
-        answers = {n: (said, "regression" if where in OF_CLASSES else where) for n, (said, where) in answers.items()}
+        answers = {n: (said, "regression" if where in CLASS_ANCHORS else where) for n, (said, where) in answers.items()}
     return answers
 
 
