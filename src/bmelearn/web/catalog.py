@@ -20,12 +20,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bmelearn.errors import DataError
 from bmelearn.evaluation.protocols import headline_protocol, protocol_title
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.runs import folder as run_folder
 from bmelearn.serving import DeployableModel, load_model
 from bmelearn.web.schema import ModelCard
 
-#: The metric a run is summed up by on the runs page.
+#: The metric a run is summed up by on the runs page (a regression: R²).
 HEADLINE_METRIC = "balanced_accuracy"
+REGRESSION_HEADLINE = "r2"
 
 
 #: The keys every model card file holds (written by :func:`bmelearn.serving.save_model`).
@@ -67,23 +69,34 @@ class Run:
     primary: str | None = None
 
     @property
+    def regression(self) -> bool:
+        """Whether the run learnt a continuous value (evaluation.task: regression)."""
+        return (self.config.get("evaluation") or {}).get("task") == "regression"
+
+    @property
     def headline(self) -> dict[str, Any] | None:
-        """The best pipeline by balanced accuracy, with its interval, under the protocol the run is
+        """The best pipeline by balanced accuracy (a regression: R²), with its interval, under the protocol the run is
         summed up by (its ``primary`` protocol; for a run without one, the hardest:
         :func:`~bmelearn.evaluation.protocols.headline_protocol`), named with the question it answers."""
         protocol = headline_protocol(self.protocols, self.primary)
         if protocol is None:
             return None
-        scores = {p: m[HEADLINE_METRIC] for p, m in self.summary.get(protocol, {}).items()
-                  if m.get(HEADLINE_METRIC, {}).get("mean") is not None}
+        metric = REGRESSION_HEADLINE if self.regression else HEADLINE_METRIC
+        scores = {p: m[metric] for p, m in self.summary.get(protocol, {}).items() if m.get(metric, {}).get("mean") is not None}
         if not scores:
             return None
         best = max(scores, key=lambda p: scores[p]["mean"])
         value = scores[best]
-        return {"protocol": protocol, "label": protocol_title(protocol), "pipeline": best, "metric": HEADLINE_METRIC,
+        return {"protocol": protocol, "label": protocol_title(protocol), "pipeline": best, "metric": metric,
                 "mean": value["mean"], "ci_low": value.get("ci_low"), "ci_high": value.get("ci_high")}
 
-    def metrics(self, names: tuple[str, ...] = ("accuracy", "balanced_accuracy", "ece")) -> list[dict[str, Any]]:
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The metrics the run's page shows: accuracy and balanced accuracy, or a regression's."""
+        return tuple(REGRESSION_METRICS) if self.regression else ("accuracy", "balanced_accuracy")
+
+    def metrics(self, names: tuple[str, ...] = ("accuracy", "balanced_accuracy", "ece", *REGRESSION_METRICS)
+                ) -> list[dict[str, Any]]:
         """Mean over subjects of each metric with its interval, one row per protocol and pipeline."""
         rows = []
         for protocol, pipelines in self.summary.items():

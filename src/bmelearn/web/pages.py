@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from bmelearn.errors import BmeError
+from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.report.text import model_label, protocol_label
 from bmelearn.serving import Upload, from_uploads
 from bmelearn.serving.inputs import NAMED_SUFFIXES, TEXT_SUFFIXES
@@ -27,6 +28,13 @@ log = logging.getLogger("bmelearn.web")
 router = APIRouter(include_in_schema=False)
 templates = jinja2.Environment(loader=jinja2.PackageLoader("bmelearn.web", "templates"), autoescape=True)
 templates.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}"
+#: A score as its metric is read: a share in percent (its unit given by ``unit``), a regression's
+#: metric in its own units.
+templates.filters["score"] = lambda v, metric: ("–" if v is None else f"{v:.3g}" if metric in REGRESSION_METRICS
+                                                else f"{100 * v:.1f}")
+templates.filters["unit"] = lambda metric: "" if metric in REGRESSION_METRICS else "\u00a0%"
+templates.filters["metric"] = lambda metric: (REGRESSION_METRICS[metric].metadata["label"] if metric in REGRESSION_METRICS
+                                              else metric.replace("_", " "))
 templates.filters["model"] = model_label  # LDA, random forest: the report's names
 templates.filters["protocol"] = protocol_label
 
@@ -81,7 +89,7 @@ def runs_page(request: Request, q: str = "", sort: str = "date") -> HTMLResponse
         runs = [r for r in runs if needle in " ".join([r.id, r.name, r.dataset, *r.pipelines, *r.protocols]).lower()]
     key, reverse = SORTS.get(sort, SORTS["date"])
     runs.sort(key=lambda r: _sort_value(r, key), reverse=reverse)
-    return page(request, "runs.html", runs=runs, q=q, sort=sort, sorts=list(SORTS), metric=HEADLINE_METRIC)
+    return page(request, "runs.html", runs=runs, q=q, sort=sort, sorts=list(SORTS))
 
 
 def _sort_value(run: Run, key: str) -> Any:
@@ -93,7 +101,7 @@ def _sort_value(run: Run, key: str) -> Any:
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     run = found(catalog(request).run, run_id)
-    return page(request, "run.html", run=run, has_report=(run.path / "report.html").is_file(), metric=HEADLINE_METRIC)
+    return page(request, "run.html", run=run, has_report=(run.path / "report.html").is_file())
 
 
 @router.get("/runs/{run_id}/report")
@@ -133,7 +141,8 @@ def models_page(request: Request) -> HTMLResponse:
 @router.get("/models/{run_id}/{model}")
 def model_page(request: Request, run_id: str, model: str) -> HTMLResponse:
     card = found(catalog(request).card, run_id, model)
-    return page(request, "model.html", card=card)
+    shown = found(catalog(request).run, run_id).shown
+    return page(request, "model.html", card=card, shown=(*shown, "ece") if "accuracy" in shown else shown)
 
 
 @router.get("/predict")
