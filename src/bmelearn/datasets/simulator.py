@@ -169,7 +169,8 @@ def _checked(n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, ac
     if size > 0.5 * memory:
         raise ConfigError(
             f"dataset: the simulated recordings ({n_subjects} subjects × {n_sessions} sessions × {n_repetitions} "
-            f"repetitions × {len(classes_of(levels, continuous))} classes of {duration:g} s) would take {size / 1e9:.3g} GB, more than half "
+            f"repetitions × {len(classes_of(levels, continuous))} classes of {duration:g} s) would take "
+            f"{size / 1e9:.3g} GB, more than half "
             f"of this machine's {memory / 1e9:.0f} GB; simulate fewer or shorter trials."
         )
     return (n_subjects, n_sessions, n_repetitions, duration, fs, n_channels, acc_fs, electrode_shift, powerline,

@@ -205,7 +205,8 @@ def evaluate(
 
         if on_score is not None and len(todo) < len(tasks):
             on_score(len(tasks) - len(todo), len(tasks))
-        fresh = run_units(score_regression_unit if regression else score_unit, [tasks[i][2] for i in todo], finished, cost=[len(tasks[i][2][0]) for i in todo],
+        fresh = run_units(score_regression_unit if regression else score_unit, [tasks[i][2] for i in todo], finished,
+                          cost=[len(tasks[i][2][0]) for i in todo],
                           threads=True)  # compiled kernels and BLAS
         for i, rows in zip(todo, fresh, strict=True):
             scored[i] = rows

@@ -211,15 +211,16 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     excluded += exclusions(raw, windows, quality.bads, plan.signal.bads)
     run_folder.write_table(folder, run_folder.EXCLUSIONS, pd.DataFrame(excluded, columns=["level", "count", "reason"]))
     recordings, examples = raw.meta, example_signals(raw, signal, windows.classes)
-    calibration = calibration_trials(raw, windows.classes) if streamable(signal) and plan.scoring.task != "regression" else []
+    regression = plan.scoring.task == "regression"
+    calibration = calibration_trials(raw, windows.classes) if streamable(signal) and not regression else []
     del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = plan.target(windows)
-    positive = None if plan.scoring.task == "regression" else plan.positive_class(windows.classes, y)
+    positive = None if regression else plan.positive_class(windows.classes, y)
     scale = plan.scale(windows.classes)
     pipelines = plan.pipelines(signal, positive, scale)
-    scores = assess(replace(plan.scoring, positive=positive, ordinal=scale), inputs, uses, windows, signal, pipelines, plan.protocols,
-                    progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
+    scores = assess(replace(plan.scoring, positive=positive, ordinal=scale), inputs, uses, windows, signal, pipelines,
+                    plan.protocols, progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
     votes = None if targets is None else targets.votes(trial_ids(windows.meta))
     rows, labels = (slice(None), y) if votes is None else expand_votes(np.arange(len(y)), votes, windows.classes)
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
@@ -246,7 +247,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
         if (network := trained_network(estimator)) is not None:
             histories[key] = pd.DataFrame(network.history_)
             info["training_seconds"] = round(network.train_seconds_, 2)
-        model = DeployableModel(deployed, estimator, [] if plan.scoring.task == "regression" else windows.classes, info)
+        model = DeployableModel(deployed, estimator, [] if regression else windows.classes, info)
         if calibration and (agreement := online_agreement(model, calibration)) is not None:
             info["online"] = agreement  # zero-phase filters: what running them forward changes
         save_model(model, path)

@@ -74,8 +74,9 @@ class Scoring:
     otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
     robustness test, decision-level ``control`` scoring, learning curve and transfer curve
     (numbers of repetitions per class), the ``ordinal`` scale (the classes lowest first; empty
-    when they are not ordered), the ``task`` (``classification`` or ``regression``), the ``dataset`` name of the results rows, and the
-    experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
+    when they are not ordered), the ``task`` (``classification`` or ``regression``), the
+    ``dataset`` name of the results rows, and the experiment ``seed`` from which every
+    :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
     seed: int

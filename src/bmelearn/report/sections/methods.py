@@ -35,7 +35,8 @@ PACKAGES = {"sklearn": "scikit-learn", "bmelearn": "bmelearn", "aeon": "aeon", "
 
 def section(run: RunData) -> Section:
     config = run.config
-    sentences = [_data(run), _labels(config.get("labels")), _preprocessing(config["preprocessing"]), _windows(run), _features(config["features"]),
+    sentences = [_data(run), _labels(config.get("labels")), _preprocessing(config["preprocessing"]), _windows(run),
+                 _features(config["features"]),
                  _models(config), _protocols(run), _metrics(run), _intervals(run), _statistics(run),
                  f"Every random step (model initialisation, bootstrap resampling) drew from a stream derived from the "
                  f"experiment seed, {config['seed']}.", _software(run)]

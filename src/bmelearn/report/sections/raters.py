@@ -67,7 +67,8 @@ def section(run: RunData) -> Section | None:
     among = agreement[agreement["pipeline"] == ""]
     n_raters = len({name for pair in among["raters"] if pair != "all" for name in pair.split(" & ")})
     weights = "" if config["level"] == "nominal" else " with quadratic weights (a near miss counts less)"
-    intro = [f"{_source(config, n_raters)} The models learnt {_target(config)}. Agreement is Cohen's kappa{weights} for each pair "
+    intro = [f"{_source(config, n_raters)} The models learnt {_target(config)}. Agreement is Cohen's kappa{weights} for "
+             "each pair "
              "(1: always the same label, 0: no more often than by chance), with Fleiss' kappa and Krippendorff's alpha "
              f"over all raters; the intervals resample subjects ({text.plural(int(among['items'].max()), 'item')})."]
     learnt = scores[scores["metric"] == "target accuracy"]

@@ -22,7 +22,8 @@ def section(run: RunData) -> Section | None:
     intro = [
         f"Each trial was classified by {text.model_label(str(first['pipeline']))} trained without it "
         f"({text.in_sentence(text.protocol_label(str(first['protocol'])))}), averaging its windows' probabilities. "
-        f"A trial is listed when the model gives its {'label learnt from the raters' if run.config.get('labels') else 'given label'} "
+        f"A trial is listed when the model gives its "
+        f"{'label learnt from the raters' if run.config.get('labels') else 'given label'} "
         "a lower probability than it usually gives trials of "
         "that class, and gives another class at least the probability it usually gives trials of that other class "
         "(confident learning; Northcutt, Jiang & Chuang 2021, J Artif Intell Res 70:1373). Such a trial may be "

@@ -85,9 +85,11 @@ ITEMS = (
 #: The sections an answer points to, by their anchor, as the contents name them.
 #: The anchors of the sections that a regression's report leaves out and that items point to.
 CLASS_ANCHORS = ("headline", "metrics", "per-subject")
-SECTION_TITLES = {"regression": "How close the predictions come", "what-was-done": "What was done", "methods": "Methods", "metrics": "How to read the numbers",
+SECTION_TITLES = {"regression": "How close the predictions come", "what-was-done": "What was done", "methods": "Methods",
+                  "metrics": "How to read the numbers",
                   "data": "The data", "quality": "Signal quality", "flow": "Flow of the data",
-                  "per-subject": "Results per participant", "headline": "Main results", "clinical": "Sensitivity, specificity and curves",
+                  "per-subject": "Results per participant", "headline": "Main results",
+                  "clinical": "Sensitivity, specificity and curves",
                   "calibration": "Calibration: can the confidence be trusted?", "transfer": "Learning from other participants",
                   "configuration": "Configuration", "raters": "Raters and their agreement"}
 
@@ -217,7 +219,8 @@ def _signals(run: RunData) -> str:
 
 
 def _features(features: dict) -> str:
-    per_modality = [f"{modality.upper()}: {', '.join(n.upper() for n in names)}" for modality, names in features["per_modality"].items()]
+    per_modality = [f"{modality.upper()}: {', '.join(n.upper() for n in names)}"
+                    for modality, names in features["per_modality"].items()]
     selection = features["selection"]
     return (f"Features of each window, chosen in the experiment file ({'; '.join(per_modality)})"
             + (f"; {selection['n_features']} selected inside each training fold ({selection['method'].replace('_', ' ')})"
