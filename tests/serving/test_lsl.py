@@ -124,7 +124,7 @@ def test_a_stream_that_pauses_or_drops_samples_is_waited_for_and_counted(lsl, si
     online = run_online(model, "bmelearn-test-faults", duration=5.5, wait=20, say=said.append)
     thread.join(10)
     assert any("sent nothing for 1 s; waiting for it" in m for m in said)
-    assert any(re.search(r"is back after 1\.\d s", m) for m in said)
+    assert _back_after(said) >= 1.0  # at least the silence (a busy machine only makes it longer)
     assert online.attrs["dropped"] == 60 and any("dropped 60 sample(s) (60 ms)" in m for m in said)
     assert len(online) >= 30 and online.attrs["pauses"] and online.attrs["pauses"][0] > 1.0
 
@@ -200,6 +200,12 @@ def test_a_stream_at_the_wrong_rate_is_said_and_when_it_is_right_again(lsl, simu
     assert any(re.search(r"is back at \d+ samples/s", m) for m in said) and len(online) > 40
 
 
+def _back_after(said: list[str]) -> float:
+    """The pause (s) of the first "is back after" message (0 when there is none)."""
+    found = [float(m.group(1)) for text in said if (m := re.search(r"is back after (\d+\.\d) s", text))]
+    return found[0] if found else 0.0
+
+
 def test_a_closed_stream_is_said_waited_for_and_taken_again(lsl, simulated, tmp_path, monkeypatch):
     """The source closes after 1 s: said (its source is gone), the decisions so far kept and
     logged; a new source under the same id is taken again where it starts."""
@@ -222,7 +228,7 @@ def test_a_closed_stream_is_said_waited_for_and_taken_again(lsl, simulated, tmp_
                                    log=tmp_path / "closed.parquet")
     thread.join(20)
     assert any("has closed (its source is gone); waiting for it" in m for m in said)
-    assert any(re.search(r"is back after [34]\.\d s", m) for m in said)
+    assert _back_after(said) >= 2.5  # at least the time without a source
     assert len(online) > 2 * 15  # decisions before and after
     assert len(pd.read_parquet(tmp_path / "closed.parquet")) == len(online)
 
