@@ -119,16 +119,21 @@ def _scores(order: list[str], level: str) -> np.ndarray:
 
 
 def _measures(matrix: np.ndarray, raters: list[str], n_categories: int, level: str,
-              scores: np.ndarray | None = None) -> dict[tuple[str, str], float]:
+              scores: np.ndarray | None = None, with_rater: int | None = None) -> dict[tuple[str, str], float]:
     """(measure, raters) → value for the raters × items ``matrix`` (category numbers; their
-    ``scores`` for the distances of interval labels)."""
+    ``scores`` for the distances of interval labels); with ``with_rater`` (an index), only the
+    pairs of that rater."""
     out = {}
     for i, j in combinations(range(len(raters)), 2):
+        if with_rater is not None and with_rater not in (i, j):
+            continue
         both = ~np.isnan(matrix[i]) & ~np.isnan(matrix[j])
         if both.sum() > 1:
             name = "Cohen's kappa" if level == "nominal" else "Cohen's kappa (quadratic weights)"
             out[(name, f"{raters[i]} & {raters[j]}")] = cohen_kappa(matrix[i, both], matrix[j, both], n_categories,
                                                                    level != "nominal", scores)
+    if with_rater is not None:
+        return out
     complete = ~np.isnan(matrix).any(axis=0)
     if level == "nominal" and len(raters) > 2 and complete.sum() > 1:
         codes = matrix[:, complete].T.astype(int)
@@ -142,11 +147,12 @@ def _measures(matrix: np.ndarray, raters: list[str], n_categories: int, level: s
 
 
 def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | None = None, n_boot: int = 1000,
-              confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+              confidence: float = 0.95, seed: int = 0, with_rater: str | None = None) -> pd.DataFrame:
     """Agreement between the raters of ``ratings`` (:func:`read_ratings`) at ``level``
     (``nominal``, ``ordinal`` or ``interval``; for the last two the categories are taken in
     ``order``, or sorted): measure, raters, value, ci_low, ci_high (a percentile interval over
-    ``n_boot`` resamples of the subjects) and items (rated by the raters compared)."""
+    ``n_boot`` resamples of the subjects) and items (rated by the raters compared). With
+    ``with_rater``, only that rater's pairs (the same values and intervals as among all)."""
     if level not in LEVELS:
         raise ConfigError(f"level: {level!r} is not one of {list(LEVELS)}.")
     order = categories(ratings, order)
@@ -154,7 +160,8 @@ def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | 
     if len(raters) < 2:
         raise DataError(f"agreement needs two raters or more; the ratings have {raters}.")
     scores = _scores(order, level)
-    point = _measures(matrix, raters, len(order), level, scores)
+    only = None if with_rater is None else raters.index(with_rater)
+    point = _measures(matrix, raters, len(order), level, scores, only)
     subject_of = ratings.drop_duplicates("item").set_index("item")["subject"]
     subjects = subject_of.loc[items].to_numpy()
     unique = pd.unique(subjects)
@@ -163,7 +170,7 @@ def agreement(ratings: pd.DataFrame, level: str = "nominal", order: list[str] | 
     replicates: dict[tuple[str, str], list[float]] = {key: [] for key in point}
     for _ in range(n_boot):
         drawn = np.concatenate([columns[k] for k in rng.integers(0, len(unique), len(unique))])
-        for key, value in _measures(matrix[:, drawn], raters, len(order), level, scores).items():
+        for key, value in _measures(matrix[:, drawn], raters, len(order), level, scores, only).items():
             if key in replicates:
                 replicates[key].append(value)
     tail = 100 * (1 - confidence) / 2

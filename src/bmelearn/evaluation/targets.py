@@ -120,19 +120,18 @@ def model_agreement(predictions: pd.DataFrame, targets: Targets, n_boot: int, co
     """The raters' agreement with each other (protocol and pipeline empty), and each pipeline's
     with each rater under each protocol, the pipeline rating each item by its windows' most
     frequent prediction: the columns of :func:`~bmelearn.evaluation.raters.agreement` with
-    ``protocol`` and ``pipeline`` first. Only the pairs of a model and a rater are kept for the
-    models; the intervals resample subjects with the same seed, so the rows compare."""
+    ``protocol`` and ``pipeline`` first; for the models, only the pairs of a model and a rater.
+    The intervals resample subjects with the same seed, so the rows compare."""
     ratings = targets.ratings
     among = agreement(ratings, targets.level, targets.order, n_boot, confidence, seed).assign(protocol="", pipeline="")
     parts = [among]
+    subject = ratings.drop_duplicates("item").set_index("item")["subject"]
     for (pipeline, protocol), said in _item_labels(predictions, targets).groupby(["pipeline", "protocol"], sort=False):
         model = f"model: {pipeline}"
-        subject = ratings.drop_duplicates("item").set_index("item")["subject"]
         rows = pd.DataFrame({"item": said["item"], "subject": subject.loc[said["item"]].to_numpy(), "rater": model,
                              "label": said["label"]})
-        table = agreement(pd.concat([ratings, rows], ignore_index=True), targets.level, targets.order, n_boot,
-                          confidence, seed)
-        mine = table[table["raters"].str.startswith(model) | table["raters"].str.endswith(model)]
+        mine = agreement(pd.concat([ratings, rows], ignore_index=True), targets.level, targets.order, n_boot,
+                         confidence, seed, with_rater=model)
         parts.append(mine.assign(protocol=protocol, pipeline=pipeline))
     columns = ["protocol", "pipeline", *among.columns.drop(["protocol", "pipeline"])]
     return pd.concat(parts, ignore_index=True)[columns]

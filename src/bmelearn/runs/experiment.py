@@ -219,9 +219,10 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     positive = None if regression else plan.positive_class(windows.classes, y)
     scale = plan.scale(windows.classes)
     pipelines = plan.pipelines(signal, positive, scale)
-    scores = assess(replace(plan.scoring, positive=positive, ordinal=scale), inputs, uses, windows, signal, pipelines,
-                    plan.protocols, progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets)
     votes = None if targets is None else targets.votes(trial_ids(windows.meta))
+    scores = assess(replace(plan.scoring, positive=positive, ordinal=scale), inputs, uses, windows, signal, pipelines,
+                    plan.protocols, progress, Checkpoint(plan.cache_folder(final, "fits") or folder / UNITS), targets,
+                    votes)
     rows, labels = (slice(None), y) if votes is None else expand_votes(np.arange(len(y)), votes, windows.classes)
     scores.write(folder, {run_folder.SUMMARY_DATASET: plan.data.name, run_folder.SUMMARY_N_WINDOWS: len(windows)})
     run_folder.write_data(folder, recordings, windows.y.astype(str), windows.classes)

@@ -31,6 +31,7 @@ from bmelearn.evaluation.raters import categories, read_ratings
 from bmelearn.evaluation.targets import Targets
 from bmelearn.features.selection import with_selection
 from bmelearn.models import capabilities
+from bmelearn.models.ordinal import category_key, ordinal_scale
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
 from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import Stream, model_seed
@@ -238,11 +239,10 @@ class Plan:
             return ()
         if self.data.classes is not None or (self.labels is not None and self.labels.classes is not None):
             return tuple(classes)
-        numbers = pd.to_numeric(pd.Series(classes, dtype=object), errors="coerce")
-        if numbers.isna().any():
+        if not all(isinstance(category_key(c), float) for c in classes):
             raise ConfigError(f"evaluation.ordinal: the classes {classes} are not numbers, so their order is not known; "
                               "list them lowest first in dataset.classes (or labels.classes for raters' labels).")
-        return tuple(np.asarray(classes, dtype=object)[np.argsort(numbers.to_numpy(), kind="stable")])
+        return tuple(ordinal_scale(classes))
 
     def pipelines(self, signal: SignalPipeline, positive: str | None,
                   scale: tuple[str, ...] = ()) -> dict[str, BaseEstimator]:

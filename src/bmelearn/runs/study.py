@@ -24,7 +24,7 @@ from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
 from bmelearn.evaluation.control import Decisions, control_table
 from bmelearn.evaluation.curves import roc_pr_bands
-from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects, trial_ids
+from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
 from bmelearn.evaluation.ordinal import ordinal_scores
 from bmelearn.evaluation.protocols import (
     LeaveOneSubjectOut,
@@ -162,19 +162,20 @@ class Assessment:
 def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows,
            signal: SignalPipeline, pipelines: dict[str, BaseEstimator],
            protocols: dict[str, MetadataSplitter], progress: Callable[[str, int, int], None],
-           checkpoint: Checkpoint | None = None, targets: Targets | None = None) -> Assessment:
+           checkpoint: Checkpoint | None = None, targets: Targets | None = None,
+           votes: np.ndarray | None = None) -> Assessment:
     """Evaluate every pipeline under every protocol and measure what ``scoring`` asks for.
     ``inputs`` holds the arrays row-aligned with ``windows``: ``features`` (the feature
     matrix) and, for networks on raw windows, ``raw``; ``uses[pipeline]`` names its input. Fits
-    already in ``checkpoint`` are not repeated. With ``targets`` (labels from raters), soft
-    labels are learnt as such, and the predictions are scored against every rater too."""
+    already in ``checkpoint`` are not repeated. With ``targets`` (labels from raters), the
+    predictions are scored against every rater too; with ``votes`` (their soft labels: raters per
+    class of each window, :meth:`~bmelearn.evaluation.targets.Targets.votes`), soft labels are learnt."""
     check_control(scoring.control, windows.classes, pipelines)
     regression = scoring.task == "regression"
     networks = transfer_networks(scoring.transfer, pipelines, uses)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
         count_transfer_fits(windows.meta, members, protocols) for members in networks.values())
     done = 0
-    votes = None if targets is None else targets.votes(trial_ids(windows.meta))
 
     def fitted(description: str) -> None:
         nonlocal done

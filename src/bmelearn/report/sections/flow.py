@@ -85,14 +85,14 @@ def steps(run: RunData) -> list[Step]:
     """The rows of the diagram, top to bottom."""
     recordings, overview = run.require(run_folder.RECORDINGS), run.overview
     n_sessions = len(recordings[["subject", "session"]].drop_duplicates())
-    flagged = flagged_channels(run)
-    unrated = sum(e.count for e in exclusions(run) if e.level == "trial" and e.reason == run_folder.UNRATED)
+    flagged, left = flagged_channels(run), exclusions(run)
+    unrated = sum(e.count for e in left if e.level == "trial" and e.reason == run_folder.UNRATED)
     read = Box("Read", [text.plural(overview.n_subjects, "participant"), text.plural(n_sessions, "recording session"),
                         text.plural(overview.n_trials + unrated, "trial"),
                         text.plural(len(recordings), "recording") + (" of the rated trials" if unrated else "")])
     counts = run.window_counts
     analysed = Box(f"Analysed: {text.plural(int(counts.sum()), 'window')}", [f"{c}: {int(n)}" for c, n in counts.items()])
-    rows = [Step([read], [Box("Left out", [e.words for e in exclusions(run)] or ["Nothing was left out"])]
+    rows = [Step([read], [Box("Left out", [e.words for e in left] or ["Nothing was left out"])]
                  + ([Box("Flagged by the channel checks, kept in the analysis", flagged)] if flagged else [])),
             Step([analysed])]
     protocols = tested(run)
