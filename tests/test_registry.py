@@ -105,7 +105,8 @@ def test_list_command(kind):
     result = CliRunner().invoke(app, ["list", kind], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert {"steps": "bandpass", "features": "MAV", "protocols": "loso", "models": "svm", "datasets": "simulator",
-            "perturbations": "powerline_hz=50.0", "metrics": "balanced_accuracy"}[kind] in result.output
+            "perturbations": "powerline_hz=50.0", "adaptations": "align_adaptive",
+            "metrics": "balanced_accuracy"}[kind] in result.output
 
 
 def test_list_command_refuses_an_unknown_kind():

@@ -492,14 +492,15 @@ KINDS = {
     "models": ("bmelearn.models", "MODELS", "models"),
     "datasets": ("bmelearn.datasets", "DATASETS", "dataset.name"),
     "perturbations": ("bmelearn.evaluation.robustness", "PERTURBATIONS", "evaluation.robustness"),
+    "adaptations": ("bmelearn.evaluation.adaptation", "METHODS", "evaluation.adaptation.methods"),
     "metrics": ("bmelearn.evaluation.metrics", "METRICS", "evaluation.compare, the overall ones; all are in results.csv"),
 }
 
 
 @app.command("list")
 def list_(kind: Annotated[str, typer.Argument(help=f"What to list: {', '.join(KINDS)}.")]) -> None:
-    """List the preprocessing steps, features, protocols, models, datasets, perturbations or
-    metrics: name, description and parameters (with their defaults)."""
+    """List the preprocessing steps, features, protocols, models, datasets, perturbations,
+    adaptation methods or metrics: name, description and parameters (with their defaults)."""
     import importlib
 
     from bmelearn.registry import REQUIRED

@@ -265,3 +265,39 @@ def test_bad_feature_parameters_and_shapes_name_the_fix():
         FeatureExtractor(["WENG"], fs=1000, params={"WENG": {"wavelet": "morlet"}}).fit(X)
     with pytest.raises(DataError, match="DFTR needs the sampling rate"):
         FeatureExtractor(["DFTR"]).fit(X)
+
+
+def test_logged_features_are_the_natural_log_of_their_columns(simulated_windows):
+    """``log`` replaces the columns of the features it names by their natural log, under the
+    same names, and leaves every other column as it was; a group stands for its members."""
+    plain = FeatureExtractor(["HTD", "RMS"], fs=1000).fit(simulated_windows)
+    logged = FeatureExtractor(["HTD", "RMS"], fs=1000, log=["MAV", "WL"]).fit(simulated_windows)
+    assert logged.get_params()["log"] == ["MAV", "WL"] and clone(logged).get_params() == logged.get_params()
+    names = plain.get_feature_names_out()
+    np.testing.assert_array_equal(logged.get_feature_names_out(), names)
+    is_logged = np.array([n.split("_")[0] in ("MAV", "WL") for n in names])
+    before, after = plain.transform(simulated_windows), logged.transform(simulated_windows)
+    np.testing.assert_array_equal(after[:, is_logged], np.log(before[:, is_logged]))
+    np.testing.assert_array_equal(after[:, ~is_logged], before[:, ~is_logged])
+    gain = FeatureExtractor(["MAV", "WL"], fs=1000, log=["MAV", "WL"]).fit(simulated_windows)
+    np.testing.assert_allclose(gain.transform(3 * simulated_windows), gain.transform(simulated_windows) + np.log(3))
+    group = FeatureExtractor(["HTD"], fs=1000, log=["htd"]).fit(simulated_windows)
+    assert group.log_ == ["MAV", "ZC", "SSC", "WL"]
+    dead = FeatureExtractor(["MAV"], log=["MAV"]).fit_transform(np.zeros((2, 3, 50)))
+    assert np.isfinite(dead).all() and dead.max() < -700  # log(0) floored at the smallest double
+
+
+def test_logging_an_unselected_or_signed_feature_is_an_error():
+    X = np.random.default_rng(0).normal(-1, 1, (4, 2, 100))
+    with pytest.raises(ConfigError, match=r"features.log: \['RMS'\] are not among the selected features \['MAV', 'ZC', "
+                                          r"'SSC', 'WL'\]"):
+        FeatureExtractor(["HTD"], log=["MAV", "RMS"]).fit(X)
+    with pytest.raises(ConfigError, match="features.log: MEAN takes negative values"):
+        FeatureExtractor(["MEAN", "MAV"], log=["MEAN", "MAV"]).fit_transform(X)
+
+
+def test_an_extractor_saved_before_log_existed_still_transforms(simulated_windows):
+    extractor = FeatureExtractor(["HTD"], fs=1000).fit(simulated_windows)
+    expected = extractor.transform(simulated_windows)
+    del extractor.log, extractor.log_  # as loaded from a model file written without them
+    np.testing.assert_array_equal(extractor.transform(simulated_windows), expected)

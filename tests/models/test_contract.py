@@ -144,6 +144,7 @@ EXPECTED = {
     "svm": Capabilities("features", "none", fine_tunable=False, task=CLASSIFICATION),  # SVC(probability=False): no predict_proba
     "mlp": Capabilities("features", "uncalibrated", fine_tunable=True, task=CLASSIFICATION),
     "cnn": NETWORK_ON_WINDOWS, "lstm": NETWORK_ON_WINDOWS, "gru": NETWORK_ON_WINDOWS,
+    "tcn": NETWORK_ON_WINDOWS, "transformer": NETWORK_ON_WINDOWS,
     "minirocket": ROCKET, "multirocket": ROCKET,
     "ridge": REGRESSOR_ON_FEATURES, "rf_regressor": REGRESSOR_ON_FEATURES,
     "mlp_regressor": Capabilities("features", "none", fine_tunable=True, task=REGRESSION),

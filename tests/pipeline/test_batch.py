@@ -140,3 +140,51 @@ def test_an_experiment_on_npy_files_caches_features_by_trials(simulated, tmp_pat
     run(load_config(None, [*base, "models=[knn]"]), tmp_path / "b", lambda s, d, t: stages.append(s))
     assert f"features: {n_trials} of {n_trials} trials from the cache" in stages
     assert len(list((tmp_path / ".cache" / "features").glob("*.npz"))) == n_entries
+
+
+def test_features_cached_without_log_are_not_reused_with_it(simulated, tmp_path):
+    """The feature cache holds the features of a pipeline without ``log``; the same pipeline with
+    ``log`` computes its own (the logged columns), and without ``log`` reads them back."""
+    from bmelearn.pipeline import SignalPipeline
+
+    small = simulated.select(subjects=[simulated[0].meta["subject"]])
+    probe = next(iter(small.trials().values()))
+    n_trials = len(small.trials())
+    plain = SignalPipeline.fit(probe, STEPS, {}, 0.2, 0.1, False, FEATURES)
+    logged = SignalPipeline.fit(probe, STEPS, {}, 0.2, 0.1, False, FEATURES, log=["MAV", "WL"])
+    first = featurize(small, plain, cache=tmp_path)
+    with_log = featurize(small, logged, cache=tmp_path)
+    again = featurize(small, plain, cache=tmp_path)
+    assert (first.cached, with_log.cached, again.cached) == (0, 0, n_trials)
+    is_logged = np.array([n.split(":")[1].split("_")[0] in ("MAV", "WL") for n in plain.feature_names])
+    assert is_logged.sum() == 2 * 8
+    np.testing.assert_array_equal(with_log.X[:, is_logged], np.log(first.X[:, is_logged]))
+    np.testing.assert_array_equal(with_log.X[:, ~is_logged], first.X[:, ~is_logged])
+    np.testing.assert_array_equal(again.X, first.X)
+
+
+def test_a_run_with_logged_features_saves_a_model_that_logs_them(tmp_path):
+    """``features: {emg: [HTD], log: [MAV, WL]}`` end to end on simulated data: the saved model
+    logs them after loading, as the pipeline of the run does, and the methods text says so."""
+    from bmelearn.serving import save_model
+
+    config = load_config(None, ["dataset.n_subjects=2", "dataset.n_repetitions=2", "dataset.duration=1.5",
+                                "features={emg: [HTD], log: [MAV, WL]}", "models=[lda]", "protocols=[cross_session]",
+                                "evaluation.n_boot=100", "execution.backend=sequential"])
+    result = run(config, tmp_path / "log")
+    assert result.summary["cross_session"]["lda"]["accuracy"]["mean"] > 0.8
+    model = load_model(result.folder / "models" / "lda.skops")
+    assert model.card()["feature_log"] == {"emg": ["MAV", "WL"]}
+    recording = load_dataset("simulator", n_subjects=1, n_repetitions=1, duration=1.5).select(modalities="emg")[0]
+    X, _ = model.signal.transform({"emg": recording})
+    plain = fit_pipeline(RecordingSet([recording]), config.preprocessing, model.signal.bads, {"emg": ["HTD"]}, None, 0.2,
+                         0.1, False)
+    Y, _ = plain.transform({"emg": recording})
+    is_logged = np.array([n.split("_")[0] in ("MAV", "WL") for n in plain.feature_names])
+    np.testing.assert_allclose(X[:, is_logged], np.log(Y[:, is_logged]), rtol=1e-10)
+    np.testing.assert_allclose(X[:, ~is_logged], Y[:, ~is_logged])
+    save_model(model, tmp_path / "again.skops")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "again.skops").predict({"emg": recording}),
+                                  model.predict({"emg": recording}))
+    report = (result.folder / "report.html").read_text()
+    assert "The natural logarithm was taken of mean absolute value (MAV) and waveform length (WL)." in report

@@ -110,3 +110,22 @@ def test_signals_of_different_durations_and_whole_trials_of_another_length_are_r
     with pytest.raises(MismatchError, match=r"emg.csv: 1600 emg samples, but the model classifies whole trials of "
                                             r"1000 samples \(1 s\)"):
         whole.check(_two_signals(1.6, 0.98))
+
+
+def test_logged_features_reach_the_extractors_of_their_modality_and_change_the_key():
+    """``log`` names features of any modality: each extractor logs those it computes, and the
+    pipeline's cache key and description change with it (the column names do not)."""
+    streams = _two_signals()
+    features = {"emg": ["HTD"], "acc": ["MAV", "MEAN"]}
+    plain = SignalPipeline.fit(streams, [], {}, 0.2, 0.1, False, features)
+    logged = SignalPipeline.fit(streams, [], {}, 0.2, 0.1, False, features, log=["MAV", "WL"])
+    assert logged.extractors["emg"].log == ["MAV", "WL"] and logged.extractors["acc"].log == ["MAV"]
+    assert logged.feature_names == plain.feature_names
+    assert logged.key() != plain.key()
+    assert logged.describe()["feature_log"] == {"emg": ["MAV", "WL"], "acc": ["MAV"]}
+    assert plain.describe()["feature_log"] == {}
+    X, _ = logged.transform(streams)
+    Y, _ = plain.transform(streams)
+    is_logged = np.array([n.split(":")[1].split("_")[0] in ("MAV", "WL") for n in plain.feature_names])
+    np.testing.assert_array_equal(X[:, is_logged], np.log(Y[:, is_logged]))
+    np.testing.assert_array_equal(X[:, ~is_logged], Y[:, ~is_logged])

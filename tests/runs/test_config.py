@@ -260,3 +260,18 @@ def test_dataset_classes_may_map_label_numbers_for_datasets_that_read_them(tmp_p
     assert config.dataset.options["classes"] == {1: "fist", 2: "open"}
     with pytest.raises(ConfigError, match=r"dataset\.classes: 'simulator' names its classes itself; give a list"):
         load_config(None, ["dataset={name: simulator, classes: {1: rest, 2: pronation}}"])
+
+
+def test_features_log_beside_the_modalities_reaches_the_signal_spec():
+    from bmelearn.runs.plan import make_plan
+
+    cfg = load_config(None, ["features={emg: [HTD, LS9], acc: [MAV], log: [MAV, WL]}"])
+    assert cfg.features.per_modality == {"emg": ["HTD", "LS9"], "acc": ["MAV"]} and cfg.features.log == ["MAV", "WL"]
+    assert make_plan(cfg).signal.log == ["MAV", "WL"]
+    assert load_config(None, ["features={emg: [HTD], log: [htd]}"]).features.log == ["htd"]  # a group: its members
+    assert load_config(None, ["features=[HTD]"]).features.log == []
+    with pytest.raises(ConfigError, match=r"features.log: \['RMS'\] are not among the selected features \['MAV', 'SSC', "
+                                          r"'WL', 'ZC'\]"):
+        load_config(None, ["features={emg: [HTD], log: [MAV, RMS]}"])
+    with pytest.raises(ConfigError, match=r"features.log: \['LS4'\] are not among the selected features"):
+        load_config(None, ["features={emg: [HTD, LS], log: [LS4]}"])  # a group whose members are not all selected

@@ -124,3 +124,37 @@ def rank_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy", alp
                          "n_subjects": n, "friedman_p": friedman, "critical_difference": cd,
                          "tied_with_best": bool(rank - best < cd)})
     return pd.DataFrame(rows)
+
+
+def paired_against(results: pd.DataFrame, metric: str, by: list[str], variant: list[str],
+                   baseline: tuple) -> pd.DataFrame:
+    """Each variant of a curve against its ``baseline`` variant, paired over subjects: within each
+    group of ``by`` (e.g. protocol, pipeline, shift), every value of the ``variant`` columns (e.g.
+    method, repetitions) but the baseline's is compared with the baseline's rows of that group.
+    Columns: ``by``, ``variant``, metric, n_subjects, mean, baseline (its mean over the same
+    subjects), difference, d_z, test, p_value, p_holm (Holm over the variants of a group), min_p."""
+    part = results[(results["metric"] == metric) & (results["class"] == "")]
+    columns = [*by, *variant, "metric", "n_subjects", "mean", "baseline", "difference", "d_z", "test", "p_value",
+               "p_holm", "min_p"]
+    out = []
+    for group, block in part.groupby(by, sort=False):
+        table = block.pivot_table(index="subject", columns=variant, values="value")
+        if len(variant) == 1:
+            table.columns = [(c,) for c in table.columns]
+        if tuple(baseline) not in table.columns:
+            continue
+        rows = []
+        for key in table.columns:
+            if key == tuple(baseline):
+                continue
+            pair = table[[key, tuple(baseline)]].dropna()
+            d = (pair.iloc[:, 0] - pair.iloc[:, 1]).to_numpy()
+            sd = d.std(ddof=1) if len(d) > 1 else 0.0
+            test, p, min_p = paired_test(d)
+            rows.append([*group, *key, metric, len(d), pair.iloc[:, 0].mean(), pair.iloc[:, 1].mean(), d.mean(),
+                         d.mean() / sd if sd > 0 else np.nan, test, p, np.nan, min_p])
+        if rows:
+            for row, adjusted in zip(rows, holm(np.array([r[-3] for r in rows])), strict=True):
+                row[-2] = adjusted
+            out.extend(rows)
+    return pd.DataFrame(out, columns=columns)

@@ -1,5 +1,5 @@
 """What a run's curves look like over subjects, ready to be drawn: the mean over subjects of
-every point of the robustness, learning and transfer curves with its bootstrap interval
+every point of the robustness, learning, transfer and adaptation curves with its bootstrap interval
 (:func:`~bmelearn.evaluation.evaluate.mean_over_subjects`), and the reliability curves with the
 expected calibration error (:mod:`bmelearn.evaluation.curves`).
 """
@@ -17,6 +17,7 @@ from bmelearn.evaluation.evaluate import mean_over_subjects
 ROBUSTNESS_POINTS = ("perturbation", "level")
 LEARNING_POINTS = ("repetitions",)
 TRANSFER_POINTS = ("training", "repetitions")
+ADAPTATION_POINTS = ("shift", "method", "repetitions")
 
 
 def curve_summary(table: pd.DataFrame | None, points: Sequence[str], n_boot: int, confidence: float,

@@ -62,7 +62,7 @@ def transfer_curve(X: np.ndarray, meta: pd.DataFrame, networks: Mapping[str, Pip
     for name, pipeline in networks.items():
         if not capabilities(pipeline).fine_tunable:
             raise ConfigError(f"evaluation.transfer: {name!r} cannot be fine-tuned; transfer learning applies to "
-                              "the neural networks (mlp, cnn, lstm, gru).")
+                              "the neural networks (mlp, cnn, lstm, gru, tcn, transformer).")
     data = unit_key(X, y, classes) if checkpoint is not None else None
     rng = np.random.default_rng(seed)
     rows = []

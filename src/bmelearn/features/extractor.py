@@ -11,7 +11,7 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from bmelearn.errors import ConfigError, DataError
-from bmelearn.features.registry import FEATURES, FeatureContext, resolve
+from bmelearn.features.registry import FEATURES, FeatureContext, resolve, safe_log
 
 
 class FeatureExtractor(TransformerMixin, BaseEstimator):
@@ -29,6 +29,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Per-feature parameters, e.g. ``{"ZC": {"threshold": 0.01}}``.
     prefix : str
         Prepended to every column name (e.g. the modality) to keep names unique.
+    log : list of str
+        Features (groups expand to their members) whose columns hold their natural log, for
+        features that are never negative: the log of an amplitude (MAV, WL, RMS) turns a
+        channel's gain into an offset. Floored at the smallest positive double, so that 0 gives
+        ≈ −708, not −∞; the columns keep the feature's names.
 
     Columns are ordered feature-major: all channels of the first feature, then the next; a
     feature with several values per channel (AR coefficients, bands, wavelet levels) gives all
@@ -42,12 +47,14 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         ch_names: Sequence[str] | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         prefix: str = "",
+        log: Sequence[str] = (),
     ):
         self.features = features
         self.fs = fs
         self.ch_names = ch_names
         self.params = params
         self.prefix = prefix
+        self.log = log
 
     def fit(self, X: np.ndarray, y: Any = None) -> FeatureExtractor:
         self.features_ = resolve(list(self.features))
@@ -55,6 +62,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         unknown = sorted(set(self.params or {}) - set(self.features_))
         if unknown:
             raise ConfigError(f"features.params: {unknown} are not among the selected features {self.features_}.")
+        self.log_ = resolve(list(self.log))
+        unlisted = [f for f in self.log_ if f not in self.features_]
+        if unlisted:
+            raise ConfigError(f"features.log: {unlisted} are not among the selected features {self.features_}.")
         n_channels = X.shape[1]
         names = list(self.ch_names) if self.ch_names is not None else [f"ch{i + 1}" for i in range(n_channels)]
         if len(names) != n_channels:
@@ -74,13 +85,28 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             raise DataError(f"FeatureExtractor was fitted on {self.n_channels_} channels, got windows with {X.shape[1]}.")
         ctx = FeatureContext(X, self.fs if self.fs is not None else float("nan"))
         params = self.params or {}
-        out = np.hstack([FEATURES[f](ctx, **params.get(f, {})) for f in self.features_])
+        out = np.hstack([self._values(f, ctx, params.get(f, {})) for f in self.features_])
         if out.shape[1] != len(self.feature_names_out_):
             raise DataError(
                 f"FeatureExtractor: windows of {X.shape[-1]} samples give {out.shape[1]} columns, but it was fitted "
                 f"for {len(self.feature_names_out_)}; fit and transform windows of the same length."
             )
         return out
+
+    def _values(self, feature: str, ctx: FeatureContext, params: Mapping[str, Any]) -> np.ndarray:
+        """The columns of ``feature``, logged when :attr:`log` names it."""
+        values = FEATURES[feature](ctx, **params)
+        if feature not in self.logged:
+            return values
+        if (values < 0).any():
+            raise ConfigError(f"features.log: {feature} takes negative values, which have no logarithm; log only "
+                              "features that are never negative, such as MAV, WL or RMS.")
+        return safe_log(values)
+
+    @property
+    def logged(self) -> list[str]:
+        """The features whose natural log is taken (none for an extractor saved before ``log`` existed)."""
+        return getattr(self, "log_", [])
 
     def n_columns(self, feature: str) -> int:
         """How many columns ``feature`` gives (channels × values per channel)."""
@@ -112,10 +138,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
 def modality_extractors(fs: Mapping[str, float], ch_names: Mapping[str, Sequence[str]],
                         per_modality: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
-                        ) -> dict[str, FeatureExtractor]:
+                        log: Sequence[str] = ()) -> dict[str, FeatureExtractor]:
     """One unfitted extractor per modality of ``per_modality`` (its features or groups), with
-    the ``params`` of the features it uses; column names are prefixed ``modality:`` when there
-    is more than one modality."""
+    the ``params`` of the features it uses and the features of ``log`` it uses logged; column
+    names are prefixed ``modality:`` when there is more than one modality."""
+    logged = resolve(log)
     prefix = len(per_modality) > 1
     extractors = {}
     for modality, features in per_modality.items():
@@ -126,6 +153,7 @@ def modality_extractors(fs: Mapping[str, float], ch_names: Mapping[str, Sequence
             ch_names=ch_names[modality],
             params={k: v for k, v in (params or {}).items() if k in used} or None,
             prefix=f"{modality}:" if prefix else "",
+            log=[f for f in logged if f in used],
         )
     return extractors
 

@@ -1,6 +1,6 @@
 """Model factories by name: classic scikit-learn models, and neural networks (PyTorch via
-skorch) on the features (``mlp``) or on the raw windows (``cnn``, ``lstm``, ``gru``), and
-ROCKET-family classifiers on the raw windows (aeon); regressors of a continuous target
+skorch) on the features (``mlp``) or on the raw windows (``cnn``, ``lstm``, ``gru``, ``tcn``,
+``transformer``), and ROCKET-family classifiers on the raw windows (aeon); regressors of a continuous target
 (``ridge``, ``rf_regressor``, ``mlp_regressor``, ``cnn_regressor``). Each entry's
 ``metadata["task"]`` (:func:`model_task`) is read from its estimator's tags."""
 

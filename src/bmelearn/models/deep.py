@@ -8,12 +8,20 @@
   pooling and a linear layer.
 - ``lstm`` / ``gru``: a recurrent network over the time steps of raw windows (or of sequences
   of feature vectors), read out from its last hidden state.
+- ``tcn``: a temporal convolutional network on raw windows (Bai, Kolter & Koltun 2018):
+  ``blocks`` residual blocks of two dilated causal convolutions (dilation 2**i), batch
+  normalization, ReLU and dropout, then global average pooling and a linear layer.
+- ``transformer``: a transformer encoder over the patches of raw windows (about 25 tokens
+  a window, whatever its length), a learned positional embedding, ``blocks`` encoder layers
+  of width ``hidden[0]``, the mean over tokens and a linear layer.
 
-Training windows of the raw-window networks can be ``augment``-ed afresh at every epoch:
-electrode shift, amplitude scaling, noise, time shift, channel dropout (see
-:class:`bmelearn.models.networks.Augmented`). The ``optimizer`` is sgd, momentum (SGD with momentum 0.9), rmsprop or adam, with
-a cosine learning-rate schedule over ``max_epochs``; early stopping on a validation split
-of the training data with ``patience`` epochs. The validation windows are the last
+The convolutional networks (cnn, tcn) take the width of block i from ``hidden`` (its last
+width for the blocks beyond). Training windows of the raw-window networks can be
+``augment``-ed afresh at every epoch: electrode shift (by real amounts, interpolated),
+amplitude scaling, noise, time shift, channel dropout (see
+:class:`bmelearn.models.networks.Augmented`). The ``optimizer`` is sgd, momentum (SGD with
+momentum 0.9), rmsprop or adam, with a cosine learning-rate schedule over ``max_epochs``;
+early stopping on a validation split of the training data with ``patience`` epochs. The validation windows are the last
 ``validation`` share of each class in time order (for a regressor, of all the windows), so
 that they come from other trials than the ones trained on (windows of one trial are
 consecutive), never a random window-level split; ``validation: 0`` trains on everything for
@@ -24,8 +32,29 @@ the mean squared error of the target standardized with the training targets' mea
 (``device="auto"``); the same ``random_state`` gives the same model on CPU.
 
 A fitted network can be :meth:`~BaseNeuralNetwork.fine_tune`-d on another subject's windows
-(transfer learning, :mod:`bmelearn.evaluation.transfer`); within :func:`training_progress`
-every epoch is reported (the command line shows it as a progress bar).
+(transfer learning, :mod:`bmelearn.evaluation.transfer`), or :meth:`~BaseNeuralNetwork.adapt_to`
+unlabelled windows of a new condition without changing its weights (adaptive batch
+normalization); within :func:`training_progress` every epoch is reported (the command line
+shows it as a progress bar). ``n_parameters_`` counts a fitted network's trainable weights.
+
+Domain-adversarial training (DANN: Ganin et al., JMLR 17(59), 2016; for EMG across days and
+people, Côté-Allard et al., Front. Bioeng. Biotechnol. 8:158, 2020): ``fit(X, y,
+unlabelled=X_new)`` with ``adversarial`` > 0 also takes windows of the condition the network
+will be used in (a new day's or person's first recordings, labels unknown; in a pipeline,
+``pipeline.fit(X, y, cnn__unlabelled=X_new)``), standardized with the training statistics. A
+domain head (an MLP of one hidden layer of 64 ReLU units) learns to tell them from the labelled
+windows on the network's penultimate representation (the input of its final linear layer),
+behind a gradient reversal layer, so that the network learns features that do not tell the two
+conditions apart. Each batch adds λ times the domain head's binary cross-entropy over the
+labelled batch and as many unlabelled windows (drawn in turn from shuffled passes over them) to
+the network's loss, λ rising from 0 to ``adversarial`` over ``max_epochs`` as Ganin et al.'s
+``2 / (1 + exp(−10 p)) − 1`` of the training progress p. Augmentation applies to the labelled
+windows only; validation and early stopping are as without it; ``history_`` gains
+``domain_loss`` and ``domain_weight`` (λ at the epoch's end). The domain head is for training
+only: the fitted ``module_`` is the network alone (saved, loaded and counted in
+``n_parameters_`` as any other). Without ``unlabelled`` windows, or with ``adversarial`` 0, the
+training is the plain one, to the last digit. Classifier and regressor alike (the regressor's
+loss being its mean squared error); :meth:`~BaseNeuralNetwork.fine_tune` trains without it.
 """
 
 from __future__ import annotations
@@ -55,6 +84,8 @@ ARCHITECTURES = {
     "cnn": "1-D convolutional network on the raw windows (PyTorch)",
     "lstm": "LSTM recurrent network on the raw windows (PyTorch)",
     "gru": "GRU recurrent network on the raw windows (PyTorch)",
+    "tcn": "temporal convolutional network (dilated causal residual blocks) on the raw windows (PyTorch)",
+    "transformer": "transformer encoder over patches of the raw windows (PyTorch)",
 }
 #: The network regressors of :data:`bmelearn.models.MODELS` by name: (architecture, description).
 REGRESSION_NETWORKS = {
@@ -64,7 +95,7 @@ REGRESSION_NETWORKS = {
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 AUGMENTATIONS = {"shift", "scale", "noise", "time_shift", "dropout"}
-COUNTS = {"shift", "dropout"}  # augmentations in electrodes or channels: integers
+COUNTS = {"dropout"}  # augmentations in numbers of channels: integers
 PREDICTION_BATCH = 1024  # windows per forward pass when predicting
 _EPOCH_LISTENER: ContextVar[Callable[[dict], None] | None] = ContextVar("epoch_listener", default=None)
 
@@ -101,9 +132,11 @@ class BaseNeuralNetwork(BaseEstimator):
     and its skorch net and loss (``_net_and_loss``).
 
     After ``fit``: ``history_`` (per epoch: stage (fit or fine_tune), epoch, train_loss,
-    valid_loss, valid_acc for a classifier, dur in s), ``train_seconds_`` and the trained
-    ``module_``. Saved with skops, a network is its parameters and its weights as NumPy arrays;
-    loading rebuilds the architecture and loads them.
+    valid_loss, valid_acc for a classifier, dur in s; with domain-adversarial training also
+    domain_loss and domain_weight), ``train_seconds_``, the trained
+    ``module_`` and its number of trainable parameters ``n_parameters_``; after
+    :meth:`adapt_to`, ``adapted_windows_``. Saved with skops, a network is its parameters and
+    its weights as NumPy arrays; loading rebuilds the architecture and loads them.
     """
 
     #: What ``predict_proba`` gives (the ``probabilities`` capability).
@@ -124,6 +157,7 @@ class BaseNeuralNetwork(BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation": [Interval(Real, 0, 1, closed="left")],
         "augment": [dict, None],
+        "adversarial": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "verbose": ["verbose"],
@@ -132,7 +166,8 @@ class BaseNeuralNetwork(BaseEstimator):
     def __init__(self, architecture: str = "mlp", hidden: tuple[int, ...] = (64,), activation: str = "relu",
                  blocks: int = 3, dropout: float = 0.0, optimizer: str = "adam", lr: float = 1e-3,
                  max_epochs: int = 50, batch_size: int = 64, patience: int = 10, validation: float = 0.2,
-                 augment: dict | None = None, device: str = "auto", random_state: int | None = 0, verbose: int = 0):
+                 augment: dict | None = None, adversarial: float = 0.0, device: str = "auto",
+                 random_state: int | None = 0, verbose: int = 0):
         self.architecture = architecture
         self.hidden = hidden
         self.activation = activation
@@ -145,6 +180,7 @@ class BaseNeuralNetwork(BaseEstimator):
         self.patience = patience
         self.validation = validation
         self.augment = augment
+        self.adversarial = adversarial
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -174,7 +210,8 @@ class BaseNeuralNetwork(BaseEstimator):
                                         f"to amounts >= 0 (integers for {sorted(COUNTS)}). Got {self.augment!r} instead.")
         if augment and self.architecture == "mlp":
             raise InvalidParameterError(f"The 'augment' parameter of {estimator} must be None for mlp: augmentation applies "
-                                        f"to raw windows (cnn, lstm, gru), not to features. Got {self.augment!r} instead.")
+                                        f"to raw windows (cnn, lstm, gru, tcn, transformer), not to features. "
+                                        f"Got {self.augment!r} instead.")
 
     def _check_params(self) -> None:
         try:
@@ -207,13 +244,22 @@ class BaseNeuralNetwork(BaseEstimator):
         """The skorch net class and the torch loss class."""
         raise NotImplementedError
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> BaseNeuralNetwork:
+    def fit(self, X: np.ndarray, y: np.ndarray, unlabelled: np.ndarray | None = None) -> BaseNeuralNetwork:
+        """Train a new network on windows ``X`` and targets ``y``; with ``unlabelled`` windows
+        of the condition it will be used in (shaped as ``X``) and ``adversarial`` > 0,
+        domain-adversarially (see the module text). Returns self."""
         torch, _, networks = _torch()
         self._check_params()
         X = np.asarray(X, dtype=np.float32)
         if self.architecture != "mlp" and X.ndim != 3:
             raise ConfigError(f"models.{self._model_name} takes raw windows (n_windows, n_channels, n_times); "
                               f"got an array of shape {X.shape}.")
+        if unlabelled is not None:
+            unlabelled = np.asarray(unlabelled, dtype=np.float32)
+            if len(unlabelled) == 0 or unlabelled.shape[1:] != X.shape[1:]:
+                raise ConfigError(f"models.{self._model_name}: the unlabelled windows of domain-adversarial training "
+                                  f"must be windows of the training shape {X.shape[1:]}; got an array of shape "
+                                  f"{unlabelled.shape}.")
         y = self._learn_targets(X, y)
         self._standardize_like(X)
         self.input_shape_ = X.shape[1:]
@@ -221,8 +267,9 @@ class BaseNeuralNetwork(BaseEstimator):
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
         module = self._build(networks)
+        self.n_parameters_ = sum(p.numel() for p in module.parameters() if p.requires_grad)
         self.history_, self.train_seconds_ = [], 0.0
-        return self._train(module, X, y, self.lr, self.max_epochs, "fit")
+        return self._train(module, X, y, self.lr, self.max_epochs, "fit", unlabelled if self.adversarial > 0 else None)
 
     def fine_tune(self, X: np.ndarray, y: np.ndarray, lr: float | None = None,
                   max_epochs: int | None = None) -> BaseNeuralNetwork:
@@ -243,6 +290,43 @@ class BaseNeuralNetwork(BaseEstimator):
                            self.lr if lr is None else lr, self.max_epochs if max_epochs is None else max_epochs,
                            "fine_tune")
 
+    def adapt_to(self, X: np.ndarray) -> BaseNeuralNetwork:
+        """Unsupervised adaptation of the fitted network to unlabelled windows ``X`` of a new
+        condition (another day or person): adaptive batch normalization (AdaBN: Li et al., Pattern
+        Recognition 80, 2018; for EMG, Du et al., Sensors 17(3), 2017). The inputs are standardized
+        anew with the statistics of ``X``, and every batch normalization layer's running mean and
+        variance are re-estimated on ``X`` as the cumulative average over forward passes (only those
+        layers in training mode, so no dropout; no gradient), in shuffled batches of nearly equal
+        size, at most ``PREDICTION_BATCH`` windows. The weights stay as they are; a network without
+        batch normalization (mlp, lstm, gru, transformer) only re-standardizes its inputs. Returns
+        self, with ``adapted_windows_`` the number of windows adapted to."""
+        check_is_fitted(self, "module_")
+        torch, _, _ = _torch()
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) == 0 or X.shape[1:] != tuple(self.input_shape_):
+            raise ConfigError(f"models.{self._model_name}: adaptation needs windows of the training shape "
+                              f"{tuple(self.input_shape_)}; got an array of shape {X.shape}.")
+        self._standardize_like(X)
+        norms = [m for m in self.module_.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if norms:
+            X = ((X - self.mean_) / self.scale_).astype(np.float32)
+            order = np.random.default_rng(self.random_state).permutation(len(X))
+            momenta = [m.momentum for m in norms]
+            for norm in norms:
+                norm.reset_running_stats()
+                norm.momentum = None  # running statistics: the average over all the batches seen
+                norm.train()
+            try:
+                with torch.no_grad(), torch_threads():
+                    for batch in np.array_split(order, -(-len(X) // PREDICTION_BATCH)):
+                        self.module_(torch.from_numpy(X[batch]).to(self.device_))
+            finally:
+                for norm, momentum in zip(norms, momenta, strict=True):
+                    norm.momentum = momentum
+                    norm.eval()
+        self.adapted_windows_ = len(X)
+        return self
+
     def _build(self, networks):
         """A new module of this architecture for inputs of ``input_shape_``."""
         return networks.build(self.architecture, tuple(self.input_shape_), self._n_outputs, tuple(self.hidden),
@@ -256,9 +340,11 @@ class BaseNeuralNetwork(BaseEstimator):
         std = X.std(axis=axes, keepdims=True)[0]
         self.scale_ = np.where(std > 0, std, 1.0)
 
-    def _train(self, module, X: np.ndarray, y: np.ndarray, lr: float, max_epochs: int, stage: str) -> BaseNeuralNetwork:
+    def _train(self, module, X: np.ndarray, y: np.ndarray, lr: float, max_epochs: int, stage: str,
+               unlabelled: np.ndarray | None = None) -> BaseNeuralNetwork:
         """Train ``module`` on standardized ``X`` (the validation windows held out for early
-        stopping, if any) and keep it as ``module_``."""
+        stopping, if any) and keep it as ``module_``; with ``unlabelled`` windows,
+        domain-adversarially against them (standardized here too)."""
         torch, skorch, networks = _torch()
         X = (X - self.mean_) / self.scale_
         target = self._encode(y)
@@ -273,6 +359,12 @@ class BaseNeuralNetwork(BaseEstimator):
             callbacks.append(skorch.callbacks.EarlyStopping(patience=self.patience, load_best=True))
             split = skorch.helper.predefined_split(skorch.dataset.Dataset(X[valid], target[valid]))
         net_class, loss = self._net_and_loss(torch, skorch)
+        if unlabelled is not None:
+            module, net_class = networks.DomainAdversarial(module), networks.DOMAIN_ADVERSARIAL[net_class]
+            callbacks.append(skorch.callbacks.PassthroughScoring("domain_loss", on_train=True))
+            extra = extra | {"unlabelled": ((unlabelled - self.mean_) / self.scale_).astype(np.float32),
+                             "adversarial": self.adversarial, "seed": self.random_state,
+                             "total_steps": max_epochs * -(-int((~valid).sum()) // self.batch_size)}
         net = net_class(
             module, criterion=loss, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=self.batch_size, device=self.device_, callbacks=callbacks, verbose=self.verbose,
@@ -285,9 +377,9 @@ class BaseNeuralNetwork(BaseEstimator):
             else:
                 net.fit(X[~valid], target[~valid])
         self.train_seconds_ += time.perf_counter() - start
-        keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
+        keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "domain_loss", "domain_weight", "dur")
         self.history_ = self.history_ + [{"stage": stage} | {k: row[k] for k in keys if k in row} for row in net.history]
-        self.module_ = net.module_.eval()
+        self.module_ = (net.module_.release() if unlabelled is not None else net.module_).eval()
         return self
 
     def _outputs(self, X: np.ndarray, softmax: bool = False) -> np.ndarray:
@@ -304,8 +396,8 @@ class BaseNeuralNetwork(BaseEstimator):
         return np.concatenate(batches) if batches else np.empty((0, self._n_outputs))
 
     def __sklearn_tags__(self) -> BmelearnTags:
-        """Raw windows (3-D) for cnn, lstm and gru, feature vectors (2-D) for mlp; the subclass's
-        ``_PROBABILITIES``; fine-tunable."""
+        """Raw windows (3-D) for every architecture but mlp, feature vectors (2-D) for mlp; the
+        subclass's ``_PROBABILITIES``; fine-tunable."""
         tags = super().__sklearn_tags__()
         windows = self.architecture != "mlp"
         tags.input_tags.two_d_array = not windows

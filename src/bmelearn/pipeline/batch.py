@@ -51,11 +51,13 @@ class Featurized:
 
 def fit_pipeline(recordings: RecordingSet, steps: Sequence[Mapping[str, Mapping[str, Any]]],
                  bads: Mapping[str, Sequence[str]], features: Mapping[str, Sequence[str]],
-                 params: Mapping | None, length: float, step: float, whole: bool) -> SignalPipeline:
+                 params: Mapping | None, length: float, step: float, whole: bool,
+                 log: Sequence[str] = ()) -> SignalPipeline:
     """The signal pipeline of ``recordings`` (every trial with the same channels and rates),
-    fitted on its first trial."""
+    fitted on its first trial; ``log``: the features whose natural log is taken."""
     recordings.check_consistent_channels()
-    return SignalPipeline.fit(next(iter(recordings.trials().values())), steps, bads, length, step, whole, features, params)
+    return SignalPipeline.fit(next(iter(recordings.trials().values())), steps, bads, length, step, whole, features, params,
+                              log)
 
 
 #: Trials whose features are one unit of work and one cache entry: consecutive trials of one

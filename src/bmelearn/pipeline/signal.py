@@ -9,8 +9,9 @@ decoding all call it, so they cannot disagree. It holds, in order:
 3. the preprocessing steps, by name and parameters (no callables: the model file stays
    data), applied to the EMG;
 4. the window: ``length`` and ``step`` in s, or the whole trial;
-5. per modality a fitted :class:`~bmelearn.features.FeatureExtractor`, or, for a model on
-   raw windows (``output="windows"``), the modality whose windows it takes.
+5. per modality a fitted :class:`~bmelearn.features.FeatureExtractor` (with the features it
+   logs), or, for a model on raw windows (``output="windows"``), the modality whose windows
+   it takes.
 
 It is fitted on the first trial of a dataset (:meth:`SignalPipeline.fit`): that gives the
 rate after preprocessing and the samples per window, and fits the extractors to the shape.
@@ -76,10 +77,12 @@ class SignalPipeline:
     @classmethod
     def fit(cls, probe: Mapping[str, Recording], steps: Sequence[Mapping[str, Mapping[str, Any]]],
             bads: Mapping[str, Sequence[str]], length: float, step: float, whole: bool,
-            features: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None) -> SignalPipeline:
+            features: Mapping[str, Sequence[str]], params: Mapping[str, Mapping[str, Any]] | None = None,
+            log: Sequence[str] = ()) -> SignalPipeline:
         """The pipeline for trials like ``probe`` (one trial's recordings by modality), which is
         preprocessed here, so a bad step fails before any other work. ``steps`` as in the
-        experiment file (``[{"bandpass": {"low": 20}}]``); ``features`` per modality."""
+        experiment file (``[{"bandpass": {"low": 20}}]``); ``features`` per modality; ``log``: the
+        features, of any modality, whose natural log is taken."""
         if not whole:
             check_window(length, step)
         inputs = {m: SignalInput(r.fs, r.ch_names, r.ch_types) for m, r in probe.items()}
@@ -94,7 +97,7 @@ class SignalPipeline:
             length = step = whole_length(prepared)
         else:
             samples = window_samples(fs, length)
-        extractors = modality_extractors(fs, {m: r.ch_names for m, r in prepared.items()}, features, params)
+        extractors = modality_extractors(fs, {m: r.ch_names for m, r in prepared.items()}, features, params, log)
         for m, extractor in extractors.items():
             extractor.fit(np.zeros((1, prepared[m].n_channels, samples[m])))  # fitting needs only the shape
         return replace(pipeline, length=length, step=step, fs=fs, samples=samples, extractors=extractors)
@@ -206,8 +209,10 @@ class SignalPipeline:
                                 "the same stretch of time for every signal.")
 
     def key(self) -> tuple:
-        """What of the pipeline shapes its features, for the feature cache's key."""
-        features = {m: (e.features_, e.params, list(e.get_feature_names_out())) for m, e in self.extractors.items()}
+        """What of the pipeline shapes its features, for the feature cache's key (the logged
+        features only when there are some, so that the keys of caches without them stay)."""
+        features = {m: (e.features_, e.params, list(e.get_feature_names_out()), *([e.logged] if e.logged else []))
+                    for m, e in self.extractors.items()}
         return (list(self.steps), self.length, self.step, self.whole, {m: sorted(b) for m, b in self.bads.items()},
                 features)
 
@@ -224,6 +229,7 @@ class SignalPipeline:
             "input": f"raw {self.raw} windows" if self.output == "windows" else "features",
             "features": {m: e.features_ for m, e in self.extractors.items()},
             "feature_params": {m: e.params for m, e in self.extractors.items() if e.params},
+            "feature_log": {m: e.logged for m, e in self.extractors.items() if e.logged},
             "feature_names": self.feature_names,
         }
 

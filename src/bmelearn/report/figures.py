@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from bmelearn import __version__
@@ -143,6 +144,8 @@ def curve_figure(curves: dict[str, pd.DataFrame], xlabel: str, ylabel: str, diag
     ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if all(np.all(np.mod(c["x"].to_numpy(dtype=float), 1) == 0) for c in curves.values()):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts (repetitions, electrodes): no 0.5 ticks
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)

@@ -17,9 +17,10 @@ from bmelearn.signals.preprocessing import PREPROCESSED, STEPS
 
 #: The name a reader sees for each model of :data:`bmelearn.models.MODELS`, as written mid-sentence.
 MODEL_LABELS = {"lda": "LDA", "svm": "SVM", "rf": "random forest", "knn": "k-NN", "logreg": "logistic regression",
-                "mlp": "MLP", "cnn": "CNN", "lstm": "LSTM", "gru": "GRU", "minirocket": "MiniRocket",
-                "multirocket": "MultiRocket", "ordinal_logit": "ordinal logistic regression", "ridge": "ridge regression",
-                "rf_regressor": "random-forest regression", "mlp_regressor": "MLP regression", "cnn_regressor": "CNN regression"}
+                "mlp": "MLP", "cnn": "CNN", "lstm": "LSTM", "gru": "GRU", "tcn": "TCN", "transformer": "transformer",
+                "minirocket": "MiniRocket", "multirocket": "MultiRocket", "ordinal_logit": "ordinal logistic regression",
+                "ridge": "ridge regression", "rf_regressor": "random-forest regression", "mlp_regressor": "MLP regression",
+                "cnn_regressor": "CNN regression"}
 
 #: Surnames that open a feature's name (Hjorth activity): kept capitalised mid-sentence.
 EPONYMS = ("Hjorth", "Willison", "Pearson")

@@ -34,11 +34,12 @@ from pydantic import (
 
 from bmelearn.datasets import DATASETS, Description, check_dataset
 from bmelearn.errors import BmeError, ConfigError
+from bmelearn.evaluation.adaptation import METHODS as ADAPTATION_METHODS
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.control import Decisions
 from bmelearn.evaluation.metrics import OVERALL
 from bmelearn.evaluation.operating_point import with_operating_point
-from bmelearn.evaluation.protocols import PROTOCOLS
+from bmelearn.evaluation.protocols import PROTOCOLS, make_protocol
 from bmelearn.evaluation.raters import LEVELS, categories, read_ratings
 from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.evaluation.robustness import PERTURBATIONS
@@ -46,7 +47,7 @@ from bmelearn.features import resolve
 from bmelearn.features.registry import FEATURES
 from bmelearn.models import MODELS, capabilities, make_model, model_task, with_calibration
 from bmelearn.models.calibration import METHODS
-from bmelearn.runs.study import check_control, transfer_networks
+from bmelearn.runs.study import adapted_protocols, check_control, transfer_networks
 from bmelearn.signals.preprocessing import PREPROCESSED, acts_on, apply_steps, preprocessing_steps
 from bmelearn.signals.recording import Recording
 
@@ -147,11 +148,13 @@ class SelectionConfig(_Strict):
 
 
 class FeaturesConfig(_Strict):
-    """Features per modality (``{emg: [HTD]}``), per-feature parameters (``{ZC: {threshold: 0.01}}``)
-    and an optional feature selection (``{method: forward, n_features: 4}``)."""
+    """Features per modality (``{emg: [HTD]}``), per-feature parameters (``{ZC: {threshold: 0.01}}``),
+    the selected features whose natural ``log`` is taken (``[MAV, WL]``; a group stands for its
+    members) and an optional feature selection (``{method: forward, n_features: 4}``)."""
 
     per_modality: dict[str, list[str]] = Field(default_factory=lambda: {"emg": ["HTD"]})
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    log: list[str] = Field(default_factory=list)
     selection: SelectionConfig | None = None
 
     @field_validator("per_modality")
@@ -168,6 +171,10 @@ class FeaturesConfig(_Strict):
             if name not in selected:
                 raise ValueError(f"params: {name!r} is not among the selected features {sorted(selected)}")
             FEATURES.check_parameters(name, params, "features.params")
+        unlisted = [name for name in self.log if not set(resolve([name])) <= selected]
+        if unlisted:
+            raise ConfigError(f"features.log: {unlisted} are not among the selected features {sorted(selected)}; log "
+                              "only features that are selected.")
         n_features = sum(len(resolve(names)) for names in self.per_modality.values())
         if self.selection is not None and self.selection.method == "forward" and self.selection.n_features > n_features:
             raise ConfigError(f"features.selection.n_features: {self.selection.n_features}, but forward selection picks "
@@ -222,6 +229,42 @@ class ControlConfig(_Strict):
     debounce: int = Field(default=1, ge=1)
 
 
+class AdaptationConfig(_Strict):
+    """Adaptation to each test session (bmelearn.evaluation.adaptation): its first k
+    ``repetitions`` per class calibrate (0: none) and the repetitions after the largest k test;
+    the ``methods`` compared (default: all of METHODS); the test sessions of ``modality``
+    rotated by each ``electrode_shift`` (electrodes) first, as an armband put back rotated."""
+
+    repetitions: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    methods: list[str] = Field(default_factory=lambda: list(ADAPTATION_METHODS))
+    electrode_shift: list[float] = Field(default_factory=lambda: [0.0])
+    modality: str = "emg"
+
+    @field_validator("repetitions")
+    @classmethod
+    def _counts(cls, value: list[int]) -> list[int]:
+        if not value or any(r < 0 for r in value):
+            raise ValueError(f"numbers of calibration repetitions per class must be 0 or more, got {value}")
+        return sorted(set(value) | {0})
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in ADAPTATION_METHODS]
+        if unknown or not value:
+            raise ValueError(f"unknown adaptation methods {unknown}; choose from {list(ADAPTATION_METHODS)}")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _windows_to_recentre_on(self) -> AdaptationConfig:
+        unlabelled = [m for m in ("recentre", "adversarial") if m in self.methods]
+        if unlabelled and max(self.repetitions) == 0:
+            raise ConfigError(f"evaluation.adaptation.methods: {unlabelled[0]} learns from the new session's first "
+                              "repetitions (unlabelled) before its test ones; add a number of them to repetitions, e.g. "
+                              "[0, 1, 2].")
+        return self
+
+
 class EvaluationConfig(_Strict):
     """How results are scored: bootstrap intervals (``n_boot`` resamples, ``confidence``), the
     ``primary`` protocol (the one that answers the question asked, which sums the run up; by
@@ -230,8 +273,8 @@ class EvaluationConfig(_Strict):
     pipeline statistics, ``robustness`` curves, decision-level ``control`` metrics and the
     ``learning_curve`` (numbers of training repetitions per class to try), the ``transfer``
     curve of the neural networks (numbers of the test subject's repetitions per class to
-    fine-tune on; see :mod:`bmelearn.evaluation.transfer`) and whether the classes are
-    ``ordinal``."""
+    fine-tune on; see :mod:`bmelearn.evaluation.transfer`), the ``adaptation`` to each test
+    session from a few of its repetitions, and whether the classes are ``ordinal``."""
 
     n_boot: int = Field(default=N_BOOT, ge=0, le=100_000)
     confidence: float = Field(default=CONFIDENCE, gt=0.5, lt=1)
@@ -243,6 +286,7 @@ class EvaluationConfig(_Strict):
     control: ControlConfig | None = None
     learning_curve: list[int] = Field(default_factory=list)
     transfer: list[int] = Field(default_factory=list)
+    adaptation: AdaptationConfig | None = None
     #: The classes are ordered (a stage, a score), lowest first as dataset.classes or
     #: labels.classes list them (else numbers by value): quadratic-weighted kappa and the mean
     #: absolute error on the scale are reported, and ordinal_logit models take that order.
@@ -256,7 +300,8 @@ class EvaluationConfig(_Strict):
         if self.task == "regression":
             if "compare" not in self.model_fields_set:
                 self.compare = "r2"
-            asked = [key for key in ("positive", "operating_point", "control") if getattr(self, key) is not None]
+            asked = [key for key in ("positive", "operating_point", "control", "adaptation")
+                     if getattr(self, key) is not None]
             asked += [key for key in ("transfer", "ordinal") if getattr(self, key)]
             if asked:
                 raise ConfigError(f"evaluation.{asked[0]}: applies to classes; a regression (evaluation.task: regression) "
@@ -409,7 +454,7 @@ class ExperimentConfig(_Strict):
         if isinstance(value, list):  # features: [HTD]  ->  applied to EMG
             return {"per_modality": {"emg": value}}
         if isinstance(value, dict) and "per_modality" not in value:  # features: {emg: [HTD], params: {...}}
-            options = {k: value[k] for k in ("params", "selection") if k in value}
+            options = {k: value[k] for k in ("params", "log", "selection") if k in value}
             return {"per_modality": {k: v for k, v in value.items() if k not in options}, **options}
         return value
 
@@ -440,6 +485,9 @@ class ExperimentConfig(_Strict):
             models = {k: with_operating_point(m, "positive", point.target, point.value) for k, m in models.items()}
         # what the study refuses of the models, refused now (the inputs the models take do not matter here)
         transfer_networks(tuple(self.evaluation.transfer), models, dict.fromkeys(models, "features"))
+        if self.evaluation.adaptation is not None:
+            adapted_protocols(True, {name: make_protocol(name, **params) for step in self.protocols
+                                     for name, params in step.items()})
         task = self.evaluation.task
         other = [k for k, m in models.items() if capabilities(m).task != task]
         if other:

@@ -202,7 +202,8 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
     signal = plan.signal.fit(raw, quality.bads)
     uses = plan.uses
-    keep = "raw" in uses.values() or plan.scoring.robustness is not None
+    adaptation = plan.scoring.adaptation
+    keep = "raw" in uses.values() or plan.scoring.robustness is not None or (adaptation is not None and adaptation.rotates)
     featurized = featurize(raw, signal, plan.cache_folder(final, "features"), keep,
                            lambda done, total: progress("features", done, total), digests)
     if featurized.cached:

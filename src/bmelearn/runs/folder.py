@@ -30,6 +30,21 @@ TRAINING_HISTORY = "training_history.csv"
 ROBUSTNESS = "robustness.csv"
 LEARNING_CURVE = "learning_curve.csv"
 TRANSFER = "transfer.csv"
+#: The fine-tuned networks against those trained from scratch at each k, paired over subjects
+#: (bmelearn.evaluation.statistics.paired_against): protocol, pipeline, repetitions, training, metric,
+#: n_subjects, mean, baseline (from scratch), difference, d_z, test, p_value, p_holm, min_p.
+TRANSFER_COMPARISONS = "transfer_comparisons.csv"
+#: The adaptation curve (bmelearn.evaluation.adaptation): the results columns and method,
+#: repetitions (calibration repetitions per class), shift (electrodes the test session was rotated by).
+ADAPTATION = "adaptation.csv"
+#: Each adapted variant against the unadapted model (against: none) and against the model trained
+#: from scratch on the same repetitions (against: scratch), paired over subjects: protocol,
+#: pipeline, shift, method, repetitions, metric, n_subjects, mean, baseline (the baseline's mean),
+#: difference, d_z, test, p_value, p_holm, min_p, against.
+ADAPTATION_COMPARISONS = "adaptation_comparisons.csv"
+#: The rotation (electrodes) each aligned variant undid: pipeline, protocol, subject, shift,
+#: repetitions, method, rotation.
+ROTATIONS = "rotations.csv"
 CONTROL = "control.csv"
 #: One row per recording: subject, session, repetition, label, trial, source, modality, fs (Hz),
 #: n_channels, n_samples, duration (s).
@@ -43,6 +58,7 @@ PROTOCOLS = "protocols.csv"
 ROBUSTNESS_SUMMARY = "robustness_summary.csv"
 LEARNING_CURVE_SUMMARY = "learning_curve_summary.csv"
 TRANSFER_SUMMARY = "transfer_summary.csv"
+ADAPTATION_SUMMARY = "adaptation_summary.csv"
 #: Binary tasks: pipeline, protocol, curve (roc or pr), x, y, low, high.
 ROC_PR = "roc_pr.csv"
 #: Pipelines with class probabilities: pipeline, protocol, predicted, observed, n, ece (the reliability

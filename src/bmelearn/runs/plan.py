@@ -35,7 +35,7 @@ from bmelearn.models.ordinal import category_key, ordinal_scale
 from bmelearn.pipeline import SignalPipeline, fit_pipeline
 from bmelearn.runs.config import ExperimentConfig, check_binary_task
 from bmelearn.runs.seeds import Stream, model_seed
-from bmelearn.runs.study import Perturbations, Scoring
+from bmelearn.runs.study import Adaptation, Perturbations, Scoring
 from bmelearn.signals.recording import RecordingSet
 from bmelearn.signals.windowing import Windows, straddling
 
@@ -165,7 +165,8 @@ class LabelsSpec:
 class SignalSpec:
     """The signal pipeline before it is fitted: preprocessing ``steps`` (``[{"bandpass": {...}}]``),
     the window (``length`` and ``step`` in s, or ``whole`` trials), the ``features`` of each
-    modality and their ``params``, and the channels the experiment excludes (``bads``, by modality)."""
+    modality and their ``params``, the channels the experiment excludes (``bads``, by modality)
+    and the features whose natural ``log`` is taken."""
 
     steps: list[dict[str, dict[str, Any]]]
     length: float
@@ -174,6 +175,7 @@ class SignalSpec:
     features: dict[str, list[str]]
     params: dict[str, dict[str, Any]] | None
     bads: dict[str, list[str]] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
 
     def fit(self, recordings: RecordingSet, flat: Mapping[str, Sequence[str]]) -> SignalPipeline:
         """The pipeline fitted on ``recordings`` without the ``flat`` channels found in them and the
@@ -185,7 +187,8 @@ class SignalSpec:
                 have = ", ".join(channels[modality]) if modality in channels else f"no {modality} signal"
                 raise DataError(f"bads.{modality}: {', '.join(unknown)} not among the channels of the data ({have}).")
         bads = {m: sorted({*flat.get(m, ()), *self.bads.get(m, ())}) for m in {*flat, *self.bads}}
-        return fit_pipeline(recordings, self.steps, bads, self.features, self.params, self.length, self.step, self.whole)
+        return fit_pipeline(recordings, self.steps, bads, self.features, self.params, self.length, self.step, self.whole,
+                            self.log)
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,8 @@ def make_plan(config: ExperimentConfig) -> Plan:
         control=None if control is None else Decisions(control.vote, control.reject_below, control.rest,
                                                         control.debounce),
         learning_curve=tuple(evaluation.learning_curve), transfer=tuple(evaluation.transfer),
+        adaptation=None if (adapting := evaluation.adaptation) is None else Adaptation(
+            tuple(adapting.repetitions), tuple(adapting.methods), tuple(adapting.electrode_shift), adapting.modality),
         task=evaluation.task,
     )
     windows, features, selection, point = config.windows, config.features, config.features.selection, evaluation.operating_point
@@ -329,7 +334,7 @@ def make_plan(config: ExperimentConfig) -> Plan:
         data=DataSpec(data.name, options, data.kept, list(features.per_modality), data.description,
                       None if windows.whole else windows.length, windows.step, protocols),
         signal=SignalSpec([dict([item]) for step in config.preprocessing for item in step.items()], windows.length,
-                          windows.step, windows.whole, features.per_modality, features.params, config.bads),
+                          windows.step, windows.whole, features.per_modality, features.params, config.bads, features.log),
         models={m.key: m.build(model_seed(config.seed, i), f"models.{i}") for i, m in enumerate(config.models)},
         selection=None if selection is None else Selection(selection.method, selection.n_features, selection.cv),
         operating_point=None if point is None else OperatingPoint(point.target, point.value),

@@ -43,6 +43,8 @@ class Stream(IntEnum):
     RATERS = 17, "Simulated raters' labels (labels.simulate)."
     RATER_SCORES = 18, "Bootstrap intervals of the scores against each rater and of the agreement with them."
     ORDINAL = 19, "Bootstrap intervals of the ordinal scores (quadratic-weighted kappa, mean absolute error)."
+    ADAPTATION = 20, "Bootstrap intervals of the adaptation-curve results."
+    ADAPTATION_SUMMARY = 21, "Bootstrap intervals of the adaptation curve's means over subjects."
 
     def seed(self, seed: int, *keys: int) -> int:
         """This stream's seed in the experiment of seed ``seed`` (of its sub-stream ``keys``)."""

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from bmelearn.compute.checkpoint import Checkpoint
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
+from bmelearn.evaluation.adaptation import adaptation_curve, compare_adaptations, count_adaptation_fits
 from bmelearn.evaluation.control import Decisions, control_table
 from bmelearn.evaluation.curves import roc_pr_bands
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
@@ -31,16 +32,19 @@ from bmelearn.evaluation.protocols import (
     LimitedTraining,
     MetadataSplitter,
     SubjectKFold,
+    WithinSession,
     headline_protocol,
 )
 from bmelearn.evaluation.regression import bland_altman
-from bmelearn.evaluation.robustness import PERTURBATIONS
+from bmelearn.evaluation.robustness import PERTURBATIONS, electrode_shift
 from bmelearn.evaluation.statistics import (
     compare_pipelines,
+    paired_against,
     per_subject_scores,
     rank_pipelines,
 )
 from bmelearn.evaluation.summaries import (
+    ADAPTATION_POINTS,
     LEARNING_POINTS,
     ROBUSTNESS_POINTS,
     TRANSFER_POINTS,
@@ -68,15 +72,32 @@ class Perturbations:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """The adaptation curve (:mod:`bmelearn.evaluation.adaptation`): calibration ``repetitions``
+    per class (0 included), the ``methods``, and the ``shifts`` (electrodes) by which the test
+    sessions of ``modality`` are rotated first."""
+
+    repetitions: tuple[int, ...]
+    methods: tuple[str, ...]
+    shifts: tuple[float, ...]
+    modality: str
+
+    @property
+    def rotates(self) -> bool:
+        """Whether the test sessions are rotated (a shift, or the alignment's candidates)."""
+        return any(self.shifts) or any(m.startswith("align") for m in self.methods)
+
+
+@dataclass(frozen=True)
 class Scoring:
     """How a run is scored: ``n_boot`` bootstrap resamples for ``confidence`` intervals, the
     ``compare`` metric of the pipeline statistics, the ``positive`` class of a binary task (None
     otherwise), the ``primary`` protocol that sums the run up (None: the hardest), the optional
     robustness test, decision-level ``control`` scoring, learning curve and transfer curve
-    (numbers of repetitions per class), the ``ordinal`` scale (the classes lowest first; empty
-    when they are not ordered), the ``task`` (``classification`` or ``regression``), the
-    ``dataset`` name of the results rows, and the experiment ``seed`` from which every
-    :class:`~bmelearn.runs.seeds.Stream` derives."""
+    (numbers of repetitions per class), the ``adaptation`` to each test session, the
+    ``ordinal`` scale (the classes lowest first; empty when they are not ordered), the
+    ``task`` (``classification`` or ``regression``), the ``dataset`` name of the results rows,
+    and the experiment ``seed`` from which every :class:`~bmelearn.runs.seeds.Stream` derives."""
 
     dataset: str
     seed: int
@@ -89,6 +110,7 @@ class Scoring:
     control: Decisions | None = None
     learning_curve: tuple[int, ...] = ()
     transfer: tuple[int, ...] = ()
+    adaptation: Adaptation | None = None
     ordinal: tuple[str, ...] = ()
     task: str = "classification"
 
@@ -114,6 +136,7 @@ class Assessment:
     robustness_summary: pd.DataFrame | None
     learning_summary: pd.DataFrame | None
     transfer_summary: pd.DataFrame | None
+    transfer_comparisons: pd.DataFrame | None
     roc_pr: pd.DataFrame | None
     calibration: pd.DataFrame | None
     primary: str | None = None
@@ -123,6 +146,10 @@ class Assessment:
     ordinal: pd.DataFrame | None = None
     ordinal_summary: pd.DataFrame | None = None
     bland_altman: pd.DataFrame | None = None
+    adaptation: pd.DataFrame | None = None
+    adaptation_summary: pd.DataFrame | None = None
+    adaptation_comparisons: pd.DataFrame | None = None
+    rotations: pd.DataFrame | None = None
     scale: tuple[str, ...] = ()
 
     def write(self, folder: Path, header: dict[str, Any]) -> None:
@@ -139,10 +166,13 @@ class Assessment:
             run_folder.TRANSFER: self.transfer, run_folder.CONTROL: self.control,
             run_folder.ROBUSTNESS_SUMMARY: self.robustness_summary, run_folder.LEARNING_CURVE_SUMMARY: self.learning_summary,
             run_folder.TRANSFER_SUMMARY: self.transfer_summary, run_folder.ROC_PR: self.roc_pr,
+            run_folder.TRANSFER_COMPARISONS: self.transfer_comparisons,
             run_folder.CALIBRATION: self.calibration, run_folder.RATER_AGREEMENT: self.rater_agreement,
             run_folder.RATER_SCORES: self.rater_scores, run_folder.SUSPECTS: self.suspects,
             run_folder.ORDINAL: self.ordinal, run_folder.ORDINAL_SUMMARY: self.ordinal_summary,
-            run_folder.BLAND_ALTMAN: self.bland_altman,
+            run_folder.BLAND_ALTMAN: self.bland_altman, run_folder.ADAPTATION: self.adaptation,
+            run_folder.ADAPTATION_SUMMARY: self.adaptation_summary,
+            run_folder.ADAPTATION_COMPARISONS: self.adaptation_comparisons, run_folder.ROTATIONS: self.rotations,
         }
         for name, table in always.items():
             run_folder.write_table(folder, name, table)
@@ -173,8 +203,10 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     check_control(scoring.control, windows.classes, pipelines)
     regression = scoring.task == "regression"
     networks = transfer_networks(scoring.transfer, pipelines, uses)
+    adapted = adapted_protocols(scoring.adaptation, protocols)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
-        count_transfer_fits(windows.meta, members, protocols) for members in networks.values())
+        count_transfer_fits(windows.meta, members, protocols) for members in networks.values()) + (
+        count_adaptation_fits(windows.meta, pipelines, adapted))
     done = 0
 
     def fitted(description: str) -> None:
@@ -209,6 +241,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
                        checkpoint)
         for kind, members in networks.items()
     ], ignore_index=True) if networks else None
+    adaptation, rotations = adaptation_curves(inputs, uses, windows, signal, pipelines, adapted, scoring, fitted,
+                                              checkpoint)
     roc_pr = None
     if scoring.positive is not None:
         roc_pr = roc_pr_bands(evaluation.predictions, scoring.positive, scoring.n_boot, scoring.confidence,
@@ -249,6 +283,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         robustness_summary=means(evaluation.robustness, ROBUSTNESS_POINTS, Stream.ROBUSTNESS_SUMMARY),
         learning_summary=means(learning, LEARNING_POINTS, Stream.LEARNING_SUMMARY),
         transfer_summary=means(transfer, TRANSFER_POINTS, Stream.TRANSFER_SUMMARY),
+        transfer_comparisons=None if transfer is None else paired_against(
+            transfer, scoring.compare, ["protocol", "pipeline", "repetitions"], ["training"], ("from scratch",)),
         roc_pr=roc_pr,
         calibration=None if regression else reliability_curves(evaluation.predictions, windows.classes, scoring.positive),
         primary=headline_protocol(list(protocols), scoring.primary),
@@ -259,6 +295,10 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
         ordinal=ordinal,
         ordinal_summary=ordinal_summary,
         bland_altman=agreement_with_truth(evaluation.predictions, scoring.confidence) if regression else None,
+        adaptation=adaptation,
+        adaptation_summary=means(adaptation, ADAPTATION_POINTS, Stream.ADAPTATION_SUMMARY),
+        adaptation_comparisons=None if adaptation is None else compare_adaptations(adaptation, scoring.compare),
+        rotations=rotations,
         scale=scoring.ordinal,
     )
 
@@ -304,7 +344,7 @@ def transfer_networks(transfer: tuple[int, ...], pipelines: dict[str, BaseEstima
     groups = by_input({k: p for k, p in pipelines.items() if capabilities(p).fine_tunable}, uses)
     if not groups:
         raise ConfigError("evaluation.transfer: no model can be fine-tuned; transfer learning applies to the neural "
-                          "networks (mlp, cnn, lstm, gru), without an operating_point or calibrate.")
+                          "networks (mlp, cnn, lstm, gru, tcn, transformer), without an operating_point or calibrate.")
     return groups
 
 
@@ -370,3 +410,56 @@ def perturbation_features(windows: Windows, signal: SignalPipeline, scoring: Sco
 
     return perturbed
 
+
+
+def adapted_protocols(adaptation: Adaptation | bool | None,
+                      protocols: dict[str, MetadataSplitter]) -> dict[str, MetadataSplitter]:
+    """The protocols the adaptation curve runs under (``adaptation``: the curve asked for, or
+    True): those that test other sessions or other subjects than they train on, one subject per
+    fold (not ``within_session`` or ``subject_kfold``); none without an adaptation curve."""
+    if not adaptation:
+        return {}
+    kept = {name: p for name, p in protocols.items() if not isinstance(p, WithinSession) and not getattr(p, "pooled", False)}
+    if not kept:
+        raise ConfigError("evaluation.adaptation: needs a protocol that tests other sessions or subjects than it trains "
+                          f"on, one subject per fold (cross_session, loso); the run has {list(protocols)}.")
+    return kept
+
+
+def adaptation_curves(inputs: dict[str, np.ndarray], uses: dict[str, str], windows: Windows, signal: SignalPipeline,
+                      pipelines: dict, protocols: dict[str, MetadataSplitter], scoring: Scoring,
+                      on_fit: Callable[[str], None],
+                      checkpoint: Checkpoint | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The adaptation curve of every pipeline (:func:`~bmelearn.evaluation.adaptation.adaptation_curve`)
+    and the rotations its aligned variants chose; (None, None) when not asked for. Feature models
+    take the features of the rotated windows, computed here by the signal pipeline."""
+    adaptation = scoring.adaptation
+    if adaptation is None:
+        return None, None
+    modality, rotating = adaptation.modality, adaptation.rotates
+    if rotating and modality not in windows.arrays:
+        raise ConfigError(f"evaluation.adaptation.modality: {modality!r} is not in the data; it has {windows.modalities}.")
+
+    def features_of(pool: np.ndarray, keys: list[tuple[float, float]]) -> dict[tuple[float, float], np.ndarray]:
+        if not rotating:
+            return {(0.0, 0.0): inputs["features"][pool]}
+        views = {}
+        for shift, rotation in keys:
+            arrays = {m: a[pool] for m, a in windows.arrays.items()}
+            arrays[modality] = electrode_shift(electrode_shift(arrays[modality], shift), rotation)
+            views[(shift, rotation)] = signal.features(arrays, len(pool))
+        return views
+
+    parts, chosen = [], []
+    for kind, members in by_input(pipelines, uses).items():
+        if kind == "raw" and rotating and modality != signal.raw:
+            raise ConfigError(f"evaluation.adaptation: rotating {modality!r} cannot reach the networks, which take the raw "
+                              f"{signal.raw!r} windows; set evaluation.adaptation.modality: {signal.raw}.")
+        table, rotations = adaptation_curve(
+            inputs[kind], windows.meta, members, protocols, adaptation.repetitions, adaptation.methods,
+            adaptation.shifts, windows.classes, (lambda pool, keys: None) if kind == "raw" else features_of,
+            windows.arrays[modality].shape[1] if rotating else 1, scoring.dataset, on_fit, scoring.n_boot, scoring.confidence,
+            Stream.ADAPTATION.seed(scoring.seed), checkpoint)
+        parts.append(table)
+        chosen.append(rotations)
+    return pd.concat(parts, ignore_index=True), pd.concat(chosen, ignore_index=True)

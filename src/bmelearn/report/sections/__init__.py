@@ -4,6 +4,7 @@ folder's tables (:class:`~bmelearn.report.run.RunData`) into its
 is a new module here (with a template of its own only for a layout of its own)."""
 
 from bmelearn.report.sections import (
+    adaptation,
     calibration,
     clinical,
     comparison,
@@ -34,7 +35,8 @@ from bmelearn.report.sections import (
 
 #: The modules of the sections, in page order.
 ORDER = (headline, notes, introduction, methods, metrics, data, flow, quality, examples, per_subject, regression, clinical,
-         calibration, ordinal, raters, per_class, confusion, suspects, comparison, robustness, learning, transfer, control,
+         calibration, ordinal, raters, per_class, confusion, suspects, comparison, robustness, learning, transfer, adaptation,
+         control,
          training, tripod, configuration)
 #: The sections that speak of classes (accuracy, per-class scores, confusions), left out of a regression's report.
 OF_CLASSES = (headline, metrics, per_subject, per_class, confusion)

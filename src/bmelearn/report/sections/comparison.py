@@ -24,6 +24,25 @@ def p_text(p: float) -> str:
     return "–" if not np.isfinite(p) else f"{p:.3f}"
 
 
+def paired_item(comparisons: pd.DataFrame, variant: str, title: str, id: str, what: str,
+                label=str, extra: tuple[str, str] | None = None) -> Item:
+    """A folded table of a curve's variants against its baseline, paired over participants
+    (:func:`~bmelearn.evaluation.statistics.paired_against`): ``variant`` is the column naming
+    each (shown through ``label``), ``extra`` an optional (column, heading) shown before it;
+    ``what`` says what the difference is."""
+    rows = [[text.protocol_label(r["protocol"]), text.model_label(r["pipeline"]),
+             *([f"{r[extra[0]]:g}"] if extra else []), label(r[variant]), str(r["repetitions"]), str(r["n_subjects"]),
+             f"{100 * r['difference']:+.1f}", "–" if not np.isfinite(r["d_z"]) else f"{r['d_z']:.2f}",
+             p_text(r["p_value"]), p_text(r["p_holm"])]
+            for r in comparisons.to_dict(orient="records")]
+    metric = text.metric_name(comparisons["metric"].iloc[0])
+    return Item(title=title, table=Table(
+        ["Evaluation", "Model", *([extra[1]] if extra else []), variant.capitalize(), "k", "Participants",
+         "Difference (points)", "Effect size d_z", "p", "p (Holm)"], rows, id=id, row_headers=2,
+        caption=f"{metric}: {what}, participant by participant; exact permutation test below 20 participants, else "
+                "Wilcoxon signed-rank (two-sided); Holm over the variants of one model."))
+
+
 def section(run: RunData) -> Section | None:
     comparisons = run.table(run_folder.COMPARISONS)
     if comparisons is None or comparisons.empty:

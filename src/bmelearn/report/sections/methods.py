@@ -24,7 +24,8 @@ from bmelearn.runs import folder as run_folder
 KEY_PARAMETERS = {"lda": ("solver", "shrinkage"), "svm": ("kernel", "C", "gamma"), "rf": ("n_estimators", "max_features"),
                   "knn": ("n_neighbors", "weights"), "logreg": ("C", "max_iter"),
                   "ordinal_logit": ("order", "alpha"), "ridge": ("alpha",), "rf_regressor": ("n_estimators", "max_features"),
-                  **dict.fromkeys(("mlp", "cnn", "lstm", "gru", "mlp_regressor", "cnn_regressor"),
+                  **dict.fromkeys(("mlp", "cnn", "lstm", "gru", "tcn", "transformer", "mlp_regressor",
+                                   "cnn_regressor"),
                                   ("hidden", "blocks", "activation", "dropout", "optimizer", "lr", "batch_size", "max_epochs",
                                    "patience")),
                   **dict.fromkeys(("minirocket", "multirocket"), ("n_kernels",))}
@@ -108,6 +109,9 @@ def _features(features: Mapping[str, Any]) -> str:
              for f in GROUPS.get(n.upper(), (n.upper(),))}
     sentence = (f"Features were computed from each window{' and channel' if every == {'channel'} else ''}: "
                 f"{'; '.join(per_modality)}.")
+    if logged := features.get("log"):  # run folders written before features.log have none
+        members = dict.fromkeys(f for n in logged for f in GROUPS.get(n.upper(), (n.upper(),)))
+        sentence += f" The natural logarithm was taken of {text.join_words([named(f) for f in members])}."
     if (selection := features["selection"]) is not None:
         sentence += (f" Inside each training fold, {selection['n_features']} features were selected by "
                      + ("forward selection (cross-validated accuracy over " f"{selection['cv']} inner folds)."

@@ -1,6 +1,7 @@
 """Learning from other participants: the accuracy of each network against the test
 participant's repetitions per class, trained from scratch, fine-tuned from the network
-pretrained on the others, and subject-independent (transfer_summary.csv)."""
+pretrained on the others, and subject-independent (transfer_summary.csv), with fine-tuning
+against training from scratch paired over participants (transfer_comparisons.csv)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bmelearn.report import figures, text
 from bmelearn.report.cells import Table, with_interval
 from bmelearn.report.page import Figure, Item, Section
 from bmelearn.report.run import RunData
+from bmelearn.report.sections.comparison import paired_item
 from bmelearn.report.sections.robustness import CURVE
 from bmelearn.runs import folder as run_folder
 
@@ -41,5 +43,10 @@ def section(run: RunData) -> Section | None:
                         caption=f"Accuracy (%) with k repetitions per class of the test participant, mean over "
                                 f"participants with its {confidence} interval."),
         ))
+    comparisons = run.table(run_folder.TRANSFER_COMPARISONS)
+    if comparisons is not None and not comparisons.empty:
+        items.append(paired_item(comparisons, "training", "Fine-tuned against trained from scratch, paired over participants",
+                                 "transfer-comparisons", "each fine-tuned network minus the same network trained from "
+                                 "scratch on the same k repetitions"))
     return Section("transfer", "Learning from other participants", items=items, template="transfer.html",
                    extra={"confidence": confidence})

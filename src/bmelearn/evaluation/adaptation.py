@@ -1,0 +1,322 @@
+"""Winning back accuracy on a new day: a model trained on earlier sessions, adapted to each test
+session with its first k repetitions per class (calibration), tested on the rest.
+
+For every fold of a protocol that tests other sessions than it trains on (``cross_session``),
+each test session of the fold gives its first k repetitions of each class for calibration, for
+each k of ``repetitions`` (0 included), and is tested on its repetitions after the largest k:
+the same test windows for every k and method, so that the curve compares like with like. The
+leakage guard checks the training and calibration windows against the test windows.
+
+The methods (:data:`METHODS`):
+
+- ``none``: the model trained on the training sessions, unchanged (k = 0);
+- ``recentre``: adapted without labels (k = 0) to the windows of the test session recorded
+  before its test windows, those of the largest k with their labels unread
+  (:func:`bmelearn.models.adaptation.recentred`: a mean shift of the features, AdaBN for a
+  network); never to the test windows themselves;
+- ``adversarial`` (networks, k = 0): trained again with a domain-adversarial head that learns to
+  tell the training windows from those same unlabelled windows of the test session, through a
+  gradient reversal layer (DANN: Ganin et al., JMLR 17(59), 2016), with the network's
+  ``adversarial`` weight or :data:`ADVERSARIAL_WEIGHT`;
+- ``retrain``: trained again on the training windows and the calibration windows, each of
+  these counted :data:`CALIBRATION_WEIGHT` times (the new day weighs more than its few windows);
+- ``scratch``: trained on the calibration windows alone (the baseline of transfer: what k
+  repetitions give without the training sessions);
+- ``adaptive``: the trained model moved toward the calibration windows: adaptive LDA
+  (:func:`~bmelearn.models.adaptation.adaptive_lda`), a network fine-tuned on them; other
+  models have no such update and are left out of this method;
+- ``align``: the armband's rotation estimated from the calibration windows
+  (:func:`~bmelearn.models.adaptation.best_rotation`, in whole electrodes: half steps, which
+  interpolate neighbouring channels, cannot undo a rotation and were chosen wrongly for two
+  MyoDisCo subjects whose armband had not turned) and undone on
+  the test windows, then the trained model;
+- ``align_adaptive``: ``align``, then ``adaptive`` on the un-rotated calibration windows.
+
+With ``electrode_shift`` levels, the whole test session (calibration and test windows) is first
+rotated by that many electrodes (:func:`bmelearn.evaluation.robustness.electrode_shift`), as if
+the armband had been put back rotated. Each (protocol, pipeline, fold) is one unit of parallel
+work (one fit on the training windows, then every level, k and method), kept in the run's
+checkpoint. Results have the columns of :func:`bmelearn.evaluation.evaluate` plus ``method``,
+``repetitions`` and ``shift``, with intervals over the subject's test trials; the rotations
+chosen are in :func:`adaptation_curve`'s second table.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.pipeline import Pipeline
+
+from bmelearn.compute.backends import run_units, single_threaded
+from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
+from bmelearn.errors import ConfigError
+from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
+from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
+from bmelearn.evaluation.robustness import electrode_shift
+from bmelearn.evaluation.statistics import paired_against
+from bmelearn.models.adaptation import adaptive_lda, best_rotation, is_lda, recentred
+from bmelearn.models.capabilities import capabilities
+from bmelearn.registry import Entry, Registry
+
+ADAPTATION_COLUMNS = [*RESULT_COLUMNS, "method", "repetitions", "shift"]
+#: How many times ``retrain`` counts each calibration window: on MyoDisCo cross-day, 5 beat
+#: 1 by 1.6–2.0 points at k = 1, 2 and 4; 20 over-fits the calibration repetitions.
+CALIBRATION_WEIGHT = 5
+#: The weight of the domain loss of ``adversarial`` for a network whose own is 0.
+ADVERSARIAL_WEIGHT = 0.3
+ROTATION_COLUMNS = ["pipeline", "protocol", "subject", "shift", "repetitions", "method", "rotation"]
+SUPERVISED = ("retrain", "scratch", "adaptive", "align", "align_adaptive")
+
+#: The adaptation methods by name (see the module text): ``label`` in the report, ``labelled``
+#: whether it reads the calibration windows' labels (then k >= 1), ``description``.
+METHODS: Registry[Entry] = Registry("adaptation method", [
+    Entry(name, description, {}, {"label": label, "labelled": name in SUPERVISED})
+    for name, label, description in (
+        ("none", "not adapted", "the model trained on the training sessions, unchanged"),
+        ("recentre", "recentred (no labels)", "the features moved to the training data's mean from the new session's "
+                                              "first windows, unlabelled; a network's batch-norm statistics re-estimated"),
+        ("adversarial", "domain-adversarial (no labels)", "a network trained again so that its features cannot tell the "
+                                                          "training windows from the new session's first windows, "
+                                                          "unlabelled (DANN)"),
+        ("retrain", "retrained", "trained again on the training windows and the k calibration repetitions (each "
+                                 f"counted {CALIBRATION_WEIGHT} times)"),
+        ("scratch", "from scratch", "trained on the k calibration repetitions alone"),
+        ("adaptive", "adaptive", "LDA's class means and covariance moved toward the calibration windows (Vidovic 2016); "
+                                 "a network fine-tuned on them"),
+        ("align", "rotation aligned", "the armband's rotation found from the calibration windows and undone"),
+        ("align_adaptive", "aligned, then adaptive", "the rotation undone, then the adaptive update"),
+    )
+])
+
+
+def applies(method: str, model: BaseEstimator) -> bool:
+    """Whether ``method`` can adapt ``model`` (``adaptive`` needs LDA or a network that can be fine-tuned)."""
+    if method in ("adaptive", "align_adaptive"):
+        return is_lda(model) or capabilities(model).fine_tunable
+    if method == "adversarial":
+        return isinstance(model, Pipeline) and "adversarial" in model.steps[-1][1].get_params()
+    return True
+
+
+def rotations(n_channels: int, step: float = 1.0) -> list[float]:
+    """The candidate un-rotations of an armband of ``n_channels`` electrodes: from −n/2 to n/2
+    (exclusive of the far end: the same as −n/2) in ``step``-s of an electrode (whole ones by
+    default, see the module text)."""
+    half = n_channels / 2
+    return [float(r) for r in np.arange(-half, half, step)]
+
+
+@dataclass(frozen=True)
+class Session:
+    """The windows of one fold's test sessions: ``pool`` (rows of the data: the calibration
+    windows of the largest k and the test windows), and as positions in ``pool`` the
+    ``calibration`` windows for each k and the ``test`` windows."""
+
+    pool: np.ndarray
+    calibration: dict[int, np.ndarray]
+    test: np.ndarray
+
+
+def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repetitions: Sequence[int],
+                   protocol: str) -> Session:
+    """The calibration and test windows of a fold's ``test`` rows (see the module text), checked
+    by the leakage guard and for windows left to test."""
+    tested = np.zeros(len(meta), dtype=bool)
+    tested[test] = True
+    largest = max(repetitions)
+    held = first_repetitions(meta, tested, largest)
+    rest = tested & ~held
+    if not rest.any() or meta[rest].groupby(["subject", "session"]).ngroups < meta[tested].groupby(
+            ["subject", "session"]).ngroups:
+        counts = meta[tested].groupby(["session", "label"])["repetition"].nunique()
+        raise ConfigError(f"evaluation.adaptation.repetitions: {largest} calibration repetitions per class leave nothing "
+                          f"to test in protocol {protocol!r} (test sessions with as few as {int(counts.min())} "
+                          "repetitions of a class); use fewer.")
+    pool = np.flatnonzero(held | rest)
+    position = {row: i for i, row in enumerate(pool)}
+    calibration = {k: np.array([position[r] for r in np.flatnonzero(first_repetitions(meta, tested, k))], dtype=int)
+                   for k in repetitions}
+    for k, rows in calibration.items():
+        check_split(meta, np.concatenate([train, pool[rows]]), np.flatnonzero(rest), f"{protocol} calibrated with {k}")
+    return Session(pool, calibration, np.array([position[r] for r in np.flatnonzero(rest)], dtype=int))
+
+
+def plan(methods: Sequence[str], repetitions: Sequence[int], shifts: Sequence[float],
+         model: BaseEstimator) -> list[tuple[float, int, str]]:
+    """The (shift, k, method) variants a unit predicts, in order: the unlabelled methods at k = 0,
+    the labelled ones at every k >= 1, the methods that do not apply to ``model`` left out."""
+    return [(shift, k, method) for shift in shifts for k in repetitions for method in methods
+            if applies(method, model) and (k >= 1) == METHODS[method].metadata["labelled"]]
+
+
+def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.ndarray, session: Session,
+                    views: Mapping[tuple[float, float], np.ndarray] | None, variants: list[tuple[float, int, str]],
+                    candidates: list[float], classes: list[str]) -> UnitResult:
+    """One fold, on one thread: ``pipeline`` fitted on the training windows, then every variant
+    (shift, k, method) of :func:`plan` predicted on the session's test windows. ``views[(shift,
+    rotation)]`` holds the model's input for the session's ``pool`` windows rotated by ``shift``
+    and then un-rotated by ``rotation`` (features need the signal pipeline, so they are computed
+    before); without ``views``, ``X`` holds raw windows and they are rotated here. The result's
+    last ``predicted`` array holds the rotation chosen for each variant (0 where none is)."""
+    with single_threaded():
+        started = time.perf_counter()
+        source = clone(pipeline).fit(X[train], y[train])
+        seconds = time.perf_counter() - started
+        pooled = X[session.pool] if views is None else None
+
+        def view(shift: float, rotation: float, rows: np.ndarray) -> np.ndarray:
+            if views is not None:
+                return views[(shift, rotation)][rows]
+            return electrode_shift(electrode_shift(pooled[rows], shift), rotation)
+
+        predicted, scores, chosen = [], [], []
+        labels = y[session.pool]
+        for shift, k, method in variants:
+            calibration = session.calibration.get(k, np.array([], dtype=int))
+            rotation = 0.0
+            if method.startswith("align"):
+                rotation = best_rotation(source, {r: view(shift, r, calibration) for r in candidates}, labels[calibration])
+            X_cal = view(shift, rotation, calibration)
+            model = source
+            unlabelled = session.calibration[max(session.calibration)]  # the windows before the test ones
+            if method == "recentre":
+                model = recentred(source, X[train], view(shift, 0.0, unlabelled))
+            elif method == "adversarial":
+                model = adversarial(pipeline, X[train], y[train], view(shift, 0.0, unlabelled))
+            elif method == "retrain":
+                weighted = np.tile(np.arange(len(calibration)), CALIBRATION_WEIGHT)
+                model = clone(pipeline).fit(np.concatenate([X[train], X_cal[weighted]]),
+                                            np.concatenate([y[train], labels[calibration][weighted]]))
+            elif method == "scratch":
+                model = clone(pipeline).fit(X_cal, labels[calibration])
+            elif method in ("adaptive", "align_adaptive"):
+                model = adapted(source, X[train], y[train], X_cal, labels[calibration])
+            X_test = view(shift, rotation, session.test)
+            predicted.append(model.predict(X_test).astype(str))
+            scores.append(class_scores(model, X_test, classes))
+            chosen.append(rotation)
+        return UnitResult(seconds, float("nan"), [*predicted, np.array(chosen)], [*scores, None])
+
+
+def adversarial(pipeline: Pipeline, X_train: np.ndarray, y_train: np.ndarray, X_new: np.ndarray) -> Pipeline:
+    """The network of ``pipeline`` trained domain-adversarially on the training windows and the
+    unlabelled windows ``X_new`` of the new session (its ``adversarial`` weight, or
+    :data:`ADVERSARIAL_WEIGHT` when that is 0)."""
+    name, network = pipeline.steps[-1]
+    model = clone(pipeline).set_params(**{f"{name}__adversarial": network.adversarial or ADVERSARIAL_WEIGHT})
+    return model.fit(X_train, y_train, **{f"{name}__unlabelled": X_new})
+
+
+def adapted(source: BaseEstimator, X_train: np.ndarray, y_train: np.ndarray, X_cal: np.ndarray,
+            y_cal: np.ndarray) -> BaseEstimator:
+    """The ``adaptive`` update of a fitted model: adaptive LDA, or a copy of a network fine-tuned."""
+    if is_lda(source):
+        return adaptive_lda(source, X_train, y_train, X_cal, y_cal)
+    tuned = copy.deepcopy(source)
+    tuned[-1].fine_tune(tuned[:-1].transform(X_cal) if len(tuned.steps) > 1 else X_cal, y_cal)
+    return tuned
+
+
+ViewsOf = Callable[[np.ndarray, list[tuple[float, float]]], Mapping[tuple[float, float], np.ndarray] | None]
+
+
+def adaptation_curve(X: np.ndarray, meta: pd.DataFrame, pipelines: Mapping[str, BaseEstimator],
+                     protocols: Mapping[str, MetadataSplitter], repetitions: Sequence[int], methods: Sequence[str],
+                     shifts: Sequence[float], classes: Sequence[str], views_of: ViewsOf, n_channels: int,
+                     dataset: str = "dataset", on_fit: Callable[[str], None] | None = None, n_boot: int = N_BOOT,
+                     confidence: float = CONFIDENCE, seed: int = 0,
+                     checkpoint: Checkpoint | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results of every (shift, k, method) for every pipeline and protocol (see the module
+    text), and the rotation each ``align`` variant chose per subject. ``views_of(pool, keys)``
+    gives the model input of the ``pool`` rows for each (shift, rotation) of ``keys``, or None
+    when ``X`` holds the raw windows (rotated in the units); ``n_channels``: the armband's
+    electrodes, for the candidate rotations."""
+    meta = meta.reset_index(drop=True)
+    y = meta["label"].astype(str).to_numpy()
+    subjects = meta["subject"].astype(str).to_numpy()
+    trials = trial_ids(meta)
+    classes = [str(c) for c in classes]
+    repetitions = sorted(set(repetitions) | {0})
+    shifts = [float(s) for s in shifts] or [0.0]
+    candidates = rotations(n_channels) if any(m.startswith("align") for m in methods) else [0.0]
+    rng = np.random.default_rng(seed)
+    rows, chosen = [], []
+    data = unit_key(X, y, classes) if checkpoint is not None else None
+    for protocol_name, protocol in protocols.items():
+        folds = [(train, split_sessions(meta, train, test, repetitions, protocol_name))
+                 for train, test in protocol.split(X, y, groups=meta)]
+        keys = sorted({(s, r) for s in shifts for r in candidates})
+        views = [views_of(session.pool, keys) for _, session in folds]
+        units, described, names = [], [], []
+        for name, pipeline in pipelines.items():
+            variants = plan(methods, repetitions, shifts, pipeline)
+            for fold, ((train, session), view) in enumerate(zip(folds, views, strict=True)):
+                units.append((pipeline, X, y, train, session, view, variants, candidates, classes))
+                described.append(f"adaptation: {protocol_name} fold {fold} {name}")
+                names.append(name)
+        done = _run(units, described, data, checkpoint, on_fit)
+        for name, unit, result in zip(names, units, done, strict=True):
+            session, variants = unit[4], unit[6]
+            test = session.pool[session.test]
+            mine = subjects[test]
+            for (shift, k, method), predicted, scores, rotation in zip(variants, result.predicted[:-1], result.scores[:-1],
+                                                                       result.predicted[-1], strict=True):
+                for subject in pd.unique(mine):
+                    at = mine == subject
+                    for row in score_rows(y[test][at], predicted[at], None if scores is None else scores[at],
+                                          trials[test][at], y[test][at], classes, n_boot, confidence, rng):
+                        rows.append((dataset, name, protocol_name, subject, *row, method, k, shift))
+                    if method.startswith("align"):
+                        chosen.append((name, protocol_name, subject, shift, k, method, float(rotation)))
+    return pd.DataFrame(rows, columns=ADAPTATION_COLUMNS), pd.DataFrame(chosen, columns=ROTATION_COLUMNS)
+
+
+def count_adaptation_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:
+    """How many units :func:`adaptation_curve` runs: one per pipeline and fold."""
+    return len(pipelines) * sum(p.get_n_splits(groups=meta) for p in protocols.values())
+
+
+def _run(units: list[tuple], described: list[str], data: str | None, checkpoint: Checkpoint | None,
+         on_fit: Callable[[str], None] | None) -> list[UnitResult]:
+    """Every unit: from the checkpoint when it holds it, else on the current execution backend."""
+    keys = [unit_key(data, "adaptation", u[0], u[3], u[4].pool, u[4].test, sorted(u[4].calibration.items()), u[6], u[7])
+            for u in units] if checkpoint is not None else [None] * len(units)
+    results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    for i in sorted(set(range(len(units))) - set(todo)):
+        if on_fit is not None:
+            on_fit(f"{described[i]} (done before)")
+
+    def finished(j: int, result: UnitResult) -> None:
+        if checkpoint is not None:
+            checkpoint.put(keys[todo[j]], result)
+        if on_fit is not None:
+            on_fit(described[todo[j]])
+
+    fresh = run_units(adaptation_unit, [units[i] for i in todo], finished, cost=[len(units[i][3]) for i in todo])
+    for i, result in zip(todo, fresh, strict=True):
+        results[i] = result
+    return results
+
+
+
+def compare_adaptations(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Every adapted variant against the unadapted model (``none``) at the same shift and, where
+    the curve has ``scratch``, every other labelled variant against the model trained from
+    scratch on the same k repetitions (does the training data help?), paired over subjects
+    (:func:`~bmelearn.evaluation.statistics.paired_against`); the column ``against`` names the
+    baseline, Holm's correction runs over the variants compared with one baseline."""
+    unadapted = paired_against(results, metric, ["protocol", "pipeline", "shift"], ["method", "repetitions"],
+                               ("none", 0)).assign(against="none")
+    labelled = results[results["repetitions"] > 0]
+    scratch = paired_against(labelled, metric, ["protocol", "pipeline", "shift", "repetitions"], ["method"],
+                             ("scratch",)).assign(against="scratch")
+    return pd.concat([unadapted, scratch[unadapted.columns]], ignore_index=True)

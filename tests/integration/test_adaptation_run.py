@@ -1,0 +1,64 @@
+"""A run with the adaptation curve (evaluation.adaptation) on simulated EMG whose second session
+is recorded with the armband rotated by one electrode: the files, the report and the checks of
+the configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from bmelearn.errors import ConfigError
+from bmelearn.runs import folder as run_folder
+from bmelearn.runs.config import load_config
+from bmelearn.runs.experiment import run
+
+SMALL = ["dataset.n_subjects=3", "dataset.n_repetitions=4", "dataset.duration=1.0", "evaluation.n_boot=50",
+         "execution.cache=false"]
+
+
+@pytest.fixture(scope="module")
+def adaptation_run(tmp_path_factory):
+    return run(load_config("examples/adaptation.yaml", SMALL), tmp_path_factory.mktemp("adaptation") / "run").folder
+
+
+def test_the_run_writes_the_curve_its_means_the_comparisons_and_the_rotations(adaptation_run):
+    curve = run_folder.read_table(adaptation_run, run_folder.ADAPTATION)
+    assert set(curve["method"]) == {"none", "recentre", "retrain", "scratch", "adaptive", "align", "align_adaptive"}
+    assert set(curve["repetitions"]) == {0, 1, 2}
+    summary = run_folder.read_table(adaptation_run, run_folder.ADAPTATION_SUMMARY)
+    accuracy = summary[(summary["metric"] == "accuracy") & (summary["class"] == "")].set_index(
+        ["pipeline", "shift", "method", "repetitions"])["mean"]
+    # the simulated second session is rotated by 1 electrode: the alignment finds it and wins most of it back
+    assert accuracy[("lda", 0.0, "align", 1)] > accuracy[("lda", 0.0, "none", 0)] + 0.3
+    rotations = run_folder.read_table(adaptation_run, run_folder.ROTATIONS)
+    assert set(rotations["rotation"]) == {-1.0}
+    comparisons = run_folder.read_table(adaptation_run, run_folder.ADAPTATION_COMPARISONS)
+    assert {"difference", "p_value", "p_holm"} <= set(comparisons.columns) and len(comparisons) > 0
+
+
+def test_the_report_shows_the_adaptation_section(adaptation_run):
+    page = (adaptation_run / run_folder.REPORT).read_text()
+    assert 'id="adaptation"' in page and "Adapting to a new day" in page
+    assert "Rotations found by the alignment" in page and "rotation aligned" in page
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["evaluation.adaptation.methods=[tune]"], r"evaluation.adaptation.methods: .*unknown adaptation methods \['tune'\]"),
+    (["evaluation.adaptation.repetitions=[-1]"], r"evaluation.adaptation.repetitions: .*0 or more"),
+    (["protocols=[{within_session: {n_splits: 2}}]"], r"evaluation.adaptation: needs a protocol that tests other sessions"),
+    (["evaluation.adaptation.electrode_shift=[x]"], r"evaluation.adaptation.electrode_shift.0"),
+])
+def test_a_bad_adaptation_setting_names_its_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("examples/adaptation.yaml", overrides)
+
+
+def test_a_regression_refuses_the_adaptation_curve():
+    with pytest.raises(ConfigError, match="evaluation.adaptation: applies to classes"):
+        load_config("examples/regression.yaml", ["evaluation.adaptation={repetitions: [0, 1]}"])
+
+
+def test_too_many_calibration_repetitions_are_refused_before_any_fit(tmp_path):
+    config = load_config("examples/adaptation.yaml", [*SMALL, "evaluation.adaptation.repetitions=[0, 4]"])
+    with pytest.raises(ConfigError, match="4 calibration repetitions per class leave nothing to test"):
+        run(config, tmp_path / "run")
+    assert not (tmp_path / "run" / run_folder.SUMMARY).exists()
