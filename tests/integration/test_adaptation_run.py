@@ -62,3 +62,18 @@ def test_too_many_calibration_repetitions_are_refused_before_any_fit(tmp_path):
     with pytest.raises(ConfigError, match="4 calibration repetitions per class leave nothing to test"):
         run(config, tmp_path / "run")
     assert not (tmp_path / "run" / run_folder.SUMMARY).exists()
+
+
+def test_the_readme_settings_of_the_adaptation_are_valid():
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Adapting to a new day"):]
+    settings = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))["evaluation"]["adaptation"]
+    config = load_config("examples/adaptation.yaml", [f"evaluation.adaptation={json.dumps(settings)}"])
+    assert config.evaluation.adaptation.repetitions == [0, 1, 2, 4]
+    assert config.evaluation.adaptation.methods == settings["methods"]

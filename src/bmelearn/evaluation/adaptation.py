@@ -1,8 +1,9 @@
-"""Winning back accuracy on a new day: a model trained on earlier sessions, adapted to each test
-session with its first k repetitions per class (calibration), tested on the rest.
+"""Winning back accuracy on a new day: a model trained on earlier sessions (or other people),
+adapted to each test session with its first k repetitions per class (calibration), tested on
+the rest.
 
-For every fold of a protocol that tests other sessions than it trains on (``cross_session``),
-each test session of the fold gives its first k repetitions of each class for calibration, for
+For every fold of a protocol that tests other sessions or other subjects than it trains on
+(``cross_session``, ``loso``), each test session of the fold gives its first k repetitions of each class for calibration, for
 each k of ``repetitions`` (0 included), and is tested on its repetitions after the largest k:
 the same test windows for every k and method, so that the curve compares like with like. The
 leakage guard checks the training and calibration windows against the test windows.
@@ -28,8 +29,8 @@ The methods (:data:`METHODS`):
 - ``align``: the armband's rotation estimated from the calibration windows
   (:func:`~bmelearn.models.adaptation.best_rotation`, in whole electrodes: half steps, which
   interpolate neighbouring channels, cannot undo a rotation and were chosen wrongly for two
-  MyoDisCo subjects whose armband had not turned) and undone on
-  the test windows, then the trained model;
+  MyoDisCo subjects whose armband had not turned) and undone on the test windows, then the
+  trained model;
 - ``align_adaptive``: ``align``, then ``adaptive`` on the un-rotated calibration windows.
 
 With ``electrode_shift`` levels, the whole test session (calibration and test windows) is first
@@ -98,7 +99,8 @@ METHODS: Registry[Entry] = Registry("adaptation method", [
 
 
 def applies(method: str, model: BaseEstimator) -> bool:
-    """Whether ``method`` can adapt ``model`` (``adaptive`` needs LDA or a network that can be fine-tuned)."""
+    """Whether ``method`` can adapt ``model``: ``adaptive`` needs LDA or a network that can be
+    fine-tuned, ``adversarial`` a network (a pipeline ending in one)."""
     if method in ("adaptive", "align_adaptive"):
         return is_lda(model) or capabilities(model).fine_tunable
     if method == "adversarial":
