@@ -73,7 +73,7 @@ def test_calibration_takes_the_first_k_repetitions_of_each_test_session_and_test
         calibration = pooled.iloc[session.calibration[k]]
         assert set(calibration["repetition"]) == set(range(k))
         assert calibration.groupby("label").size().tolist() == [5 * k] * N_CLASSES
-    with pytest.raises(ConfigError, match=f"{N_REPS} calibration repetitions per class leave nothing to test"):
+    with pytest.raises(ConfigError, match=f"{N_REPS} calibration repetitions leave nothing to test"):
         split_sessions(meta, train, test, [0, N_REPS], "cross_session")
 
 
@@ -84,7 +84,7 @@ def test_the_plan_leaves_out_what_does_not_apply_to_a_model():
                                                  (0.0, 1, "adaptive"), (0.0, 1, "align")]
     assert (0.0, 1, "adaptive") not in plan(methods, [0, 1], [0.0], svm)
     assert rotations(8) == [-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
-    assert rotations(8, 0.5)[:3] == [-4.0, -3.5, -3.0]
+    assert rotations(7) == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]  # an armband with a channel left out
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +227,89 @@ def test_a_network_is_trained_domain_adversarially_on_the_windows_before_the_tes
     assert plain == 0.0 and none is None and weight == ADVERSARIAL_WEIGHT
     first = (meta["session"] == "day2").to_numpy() & (meta["repetition"] == 0).to_numpy() & keep
     np.testing.assert_allclose(unlabelled, raw[first].astype(np.float32))
+
+
+def test_each_test_session_of_a_fold_is_adapted_on_its_own(data):
+    """Limb position: one fold tests several sessions; here day 2 turned by +1 and day 3 by −1."""
+    raw, meta = data
+    day3 = meta[meta["session"] == "day2"].assign(session="day3")
+    meta3 = pd.concat([meta, day3], ignore_index=True)
+    raw3 = np.concatenate([raw, raw[(meta["session"] == "day2").to_numpy()]])
+    turned = raw3.copy()
+    turned[(meta3["session"] == "day2").to_numpy()] = electrode_shift(raw3[(meta3["session"] == "day2").to_numpy()], 1)
+    turned[(meta3["session"] == "day3").to_numpy()] = electrode_shift(raw3[(meta3["session"] == "day3").to_numpy()], -1)
+    protocol = CrossSession(train=["day1"], test=["day2", "day3"])
+    table, chosen = adaptation_curve(features(turned), meta3, {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
+                                     {"cross_session": protocol}, [0, 1], ["none", "align"], [0.0],
+                                     [f"g{c}" for c in range(N_CLASSES)], views_of(turned), N_CHANNELS, n_boot=10)
+    undone = chosen.set_index(["subject", "session"])["rotation"]
+    assert (undone.xs("day2", level="session") == -1.0).all() and (undone.xs("day3", level="session") == 1.0).all()
+    assert accuracy(table, "align", 1, 0.0).mean() > accuracy(table, "none", 0, 0.0).mean() + 0.2
+
+
+def test_an_armband_of_an_odd_number_of_channels_is_aligned(data):
+    raw, meta = data
+    seven = raw[:, :7]
+    table, chosen = adaptation_curve(features(seven), meta, {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
+                                     {"cross_session": CrossSession()}, [0, 1], ["none", "align"], [0.0, 1.0],
+                                     [f"g{c}" for c in range(N_CLASSES)], views_of(seven), 7, n_boot=10)
+    assert set(chosen.loc[chosen["shift"] == 1.0, "rotation"]) == {-1.0}
+    assert set(chosen.loc[chosen["shift"] == 0.0, "rotation"]) == {0.0}
+
+
+def test_calibration_takes_whole_repetitions_even_when_a_class_misses_its_first(data):
+    _, meta = data
+    missing = ~((meta["session"] == "day2") & (meta["label"] == "g1") & (meta["repetition"] == 0))
+    meta = meta[missing.to_numpy()].reset_index(drop=True)
+    train, test = next(CrossSession().split(None, None, meta))
+    session = split_sessions(meta, train, test, [0, 1], "cross_session")  # the leakage guard passes
+    pooled = meta.iloc[session.pool]
+    assert set(pooled.iloc[session.calibration[1]]["repetition"]) == {0}  # g1 has no calibration window: none borrowed
+    assert 0 not in set(pooled.iloc[session.test]["repetition"])
+
+
+def test_retraining_puts_the_new_session_first_so_a_networks_validation_stays_on_the_training_data(data, monkeypatch):
+    raw, meta = data
+    X = features(raw)
+    seen = []
+    fit = LinearDiscriminantAnalysis.fit
+
+    def spy(self, X_fit, y_fit):
+        seen.append(np.asarray(X_fit))
+        return fit(self, X_fit, y_fit)
+
+    monkeypatch.setattr(LinearDiscriminantAnalysis, "fit", spy)
+    keep = (meta["subject"] == "1").to_numpy()
+    with running(Execution("sequential")):
+        adaptation_curve(X[keep], meta[keep], {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
+                         {"cross_session": CrossSession()}, [0, 1], ["retrain"], [0.0], [f"g{c}" for c in range(N_CLASSES)],
+                         views_of(raw[keep]), N_CHANNELS, n_boot=10)
+    retrained = seen[-1]
+    first = ((meta["session"] == "day2") & (meta["repetition"] == 0)).to_numpy()[keep]
+    np.testing.assert_array_equal(retrained[:first.sum()], X[keep][first])
+    np.testing.assert_array_equal(retrained[-int((meta[keep]["session"] == "day1").sum()):],
+                                  X[keep][(meta[keep]["session"] == "day1").to_numpy()])
+
+
+def test_the_unlabelled_windows_of_a_domain_adversarial_fit_pass_the_steps_before_the_network(data, monkeypatch):
+    pytest.importorskip("skorch")
+    from sklearn.preprocessing import FunctionTransformer
+
+    from bmelearn.evaluation.adaptation import adversarial
+    from bmelearn.models.deep import NeuralNetwork
+
+    raw, meta = data
+    X, y = features(raw), meta["label"].to_numpy()
+    seen = []
+    fit = NeuralNetwork.fit
+
+    def spy(self, X_fit, y_fit, unlabelled=None):
+        seen.append(np.asarray(unlabelled))
+        return fit(self, X_fit, y_fit, unlabelled)
+
+    monkeypatch.setattr(NeuralNetwork, "fit", spy)
+    pipeline = Pipeline([("first3", FunctionTransformer(lambda F: F[:, :3])),
+                         ("mlp", NeuralNetwork("mlp", hidden=(8,), max_epochs=2, validation=0, random_state=0))])
+    model = adversarial(pipeline, X[:200], y[:200], X[200:260])
+    np.testing.assert_allclose(seen[0], X[200:260, :3])
+    assert model.predict(X[:5]).shape == (5,) and model[-1].adversarial == ADVERSARIAL_WEIGHT

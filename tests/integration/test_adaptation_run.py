@@ -39,12 +39,16 @@ def test_the_report_shows_the_adaptation_section(adaptation_run):
     page = (adaptation_run / run_folder.REPORT).read_text()
     assert 'id="adaptation"' in page and "Adapting to a new day" in page
     assert "Rotations found by the alignment" in page and "rotation aligned" in page
+    assert "-1 in every one of the 3 sessions" in page  # each participant's second session, rotated by 1
 
 
 @pytest.mark.parametrize("overrides, message", [
     (["evaluation.adaptation.methods=[tune]"], r"evaluation.adaptation.methods: .*unknown adaptation methods \['tune'\]"),
     (["evaluation.adaptation.repetitions=[-1]"], r"evaluation.adaptation.repetitions: .*0 or more"),
     (["protocols=[{within_session: {n_splits: 2}}]"], r"evaluation.adaptation: needs a protocol that tests other sessions"),
+    (["evaluation.adaptation={repetitions: [0], methods: [adaptive]}"],
+     r"evaluation.adaptation.repetitions: adaptive learns from the new session's first repetitions"),
+    (["labels={simulate: [0.9, 0.8, 0.7], target: soft}"], r"labels.target: the adaptation curve .* one label per window"),
     (["evaluation.adaptation.electrode_shift=[x]"], r"evaluation.adaptation.electrode_shift.0"),
 ])
 def test_a_bad_adaptation_setting_names_its_key(overrides, message):
@@ -59,8 +63,10 @@ def test_a_regression_refuses_the_adaptation_curve():
 
 def test_too_many_calibration_repetitions_are_refused_before_any_fit(tmp_path):
     config = load_config("examples/adaptation.yaml", [*SMALL, "evaluation.adaptation.repetitions=[0, 4]"])
-    with pytest.raises(ConfigError, match="4 calibration repetitions per class leave nothing to test"):
-        run(config, tmp_path / "run")
+    stages = []
+    with pytest.raises(ConfigError, match="4 calibration repetitions leave nothing to test"):
+        run(config, tmp_path / "run", lambda stage, done, total: stages.append(stage))
+    assert not any(stage.startswith("evaluating") for stage in stages)
     assert not (tmp_path / "run" / run_folder.SUMMARY).exists()
 
 

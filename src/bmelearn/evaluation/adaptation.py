@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,7 +61,7 @@ from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
 from bmelearn.evaluation.leakage import check_split
-from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
+from bmelearn.evaluation.protocols import MetadataSplitter
 from bmelearn.evaluation.robustness import electrode_shift
 from bmelearn.evaluation.statistics import paired_against
 from bmelearn.models.adaptation import adaptive_lda, best_rotation, is_lda, recentred
@@ -73,7 +74,7 @@ ADAPTATION_COLUMNS = [*RESULT_COLUMNS, "method", "repetitions", "shift"]
 CALIBRATION_WEIGHT = 5
 #: The weight of the domain loss of ``adversarial`` for a network whose own is 0.
 ADVERSARIAL_WEIGHT = 0.3
-ROTATION_COLUMNS = ["pipeline", "protocol", "subject", "shift", "repetitions", "method", "rotation"]
+ROTATION_COLUMNS = ["pipeline", "protocol", "subject", "session", "shift", "repetitions", "rotation"]
 SUPERVISED = ("retrain", "scratch", "adaptive", "align", "align_adaptive")
 
 #: The adaptation methods by name (see the module text): ``label`` in the report, ``labelled``
@@ -100,55 +101,70 @@ METHODS: Registry[Entry] = Registry("adaptation method", [
 
 def applies(method: str, model: BaseEstimator) -> bool:
     """Whether ``method`` can adapt ``model``: ``adaptive`` needs LDA or a network that can be
-    fine-tuned, ``adversarial`` a network (a pipeline ending in one)."""
+    fine-tuned, ``adversarial`` a network (a pipeline ending in one), ``recentre`` features or
+    such a network."""
     if method in ("adaptive", "align_adaptive"):
         return is_lda(model) or capabilities(model).fine_tunable
     if method == "adversarial":
         return isinstance(model, Pipeline) and "adversarial" in model.steps[-1][1].get_params()
+    if method == "recentre":  # a network inside a calibration or operating-point wrapper has no AdaBN here
+        return capabilities(model).input == "features" or (isinstance(model, Pipeline)
+                                                           and hasattr(model.steps[-1][1], "adapt_to"))
     return True
 
 
-def rotations(n_channels: int, step: float = 1.0) -> list[float]:
-    """The candidate un-rotations of an armband of ``n_channels`` electrodes: from −n/2 to n/2
-    (exclusive of the far end: the same as −n/2) in ``step``-s of an electrode (whole ones by
-    default, see the module text)."""
-    half = n_channels / 2
-    return [float(r) for r in np.arange(-half, half, step)]
+def rotations(n_channels: int) -> list[float]:
+    """The candidate un-rotations of an armband of ``n_channels`` electrodes, in whole electrodes
+    (see the module text): every one from −⌊n/2⌋ to n − ⌊n/2⌋ − 1, 0 included, for any n."""
+    return [float(r) for r in range(-(n_channels // 2), n_channels - n_channels // 2)]
 
 
 @dataclass(frozen=True)
 class Session:
     """The windows of one fold's test sessions: ``pool`` (rows of the data: the calibration
     windows of the largest k and the test windows), and as positions in ``pool`` the
-    ``calibration`` windows for each k and the ``test`` windows."""
+    ``calibration`` windows for each k and the ``test`` windows; ``sessions`` numbers the test
+    session (subject and session) of each pool window: each is adapted on its own."""
 
     pool: np.ndarray
     calibration: dict[int, np.ndarray]
     test: np.ndarray
+    sessions: np.ndarray
+
+
+def first_ids(meta: pd.DataFrame, rows: np.ndarray, k: int) -> np.ndarray:
+    """The windows among ``rows`` (a mask) of the first ``k`` repetition numbers of each (subject,
+    session), in the order they appear, whatever their class (no label is read); a mask."""
+    order = meta[rows].groupby(["subject", "session"], sort=False)["repetition"].transform(
+        lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
+    kept = np.zeros(len(meta), dtype=bool)
+    kept[np.flatnonzero(rows)[order.to_numpy() < k]] = True
+    return kept
 
 
 def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repetitions: Sequence[int],
                    protocol: str) -> Session:
-    """The calibration and test windows of a fold's ``test`` rows (see the module text), checked
-    by the leakage guard and for windows left to test."""
+    """The calibration and test windows of a fold's ``test`` rows (see the module text): in each
+    test session, the windows of its first k repetitions calibrate and those after the largest
+    k test; checked by the leakage guard and for windows left to test in every session."""
     tested = np.zeros(len(meta), dtype=bool)
     tested[test] = True
     largest = max(repetitions)
-    held = first_repetitions(meta, tested, largest)
+    held = first_ids(meta, tested, largest)
     rest = tested & ~held
-    if not rest.any() or meta[rest].groupby(["subject", "session"]).ngroups < meta[tested].groupby(
-            ["subject", "session"]).ngroups:
-        counts = meta[tested].groupby(["session", "label"])["repetition"].nunique()
-        raise ConfigError(f"evaluation.adaptation.repetitions: {largest} calibration repetitions per class leave nothing "
-                          f"to test in protocol {protocol!r} (test sessions with as few as {int(counts.min())} "
-                          "repetitions of a class); use fewer.")
+    if meta[rest].groupby(["subject", "session"]).ngroups < meta[tested].groupby(["subject", "session"]).ngroups:
+        counts = meta[tested].groupby(["subject", "session"])["repetition"].nunique()
+        raise ConfigError(f"evaluation.adaptation.repetitions: {largest} calibration repetitions leave nothing to test in "
+                          f"protocol {protocol!r} (test sessions with as few as {int(counts.min())} repetitions); "
+                          "use fewer.")
     pool = np.flatnonzero(held | rest)
-    position = {row: i for i, row in enumerate(pool)}
-    calibration = {k: np.array([position[r] for r in np.flatnonzero(first_repetitions(meta, tested, k))], dtype=int)
-                   for k in repetitions}
+    position = np.full(len(meta), -1)
+    position[pool] = np.arange(len(pool))
+    calibration = {k: position[first_ids(meta, tested, k)] for k in repetitions}
     for k, rows in calibration.items():
         check_split(meta, np.concatenate([train, pool[rows]]), np.flatnonzero(rest), f"{protocol} calibrated with {k}")
-    return Session(pool, calibration, np.array([position[r] for r in np.flatnonzero(rest)], dtype=int))
+    sessions = meta.iloc[pool].groupby(["subject", "session"], sort=False).ngroup().to_numpy()
+    return Session(pool, calibration, position[rest], sessions)
 
 
 def plan(methods: Sequence[str], repetitions: Sequence[int], shifts: Sequence[float],
@@ -163,58 +179,81 @@ def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train
                     views: Mapping[tuple[float, float], np.ndarray] | None, variants: list[tuple[float, int, str]],
                     candidates: list[float], classes: list[str]) -> UnitResult:
     """One fold, on one thread: ``pipeline`` fitted on the training windows, then every variant
-    (shift, k, method) of :func:`plan` predicted on the session's test windows. ``views[(shift,
-    rotation)]`` holds the model's input for the session's ``pool`` windows rotated by ``shift``
-    and then un-rotated by ``rotation`` (features need the signal pipeline, so they are computed
-    before); without ``views``, ``X`` holds raw windows and they are rotated here. The result's
-    last ``predicted`` array holds the rotation chosen for each variant (0 where none is)."""
+    (shift, k, method) of :func:`plan`, adapted to each test session on its own, predicted on
+    the sessions' test windows (in the order of ``session.test``). ``views[(shift, rotation)]``
+    holds the model's input for the ``pool`` windows rotated by ``shift`` and then un-rotated by
+    ``rotation`` (features need the signal pipeline, so they are computed before); without
+    ``views``, ``X`` holds raw windows and they are rotated here. The result's last ``predicted``
+    array holds the rotation chosen for each variant and session, variant by variant (0 where
+    none is)."""
     with single_threaded():
         started = time.perf_counter()
         source = clone(pipeline).fit(X[train], y[train])
         seconds = time.perf_counter() - started
         pooled = X[session.pool] if views is None else None
+        labels = y[session.pool]
 
         def view(shift: float, rotation: float, rows: np.ndarray) -> np.ndarray:
             if views is not None:
                 return views[(shift, rotation)][rows]
             return electrode_shift(electrode_shift(pooled[rows], shift), rotation)
 
-        predicted, scores, chosen = [], [], []
-        labels = y[session.pool]
-        for shift, k, method in variants:
-            calibration = session.calibration.get(k, np.array([], dtype=int))
+        def adapted_to(shift: float, k: int, method: str, mine: np.ndarray) -> tuple[BaseEstimator, float]:
+            """The model of ``method`` for the test session of the pool positions ``mine``, and the
+            rotation it undoes."""
+            calibration = np.intersect1d(session.calibration[k], mine)
+            unlabelled = np.intersect1d(session.calibration[max(session.calibration)], mine)  # before the test windows
             rotation = 0.0
             if method.startswith("align"):
                 rotation = best_rotation(source, {r: view(shift, r, calibration) for r in candidates}, labels[calibration])
-            X_cal = view(shift, rotation, calibration)
-            model = source
-            unlabelled = session.calibration[max(session.calibration)]  # the windows before the test ones
+            X_cal, y_cal = view(shift, rotation, calibration), labels[calibration]
             if method == "recentre":
-                model = recentred(source, X[train], view(shift, 0.0, unlabelled))
-            elif method == "adversarial":
-                model = adversarial(pipeline, X[train], y[train], view(shift, 0.0, unlabelled))
-            elif method == "retrain":
+                return recentred(source, X[train], view(shift, 0.0, unlabelled)), rotation
+            if method == "adversarial":
+                return adversarial(pipeline, X[train], y[train], view(shift, 0.0, unlabelled)), rotation
+            if method == "retrain":  # the new session first: a network's validation windows stay the training ones
                 weighted = np.tile(np.arange(len(calibration)), CALIBRATION_WEIGHT)
-                model = clone(pipeline).fit(np.concatenate([X[train], X_cal[weighted]]),
-                                            np.concatenate([y[train], labels[calibration][weighted]]))
-            elif method == "scratch":
-                model = clone(pipeline).fit(X_cal, labels[calibration])
-            elif method in ("adaptive", "align_adaptive"):
-                model = adapted(source, X[train], y[train], X_cal, labels[calibration])
-            X_test = view(shift, rotation, session.test)
-            predicted.append(model.predict(X_test).astype(str))
-            scores.append(class_scores(model, X_test, classes))
-            chosen.append(rotation)
+                return clone(pipeline).fit(np.concatenate([X_cal[weighted], X[train]]),
+                                           np.concatenate([y_cal[weighted], y[train]])), rotation
+            if method == "scratch":
+                return clone(pipeline).fit(X_cal, y_cal), rotation
+            if method in ("adaptive", "align_adaptive"):
+                return adapted(source, X[train], y[train], X_cal, y_cal), rotation
+            return source, rotation
+
+        predicted, scores, chosen = [], [], []
+        for shift, k, method in variants:
+            labels_out = np.empty(len(session.test), dtype=object)
+            scores_out: np.ndarray | None = np.zeros((len(session.test), len(classes)))
+            for number in np.unique(session.sessions):
+                mine = np.flatnonzero(session.sessions == number)
+                model, rotation = adapted_to(shift, k, method, mine)
+                tested = np.isin(session.test, mine)
+                X_test = view(shift, rotation, session.test[tested])
+                labels_out[tested] = model.predict(X_test).astype(str)
+                part = class_scores(model, X_test, classes)
+                if part is None:
+                    scores_out = None
+                elif scores_out is not None:
+                    scores_out[tested] = part
+                chosen.append(rotation)
+            predicted.append(labels_out.astype(str))
+            scores.append(scores_out)
         return UnitResult(seconds, float("nan"), [*predicted, np.array(chosen)], [*scores, None])
 
 
 def adversarial(pipeline: Pipeline, X_train: np.ndarray, y_train: np.ndarray, X_new: np.ndarray) -> Pipeline:
     """The network of ``pipeline`` trained domain-adversarially on the training windows and the
     unlabelled windows ``X_new`` of the new session (its ``adversarial`` weight, or
-    :data:`ADVERSARIAL_WEIGHT` when that is 0)."""
-    name, network = pipeline.steps[-1]
-    model = clone(pipeline).set_params(**{f"{name}__adversarial": network.adversarial or ADVERSARIAL_WEIGHT})
-    return model.fit(X_train, y_train, **{f"{name}__unlabelled": X_new})
+    :data:`ADVERSARIAL_WEIGHT` when that is 0); the steps before it are fitted on the training
+    windows and transform both."""
+    model = clone(pipeline)
+    network = model.steps[-1][1]
+    network.set_params(adversarial=network.adversarial or ADVERSARIAL_WEIGHT)
+    if len(model.steps) > 1:
+        X_train, X_new = model[:-1].fit_transform(X_train, y_train), model[:-1].transform(X_new)
+    network.fit(X_train, y_train, unlabelled=X_new)
+    return model
 
 
 def adapted(source: BaseEstimator, X_train: np.ndarray, y_train: np.ndarray, X_cal: np.ndarray,
@@ -249,7 +288,6 @@ def adaptation_curve(X: np.ndarray, meta: pd.DataFrame, pipelines: Mapping[str, 
     repetitions = sorted(set(repetitions) | {0})
     shifts = [float(s) for s in shifts] or [0.0]
     candidates = rotations(n_channels) if any(m.startswith("align") for m in methods) else [0.0]
-    rng = np.random.default_rng(seed)
     rows, chosen = [], []
     data = unit_key(X, y, classes) if checkpoint is not None else None
     for protocol_name, protocol in protocols.items():
@@ -269,16 +307,29 @@ def adaptation_curve(X: np.ndarray, meta: pd.DataFrame, pipelines: Mapping[str, 
             session, variants = unit[4], unit[6]
             test = session.pool[session.test]
             mine = subjects[test]
-            for (shift, k, method), predicted, scores, rotation in zip(variants, result.predicted[:-1], result.scores[:-1],
-                                                                       result.predicted[-1], strict=True):
+            tested_in = meta.iloc[session.pool].groupby(session.sessions, sort=True)[["subject", "session"]].first()
+            rotations_of = np.asarray(result.predicted[-1], dtype=float).reshape(len(variants), len(tested_in))
+            for (shift, k, method), predicted, scores, undone in zip(variants, result.predicted[:-1], result.scores[:-1],
+                                                                     rotations_of, strict=True):
                 for subject in pd.unique(mine):
                     at = mine == subject
+                    seed_of = (seed, zlib.crc32(repr((protocol_name, name, shift, k, method, subject)).encode()))
                     for row in score_rows(y[test][at], predicted[at], None if scores is None else scores[at],
-                                          trials[test][at], y[test][at], classes, n_boot, confidence, rng):
+                                          trials[test][at], y[test][at], classes, n_boot, confidence,
+                                          np.random.default_rng(seed_of)):
                         rows.append((dataset, name, protocol_name, subject, *row, method, k, shift))
-                    if method.startswith("align"):
-                        chosen.append((name, protocol_name, subject, shift, k, method, float(rotation)))
+                if method == "align":
+                    chosen += [(name, protocol_name, str(who.subject), str(who.session), shift, k, float(rotation))
+                               for who, rotation in zip(tested_in.itertuples(), undone, strict=True)]
     return pd.DataFrame(rows, columns=ADAPTATION_COLUMNS), pd.DataFrame(chosen, columns=ROTATION_COLUMNS)
+
+
+def check_calibration(meta: pd.DataFrame, protocols: Mapping[str, MetadataSplitter], repetitions: Sequence[int]) -> None:
+    """Every fold's calibration and test windows (:func:`split_sessions`), from the metadata
+    alone: a number of repetitions that leaves nothing to test stops a run before any fit."""
+    for name, protocol in protocols.items():
+        for train, test in protocol.split(None, None, groups=meta):
+            split_sessions(meta.reset_index(drop=True), train, test, sorted(set(repetitions) | {0}), name)
 
 
 def count_adaptation_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:
@@ -289,7 +340,8 @@ def count_adaptation_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Map
 def _run(units: list[tuple], described: list[str], data: str | None, checkpoint: Checkpoint | None,
          on_fit: Callable[[str], None] | None) -> list[UnitResult]:
     """Every unit: from the checkpoint when it holds it, else on the current execution backend."""
-    keys = [unit_key(data, "adaptation", u[0], u[3], u[4].pool, u[4].test, sorted(u[4].calibration.items()), u[6], u[7])
+    keys = [unit_key(data, "adaptation", u[0], u[3], u[4].pool, u[4].test, sorted(u[4].calibration.items()),
+                     u[4].sessions, None if u[5] is None else sorted(u[5].items()), u[6], u[7])
             for u in units] if checkpoint is not None else [None] * len(units)
     results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
@@ -307,7 +359,6 @@ def _run(units: list[tuple], described: list[str], data: str | None, checkpoint:
     for i, result in zip(todo, fresh, strict=True):
         results[i] = result
     return results
-
 
 
 def compare_adaptations(results: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -10,8 +10,9 @@ another limb position) from a little data of that condition.
   instead re-estimates its input standardisation and batch-normalisation statistics on them
   (AdaBN: Li et al., Pattern Recognit. 80, 2018).
 - :func:`best_rotation`: of candidate un-rotations of an armband, the one under which the
-  source model explains the calibration windows best (the highest mean log-probability of
-  their labels; accuracy for a model without probabilities).
+  source model explains the calibration windows best (the highest mean decision margin of their
+  labels; the mean log-probability for a model without a decision function, such as a network;
+  the accuracy for one without probabilities either).
 
 Networks are fine-tuned by their own :meth:`~bmelearn.models.deep.BaseNeuralNetwork.fine_tune`.
 Each function returns a new model and leaves the one it is given unchanged.

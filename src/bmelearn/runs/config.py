@@ -257,11 +257,10 @@ class AdaptationConfig(_Strict):
 
     @model_validator(mode="after")
     def _windows_to_recentre_on(self) -> AdaptationConfig:
-        unlabelled = [m for m in ("recentre", "adversarial") if m in self.methods]
-        if unlabelled and max(self.repetitions) == 0:
-            raise ConfigError(f"evaluation.adaptation.methods: {unlabelled[0]} learns from the new session's first "
-                              "repetitions (unlabelled) before its test ones; add a number of them to repetitions, e.g. "
-                              "[0, 1, 2].")
+        needing = [m for m in self.methods if m != "none"]  # all but none read the first repetitions
+        if needing and max(self.repetitions) == 0:
+            raise ConfigError(f"evaluation.adaptation.repetitions: {needing[0]} learns from the new session's first "
+                              "repetitions, recorded before its test ones; add a number of them, e.g. [0, 1, 2].")
         return self
 
 
@@ -507,6 +506,9 @@ class ExperimentConfig(_Strict):
             if self.labels.target == "soft" and inner:
                 raise ConfigError(f"labels.target: soft labels train on a copy of each window per rater, which the inner "
                                   f"folds of {inner} would split; use majority or dawid-skene with them.")
+            if self.labels.target == "soft" and self.evaluation.adaptation is not None:
+                raise ConfigError("labels.target: the adaptation curve (evaluation.adaptation) calibrates with one label "
+                                  "per window; use majority or dawid-skene with it.")
         if (control := self.evaluation.control) is not None:
             check_control(Decisions(control.vote, control.reject_below, control.rest if classes else None, control.debounce),
                           list(classes or ()), models)

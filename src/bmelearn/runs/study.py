@@ -22,7 +22,12 @@ from sklearn.base import BaseEstimator
 from bmelearn.compute.checkpoint import Checkpoint
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation import count_fits, evaluate, summarize
-from bmelearn.evaluation.adaptation import adaptation_curve, compare_adaptations, count_adaptation_fits
+from bmelearn.evaluation.adaptation import (
+    adaptation_curve,
+    check_calibration,
+    compare_adaptations,
+    count_adaptation_fits,
+)
 from bmelearn.evaluation.control import Decisions, control_table
 from bmelearn.evaluation.curves import roc_pr_bands
 from bmelearn.evaluation.evaluate import POOLED, Evaluation, mean_over_subjects
@@ -204,6 +209,8 @@ def assess(scoring: Scoring, inputs: dict[str, np.ndarray], uses: dict[str, str]
     regression = scoring.task == "regression"
     networks = transfer_networks(scoring.transfer, pipelines, uses)
     adapted = adapted_protocols(scoring.adaptation, protocols)
+    if scoring.adaptation is not None:
+        check_calibration(windows.meta, adapted, scoring.adaptation.repetitions)
     total = count_fits(windows.meta, pipelines, protocols) + sum(
         count_transfer_fits(windows.meta, members, protocols) for members in networks.values()) + (
         count_adaptation_fits(windows.meta, pipelines, adapted))

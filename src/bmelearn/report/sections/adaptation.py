@@ -25,6 +25,14 @@ def shift_words(shift: float) -> str:
     return "armband as recorded" if shift == 0 else f"armband rotated by {shift:g} electrode{'s' if shift != 1 else ''}"
 
 
+def rotation_words(part: pd.DataFrame) -> str:
+    """The rotations of one row of the rotations table: one number when every session's is the
+    same, else each participant and session's."""
+    if part["rotation"].nunique() == 1:
+        return f"{part['rotation'].iloc[0]:+g} in every one of the {len(part)} sessions"
+    return "; ".join(f"{w}: {v:+g}" for w, v in zip(part["who"], part["rotation"], strict=True))
+
+
 def section(run: RunData) -> Section | None:
     means = run.means(run_folder.ADAPTATION_SUMMARY, "accuracy")
     if means is None or means.empty:
@@ -65,13 +73,14 @@ def section(run: RunData) -> Section | None:
             items.append(paired_item(rows, "method", f"{title}, paired over participants", f"adaptation-{against}", what,
                                      method_label, ("shift", "Shift (electrodes)")))
     if rotations is not None and not rotations.empty:
-        found = rotations.groupby(["pipeline", "shift", "repetitions"], sort=False)["rotation"].agg(
-            lambda r: ", ".join(f"{v:+g}" for v in r)).reset_index()
+        found = rotations.assign(who=rotations["subject"].astype(str) + " " + rotations["session"].astype(str))
+        found = found.groupby(["protocol", "pipeline", "shift", "repetitions"], sort=False).apply(
+            rotation_words, include_groups=False).rename("rotations").reset_index()
         items.append(Item(title="Rotations found by the alignment", table=Table(
-            ["Model", "Shift (electrodes)", "k", "Rotation undone per participant (electrodes)"],
-            [[text.model_label(r.pipeline), f"{r.shift:g}", str(r.repetitions), r.rotation]
-             for r in found.itertuples(index=False)], id="adaptation-rotations",
-            caption="The un-rotation the alignment chose from the calibration windows; undoing a shift of s electrodes "
-                    "is a rotation of −s.")))
+            ["Evaluation", "Model", "Shift (electrodes)", "k", "Rotation undone per participant and session (electrodes)"],
+            [[text.protocol_label(r.protocol), text.model_label(r.pipeline), f"{r.shift:g}", str(r.repetitions),
+              r.rotations] for r in found.itertuples(index=False)], id="adaptation-rotations", row_headers=2,
+            caption="The un-rotation the alignment chose from each test session's calibration windows; undoing a "
+                    "shift of s electrodes is a rotation of −s.")))
     return Section("adaptation", "Adapting to a new day", items=items, template="adaptation.html",
                    extra={"confidence": confidence})

@@ -40,7 +40,7 @@ def paired_item(comparisons: pd.DataFrame, variant: str, title: str, id: str, wh
         ["Evaluation", "Model", *([extra[1]] if extra else []), variant.capitalize(), "k", "Participants",
          "Difference (points)", "Effect size d_z", "p", "p (Holm)"], rows, id=id, row_headers=2,
         caption=f"{metric}: {what}, participant by participant; exact permutation test below 20 participants, else "
-                "Wilcoxon signed-rank (two-sided); Holm over the variants of one model."))
+                "Wilcoxon signed-rank (two-sided); Holm over the comparisons of one model with the same baseline."))
 
 
 def section(run: RunData) -> Section | None:
