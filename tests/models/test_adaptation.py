@@ -1,4 +1,4 @@
-"""Adapting a fitted model to a new condition: adaptive LDA, moment matching, rotation alignment."""
+"""Adapting a fitted model to a new condition: adaptive LDA, recentring (a mean shift), rotation alignment."""
 
 from __future__ import annotations
 
@@ -118,3 +118,16 @@ def test_adaptive_lda_keeps_the_covariance_a_solver_estimated(solver):
     model = Pipeline([("lda", LinearDiscriminantAnalysis(**solver))]).fit(X, y)
     same = adaptive_lda(model, X, y, X[::7] + 1.0, y[::7], means=0.0, covariance=0.0)
     np.testing.assert_allclose(same.decision_function(X), model.decision_function(X), rtol=1e-8, atol=1e-8)
+
+
+def test_the_adapted_covariance_is_the_blend_of_the_training_and_calibration_ones():
+    X, y = blobs(3)
+    model = Pipeline([("lda", LinearDiscriminantAnalysis(solver="eigen"))]).fit(X, y)
+    X_cal, y_cal = X[::6] * 1.5, y[::6]
+    moved = adaptive_lda(model, X, y, X_cal, y_cal, means=0.0, covariance=0.5)
+    means = {c: X_cal[y_cal == c].mean(axis=0) for c in np.unique(y_cal)}
+    centred = X_cal - np.stack([means[c] for c in y_cal])
+    by_hand = 0.5 * model[-1].covariance_ + 0.5 * centred.T @ centred / len(X_cal)
+    np.testing.assert_allclose(moved[-1].covariance_, by_hand, rtol=1e-12)
+    weights = np.linalg.solve(by_hand, model[-1].means_.T).T
+    np.testing.assert_allclose(moved[-1].coef_, weights, rtol=1e-8)

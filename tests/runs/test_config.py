@@ -275,3 +275,8 @@ def test_features_log_beside_the_modalities_reaches_the_signal_spec():
         load_config(None, ["features={emg: [HTD], log: [MAV, RMS]}"])
     with pytest.raises(ConfigError, match=r"features.log: \['LS4'\] are not among the selected features"):
         load_config(None, ["features={emg: [HTD, LS], log: [LS4]}"])  # a group whose members are not all selected
+
+
+def test_an_unknown_feature_to_log_is_named_under_features_log():
+    with pytest.raises(ConfigError, match=r"features.log: \['FOO'\] are not among the selected features"):
+        load_config(None, ["features={emg: [HTD], log: [FOO]}"])

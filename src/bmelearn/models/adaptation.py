@@ -85,6 +85,8 @@ def adaptive_lda(model: Pipeline, X_source: np.ndarray, y_source: np.ndarray, X_
     adapted = copy.deepcopy(model)
     last = adapted.steps[-1][1]
     last.means_ = new_means
+    if hasattr(last, "covariance_"):
+        last.covariance_ = source_scatter  # Σ', kept where the solver keeps Σ
     if len(classes) == 2:
         last.coef_, last.intercept_ = (weights[1] - weights[0])[None, :], np.array([intercepts[1] - intercepts[0]])
     else:

@@ -44,7 +44,7 @@ from bmelearn.evaluation.raters import LEVELS, categories, read_ratings
 from bmelearn.evaluation.regression import REGRESSION_METRICS
 from bmelearn.evaluation.robustness import PERTURBATIONS
 from bmelearn.features import resolve
-from bmelearn.features.registry import FEATURES
+from bmelearn.features.registry import FEATURES, GROUPS
 from bmelearn.models import MODELS, capabilities, make_model, model_task, with_calibration
 from bmelearn.models.calibration import METHODS
 from bmelearn.runs.study import adapted_protocols, check_control, transfer_networks
@@ -171,7 +171,7 @@ class FeaturesConfig(_Strict):
             if name not in selected:
                 raise ValueError(f"params: {name!r} is not among the selected features {sorted(selected)}")
             FEATURES.check_parameters(name, params, "features.params")
-        unlisted = [name for name in self.log if not set(resolve([name])) <= selected]
+        unlisted = [name for name in self.log if not set(GROUPS.get(name.upper(), (name.upper(),))) <= selected]
         if unlisted:
             raise ConfigError(f"features.log: {unlisted} are not among the selected features {sorted(selected)}; log "
                               "only features that are selected.")
