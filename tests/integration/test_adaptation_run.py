@@ -83,3 +83,15 @@ def test_the_readme_settings_of_the_adaptation_are_valid():
     config = load_config("examples/adaptation.yaml", [f"evaluation.adaptation={json.dumps(settings)}"])
     assert config.evaluation.adaptation.repetitions == [0, 1, 2, 4]
     assert config.evaluation.adaptation.methods == settings["methods"]
+
+
+def test_a_second_run_reads_the_adaptation_units_back_from_the_checkpoint(tmp_path):
+    config = load_config("examples/adaptation.yaml", [*SMALL[:4], "models=[lda]",
+                                                      "evaluation.adaptation.methods=[none, adaptive, align]"])
+    first = run(config, tmp_path / "first").folder
+    stages = []
+    second = run(config, tmp_path / "second", lambda stage, done, total: stages.append(stage)).folder
+    assert any(stage.startswith("evaluating: adaptation:") and stage.endswith("(done before)") for stage in stages)
+    for name in (run_folder.ADAPTATION, run_folder.ROTATIONS):
+        a, b = run_folder.read_table(first, name), run_folder.read_table(second, name)
+        assert a.equals(b), name
