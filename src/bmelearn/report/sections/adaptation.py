@@ -1,7 +1,7 @@
-"""Winning accuracy back on a new day: each model adapted to the test session with its first k
-repetitions per class (adaptation_summary.csv), per electrode shift, its comparisons with the
-unadapted model paired over participants (adaptation_comparisons.csv) and the rotations the
-alignment undid (rotations.csv)."""
+"""Winning accuracy back on a new day: each model adapted to each test session with its first k
+repetitions (adaptation_summary.csv), per electrode shift, its comparisons with the unadapted
+model and with training from scratch, paired over participants (adaptation_comparisons.csv),
+and the rotations the alignment undid (rotations.csv)."""
 
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ def section(run: RunData) -> Section | None:
                           f"accuracy of {text.model_label(pipeline)} against the calibration repetitions, per method",
                           f"{title}."),
             table=Table(["Method"] + [str(k) for k in ks], rows, id=f"adaptation-{protocol}-{pipeline}-{shift:g}",
-                        caption=f"Accuracy (%) on the test session's repetitions after the first {largest} of each class, "
-                                f"with k of them for calibration; mean over participants with its {confidence} interval."),
+                        caption=f"Accuracy (%) on each test session's repetitions after its first {largest}, with the "
+                                f"first k of them for calibration; mean over participants with its {confidence} interval."),
         ))
     for against, title, what in (
             ("none", "Adapted against not adapted", "each adapted model minus the same model not adapted, at the same shift"),
