@@ -17,6 +17,7 @@ are those of the run that fitted the unit.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 from bmelearn import __version__
 from bmelearn.compute.arrays import load_arrays, save_arrays
+from bmelearn.compute.backends import run_units
 
 #: The libraries whose version is part of every unit's key: they compute its numbers.
 KEYED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skorch", "numba", "aeon")
@@ -107,3 +109,29 @@ class Checkpoint:
         save_arrays(self.folder / f"{key}.npz", metric=np.array([r[0] for r in rows], dtype=str),
                     **{"class": np.array([r[1] for r in rows], dtype=str)},
                     numbers=np.array([r[2:] for r in rows], dtype=np.float64).reshape(len(rows), 3))
+
+
+def run_kept(func: Callable[..., UnitResult], units: Sequence[tuple], keys: Sequence[str | None],
+             described: Sequence[str], checkpoint: Checkpoint | None, on_fit: Callable[[str], None] | None,
+             cost: Sequence[float]) -> list[UnitResult]:
+    """``func(*unit)`` for every unit, in their order: read from ``checkpoint`` where it holds the
+    unit's key, else run on the current execution backend
+    (:func:`~bmelearn.compute.backends.run_units`, the costliest first) and written to it as it
+    finishes; ``on_fit`` is told each unit's description as it is done (``(done before)`` for
+    those read back)."""
+    results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_fit is not None:
+        for i in sorted(set(range(len(units))) - set(todo)):
+            on_fit(f"{described[i]} (done before)")
+
+    def finished(j: int, result: UnitResult) -> None:
+        if checkpoint is not None:
+            checkpoint.put(keys[todo[j]], result)
+        if on_fit is not None:
+            on_fit(described[todo[j]])
+
+    fresh = run_units(func, [units[i] for i in todo], finished, cost=[cost[i] for i in todo])
+    for i, result in zip(todo, fresh, strict=True):
+        results[i] = result
+    return results

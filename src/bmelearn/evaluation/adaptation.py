@@ -44,7 +44,7 @@ chosen are in :func:`adaptation_curve`'s second table.
 
 from __future__ import annotations
 
-import copy
+import functools
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -55,16 +55,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
-from bmelearn.compute.backends import run_units, single_threaded
-from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
+from bmelearn.compute.backends import single_threaded
+from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
 from bmelearn.evaluation.leakage import check_split
-from bmelearn.evaluation.protocols import MetadataSplitter
+from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
 from bmelearn.evaluation.robustness import electrode_shift
 from bmelearn.evaluation.statistics import paired_against
-from bmelearn.models.adaptation import adaptive_lda, best_rotation, is_lda, recentred
+from bmelearn.models.adaptation import adaptive_lda, best_rotation, fine_tuned, is_lda, recentred
 from bmelearn.models.capabilities import capabilities
 from bmelearn.registry import Entry, Registry
 
@@ -75,6 +75,7 @@ CALIBRATION_WEIGHT = 5
 #: The weight of the domain loss of ``adversarial`` for a network whose own is 0.
 ADVERSARIAL_WEIGHT = 0.3
 ROTATION_COLUMNS = ["pipeline", "protocol", "subject", "session", "shift", "repetitions", "rotation"]
+SESSION = ("subject", "session")  # calibration by repetition number in each session, whatever the class
 SUPERVISED = ("retrain", "scratch", "adaptive", "align", "align_adaptive")
 
 #: The adaptation methods by name (see the module text): ``label`` in the report, ``labelled``
@@ -132,16 +133,6 @@ class Session:
     sessions: np.ndarray
 
 
-def first_ids(meta: pd.DataFrame, rows: np.ndarray, k: int) -> np.ndarray:
-    """The windows among ``rows`` (a mask) of the first ``k`` repetition numbers of each (subject,
-    session), in the order they appear, whatever their class (no label is read); a mask."""
-    order = meta[rows].groupby(["subject", "session"], sort=False)["repetition"].transform(
-        lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
-    kept = np.zeros(len(meta), dtype=bool)
-    kept[np.flatnonzero(rows)[order.to_numpy() < k]] = True
-    return kept
-
-
 def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repetitions: Sequence[int],
                    protocol: str) -> Session:
     """The calibration and test windows of a fold's ``test`` rows (see the module text): in each
@@ -150,7 +141,7 @@ def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repe
     tested = np.zeros(len(meta), dtype=bool)
     tested[test] = True
     largest = max(repetitions)
-    held = first_ids(meta, tested, largest)
+    held = first_repetitions(meta, tested, largest, SESSION)
     rest = tested & ~held
     if meta[rest].groupby(["subject", "session"]).ngroups < meta[tested].groupby(["subject", "session"]).ngroups:
         counts = meta[tested].groupby(["subject", "session"])["repetition"].nunique()
@@ -160,7 +151,7 @@ def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repe
     pool = np.flatnonzero(held | rest)
     position = np.full(len(meta), -1)
     position[pool] = np.arange(len(pool))
-    calibration = {k: position[first_ids(meta, tested, k)] for k in repetitions}
+    calibration = {k: position[first_repetitions(meta, tested, k, SESSION)] for k in repetitions}
     for k, rows in calibration.items():
         check_split(meta, np.concatenate([train, pool[rows]]), np.flatnonzero(rest), f"{protocol} calibrated with {k}")
     sessions = meta.iloc[pool].groupby(["subject", "session"], sort=False).ngroup().to_numpy()
@@ -198,14 +189,19 @@ def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train
                 return views[(shift, rotation)][rows]
             return electrode_shift(electrode_shift(pooled[rows], shift), rotation)
 
-        def adapted_to(shift: float, k: int, method: str, mine: np.ndarray) -> tuple[BaseEstimator, float]:
-            """The model of ``method`` for the test session of the pool positions ``mine``, and the
-            rotation it undoes."""
+        @functools.cache
+        def undone(shift: float, k: int, number: int) -> float:
+            """The rotation the alignment finds in test session ``number`` (align and
+            align_adaptive share it)."""
+            calibration = np.intersect1d(session.calibration[k], np.flatnonzero(session.sessions == number))
+            return best_rotation(source, {r: view(shift, r, calibration) for r in candidates}, labels[calibration])
+
+        def adapted_to(shift: float, k: int, method: str, number: int) -> tuple[BaseEstimator, float]:
+            """The model of ``method`` for test session ``number``, and the rotation it undoes."""
+            mine = np.flatnonzero(session.sessions == number)
             calibration = np.intersect1d(session.calibration[k], mine)
             unlabelled = np.intersect1d(session.calibration[max(session.calibration)], mine)  # before the test windows
-            rotation = 0.0
-            if method.startswith("align"):
-                rotation = best_rotation(source, {r: view(shift, r, calibration) for r in candidates}, labels[calibration])
+            rotation = undone(shift, k, number) if method.startswith("align") else 0.0
             X_cal, y_cal = view(shift, rotation, calibration), labels[calibration]
             if method == "recentre":
                 return recentred(source, X[train], view(shift, 0.0, unlabelled)), rotation
@@ -225,10 +221,9 @@ def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train
         for shift, k, method in variants:
             labels_out = np.empty(len(session.test), dtype=object)
             scores_out: np.ndarray | None = np.zeros((len(session.test), len(classes)))
-            for number in np.unique(session.sessions):
-                mine = np.flatnonzero(session.sessions == number)
-                model, rotation = adapted_to(shift, k, method, mine)
-                tested = np.isin(session.test, mine)
+            for number in np.unique(session.sessions).tolist():
+                model, rotation = adapted_to(shift, k, method, number)
+                tested = session.sessions[session.test] == number
                 X_test = view(shift, rotation, session.test[tested])
                 labels_out[tested] = model.predict(X_test).astype(str)
                 part = class_scores(model, X_test, classes)
@@ -261,9 +256,7 @@ def adapted(source: BaseEstimator, X_train: np.ndarray, y_train: np.ndarray, X_c
     """The ``adaptive`` update of a fitted model: adaptive LDA, or a copy of a network fine-tuned."""
     if is_lda(source):
         return adaptive_lda(source, X_train, y_train, X_cal, y_cal)
-    tuned = copy.deepcopy(source)
-    tuned[-1].fine_tune(tuned[:-1].transform(X_cal) if len(tuned.steps) > 1 else X_cal, y_cal)
-    return tuned
+    return fine_tuned(source, X_cal, y_cal)
 
 
 ViewsOf = Callable[[np.ndarray, list[tuple[float, float]]], Mapping[tuple[float, float], np.ndarray] | None]
@@ -343,22 +336,7 @@ def _run(units: list[tuple], described: list[str], data: str | None, checkpoint:
     keys = [unit_key(data, "adaptation", u[0], u[3], u[4].pool, u[4].test, sorted(u[4].calibration.items()),
                      u[4].sessions, None if u[5] is None else sorted(u[5].items()), u[6], u[7])
             for u in units] if checkpoint is not None else [None] * len(units)
-    results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
-    todo = [i for i, r in enumerate(results) if r is None]
-    for i in sorted(set(range(len(units))) - set(todo)):
-        if on_fit is not None:
-            on_fit(f"{described[i]} (done before)")
-
-    def finished(j: int, result: UnitResult) -> None:
-        if checkpoint is not None:
-            checkpoint.put(keys[todo[j]], result)
-        if on_fit is not None:
-            on_fit(described[todo[j]])
-
-    fresh = run_units(adaptation_unit, [units[i] for i in todo], finished, cost=[len(units[i][3]) for i in todo])
-    for i, result in zip(todo, fresh, strict=True):
-        results[i] = result
-    return results
+    return run_kept(adaptation_unit, units, keys, described, checkpoint, on_fit, [len(u[3]) for u in units])
 
 
 def compare_adaptations(results: pd.DataFrame, metric: str) -> pd.DataFrame:

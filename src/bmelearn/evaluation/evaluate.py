@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone, is_regressor
 
 from bmelearn.compute.backends import run_units, single_threaded
-from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
+from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import (
     CONFIDENCE,
@@ -287,33 +287,15 @@ def _fit_units(X: np.ndarray, y: np.ndarray, units: list, pipelines: Mapping[str
                votes: np.ndarray | None) -> list[UnitResult]:
     """Every (split, pipeline) unit: from the checkpoint when it holds it, else fitted on the
     current execution backend (and written to the checkpoint as it finishes)."""
-    def describe(i: int) -> str:
-        (protocol_name, fold, *_), pipeline_name = units[i]
-        return f"{protocol_name} fold {fold} {pipeline_name}"
-
     keys = [None] * len(units)
     if checkpoint is not None:  # hash each split's arrays and each pipeline once, not once per unit
         data = unit_key(X, y, classes) if votes is None else unit_key(X, y, classes, votes)
         splits = {id(split): unit_key(data, *split) for split, _ in units}
         models = {name: unit_key(pipeline) for name, pipeline in pipelines.items()}
         keys = [unit_key(splits[id(split)], models[name]) for split, name in units]
-    results = [checkpoint.get(k) if checkpoint is not None else None for k in keys]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if on_fit is not None:
-        for i in sorted(set(range(len(units))) - set(todo)):
-            on_fit(f"{describe(i)} (done before)")
-
-    def finished(j: int, result: UnitResult) -> None:
-        if checkpoint is not None:
-            checkpoint.put(keys[todo[j]], result)
-        if on_fit is not None:
-            on_fit(describe(todo[j]))
-
-    fresh = run_units(fit_unit, [(pipelines[units[i][1]], X, y, units[i][0][2], [F for *_, F in units[i][0][4]], classes,
-                                  votes) for i in todo], finished, cost=[len(units[i][0][2]) for i in todo])
-    for i, result in zip(todo, fresh, strict=True):
-        results[i] = result
-    return results
+    arguments = [(pipelines[name], X, y, split[2], [F for *_, F in split[4]], classes, votes) for split, name in units]
+    return run_kept(fit_unit, arguments, keys, [f"{split[0]} fold {split[1]} {name}" for split, name in units],
+                    checkpoint, on_fit, [len(split[2]) for split, _ in units])
 
 
 def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, MetadataSplitter]) -> int:

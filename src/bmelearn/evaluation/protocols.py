@@ -195,10 +195,12 @@ class LimitedTraining(MetadataSplitter):
             yield first_repetitions(meta, train, self.repetitions), test
 
 
-def first_repetitions(meta: pd.DataFrame, rows: np.ndarray, repetitions: int) -> np.ndarray:
-    """The windows among ``rows`` (a mask) of the first ``repetitions`` repetitions of each
-    class in each (subject, session), in the order the repetitions appear; a mask."""
-    order = meta[rows].groupby(["subject", "session", "label"], sort=False)["repetition"].transform(
+def first_repetitions(meta: pd.DataFrame, rows: np.ndarray, repetitions: int,
+                      per: Sequence[str] = ("subject", "session", "label")) -> np.ndarray:
+    """The windows among ``rows`` (a mask) of the first ``repetitions`` repetition numbers of each
+    group of ``per`` (by default each class in each (subject, session); ``("subject",
+    "session")``: whatever the class, no label read), in the order they appear; a mask."""
+    order = meta[rows].groupby(list(per), sort=False)["repetition"].transform(
         lambda r: pd.Series(pd.factorize(r)[0], index=r.index))
     kept = np.zeros(len(meta), dtype=bool)
     kept[np.flatnonzero(rows)[order.to_numpy() < repetitions]] = True

@@ -70,6 +70,15 @@ def paired_test(differences: np.ndarray) -> tuple[str, float, float]:
     return "wilcoxon signed-rank", float(stats.wilcoxon(differences).pvalue), 0.0
 
 
+def paired_difference(a: pd.Series, b: pd.Series) -> list:
+    """Subjects' values of A and of B (aligned): n_subjects, mean_a, mean_b, the mean difference
+    A − B, Cohen's d_z (NaN without spread), the test, its p-value and the smallest p it can give."""
+    d = (a - b).to_numpy()
+    sd = d.std(ddof=1) if len(d) > 1 else 0.0
+    test, p, min_p = paired_test(d)
+    return [len(d), a.mean(), b.mean(), d.mean(), d.mean() / sd if sd > 0 else np.nan, test, p, min_p]
+
+
 def holm(p_values: np.ndarray) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error control)."""
     p = np.asarray(p_values, dtype=np.float64)
@@ -89,11 +98,8 @@ def compare_pipelines(results: pd.DataFrame, metric: str = "balanced_accuracy") 
             continue
         pairs = []
         for a, b in itertools.combinations(table.columns, 2):
-            d = (table[a] - table[b]).to_numpy()
-            sd = d.std(ddof=1) if len(d) > 1 else 0.0
-            test, p, min_p = paired_test(d)
-            pairs.append([protocol, metric, a, b, len(d), table[a].mean(), table[b].mean(), d.mean(),
-                          d.mean() / sd if sd > 0 else np.nan, test, p, np.nan, min_p])
+            *numbers, min_p = paired_difference(table[a], table[b])
+            pairs.append([protocol, metric, a, b, *numbers, np.nan, min_p])
         if pairs:
             adjusted = holm(np.array([row[10] for row in pairs]))
             for row, p_holm in zip(pairs, adjusted, strict=True):
@@ -148,11 +154,8 @@ def paired_against(results: pd.DataFrame, metric: str, by: list[str], variant: l
             if key == tuple(baseline):
                 continue
             pair = table[[key, tuple(baseline)]].dropna()
-            d = (pair.iloc[:, 0] - pair.iloc[:, 1]).to_numpy()
-            sd = d.std(ddof=1) if len(d) > 1 else 0.0
-            test, p, min_p = paired_test(d)
-            rows.append([*group, *key, metric, len(d), pair.iloc[:, 0].mean(), pair.iloc[:, 1].mean(), d.mean(),
-                         d.mean() / sd if sd > 0 else np.nan, test, p, np.nan, min_p])
+            *numbers, min_p = paired_difference(pair.iloc[:, 0], pair.iloc[:, 1])
+            rows.append([*group, *key, metric, *numbers, np.nan, min_p])
         if rows:
             for row, adjusted in zip(rows, holm(np.array([r[-3] for r in rows])), strict=True):
                 row[-2] = adjusted

@@ -20,7 +20,6 @@ Results have the columns of :func:`bmelearn.evaluation.evaluate` plus ``training
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -29,8 +28,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from bmelearn.compute.backends import run_units, single_threaded
-from bmelearn.compute.checkpoint import Checkpoint, UnitResult, unit_key
+from bmelearn.compute.backends import single_threaded
+from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.evaluate import (
@@ -41,6 +40,7 @@ from bmelearn.evaluation.evaluate import (
 )
 from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
+from bmelearn.models.adaptation import fine_tuned
 from bmelearn.models.capabilities import capabilities
 
 TRANSFER_COLUMNS = [*RESULT_COLUMNS, "training", "repetitions"]
@@ -119,9 +119,7 @@ def transfer_unit(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, others: np.n
             tested(pretrained, test)
             for kept in kept_per_k:
                 tested(clone(pipeline).fit(X[kept], y[kept]), test)
-                tuned = copy.deepcopy(pretrained)
-                tuned[-1].fine_tune(tuned[:-1].transform(X[kept]) if len(tuned.steps) > 1 else X[kept], y[kept])
-                tested(tuned, test)
+                tested(fine_tuned(pretrained, X[kept], y[kept]), test)
         return UnitResult(time.perf_counter() - started, float("nan"), predicted, scores)
 
 
@@ -157,20 +155,10 @@ def _run_transfer_units(units: dict[str, tuple], data: str | None, checkpoint: C
     """Every subject's :func:`transfer_unit`: from the checkpoint when it holds it, else on the
     current execution backend (and into the checkpoint as it finishes)."""
     keys = {t: unit_key(data, "transfer", u[0], u[3], u[4]) for t, u in units.items()} if checkpoint is not None else {}
-    results = {t: checkpoint.get(keys[t]) for t in units} if checkpoint is not None else dict.fromkeys(units)
-    todo = [t for t, r in results.items() if r is None]
-    for target in units:
-        if target not in todo:
-            _done(on_fit, f"{describe(target)} (done before)")
-
-    def finished(j: int, result: UnitResult) -> None:
-        if checkpoint is not None:
-            checkpoint.put(keys[todo[j]], result)
-        _done(on_fit, describe(todo[j]))
-
-    fresh = run_units(transfer_unit, [units[t] for t in todo], finished, cost=[len(units[t][3]) for t in todo])
-    results.update(zip(todo, fresh, strict=True))
-    return results
+    targets = list(units)
+    done = run_kept(transfer_unit, [units[t] for t in targets], [keys.get(t) for t in targets],
+                    [describe(t) for t in targets], checkpoint, on_fit, [len(units[t][3]) for t in targets])
+    return dict(zip(targets, done, strict=True))
 
 
 def _one_subject(subjects: np.ndarray, protocol: str) -> str:
@@ -180,7 +168,3 @@ def _one_subject(subjects: np.ndarray, protocol: str) -> str:
                           "learning needs folds that test one subject each (cross_session, within_session).")
     return str(found[0])
 
-
-def _done(on_fit: Callable[[str], None] | None, description: str) -> None:
-    if on_fit is not None:
-        on_fit(description)

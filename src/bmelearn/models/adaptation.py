@@ -14,7 +14,8 @@ another limb position) from a little data of that condition.
   labels; the mean log-probability for a model without a decision function, such as a network;
   the accuracy for one without probabilities either).
 
-Networks are fine-tuned by their own :meth:`~bmelearn.models.deep.BaseNeuralNetwork.fine_tune`.
+Networks are fine-tuned by their own :meth:`~bmelearn.models.deep.BaseNeuralNetwork.fine_tune`
+(:func:`fine_tuned`: on a copy).
 Each function returns a new model and leaves the one it is given unchanged.
 """
 
@@ -92,6 +93,15 @@ def adaptive_lda(model: Pipeline, X_source: np.ndarray, y_source: np.ndarray, X_
     else:
         last.coef_, last.intercept_ = weights, intercepts
     return adapted
+
+
+def fine_tuned(model: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
+    """A copy of the fitted pipeline ``model`` whose network is fine-tuned on ``X`` (passed
+    through the steps before it) and ``y``
+    (:meth:`~bmelearn.models.deep.BaseNeuralNetwork.fine_tune`)."""
+    tuned = copy.deepcopy(model)
+    tuned[-1].fine_tune(_inputs(tuned, X), y)
+    return tuned
 
 
 class MeanShift(TransformerMixin, BaseEstimator):

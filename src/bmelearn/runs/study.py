@@ -408,15 +408,24 @@ def perturbation_features(windows: Windows, signal: SignalPipeline, scoring: Sco
         out = []
         for name, levels in robustness.levels.items():
             for level in levels:
-                arrays = {m: a[test] for m, a in windows.arrays.items()}
-                arrays[modality] = PERTURBATIONS[name].obj(arrays[modality], level, rng=rng, fs=windows.fs[modality],
-                                                           powerline_hz=robustness.powerline_hz)
-                data = arrays[signal.raw] if raw else signal.features(arrays, len(test))
-                out.append((name, float(level), data))
+                def change(X: np.ndarray, name: str = name, level: float = level) -> np.ndarray:
+                    return PERTURBATIONS[name].obj(X, level, rng=rng, fs=windows.fs[modality],
+                                                   powerline_hz=robustness.powerline_hz)
+
+                out.append((name, float(level), changed_input(windows, signal, test, modality, change, raw)))
         return out
 
     return perturbed
 
+
+def changed_input(windows: Windows, signal: SignalPipeline, rows: np.ndarray, modality: str,
+                  change: Callable[[np.ndarray], np.ndarray], raw: bool = False) -> np.ndarray:
+    """The model input of the windows ``rows`` with those of ``modality`` changed by ``change``
+    (a perturbation, a rotation) and the other modalities as they are: their features, or with
+    ``raw`` the raw windows of the modality the networks take."""
+    arrays = {m: a[rows] for m, a in windows.arrays.items()}
+    arrays[modality] = change(arrays[modality])
+    return arrays[signal.raw] if raw else signal.features(arrays, len(rows))
 
 
 def adapted_protocols(adaptation: Adaptation | bool | None,
@@ -450,12 +459,10 @@ def adaptation_curves(inputs: dict[str, np.ndarray], uses: dict[str, str], windo
     def features_of(pool: np.ndarray, keys: list[tuple[float, float]]) -> dict[tuple[float, float], np.ndarray]:
         if not rotating:
             return {(0.0, 0.0): inputs["features"][pool]}
-        views = {}
-        for shift, rotation in keys:
-            arrays = {m: a[pool] for m, a in windows.arrays.items()}
-            arrays[modality] = electrode_shift(electrode_shift(arrays[modality], shift), rotation)
-            views[(shift, rotation)] = signal.features(arrays, len(pool))
-        return views
+        return {(shift, rotation): changed_input(
+                    windows, signal, pool, modality,
+                    lambda X, shift=shift, rotation=rotation: electrode_shift(electrode_shift(X, shift), rotation))
+                for shift, rotation in keys}
 
     parts, chosen = [], []
     for kind, members in by_input(pipelines, uses).items():
