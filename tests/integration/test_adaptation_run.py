@@ -70,15 +70,15 @@ def test_too_many_calibration_repetitions_are_refused_before_any_fit(tmp_path):
     assert not (tmp_path / "run" / run_folder.SUMMARY).exists()
 
 
-def test_the_readme_settings_of_the_adaptation_are_valid():
+def test_the_guide_settings_of_the_adaptation_are_valid():
     import json
     import re
     from pathlib import Path
 
     import yaml
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Adapting to a new day"):]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "adaptation.md").read_text(encoding="utf-8")
+    section = page[page.index("# Adapting to a new day"):]
     settings = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))["evaluation"]["adaptation"]
     config = load_config("examples/adaptation.yaml", [f"evaluation.adaptation={json.dumps(settings)}"])
     assert config.evaluation.adaptation.repetitions == [0, 1, 2, 4]

@@ -85,6 +85,12 @@ DATASETS: Registry[Entry] = Registry("dataset", [
              needs_path=False, describe=lambda **_: tabular.BREAST_CANCER,
              source="Shipped with scikit-learn (sklearn.datasets.load_breast_cancer); nothing to download. "
                     "Cite Street, Wolberg and Mangasarian, Proc. SPIE 1905:861-870, 1993."),
+    Entry.of(tabular.load_table, "table",
+             "Your own table: a CSV file of one row per patient, a header line naming its columns; label names the "
+             "class column, id the patient's (default: the row number), columns the variables (default: every other "
+             "numeric column) (use windows: whole, features {clinical: [MEAN]}).",
+             needs_path=True, describe=tabular.describe_table,
+             source="Your own CSV table. path: the file; label, id and columns name its columns."),
 ])
 
 

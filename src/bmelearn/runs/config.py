@@ -766,7 +766,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Experimen
             raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
         raw = read_yaml(text, str(path))
         if raw is None:
-            raise ConfigError(f"{path} is empty; write an experiment in it (see the README, 'An experiment file'), "
+            raise ConfigError(f"{path} is empty; write an experiment in it (see docs/guide/configuration.md), "
                               "or run `bmelearn run` with no file for the demo.")
     _check_mapping(raw, str(source))
     return validate_config(apply_overrides(raw, list(overrides)), str(source))
