@@ -4,6 +4,7 @@ again, a damaged entry is ignored and written again, and an interrupted write le
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def entries(folder: Path) -> list[Path]:
+    cache_module.finish_writes()  # the entries are written on a thread of their own
     return sorted(folder.glob("*.npz"))
 
 
@@ -129,6 +131,7 @@ def test_entry_of_another_file_is_not_used(tmp_path, parses):
     with recordings_cache(folder):
         read_matrix(a)
         read_matrix(b)
+        cache_module.finish_writes()
         entry_a, entry_b = (cache_module.entry_path(folder, cache_module.entry_key(p.resolve(), p.stat(), text_module.PARSER_VERSION))
                             for p in (a, b))
         entry_b.write_bytes(entry_a.read_bytes())  # a hash collision, or a file copied by hand
@@ -147,7 +150,7 @@ def test_interrupted_write_leaves_no_entry(tmp_path, parses, monkeypatch):
         raise KeyboardInterrupt  # Ctrl-C in the middle of the write
 
     monkeypatch.setattr(np, "savez", interrupted)
-    with recordings_cache(folder), pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), recordings_cache(folder):  # raised as the block waits for its writes
         read_matrix(path)
     assert list(folder.iterdir()) == []  # no entry, no temporary file
     monkeypatch.setattr(np, "savez", savez)
@@ -190,7 +193,7 @@ def test_unwritable_cache_folder_is_a_warning(tmp_path, parses):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with recordings_cache(folder), pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"):
+        with pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"), recordings_cache(folder):
             data, _ = read_matrix(path)
     finally:
         folder.chmod(0o700)
@@ -200,7 +203,7 @@ def test_unwritable_cache_folder_is_a_warning(tmp_path, parses):
 def test_cache_folder_that_is_a_file_is_a_warning(tmp_path, parses):
     path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
     folder = write(tmp_path / "cache", "a file where the folder should be")
-    with recordings_cache(folder), pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"):
+    with pytest.warns(UserWarning, match="cannot write the cache of parsed recordings"), recordings_cache(folder):
         data, _ = read_matrix(path)
     np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
 
@@ -258,3 +261,30 @@ def test_an_entry_is_stored_in_the_smallest_type_that_gives_every_value_back(tmp
     same(parsed, cached)  # float64, same layout, the same bits
     with np.load(entries(folder)[0]) as archive:
         assert archive["data"].dtype == stored
+
+
+def test_an_entry_being_written_is_waited_for_before_it_is_read(tmp_path, parses, monkeypatch):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    write_entry = cache_module._write
+
+    def slow(*args):
+        time.sleep(0.3)  # the disk is busy
+        write_entry(*args)
+
+    monkeypatch.setattr(cache_module, "_write", slow)
+    with recordings_cache(tmp_path / "cache"):
+        first = read_matrix(path)
+        second = read_matrix(path)  # while the first one's entry is still being written
+    same(first, second)
+    assert len(parses) == 1
+
+
+def test_the_block_ends_once_its_entries_are_written(tmp_path, parses, monkeypatch):
+    paths = [write(tmp_path / f"trial{i}.csv", f"{i},2\n3,4\n") for i in range(5)]
+    write_entry = cache_module._write
+    monkeypatch.setattr(cache_module, "_write", lambda *args: (time.sleep(0.05), write_entry(*args)))
+    with recordings_cache(tmp_path / "cache"):
+        for path in paths:
+            read_matrix(path)
+    assert len(sorted((tmp_path / "cache").glob("*.npz"))) == 5
+    assert not list((tmp_path / "cache").glob(".*.tmp"))

@@ -11,6 +11,11 @@ it holds matches. Entries are written under a temporary name and renamed: an int
 leaves whole entries or none, and several processes can share one folder. An entry that cannot
 be read (truncated, corrupted: the archive's CRC, of another layout) counts as missing: the file
 is parsed and the entry written again.
+
+Entries are written on a thread of their own (:func:`store_later`) while the caller goes on:
+writing 22 3DC participants' entries took 1-1.5 s inside the reading, most of it waiting for
+the disk. :func:`finish_writes` waits for them; an entry being written is waited for before it
+is read.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import uuid
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +61,13 @@ def entry_path(folder: Path, key: tuple[str, ...]) -> Path:
 def load_recording(folder: Path, key: tuple[str, ...]) -> tuple[np.ndarray, list[str] | None] | None:
     """The samples (n_samples, n_columns) and header names cached under ``key``; None if there is no
     usable entry (missing, unreadable, or written for another key)."""
+    path = entry_path(folder, key)
+    with _lock:
+        writing = _pending.get(path)
+    if writing is not None:
+        writing.exception()  # its outcome is seen by finish_writes
     try:
-        arrays = load_arrays(entry_path(folder, key))
+        arrays = load_arrays(path)
     except Exception:  # noqa: BLE001 (a damaged entry of any kind is a miss; it is written again)
         return None
     if arrays is None:
@@ -74,11 +86,25 @@ def store_recording(folder: Path, key: tuple[str, ...], data: np.ndarray, header
     """Cache ``data`` (n_samples, n_columns) and ``header`` under ``key``: written under a temporary
     name, renamed when whole, the temporary file removed if the write fails or is interrupted. A
     folder that cannot be written is a warning, not an error: the recording was read, only not kept."""
+    arrays = _entry(key, data, header)
+    if arrays is not None:
+        _write(folder, key, arrays)
+
+
+def _entry(key: tuple[str, ...], data: np.ndarray, header: list[str] | None) -> dict[str, np.ndarray] | None:
+    """The arrays of the entry of ``data`` (n_samples, n_columns), sharing no memory with it; None
+    for what an entry cannot hold."""
     if header is not None and any(name.endswith("\0") for name in header):
-        return  # NumPy's strings drop trailing NULs: such a name would not come back as it was
-    arrays = {"data": _compact(np.ascontiguousarray(data.T, dtype=np.float64)), "key": np.array(key)}
+        return None  # NumPy's strings drop trailing NULs: such a name would not come back as it was
+    stored = _compact(np.ascontiguousarray(data.T, dtype=np.float64))
+    arrays = {"data": stored.copy() if np.shares_memory(stored, data) else stored, "key": np.array(key)}
     if header is not None:
         arrays["header"] = np.array(header, dtype=str)
+    return arrays
+
+
+def _write(folder: Path, key: tuple[str, ...], arrays: dict[str, np.ndarray]) -> None:
+    """Write an entry's ``arrays``: see :func:`store_recording`."""
     path = entry_path(folder, key)
     temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.tmp")
     try:
@@ -88,7 +114,40 @@ def store_recording(folder: Path, key: tuple[str, ...], data: np.ndarray, header
         os.replace(temporary, path)
     except OSError as exc:
         warnings.warn(f"{folder}: cannot write the cache of parsed recordings there ({exc.strerror or exc}); "
-                      "text files are parsed again next time. Check the cache folder (execution.cache).", stacklevel=3)
+                      "text files are parsed again next time. Check the cache folder (execution.cache).", stacklevel=2)
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+_lock = threading.Lock()
+_writer: ThreadPoolExecutor | None = None
+#: The entries being written, by path, and what writes them.
+_pending: dict[Path, Future] = {}
+
+
+def store_later(folder: Path, key: tuple[str, ...], data: np.ndarray, header: list[str] | None) -> None:
+    """:func:`store_recording`, its file written on the cache's writing thread."""
+    global _writer
+    arrays = _entry(key, data, header)
+    if arrays is None:
+        return
+    with _lock:
+        if _writer is None:
+            _writer = ThreadPoolExecutor(1, thread_name_prefix="bmelearn-recordings-cache")
+        _pending[entry_path(folder, key)] = _writer.submit(_write, folder, key, arrays)
+
+
+def finish_writes() -> None:
+    """Wait until every entry given to :func:`store_later` is written; the first error of a write
+    (an interruption: a folder that cannot be written is a warning) is raised here."""
+    with _lock:
+        pending = dict(_pending)
+    try:
+        for future in pending.values():
+            future.result()
+    finally:
+        with _lock:
+            for path, future in pending.items():
+                if _pending.get(path) is future:
+                    del _pending[path]

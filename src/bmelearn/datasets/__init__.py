@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Mapping
 from pathlib import Path
@@ -110,10 +111,11 @@ def load_dataset(name: str, *, cache: str | Path | None = None, **params: Any) -
     """Load a named dataset; ``params`` are the loader's arguments (e.g. ``path``, ``subjects``). A
     file that exists but cannot be read (permissions, a device error) is a DataError naming it.
     ``cache``: a folder that keeps the numeric text files parsed, so that the next load reads
-    them as binary arrays (:func:`bmelearn.io.text.recordings_cache`); None: no cache."""
+    them as binary arrays (:func:`bmelearn.io.text.recordings_cache`); None: that of an enclosing
+    ``recordings_cache`` block, if any."""
     check_dataset(name, params)
     try:
-        with recordings_cache(cache):
+        with recordings_cache(cache) if cache is not None else contextlib.nullcontext():
             return DATASETS[name].obj(**params)
     except OSError as exc:
         raise DataError(f"{exc.filename or params.get('path')}: cannot be read ({exc.strerror or exc}).") from None

@@ -31,6 +31,7 @@ from bmelearn.compute.checkpoint import Checkpoint, unit_key
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.evaluate import trial_ids
 from bmelearn.evaluation.targets import expand_votes
+from bmelearn.io.text import recordings_cache
 from bmelearn.models import trained_network
 from bmelearn.pipeline import SignalPipeline, featurize
 from bmelearn.runs import folder as run_folder
@@ -186,28 +187,30 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     """Do the work in ``folder`` (the run folder ``final`` while it is written) and write the data
     files; returns the result and the report's other inputs."""
     progress("loading dataset", 0, 1)
-    raw = plan.data.load(plan.cache_folder(final, "recordings"))
-    excluded = []  # (level, count, reason): what was left out before the analysis, for the flow diagram
-    targets = None
-    if plan.labels is not None:
-        n_trials = raw.meta["trial"].nunique()
-        raw, targets = plan.labels.apply(raw)
-        if unrated := n_trials - len(targets.trials):
-            excluded.append(("trial", unrated, run_folder.UNRATED))
-    progress("checking signal quality", 0, 1)
-    cached = plan.cache_folder(final, "features") is not None
-    # one pass, for both caches' keys; hashing releases the GIL
-    digests = dict(zip(map(id, raw), on_threads(content_digest, list(raw)), strict=True)) if cached else None
-    quality = check_quality(raw, plan.cache_folder(final, "quality"), list(digests.values()) if cached else None)
-    run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
-    signal = plan.signal.fit(raw, quality.bads)
-    uses = plan.uses
-    adaptation = plan.scoring.adaptation
-    keep = "raw" in uses.values() or plan.scoring.robustness is not None or (adaptation is not None and adaptation.rotates)
-    featurized = featurize(raw, signal, plan.cache_folder(final, "features"), keep,
-                           lambda done, total: progress("features", done, total), digests)
-    if featurized.cached:
-        progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
+    # the parsed text files are kept for the next run while this one goes on; the block waits for them
+    with recordings_cache(plan.cache_folder(final, "recordings")):
+        raw = plan.data.load()
+        excluded = []  # (level, count, reason): what was left out before the analysis, for the flow diagram
+        targets = None
+        if plan.labels is not None:
+            n_trials = raw.meta["trial"].nunique()
+            raw, targets = plan.labels.apply(raw)
+            if unrated := n_trials - len(targets.trials):
+                excluded.append(("trial", unrated, run_folder.UNRATED))
+        progress("checking signal quality", 0, 1)
+        cached = plan.cache_folder(final, "features") is not None
+        # one pass, for both caches' keys; hashing releases the GIL
+        digests = dict(zip(map(id, raw), on_threads(content_digest, list(raw)), strict=True)) if cached else None
+        quality = check_quality(raw, plan.cache_folder(final, "quality"), list(digests.values()) if cached else None)
+        run_folder.write_table(folder, run_folder.CHANNEL_QUALITY, quality.channels)
+        signal = plan.signal.fit(raw, quality.bads)
+        uses = plan.uses
+        adaptation = plan.scoring.adaptation
+        keep = "raw" in uses.values() or plan.scoring.robustness is not None or (adaptation is not None and adaptation.rotates)
+        featurized = featurize(raw, signal, plan.cache_folder(final, "features"), keep,
+                               lambda done, total: progress("features", done, total), digests)
+        if featurized.cached:
+            progress(f"features: {featurized.cached} of {len(raw.trials())} trials from the cache", 1, 1)
     windows = featurized.windows
     excluded += exclusions(raw, windows, quality.bads, plan.signal.bads)
     run_folder.write_table(folder, run_folder.EXCLUSIONS, pd.DataFrame(excluded, columns=["level", "count", "reason"]))

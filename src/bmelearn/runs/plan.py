@@ -59,7 +59,8 @@ class DataSpec:
     def load(self, cache: Path | None = None) -> RecordingSet:
         """The recordings, restricted to the classes and to the modalities that have features,
         checked against the window and the protocols before any work is done on them; text files
-        parsed once are kept in ``cache`` (a folder) for the next run."""
+        parsed once are kept in ``cache`` (a folder; None: that of an enclosing
+        :func:`~bmelearn.io.text.recordings_cache` block, if any) for the next run."""
         recordings = load_dataset(self.name, cache=cache, **self.options)
         if self.classes is not None:
             unknown = [c for c in self.classes if c not in recordings.classes]
