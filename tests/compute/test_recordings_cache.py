@@ -265,13 +265,13 @@ def test_an_entry_is_stored_in_the_smallest_type_that_gives_every_value_back(tmp
 
 def test_an_entry_being_written_is_waited_for_before_it_is_read(tmp_path, parses, monkeypatch):
     path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
-    write_entry = cache_module._write
+    write_entry = cache_module.store_recording
 
     def slow(*args):
         time.sleep(0.3)  # the disk is busy
         write_entry(*args)
 
-    monkeypatch.setattr(cache_module, "_write", slow)
+    monkeypatch.setattr(cache_module, "store_recording", slow)
     with recordings_cache(tmp_path / "cache"):
         first = read_matrix(path)
         second = read_matrix(path)  # while the first one's entry is still being written
@@ -281,8 +281,8 @@ def test_an_entry_being_written_is_waited_for_before_it_is_read(tmp_path, parses
 
 def test_the_block_ends_once_its_entries_are_written(tmp_path, parses, monkeypatch):
     paths = [write(tmp_path / f"trial{i}.csv", f"{i},2\n3,4\n") for i in range(5)]
-    write_entry = cache_module._write
-    monkeypatch.setattr(cache_module, "_write", lambda *args: (time.sleep(0.05), write_entry(*args)))
+    write_entry = cache_module.store_recording
+    monkeypatch.setattr(cache_module, "store_recording", lambda *args: (time.sleep(0.05), write_entry(*args)))
     with recordings_cache(tmp_path / "cache"):
         for path in paths:
             read_matrix(path)

@@ -86,25 +86,11 @@ def store_recording(folder: Path, key: tuple[str, ...], data: np.ndarray, header
     """Cache ``data`` (n_samples, n_columns) and ``header`` under ``key``: written under a temporary
     name, renamed when whole, the temporary file removed if the write fails or is interrupted. A
     folder that cannot be written is a warning, not an error: the recording was read, only not kept."""
-    arrays = _entry(key, data, header)
-    if arrays is not None:
-        _write(folder, key, arrays)
-
-
-def _entry(key: tuple[str, ...], data: np.ndarray, header: list[str] | None) -> dict[str, np.ndarray] | None:
-    """The arrays of the entry of ``data`` (n_samples, n_columns), sharing no memory with it; None
-    for what an entry cannot hold."""
     if header is not None and any(name.endswith("\0") for name in header):
-        return None  # NumPy's strings drop trailing NULs: such a name would not come back as it was
-    stored = _compact(np.ascontiguousarray(data.T, dtype=np.float64))
-    arrays = {"data": stored.copy() if np.shares_memory(stored, data) else stored, "key": np.array(key)}
+        return  # NumPy's strings drop trailing NULs: such a name would not come back as it was
+    arrays = {"data": _compact(np.ascontiguousarray(data.T, dtype=np.float64)), "key": np.array(key)}
     if header is not None:
         arrays["header"] = np.array(header, dtype=str)
-    return arrays
-
-
-def _write(folder: Path, key: tuple[str, ...], arrays: dict[str, np.ndarray]) -> None:
-    """Write an entry's ``arrays``: see :func:`store_recording`."""
     path = entry_path(folder, key)
     temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.tmp")
     try:
@@ -127,15 +113,14 @@ _pending: dict[Path, Future] = {}
 
 
 def store_later(folder: Path, key: tuple[str, ...], data: np.ndarray, header: list[str] | None) -> None:
-    """:func:`store_recording`, its file written on the cache's writing thread."""
+    """:func:`store_recording` on the cache's writing thread: ``data`` must not be changed until
+    :func:`finish_writes` returns (the entry is made from it there; holding no copy of it keeps
+    the memory of a run as it was)."""
     global _writer
-    arrays = _entry(key, data, header)
-    if arrays is None:
-        return
     with _lock:
         if _writer is None:
             _writer = ThreadPoolExecutor(1, thread_name_prefix="bmelearn-recordings-cache")
-        _pending[entry_path(folder, key)] = _writer.submit(_write, folder, key, arrays)
+        _pending[entry_path(folder, key)] = _writer.submit(store_recording, folder, key, data, header)
 
 
 def finish_writes() -> None:
