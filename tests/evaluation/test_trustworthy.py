@@ -163,6 +163,11 @@ def test_binary_run_with_operating_point_robustness_and_comparisons(tmp_path):
     at = shift.groupby("level")["value"].mean()
     clean = result.results.query("metric == 'balanced_accuracy'")["value"].mean()
     assert at[0.0] == pytest.approx(clean)  # a shift of 0 is the clean test set
+    columns = ["pipeline", "subject", "metric", "class", "value", "ci_low", "ci_high"]
+    shifts = result.robustness[result.robustness.perturbation == "electrode_shift"]
+    unshifted = shifts[shifts.level == 0.0][columns].sort_values(columns[:4]).reset_index(drop=True)
+    as_results = result.results[columns].sort_values(columns[:4]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(unshifted, as_results)  # the same intervals too: the same resamples at every level
     assert at[2.0] < at[0.0]  # rotating the armband hurts
     predictions = pd.read_parquet(result.folder / "predictions.parquet")
     assert predictions["threshold"].between(0, 1).all()

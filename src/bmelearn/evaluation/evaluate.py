@@ -175,7 +175,9 @@ def evaluate(
 
     def scoring_units(key: tuple, oof: _OutOfFold, pooled: bool) -> list[tuple]:
         """One unit per subject (or one for the pooled subjects): its rows' prefix and the
-        arguments of :func:`score_unit`, with a seed of its own (so units run in any order)."""
+        arguments of :func:`score_unit`, with a seed of its own (so units run in any order): the
+        same for every perturbation of one pipeline's subject, whose trials are then resampled
+        alike (a perturbation that changes nothing has the clean results' intervals)."""
         windows, predicted = np.concatenate(oof.windows), np.concatenate(oof.predicted)
         scores = None if any(s is None for s in oof.scores) else np.concatenate(oof.scores)
         if pooled:  # resample subjects; stratify by label when each subject has one
@@ -186,7 +188,7 @@ def evaluate(
             units = [(s, subjects[windows] == s, trials[windows], strata_of[windows]) for s in pd.unique(subjects[windows])]
         return [((dataset, key[0], key[1], *key[2:], subject),
                  (y[windows][mine], predicted[mine], None if scores is None else scores[mine], clusters[mine],
-                  strata[mine], classes, n_boot, confidence, (seed, zlib.crc32(repr((*key, subject)).encode()))))
+                  strata[mine], classes, n_boot, confidence, (seed, zlib.crc32(repr((*key[:2], subject)).encode()))))
                 for subject, mine, clusters, strata in units]
 
     def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
