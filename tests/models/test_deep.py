@@ -46,6 +46,22 @@ def test_mlp_every_activation_and_optimizer(activation, optimizer):
     assert np.mean(model.predict(X) == y) > 0.8
 
 
+@pytest.mark.parametrize("name", ["mlp", "mlp_regressor", "cnn"])
+def test_networks_train_under_a_double_precision_default(name):
+    import torch
+
+    X, labels = _two_tones(n=40)
+    X, y = (X.reshape(len(X), -1), labels) if name.startswith("mlp") else (X, labels)
+    y = (labels == labels[0]).astype(float) if name == "mlp_regressor" else y
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # as a notebook may have set it
+    try:
+        model = make_model(name, 0, max_epochs=3).fit(X, y)
+        assert len(model.predict(X)) == len(X)
+    finally:
+        torch.set_default_dtype(before)
+
+
 def test_same_seed_same_network_and_clone():
     X, y = _two_tones(n=40)
     a = NeuralNetwork("cnn", hidden=(4,), blocks=1, max_epochs=3, random_state=3).fit(X, y).predict_proba(X)

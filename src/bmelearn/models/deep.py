@@ -328,9 +328,10 @@ class BaseNeuralNetwork(BaseEstimator):
         return self
 
     def _build(self, networks):
-        """A new module of this architecture for inputs of ``input_shape_``."""
+        """A new module of this architecture for inputs of ``input_shape_``, in single precision as
+        the inputs are (whatever PyTorch's default dtype, which a notebook may have set to double)."""
         return networks.build(self.architecture, tuple(self.input_shape_), self._n_outputs, tuple(self.hidden),
-                              self.activation, self.blocks, self.dropout)
+                              self.activation, self.blocks, self.dropout).float()
 
     def _standardize_like(self, X: np.ndarray) -> None:
         """Inputs will be standardized (per feature, or per channel of raw windows) with the
