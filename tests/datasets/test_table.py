@@ -71,6 +71,8 @@ def test_the_description_is_known_from_the_label_and_id_columns(tmp_path):
     (CSV, {"label": "mi", "id": "name"}, r"dataset.id: .*cohort.csv has no column 'name'"),
     (CSV, {"label": "mi", "columns": ["sbp", "dbp"]}, r"dataset.columns: .*cohort.csv has no column 'dbp'"),
     (CSV, {"label": "mi", "columns": ["sbp", "mi"]}, r"dataset.columns: 'mi' is the label column"),
+    (CSV, {"label": "mi", "id": "patient", "columns": ["sbp", "patient"]}, r"dataset.columns: 'patient' is the id column"),
+    (CSV, {"label": "mi", "id": "mi"}, r"dataset.id: 'mi' is the label column \(dataset.label\); name the column"),
     (CSV, {"label": "mi", "columns": ["sex"]}, r"cohort.csv, line 2, column 'sex': 'f' is not a number"),
     ("sbp,mi\n120,0\n\n130,1\n13O,1\n", {"label": "mi"}, r"cohort.csv, line 5, column 'sbp': '13O' is not a number"),
     ("sbp,bmi,mi\n120,25,0\n130,,1\n", {"label": "mi"}, r"cohort.csv, line 3, column 'bmi': no value"),
@@ -80,11 +82,34 @@ def test_the_description_is_known_from_the_label_and_id_columns(tmp_path):
     (CSV, {"label": "mi", "classes": {0: "none", 2: "stroke"}}, r"dataset.classes: \['2'\] are not labels in column "
                                                                 r"'mi' of .*cohort.csv; its labels are \['0', '1'\]"),
     ("", {"label": "mi"}, r"cohort.csv: not a CSV table with a header line"),
+    ("age,sbp,age,mi\n60,120,61,0\n70,130,71,1\n", {"label": "mi"},
+     r"cohort.csv, line 1: columns \['age'\] are named more than once"),
+    ("age;sbp;mi\n60;120;0\n70;130;1\n", {"label": "mi"}, r"cohort.csv: its header 'age;sbp;mi' is one column: "
+                                                          r"the values are separated by ';', not commas"),
+    ("sbp,mi\n120,0\n130,1\nNA,1\n", {"label": "mi"}, r"cohort.csv, line 4, column 'sbp': 'NA' is not a number"),
 ])
 def test_a_bad_table_is_named_with_its_line_and_column(tmp_path, text, options, message):
     path = _write(tmp_path, text)
     with pytest.raises(DataError, match=message):
         load_dataset("table", path=str(path), **options)
+
+
+def test_labels_that_pandas_would_read_as_missing_are_labels(tmp_path):
+    path = _write(tmp_path, "sbp,severity\n120,None\n130,NA\n140,null\n150,None\n")
+    recordings = load_dataset("table", path=str(path), label="severity")
+    assert recordings.classes == ["NA", "None", "null"]
+    assert [r.meta["label"] for r in recordings] == ["None", "NA", "null", "None"]
+
+
+def test_a_row_counter_and_rows_of_other_classes_are_said(tmp_path):
+    path = _write(tmp_path, "number,sbp,mi\n1,120,0\n2,130,1\n3,125,2\n4,140,1\n")
+    with pytest.warns(UserWarning) as said:
+        load_dataset("table", path=str(path), label="mi", classes=["0", "1"])
+    assert "column 'number' counts the rows (1, 2, 3, ...)" in str(said[0].message)
+    assert "1 row(s) whose label is not in dataset.classes are left out" in str(said[1].message)
+    with pytest.warns(UserWarning, match=r"1 row\(s\) whose label is not in dataset.classes are left out"):
+        recordings = load_dataset("table", path=str(path), label="mi", id="number", classes=["0", "1"])
+    assert len(recordings) == 3
 
 
 def test_a_missing_file_is_refused_when_the_experiment_is_checked(tmp_path):

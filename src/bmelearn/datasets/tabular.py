@@ -12,6 +12,8 @@ Two tables: scikit-learn's breast-cancer table (``breast-cancer``) and your own 
 
 from __future__ import annotations
 
+import csv
+import io
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -66,8 +68,11 @@ def describe_table(path: str | Path, label: str, id: str | None = None, columns:
     for key, name in [("label", label), ("id", id), *(("columns", c) for c in columns or ())]:
         if name is not None and name not in header:
             raise DataError(f"dataset.{key}: {path} has no column {name!r}; its columns are {header}.")
-    if label in (columns or ()) or label == id:
-        raise DataError(f"dataset.columns: {label!r} is the label column (dataset.label); a model must not be given it.")
+    if label == id:
+        raise DataError(f"dataset.id: {id!r} is the label column (dataset.label); name the column of the patients.")
+    for name, key in ((label, "label"), (id, "id")):
+        if name is not None and name in (columns or ()):
+            raise DataError(f"dataset.columns: {name!r} is the {key} column (dataset.{key}); a model must not be given it.")
     table = _read(path, [label] if id is None else [label, id], usecols=True)
     kept = _classes(table, path, label, classes).notna()
     subjects = _row_numbers(table)[kept] if id is None else _patients(table, path, id)[kept]
@@ -94,6 +99,12 @@ def load_table(path: str | Path, label: str, id: str | None = None, columns: Seq
             warnings.warn(f"{path}: columns {text} hold no numbers; they are left out.", stacklevel=2)
         if not columns:
             raise DataError(f"{path}: no column besides {label!r} holds numbers; name the variables in dataset.columns.")
+        if id is None and (counters := [c for c in columns if len(table) > 2 and table[c].is_unique
+                                        and pd.to_numeric(table[c], errors="coerce").diff().iloc[1:].eq(1).all()]):
+            warnings.warn(f"{path}: column {counters[0]!r} counts the rows (1, 2, 3, ...), like a patient number, and is "
+                          "given to the models as a variable; name it in dataset.id if it numbers the patients.", stacklevel=2)
+    if dropped := int(names.isna().sum()):
+        warnings.warn(f"{path}: {dropped} row(s) whose label is not in dataset.classes are left out.", stacklevel=2)
     kept = table[names.notna()]
     values = np.column_stack([_numbers(kept[c], path, c) for c in columns])
     subjects = _row_numbers(kept) if id is None else _patients(kept, path, id)
@@ -102,17 +113,35 @@ def load_table(path: str | Path, label: str, id: str | None = None, columns: Seq
 
 
 def _header(path: str | Path) -> list[str]:
-    """The column names of the CSV file at ``path``; a DataError if it is not one."""
+    """The column names of the CSV file at ``path``; a DataError if it is not one, or if a name
+    is there twice."""
     if not Path(path).is_file():
         raise DataError(f"dataset.path: {path} is not a file; give the path of the CSV table (one row per patient).")
+    names = next(csv.reader(io.StringIO(_first_line(path))), [])
+    names = [n.strip() for n in names]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise DataError(f"{path}, line 1: columns {twice} are named more than once; give each column its own name.")
+    if len(names) == 1 and (separator := next((c for c in ";\t|" if c in names[0]), None)):
+        raise DataError(f"{path}: its header {names[0]!r} is one column: the values are separated by "
+                        f"{separator!r}, not commas; save the table as comma-separated values (CSV).")
     return [str(c) for c in _read(path, [], nrows=0).columns]
+
+
+def _first_line(path: str | Path) -> str:
+    """The first line of the file that is not blank (its header)."""
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            return next((line for line in file if line.strip()), "")
+    except UnicodeDecodeError:
+        return ""  # _read words it
 
 
 def _read(path: str | Path, text: list[str], usecols: bool = False, nrows: int | None = None) -> pd.DataFrame:
     """The table, its ``text`` columns read as text (only those with ``usecols``); blank lines are skipped."""
     try:
         return pd.read_csv(path, usecols=text if usecols else None, nrows=nrows, encoding="utf-8-sig",
-                           skipinitialspace=True, low_memory=False, dtype=dict.fromkeys(text, str))
+                           skipinitialspace=True, low_memory=False, dtype=dict.fromkeys(text, str),
+                           keep_default_na=False, na_values=[""])  # a label "NA" or "None" is a label
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
                         "save the table as UTF-8.") from None
