@@ -392,3 +392,24 @@ def test_a_window_tested_twice_is_refused(simulated):
     X = FeatureExtractor(["MAV"], fs=1000).fit_transform(w.X)
     with pytest.raises(ConfigError, match="tested in more than one fold"):
         evaluate(X, w.meta, {"lda": make_model("lda")}, {"twice": Twice()}, simulated.classes, n_boot=0)
+
+
+def test_the_jackknife_of_thousands_of_clusters_leaves_out_groups_of_them():
+    from bmelearn.evaluation.bootstrap import JACKKNIFE_GROUPS, bca_interval, jackknife_weights, replicate_weights
+
+    few = np.repeat(np.arange(30), 3)  # 30 trials of 3 windows: a row per trial, as before
+    weights = jackknife_weights(few)
+    assert weights.shape == (30, 90) and (weights.sum(axis=1) == 87).all()
+    patients = np.arange(3 * JACKKNIFE_GROUPS + 7)  # a table of one row per patient
+    weights = jackknife_weights(patients)
+    assert weights.shape == (JACKKNIFE_GROUPS, len(patients))
+    assert (weights.sum(axis=0) == JACKKNIFE_GROUPS - 1).all()  # each patient left out once
+    # the BCa interval of a mean with the groups, against the plain percentile interval of the same
+    # resamples: a symmetric statistic gets almost the same interval either way
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=len(patients))
+    rows = replicate_weights(patients, np.zeros(len(patients)), 400, rng)
+    means = rows @ x / rows.sum(axis=1)
+    low, high = bca_interval(means[0], means[1:401], means[401:])
+    assert len(means) == 1 + 400 + JACKKNIFE_GROUPS
+    assert low < x.mean() < high and high - low == pytest.approx(2 * 1.96 * x.std() / np.sqrt(len(x)), rel=0.15)
