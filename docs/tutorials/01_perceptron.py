@@ -71,12 +71,12 @@ plt.show()
 # With these weights h = x1 − x2 − 0.5 and p = σ(h); the prediction is 1 when p ≥ 0.5, that
 # is, when h ≥ 0:
 #
-# | x1 | x2 | h    | p    | prediction | OR target |
-# |----|----|------|------|------------|-----------|
-# | 0  | 0  | −0.5 | 0.38 | 0          | 0         |
-# | 0  | 1  | −1.5 | 0.18 | 0          | 1         |
-# | 1  | 0  | 0.5  | 0.62 | 1          | 1         |
-# | 1  | 1  | −0.5 | 0.38 | 0          | 1         |
+# | x1, x2 | h    | p    | prediction (OR target) |
+# |--------|------|------|------------------------|
+# | 0, 0   | −0.5 | 0.38 | 0 (0)                  |
+# | 0, 1   | −1.5 | 0.18 | 0 (1)                  |
+# | 1, 0   | 0.5  | 0.62 | 1 (1)                  |
+# | 1, 1   | −0.5 | 0.38 | 0 (1)                  |
 #
 # Now the same in code, for all four rows at once: each row of `X` is one input pair, and the
 # weighted sum of all rows is the matrix product `X @ w + b`.
@@ -156,7 +156,8 @@ assert round(E0, 2) == 0.67
 def gradient(w, b, X, t):
     p = sigmoid(X @ w + b)
     delta = (p - t) * p * (1 - p)
-    return X.T @ delta, delta.sum()   # (∂E/∂w1, ∂E/∂w2), ∂E/∂b
+    # (∂E/∂w1, ∂E/∂w2) and ∂E/∂b
+    return X.T @ delta, delta.sum()
 
 
 grad_w, grad_b = gradient(w, b, X, t_or)
@@ -223,7 +224,10 @@ for step in range(1, 11):
 assert all(np.diff(errors) < 0)      # the error falls at every step
 assert round(errors[-1], 2) == 0.14
 p_gd = sigmoid(X @ w_gd + b_gd)
-print("predictions after 10 steps:", (p_gd >= 0.5).astype(int))
+predicted_gd = (p_gd >= 0.5).astype(int)
+print("predictions after 10 steps:", predicted_gd)
+print("OR targets:                ", t_or.astype(int))
+assert (predicted_gd == t_or).all()     # those of OR
 
 # %% [markdown]
 # The error falls at every step, from 0.67 to about 0.14, and the four predictions are already
@@ -280,7 +284,9 @@ print(f"XOR after 5000 steps: w1 = {w_xor[0]:.4f}, "
       f"w2 = {w_xor[1]:.4f}, b = {b_xor:.4f}")
 print(f"p = {p_xor.round(3)}")
 print(f"E = {history_xor[-1]:.4f}; {correct_xor}/4 rows correct")
-assert correct_xor < 4
+# the weights and the bias have shrunk to zero: p = 0.5 on every row
+assert np.abs(np.r_[w_xor, b_xor]).max() < 0.01
+assert np.abs(p_xor - 0.5).max() < 0.01
 assert history_xor[-1] > 0.49
 
 # %% [markdown]
@@ -313,13 +319,30 @@ print(f"best of 20 000 random lines on XOR: {best}/4 rows correct")
 assert best == 3
 
 # %% [markdown]
-# The picture: the lines learned for OR and AND each separate their classes, while on XOR each
-# of them still gets one row wrong (and so does any other line).
+# The picture: the lines learned for OR and AND each separate their classes. Put on XOR, each
+# falls short. OR's line says 1 for (0,1), (1,0) and (1,1): three of the four XOR rows right.
+# AND's line says 1 only for (1,1), so on XOR it gets just one row right, (0,0); read the
+# other way round (the side of (1,1) as 0), it gets three. No line, either way round, gets
+# all four.
 
 # %%
 def boundary(ax, w, b, **style):
     x1 = np.array([-0.5, 1.5])
     ax.plot(x1, -(w[0] * x1 + b) / w[1], **style)  # h = 0, for x2
+
+
+def xor_rows_right(w, b):
+    """How many of the four XOR rows the line h = 0 gets right."""
+    says_one = X @ w + b > 0
+    return int(np.sum(says_one == (targets["XOR"] == 1)))
+
+
+on_xor = {name: xor_rows_right(*trained[name][:2])
+          for name in ["OR", "AND"]}
+for name, right in on_xor.items():
+    print(f"{name}'s line on XOR: {right}/4 rows right, "
+          f"{4 - right}/4 with its sides swapped")
+assert on_xor == {"OR": 3, "AND": 1}
 
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.6), sharey=True,
@@ -331,10 +354,13 @@ for ax, name in zip(axes, ["OR", "AND", "XOR"], strict=True):
     ax.scatter(*X[t == 1].T, s=150, marker="s", color="C0",
                label="target 1")
     if name == "XOR":
+        right = on_xor["OR"]
         boundary(ax, *trained["OR"][:2], color="C2", ls="--",
-                 label="OR's line: 3/4")
+                 label=f"OR's line: {right}/4")
+        right = on_xor["AND"]
         boundary(ax, *trained["AND"][:2], color="C4", ls=":",
-                 label="AND's line: 3/4")
+                 label=f"AND's line: {right}/4\n"
+                       f"({4 - right}/4 with its sides swapped)")
     else:
         boundary(ax, *trained[name][:2], color="k",
                  label="learned line")

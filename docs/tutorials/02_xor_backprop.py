@@ -192,25 +192,43 @@ assert history[-1] < 0.001
 #
 # ### Does it always work?
 #
-# Not with two hidden neurons. From some starting weights gradient descent settles in a **local
-# minimum**, where every small change of the weights makes the error worse but XOR is not solved.
-# Try 20 starting seeds with H = 2 and with H = 3:
+# Not with two hidden neurons. From some starting weights gradient descent drifts onto a
+# **plateau**: a region where the error surface is almost flat, so that the error still falls,
+# but so slowly that XOR is not solved in any reasonable number of steps. It is not a local
+# minimum (a point where every small change of the weights makes the error worse): the error of
+# this 2-2-1 network on XOR has none (Hamey, *Neural Networks* 1998), but a plateau stalls
+# gradient descent just as well. Try 20 starting seeds with H = 2 and with H = 3:
 
 # %%
-solved = {}
+solved, stuck = {}, {}
 for n_hidden in (2, 3):
-    nets = [train(init(n_hidden, seed), X, t)[0]
-            for seed in range(20)]
-    solved[n_hidden] = sum(accuracy(n, X, t) == 1.0 for n in nets)
+    solved[n_hidden] = 0
+    for seed in range(20):
+        net_s, history_s = train(init(n_hidden, seed), X, t)
+        if accuracy(net_s, X, t) == 1.0:
+            solved[n_hidden] += 1
+        elif n_hidden == 2:
+            stuck[seed] = history_s
     print(f"H = {n_hidden}: XOR solved from {solved[n_hidden]} "
           f"of 20 starting points")
 assert solved[3] == 20
 assert solved[2] < 20
 
+print("H = 2, the seeds that did not solve it: error E after")
+print("seed  1000 steps  2000 steps")
+for seed, history_s in stuck.items():
+    after_1000, after_2000 = history_s[999], history_s[1999]
+    print(f"{seed:4d}  {after_1000:.5f}     {after_2000:.5f}")
+    # on a plateau: still falling, slowly, far above a solution's
+    assert after_2000 < after_1000 < 1.05 * after_2000
+    assert after_2000 > 100 * history[-1]
+
 # %% [markdown]
-# A few spare hidden neurons make training far more reliable: a wider network has more ways down
-# to a good solution. This is one reason real networks are larger than the smallest that could
-# in principle fit the data.
+# The networks that failed are still improving, but their error has fallen by only a few
+# per cent in the last 1000 steps and is more than a hundred times that of the network that
+# solved XOR above. A few spare hidden neurons make training far more reliable: a wider
+# network has more ways down to a good solution. This is one reason real networks are larger
+# than the smallest that could in principle fit the data.
 #
 # ## A noisy XOR cloud
 #

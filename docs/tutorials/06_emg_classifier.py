@@ -54,8 +54,8 @@ pd.set_option("display.width", 76)
 
 # %%
 def project_root():
-    """The folder holding pyproject.toml, searched upward from this file,
-    or in a notebook (no __file__) from the working directory."""
+    """The folder holding pyproject.toml, searched upward from this
+    file, or in a notebook (no __file__) from the working folder."""
     try:
         here = Path(__file__).resolve().parent
     except NameError:
@@ -76,8 +76,10 @@ if REAL:
     dataset = {"name": "3dc", "path": str(threedc), "subjects": [1]}
     train_session, test_session = "train", "test"
     data_kind = "3DC participant 1"
-else:  # 1 participant, 7 gestures, 2 sessions of 4 repetitions, 8 channels
-    dataset = {"name": "simulator", "n_subjects": 1, "n_repetitions": 4}
+else:
+    # 1 subject, 7 gestures, 2 sessions × 4 repetitions, 8 channels
+    dataset = {"name": "simulator", "n_subjects": 1,
+               "n_repetitions": 4}
     train_session, test_session = "session1", "session2"
     data_kind = "SIMULATED data (3DC not found)"
 print(f"data: {data_kind}")
@@ -106,8 +108,9 @@ config = {
                            "test": [test_session]}},
     ],
     "evaluation": {"robustness": {"electrode_shift": [0, 0.5, 1, 2]}},
-    # one process and no cache: a short run. By default bmelearn uses every
-    # core and keeps a cache beside the run folder for the next run.
+    # one process and no cache: a short run. By default bmelearn uses
+    # every core and keeps a cache beside the run folder for the next
+    # run.
     "execution": {"backend": "sequential", "cache": False},
 }
 
@@ -118,7 +121,8 @@ config = {
 
 # %%
 try:
-    validate_config(config | {"windows": {"lenght": 0.2, "step": 0.1}})
+    misspelled = {"windows": {"lenght": 0.2, "step": 0.1}}
+    validate_config(config | misspelled)
 except ConfigError as error:
     print(textwrap.fill(f"ConfigError: {error}", 70))
 else:
@@ -146,7 +150,8 @@ print("valid:", experiment.name, [m.name for m in experiment.models],
 # half-overlapping neighbour.
 
 # %%
-options = {key: value for key, value in dataset.items() if key != "name"}
+options = {key: value for key, value in dataset.items()
+           if key != "name"}
 recordings = load_dataset(dataset["name"], **options)
 first = recordings.select(session=train_session, modalities="emg")
 windows = cut_windows(first, length=0.2, step=0.1)
@@ -164,14 +169,15 @@ by_repetition = WithinSession(n_splits=4)
 models = {"LDA": make_model("lda"),
           "1-nearest neighbour": make_model("knn", n_neighbors=1)}
 leak = {}
-print("4-fold accuracy      random windows  repetitions  overstated by")
+print("4-fold accuracy      random windows  repetitions  overstated")
 for name, model in models.items():
-    leaky = cross_val_score(model, features, windows.y, cv=random_folds)
+    leaky = cross_val_score(model, features, windows.y,
+                            cv=random_folds)
     honest = cross_val_score(model, features, windows.y,
                              groups=windows.meta, cv=by_repetition)
     leak[name] = leaky.mean() - honest.mean()
-    print(f"{name:20s} {leaky.mean():.3f}           {honest.mean():.3f}"
-          f"        {leak[name]:+.3f}")
+    print(f"{name:20s} {leaky.mean():.3f}           "
+          f"{honest.mean():.3f}        {leak[name]:+.3f}")
 assert leak["1-nearest neighbour"] > 0.02
 
 # %% [markdown]
@@ -229,7 +235,6 @@ n_classes = len(classes)
 accuracy, low, high = overall.loc["accuracy"]
 print(f"accuracy {accuracy:.1%} [{low:.1%}, {high:.1%}];"
       f" guessing: {1 / n_classes:.1%} ({n_classes} classes)")
-assert low <= accuracy <= high
 assert low > 4 / n_classes and accuracy > 0.6  # far above chance
 if REAL:  # LibEMG publishes 90.3 % for this participant and pipeline
     assert abs(accuracy - 0.903) < 0.01
@@ -245,22 +250,24 @@ if REAL:  # LibEMG publishes 90.3 % for this participant and pipeline
 # ### Why the interval is computed over trials
 #
 # The test session holds hundreds or thousands of windows but only a few dozen trials (one
-# repetition of one gesture each). An interval that treated the windows as independent would pretend to know
-# more than the data can tell: what varies from one repetition to the next (a weaker
-# contraction, a slightly different hand position, a gesture done differently) moves all its
-# windows together. bmelearn's interval resamples whole trials, within each class, with the
-# bootstrap (BCa, 1000 resamples), so it reflects how much the accuracy would change with other
-# repetitions of the same gestures. Below, the same kind of bootstrap is done by hand over
-# windows, for comparison, from the run's `predictions.parquet` (every test window's true and
-# predicted class).
+# repetition of one gesture each). An interval that treated the windows as independent would
+# pretend to know more than the data can tell: what varies from one repetition to the next (a
+# weaker contraction, a slightly different hand position, a gesture done differently) moves
+# all its windows together. bmelearn's interval resamples whole trials, within each class,
+# with the bootstrap (BCa, 1000 resamples), so it reflects how much the accuracy would change
+# with other repetitions of the same gestures. Below, the same kind of bootstrap is done by
+# hand over windows, for comparison, from the run's `predictions.parquet` (every test
+# window's true and predicted class).
 
 # %%
 predictions = pd.read_parquet(result.folder / "predictions.parquet")
-correct = (predictions["true"] == predictions["predicted"]).to_numpy(float)
-rows_of = [np.flatnonzero(predictions["true"] == c) for c in classes]
+true, predicted = predictions["true"], predictions["predicted"]
+correct = (true == predicted).to_numpy(float)
+rows_of = [np.flatnonzero(true == c) for c in classes]
 rng = np.random.default_rng(0)
 replicates = []
-for _ in range(1000):  # windows resampled in each class, as if independent
+# windows resampled in each class, as if they were independent
+for _ in range(1000):
     picks = np.concatenate([rng.choice(rows, len(rows))
                             for rows in rows_of])
     replicates.append(correct[picks].mean())
@@ -277,8 +284,8 @@ per_trial = (predictions.assign(correct=correct)
              .groupby(["true", "trial"])["correct"].mean())
 spread = per_trial.groupby(level=0).agg(["min", "max"])
 worst = (spread["max"] - spread["min"]).idxmax()
-print(f"accuracy of each test trial of '{worst}':",
-      np.round(per_trial[worst].to_numpy(), 2))
+print(f"accuracy of each test trial of '{worst}':")
+print(np.round(per_trial[worst].to_numpy(), 2))
 if REAL:
     assert high - low > window_high - window_low
 
@@ -297,6 +304,7 @@ if REAL:
 #
 # For each class, sensitivity is the share of its windows recognised as it, and specificity the
 # share of the other classes' windows not mistaken for it; both with intervals over trials.
+# The cell ends by recomputing both from the test windows of `predictions.parquet`.
 
 # %%
 wanted = results["metric"].isin(["sensitivity", "specificity"])
@@ -304,13 +312,20 @@ per_class = results[wanted].copy()
 columns = per_class[["value", "ci_low", "ci_high"]].to_numpy()
 per_class["text"] = [f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
                      for v, lo, hi in columns]
-table = per_class.pivot(index="class", columns="metric", values="text")
+table = per_class.pivot(index="class", columns="metric",
+                        values="text")
 table = table.loc[classes]  # in the dataset's order
 print(f"{data_kind}, cross-session, HTD + LDA")
 print("per class, with 95 % intervals over trials:")
 print(table.to_string())
-assert (per_class["ci_low"] <= per_class["value"]).all()
-assert (per_class["value"] <= per_class["ci_high"]).all()
+
+# the same values as shares of the windows in predictions.parquet
+values = per_class.pivot(index="class", columns="metric",
+                         values="value").loc[classes]
+recognised = [(predicted[true == c] == c).mean() for c in classes]
+not_mistaken = [(predicted[true != c] != c).mean() for c in classes]
+assert np.allclose(values["sensitivity"], recognised)
+assert np.allclose(values["specificity"], not_mistaken)
 
 # %% [markdown]
 # The confusion matrix (`confusion.csv`: counts of true × predicted class) shows where the
@@ -319,7 +334,8 @@ assert (per_class["value"] <= per_class["ci_high"]).all()
 # %%
 confusion = pd.read_csv(result.folder / "confusion.csv")
 counts = confusion.pivot_table(index="true", columns="predicted",
-                               values="count", aggfunc="sum", fill_value=0)
+                               values="count", aggfunc="sum",
+                               fill_value=0)
 counts = counts.reindex(index=classes, columns=classes, fill_value=0)
 counts = counts.to_numpy()
 shares = counts / counts.sum(axis=1, keepdims=True)
@@ -329,8 +345,8 @@ for i in range(n_classes):
     for j in range(n_classes):
         if shares[i, j] >= 0.01:
             color = "white" if shares[i, j] > 0.6 else "black"
-            ax.text(j, i, f"{shares[i, j]:.2f}", ha="center", va="center",
-                    fontsize=7, color=color)
+            ax.text(j, i, f"{shares[i, j]:.2f}", ha="center",
+                    va="center", fontsize=7, color=color)
 ax.set_xticks(range(n_classes), classes, rotation=60, ha="right",
               fontsize=8)
 ax.set_yticks(range(n_classes), classes, fontsize=8)
@@ -352,9 +368,10 @@ assert np.isclose(np.trace(counts) / counts.sum(), accuracy)
 
 # %%
 robustness = pd.read_csv(result.folder / "robustness.csv")
-shift = robustness[(robustness["metric"] == "accuracy")
-                   & (robustness["perturbation"] == "electrode_shift")]
-shift = shift.sort_values("level")[["level", "value", "ci_low", "ci_high"]]
+rotated = robustness["perturbation"] == "electrode_shift"
+shift = robustness[(robustness["metric"] == "accuracy") & rotated]
+columns = ["level", "value", "ci_low", "ci_high"]
+shift = shift.sort_values("level")[columns]
 print(f"{data_kind}: accuracy against electrode shift")
 print(shift.round(3).to_string(index=False))
 by_level = shift.set_index("level")["value"]
@@ -367,21 +384,24 @@ ax.axhline(1 / n_classes, color="0.5", ls="--", label="chance")
 ax.set_xlabel("armband rotation (electrodes)")
 ax.set_ylabel("accuracy")
 ax.set_ylim(0, 1)
-ax.set_title(f"{data_kind}: HTD + LDA under electrode shift", fontsize=10)
+ax.set_title(f"{data_kind}: HTD + LDA under electrode shift",
+             fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 assert np.isclose(by_level[0.0], accuracy)
-assert by_level[1.0] < accuracy - 0.2 and by_level[2.0] < by_level[0.5]
+assert by_level[1.0] < accuracy - 0.2
+assert by_level[2.0] < by_level[0.5]
 
 # %% [markdown]
-# A rotation by one electrode spacing (a tenth of the forearm's circumference with the 10-electrode
-# 3DC armband, an eighth with the simulated 8-electrode one) is enough to lose most of what the
-# classifier learned, and half a spacing already costs a lot: the features of each channel are
-# tied to the muscle under it. This is why the cross-session number above is not the whole
-# answer for a device that is taken off and put back. The remedies are in the user guide:
-# augmentation of the training windows with rotations (for the networks), and a short
-# recalibration with the first repetitions of the new session (`evaluation.adaptation`).
+# A rotation by one electrode spacing (a tenth of the forearm's circumference with the
+# 10-electrode 3DC armband, an eighth with the simulated 8-electrode one) is enough to lose
+# most of what the classifier learned, and half a spacing already costs a lot: the features
+# of each channel are tied to the muscle under it. This is why the cross-session number above
+# is not the whole answer for a device that is taken off and put back. The remedies are in
+# the user guide: augmentation of the training windows with rotations (for the networks),
+# and a short recalibration with the first repetitions of the new session
+# (`evaluation.adaptation`).
 #
 # ## The report
 #
@@ -398,14 +418,15 @@ print(f"report: {result.folder / 'report.html'}"
 
 
 def section(page, title):
-    """The text and the images of the report's section with this heading."""
+    """The text and images of the report's section of this title."""
     start = page.index(f"<h2>{title}")
     end = page.find("<h2>", start + 4)
     return page[start : end if end > 0 else len(page)]
 
 
 methods = section(report, "Methods")
-text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", methods)))
+without_tags = html.unescape(re.sub(r"<[^>]+>", " ", methods))
+text = re.sub(r"\s+", " ", without_tags)
 text = text.strip().removeprefix("Methods").strip()
 print(textwrap.fill(text[:900] + " ...", 70))
 assert "HTD" in text and "LDA" in text
@@ -416,7 +437,8 @@ figure = re.search(png, section(report, "Robustness"))
 assert figure is not None
 png_bytes = base64.b64decode(figure.group(1))
 image = plt.imread(io.BytesIO(png_bytes), format="png")
-fig, ax = plt.subplots(figsize=(7, 7 * image.shape[0] / image.shape[1]))
+height = 7 * image.shape[0] / image.shape[1]
+fig, ax = plt.subplots(figsize=(7, height))
 ax.imshow(image)
 ax.axis("off")
 ax.set_title("the robustness figure of report.html", fontsize=9)

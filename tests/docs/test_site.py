@@ -19,7 +19,8 @@ TUTORIALS = sorted(p.stem for p in (ROOT / "docs" / "tutorials").glob("*.py"))
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # Agg in a kernel: plt.show() shows nothing
+    env |= {"NO_MKDOCS_2_WARNING": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-8000:]
@@ -32,6 +33,11 @@ def page(site: Path, path: str) -> str:
 
 def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def printed(html: str) -> str:
+    """What the page's code cells printed (their text outputs), as text."""
+    return text(" ".join(re.findall(r'data-mime-type="text/plain"[^>]*>\s*<pre>(.*?)</pre>', html, re.DOTALL)))
 
 
 def test_every_page_of_the_navigation_is_built(site):
@@ -51,12 +57,15 @@ def test_six_tutorials_run_and_show_their_output(site):
         assert "jp-OutputArea" in html, name  # executed: its cells have outputs
         assert "Traceback" not in text(html), name
         assert "What to read next" in text(html), name
+        shown = (ROOT / "docs" / "tutorials" / f"{name}.py").read_text(encoding="utf-8").count("plt.show()")
+        assert html.count('src="data:image/png') >= shown > 0, name  # every figure is on the page
 
 
-def test_the_perceptron_table_is_on_its_page(site):
-    shown = text(page(site, "tutorials/01_perceptron"))
-    for h, p in [("-0.5", "0.38"), ("-1.5", "0.18"), ("0.5", "0.62")]:
-        assert h in shown and p in shown
+def test_the_perceptron_table_is_printed_by_its_code(site):
+    output = printed(page(site, "tutorials/01_perceptron"))
+    rows = re.findall(r"\b([01]) ([01]) (-?\d\.\d+) (\d\.\d+) ([01])\b", output.replace("−", "-"))
+    assert [(h, p, prediction) for _, _, h, p, prediction in rows[:4]] == [
+        ("-0.5", "0.38", "0"), ("-1.5", "0.18", "0"), ("0.5", "0.62", "1"), ("-0.5", "0.38", "0")]
 
 
 def test_the_api_reference_is_generated_from_the_docstrings(site):
