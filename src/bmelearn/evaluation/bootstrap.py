@@ -44,8 +44,8 @@ JACKKNIFE_GROUPS = 1000
 
 
 def jackknife_weights(clusters: np.ndarray) -> np.ndarray:
-    """Window weights (n_clusters, n_windows): all ones but the windows of one cluster, left out
-    (of one group of clusters beyond :data:`JACKKNIFE_GROUPS` clusters)."""
+    """Window weights (n_clusters, or JACKKNIFE_GROUPS beyond them; n_windows): all ones but the
+    windows of one cluster, left out (of one group of clusters beyond :data:`JACKKNIFE_GROUPS`)."""
     _, cluster_of = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
     group_of = cluster_of % JACKKNIFE_GROUPS
     return (group_of[None, :] != np.arange(min(cluster_of.max() + 1, JACKKNIFE_GROUPS))[:, None]).astype(np.float64)
