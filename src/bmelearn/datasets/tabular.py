@@ -64,6 +64,12 @@ def describe_table(path: str | Path, label: str, id: str | None = None, columns:
                    classes: Sequence[str] | Mapping[Any, str] | None = None) -> Description:
     """What :func:`load_table` will read, from the header line and the label and id columns only:
     the classes and the patients; a DataError naming the file, the column and the line otherwise."""
+    _check_names(path, label, id, columns)
+    return _description(_read(path, [label] if id is None else [label, id], usecols=True), path, label, id, classes)
+
+
+def _check_names(path: str | Path, label: str, id: str | None, columns: Sequence[str] | None) -> None:
+    """A DataError naming the key of a column that the table lacks or that is given two roles."""
     header = _header(path)
     for key, name in [("label", label), ("id", id), *(("columns", c) for c in columns or ())]:
         if name is not None and name not in header:
@@ -73,7 +79,11 @@ def describe_table(path: str | Path, label: str, id: str | None = None, columns:
     for name, key in ((label, "label"), (id, "id")):
         if name is not None and name in (columns or ()):
             raise DataError(f"dataset.columns: {name!r} is the {key} column (dataset.{key}); a model must not be given it.")
-    table = _read(path, [label] if id is None else [label, id], usecols=True)
+
+
+def _description(table: pd.DataFrame, path: str | Path, label: str, id: str | None,
+                 classes: Sequence[str] | Mapping[Any, str] | None) -> Description:
+    """The Description of ``table`` (at least its label and id columns): its classes and patients."""
     kept = _classes(table, path, label, classes).notna()
     subjects = _row_numbers(table)[kept] if id is None else _patients(table, path, id)[kept]
     return Description({"clinical": 1.0}, sessions=["visit"], classes=_order(table, path, label, classes),
@@ -89,8 +99,9 @@ def load_table(path: str | Path, label: str, id: str | None = None, columns: Seq
     ``classes``: the labels to keep, in this order (default: all, numbers by value, else
     alphabetical), or a mapping of the labels to class names (``{0: healthy, 1: infarction}``);
     rows of other labels are left out. Every variable must hold a number in every row."""
-    described = describe_table(path, label, id, columns, classes)
+    _check_names(path, label, id, columns)
     table = _read(path, [label] if id is None else [label, id])
+    described = _description(table, path, label, id, classes)
     names = _classes(table, path, label, classes)
     if columns is None:
         others = [c for c in table.columns if c not in (label, id)]
