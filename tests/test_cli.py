@@ -47,3 +47,23 @@ def test_under_a_profiler_the_program_exits_normally_so_the_profile_is_written(t
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout == f"{__version__}\n"
     assert profile.stat().st_size > 0
+
+
+def test_a_run_imports_with_the_collector_paused_and_restarts_it():
+    # in a fresh process: what the imports made is set aside (gc.freeze), and the collector is as it was after
+    code = ("import gc; from bmelearn import cli\n"
+            "with cli._imports_kept():\n"
+            "    paused = not gc.isenabled()\n"
+            "    import bmelearn.runs.experiment\n"
+            "frozen, enabled = gc.get_freeze_count(), gc.isenabled()\n"
+            "with cli._imports_kept():\n"
+            "    import bmelearn.runs.experiment\n"  # imported already: nothing more set aside
+            "gc.disable()\n"
+            "try:\n"
+            "    with cli._imports_kept():\n"
+            "        raise ImportError('no such module')\n"
+            "except ImportError:\n"
+            "    pass\n"
+            "print(paused, enabled, frozen > 100_000, gc.get_freeze_count() == frozen, gc.isenabled())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "True", "True", "True", "False"], done.stderr[-2000:]

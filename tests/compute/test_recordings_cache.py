@@ -1,5 +1,6 @@
 """The cache of parsed text recordings: a second read parses nothing, a changed file is parsed
-again, a damaged entry is ignored and written again, and an interrupted write leaves no entry."""
+again, a damaged entry is ignored and written again, an interrupted write leaves no entry, and
+the files parsed together are kept in one pack."""
 
 from __future__ import annotations
 
@@ -39,9 +40,18 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def entries(folder: Path) -> list[Path]:
-    cache_module.finish_writes()  # the entries are written on a thread of their own
-    return sorted(folder.glob("*.npz"))
+def packs(folder: Path) -> list[Path]:
+    cache_module.finish_writes()  # the packs are written on a thread of their own
+    return sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def entries(folder: Path) -> list[tuple[str, ...]]:
+    """The keys of every pack's entries, the oldest pack first."""
+    keys = []
+    for pack in packs(folder):
+        with np.load(pack) as archive:
+            keys += [tuple(key) for key in archive["keys"].tolist()]
+    return keys
 
 
 def same(a: tuple, b: tuple) -> None:
@@ -105,23 +115,24 @@ def test_new_parser_version_parses_again(tmp_path, parses, monkeypatch):
     [
         lambda b: b[: len(b) // 2],  # an entry cut short
         lambda b: b"",
-        lambda b: b[:200] + bytes([b[200] ^ 0xFF]) + b[201:],  # one byte changed (zip CRC)
+        lambda b: b[:200] + bytes([b[200] ^ 0xFF]) + b[201:],  # one byte of the keys changed (zip CRC)
+        lambda b: (lambda i: b[:i] + bytes([b[i] ^ 0xFF]) + b[i + 1:])(b.index(b"data_0.npy") + 400),  # one of the samples
         lambda b: b"not an archive at all",
     ],
-    ids=["truncated", "empty", "flipped-byte", "garbage"],
+    ids=["truncated", "empty", "flipped-key-byte", "flipped-sample-byte", "garbage"],
 )
 def test_damaged_entry_is_ignored_and_written_again(tmp_path, parses, damage):
     path = write(tmp_path / "trial.csv", "EMG1,EMG2\n" + "".join(f"{i},{-i / 7:.5f}\n" for i in range(100)))
     folder = tmp_path / "cache"
     with recordings_cache(folder):
         first = read_matrix(path)
-        (entry,) = entries(folder)
-        entry.write_bytes(damage(entry.read_bytes()))
+        (pack,) = packs(folder)
+        pack.write_bytes(damage(pack.read_bytes()))
         again = read_matrix(path)
         assert len(parses) == 2
         same(first, again)
-        same(first, read_matrix(path))  # the entry was written again, whole
-    assert len(parses) == 2
+        same(first, read_matrix(path))  # the entry was written again, whole, in a newer pack
+    assert len(parses) == 2 and len(packs(folder)) == 2
 
 
 def test_entry_of_another_file_is_not_used(tmp_path, parses):
@@ -131,10 +142,8 @@ def test_entry_of_another_file_is_not_used(tmp_path, parses):
     with recordings_cache(folder):
         read_matrix(a)
         read_matrix(b)
-        cache_module.finish_writes()
-        entry_a, entry_b = (cache_module.entry_path(folder, cache_module.entry_key(p.resolve(), p.stat(), text_module.PARSER_VERSION))
-                            for p in (a, b))
-        entry_b.write_bytes(entry_a.read_bytes())  # a hash collision, or a file copied by hand
+        pack_a, pack_b = packs(folder)
+        pack_b.write_bytes(pack_a.read_bytes())  # a file copied by hand over another
         data, _ = read_matrix(b)
     np.testing.assert_array_equal(data, [[5, 6], [7, 8]])
     assert len(parses) == 3
@@ -143,17 +152,18 @@ def test_entry_of_another_file_is_not_used(tmp_path, parses):
 def test_interrupted_write_leaves_no_entry(tmp_path, parses, monkeypatch):
     path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
     folder = tmp_path / "cache"
-    savez = np.savez
+    write_array = cache_module._write_array
 
-    def interrupted(file, **arrays):
-        file.write(b"PK\x03\x04 half an archive")
-        raise KeyboardInterrupt  # Ctrl-C in the middle of the write
+    def interrupted(archive, name, array):
+        write_array(archive, name, array)
+        if name.startswith("data"):
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the write
 
-    monkeypatch.setattr(np, "savez", interrupted)
+    monkeypatch.setattr(cache_module, "_write_array", interrupted)
     with pytest.raises(KeyboardInterrupt), recordings_cache(folder):  # raised as the block waits for its writes
         read_matrix(path)
-    assert list(folder.iterdir()) == []  # no entry, no temporary file
-    monkeypatch.setattr(np, "savez", savez)
+    assert list(folder.iterdir()) == []  # no pack, no temporary file
+    monkeypatch.setattr(cache_module, "_write_array", write_array)
     with recordings_cache(folder):
         data, _ = read_matrix(path)
         read_matrix(path)
@@ -166,10 +176,10 @@ def test_temporary_files_are_never_entries(tmp_path, parses):
     folder = tmp_path / "cache"
     with recordings_cache(folder):
         read_matrix(path)
-        (entry,) = entries(folder)
+        (pack,) = packs(folder)
         # what a process killed while writing leaves: a partial file under a temporary name
-        entry.with_name(f".{entry.stem}.0123.tmp").write_bytes(entry.read_bytes()[:40])
-        entry.unlink()
+        pack.with_name(f".{pack.stem}.tmp").write_bytes(pack.read_bytes()[:40])
+        pack.unlink()
         data, _ = read_matrix(path)
     np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
     assert len(parses) == 2 and len(entries(folder)) == 1
@@ -220,7 +230,7 @@ def test_load_dataset_passes_the_cache_to_the_readers(tmp_path, parses):
     assert len(parses) == 4
     first = load_dataset("files", cache=folder, **options)
     second = load_dataset("files", cache=folder, **options)
-    assert len(parses) == 8 and len(entries(folder)) == 4
+    assert len(parses) == 8 and len(entries(folder)) == 4 and len(packs(folder)) == 1  # parsed together, kept together
     for a, b, c in zip(plain, first, second, strict=True):
         assert a.meta == b.meta == c.meta
         np.testing.assert_array_equal(a.data, c.data)
@@ -259,19 +269,19 @@ def test_an_entry_is_stored_in_the_smallest_type_that_gives_every_value_back(tmp
         parsed = read_matrix(path)
         cached = read_matrix(path)
     same(parsed, cached)  # float64, same layout, the same bits
-    with np.load(entries(folder)[0]) as archive:
-        assert archive["data"].dtype == stored
+    with np.load(packs(folder)[0]) as archive:
+        assert archive["data_0"].dtype == stored
 
 
 def test_an_entry_being_written_is_waited_for_before_it_is_read(tmp_path, parses, monkeypatch):
     path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
-    write_entry = cache_module.store_recording
+    write_pack = cache_module.store_recordings
 
     def slow(*args):
         time.sleep(0.3)  # the disk is busy
-        write_entry(*args)
+        write_pack(*args)
 
-    monkeypatch.setattr(cache_module, "store_recording", slow)
+    monkeypatch.setattr(cache_module, "store_recordings", slow)
     with recordings_cache(tmp_path / "cache"):
         first = read_matrix(path)
         second = read_matrix(path)  # while the first one's entry is still being written
@@ -281,10 +291,26 @@ def test_an_entry_being_written_is_waited_for_before_it_is_read(tmp_path, parses
 
 def test_the_block_ends_once_its_entries_are_written(tmp_path, parses, monkeypatch):
     paths = [write(tmp_path / f"trial{i}.csv", f"{i},2\n3,4\n") for i in range(5)]
-    write_entry = cache_module.store_recording
-    monkeypatch.setattr(cache_module, "store_recording", lambda *args: (time.sleep(0.05), write_entry(*args)))
+    write_pack = cache_module.store_recordings
+    monkeypatch.setattr(cache_module, "store_recordings", lambda *args: (time.sleep(0.05), write_pack(*args)))
     with recordings_cache(tmp_path / "cache"):
         for path in paths:
             read_matrix(path)
     assert len(sorted((tmp_path / "cache").glob("*.npz"))) == 5
     assert not list((tmp_path / "cache").glob(".*.tmp"))
+
+
+def test_only_files_not_kept_are_parsed_and_kept_in_a_new_pack(tmp_path, parses):
+    paths = [write(tmp_path / f"trial{i}.csv", f"{i},1\n2,3\n") for i in range(3)]
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        text_module.read_matrices(paths[:2])
+    with recordings_cache(folder):
+        read = text_module.read_matrices(paths)
+    assert parses == paths  # the first two once, the third once
+    keys = [cache_module.entry_key(p.resolve(), p.stat(), text_module.PARSER_VERSION) for p in paths]
+    assert entries(folder) == keys  # the first pack holds two entries, the newer one the third
+    assert len(packs(folder)) == 2
+    for i, (data, header) in enumerate(read):
+        np.testing.assert_array_equal(data, [[i, 1], [2, 3]])
+        assert header is None

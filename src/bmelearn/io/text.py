@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from bmelearn.compute.backends import on_threads
-from bmelearn.compute.recordings_cache import entry_key, finish_writes, load_recording, store_later
+from bmelearn.compute.recordings_cache import entry_key, finish_writes, load_recordings, store_later
 from bmelearn.errors import DataError
 
 #: Most values a line may hold (one per channel); pandas takes about 1 kB per column.
@@ -287,48 +287,37 @@ def read_matrix(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
 
     Inside :func:`recordings_cache`, a file read before (same path, size and modification time)
     comes from the cache folder, and a file parsed now is kept there."""
-    data, header, key = _read_keyed(Path(path))
-    if key is not None:
-        store_later(_CACHE.get(), key, data, header)
-    return data, header
-
-
-def _read_keyed(path: Path) -> tuple[np.ndarray, list[str] | None, tuple[str, ...] | None]:
-    """:func:`read_matrix` without keeping the result: the array, the header names, and the cache
-    key to keep them under (None: no cache, or read from it)."""
-    folder = _CACHE.get()
-    if folder is None:
-        return *parse_bytes(_read_bytes(path), path), None
-    try:  # the file's size and time before it is read: if it changes meanwhile, the next run misses the entry
-        key = entry_key(path.resolve(), os.stat(path), PARSER_VERSION)
-    except OSError:
-        return *parse_bytes(_read_bytes(path), path), None  # the error naming the file
-    cached = load_recording(folder, key)
-    if cached is not None:
-        return *cached, None
-    return *parse_bytes(_read_bytes(path), path), key
+    return read_matrices([Path(path)])[0]
 
 
 def read_matrices(paths: Sequence[Path]) -> list[tuple[np.ndarray, list[str] | None]]:
-    """:func:`read_matrix` of every path, in order: those in the cache read from it here, one
-    after the other (opening an entry is mostly Python's work, which threads would only share),
-    the others parsed on a thread per core (pyarrow's parser releases the GIL: 22 3DC
-    participants, 1,936 files, 4.8 s to 3.0 s on 2 cores), and given to the cache's writing
-    thread once all are parsed (a third thread meanwhile took 1.2 s more of the 2.1 s)."""
-    found = [_cached(path) for path in paths]
+    """:func:`read_matrix` of every path, in order: those in the cache read from it, the others
+    parsed on a thread per core (pyarrow's parser releases the GIL: 22 3DC participants, 1,936
+    files, 4.8 s to 3.0 s on 2 cores) and given together to the cache's writing thread."""
+    folder = _CACHE.get()
+    keys = [_entry_key(Path(path)) if folder is not None else None for path in paths]
+    known = [i for i, key in enumerate(keys) if key is not None]
+    found: list[tuple[np.ndarray, list[str] | None] | None] = [None] * len(paths)
+    if folder is not None:
+        for i, entry in zip(known, load_recordings(folder, [keys[i] for i in known]), strict=True):
+            found[i] = entry
     missed = [i for i, entry in enumerate(found) if entry is None]
-    parsed = on_threads(_read_keyed, [Path(paths[i]) for i in missed])
-    for i, (data, header, key) in zip(missed, parsed, strict=True):
-        found[i] = data, header
-        if key is not None:
-            store_later(_CACHE.get(), key, data, header)
+    for i, entry in zip(missed, on_threads(_parse_file, [Path(paths[i]) for i in missed]), strict=True):
+        found[i] = entry
+    if folder is not None:
+        store_later(folder, [(keys[i], *found[i]) for i in missed if keys[i] is not None])
     return found
 
 
-def _cached(path: Path) -> tuple[np.ndarray, list[str] | None] | None:
-    """The cached parse of ``path`` (inside :func:`recordings_cache`), or None."""
-    folder = _CACHE.get()
+def _entry_key(path: Path) -> tuple[str, ...] | None:
+    """The cache key of the file at ``path``, from its size and time before it is read (if it
+    changes meanwhile, the next run misses the entry); None if it cannot be seen (the parse
+    words the error)."""
     try:
-        return None if folder is None else load_recording(folder, entry_key(path.resolve(), os.stat(path), PARSER_VERSION))
+        return entry_key(path.resolve(), os.stat(path), PARSER_VERSION)
     except OSError:
-        return None  # read_matrix words the error
+        return None
+
+
+def _parse_file(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    return parse_bytes(_read_bytes(path), path)
