@@ -6,6 +6,7 @@ from sklearn.model_selection import cross_val_score
 from bmelearn.errors import ConfigError, LeakageError
 from bmelearn.evaluation import (
     CrossSession,
+    LeakageGuard,
     LeaveOneSubjectOut,
     WithinSession,
     check_split,
@@ -77,6 +78,24 @@ def test_a_leaky_split_is_refused():
         check_split(meta, shuffled[: len(meta) // 2], shuffled[len(meta) // 2 :])
     with pytest.raises(LeakageError, match="both the training and the test set"):
         check_split(meta, np.arange(10), np.arange(5, 15))
+
+
+def test_the_guard_names_the_groups_and_trials_shared():
+    meta = _meta()  # 3 subjects x 2 sessions x 4 repetitions x 2 labels x 3 windows, a trial per label
+    guard = LeakageGuard(meta)
+    first_rep = np.flatnonzero((meta["subject"] == 2) & (meta["session"] == "b") & (meta["repetition"] == 1))
+    second_rep = np.flatnonzero((meta["subject"] == 3) & (meta["session"] == "a") & (meta["repetition"] == 0))
+    rest = np.setdiff1d(np.arange(len(meta)), np.r_[first_rep, second_rep])
+    guard.check(rest, np.r_[first_rep, second_rep])  # whole repetitions held out: no leak
+    # a window of each of the two repetitions on the training side: 2 groups shared, the first named
+    with pytest.raises(LeakageError, match=r"2 group\(s\) .*'subject': '2', 'session': 'b', 'repetition': '1'"):
+        guard.check(np.r_[rest, first_rep[:1], second_rep[:1]], np.r_[first_rep[1:], second_rep[1:]])
+    # without the repetition column, a trial split across the sides is still caught
+    trials = LeakageGuard(meta.drop(columns="repetition"))
+    with pytest.raises(LeakageError, match=r"1 group\(s\) .*'trial': '2/b/1/x'"):
+        trials.check(np.r_[rest, first_rep[:1]], first_rep[1:])
+    with pytest.raises(LeakageError, match="2 window"):
+        guard.check(np.r_[rest, first_rep[:2]], first_rep)
 
 
 def test_protocols_plug_into_scikit_learn(simulated):

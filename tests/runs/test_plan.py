@@ -104,4 +104,6 @@ def test_a_second_run_reads_the_parsed_text_files_from_the_cache(tmp_path, monke
     second = plan.data.load(folder)
     assert parsed == []  # nothing parsed again
     assert all(np.array_equal(a.data, b.data) for a, b in zip(first, second, strict=True))
-    assert len(list(folder.iterdir())) == len(first)  # one entry per file
+    (pack,) = folder.iterdir()  # the files parsed together, kept together
+    with np.load(pack) as archive:
+        assert len(archive["keys"]) == len(first)  # one entry per file

@@ -2,7 +2,7 @@
 statistics across pipelines, robustness perturbations and the operating point."""
 
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, count_fits, evaluate, summarize
-from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.leakage import LeakageGuard, check_split
 from bmelearn.evaluation.metrics import classification_metrics
 from bmelearn.evaluation.protocols import (
     PROTOCOLS,
@@ -20,6 +20,7 @@ __all__ = [
     "LeaveOneSubjectOut",
     "SubjectKFold",
     "WithinSession",
+    "LeakageGuard",
     "check_split",
     "classification_metrics",
     "count_fits",

@@ -29,7 +29,7 @@ from bmelearn.evaluation.bootstrap import (
     replicate_interval,
     replicate_weights,
 )
-from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.leakage import LeakageGuard
 from bmelearn.evaluation.metrics import metric_replicates
 from bmelearn.evaluation.protocols import MetadataSplitter
 from bmelearn.evaluation.regression import regression_rows
@@ -147,7 +147,7 @@ def evaluate(
     """Fit every pipeline on every fold of every protocol and score its out-of-fold predictions.
 
     ``X`` is row-aligned with ``meta`` (labels in ``meta["label"]``). Every split is checked
-    by the leakage guard (:func:`check_split`), whatever splitter made it; each pipeline is
+    by the leakage guard (:class:`LeakageGuard`), whatever splitter made it; each pipeline is
     cloned and fit on the training windows only. Every window is tested at most once per protocol, so
     the test predictions of all folds are pooled and scored per subject, with an interval over
     the subject's trials; protocols that hold out many subjects per fold (``pooled = True``)
@@ -215,10 +215,12 @@ def evaluate(
         for (out, prefix, _), rows in zip(tasks, scored, strict=True):
             out.extend((*prefix, *row) for row in rows)
 
+    guard = LeakageGuard(meta)
+
     def splits_of(protocol_name: str, protocol: MetadataSplitter) -> list[tuple]:
         splits, tested = [], np.zeros(len(meta), dtype=bool)
         for fold, (train, test) in enumerate(protocol.split(X, y, groups=meta)):
-            check_split(meta, train, test, protocol_name)  # any splitter, also one not from bmelearn
+            guard.check(train, test, protocol_name)  # any splitter, also one not from bmelearn
             if tested[test].any():
                 raise ConfigError(f"protocols.{protocol_name}: {int(tested[test].sum())} window(s) are tested in more than "
                                   "one fold; out-of-fold scoring needs each window tested once (no repeated splits).")

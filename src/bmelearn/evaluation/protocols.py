@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.model_selection import BaseCrossValidator, StratifiedGroupKFold
 
 from bmelearn.errors import ConfigError
-from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.leakage import LeakageGuard
 from bmelearn.registry import Entry, Registry
 
 
@@ -27,10 +27,11 @@ class MetadataSplitter(BaseCrossValidator):
 
     def split(self, X: Any, y: Any = None, groups: pd.DataFrame | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         meta = self._meta(X, groups)
+        guard = LeakageGuard(meta)
         for train, test in self._folds(meta):
             train_idx, test_idx = np.flatnonzero(train), np.flatnonzero(test)
             if len(train_idx) and len(test_idx):
-                check_split(meta, train_idx, test_idx, protocol=type(self).__name__)
+                guard.check(train_idx, test_idx, protocol=type(self).__name__)
                 yield train_idx, test_idx
 
     def get_n_splits(self, X: Any = None, y: Any = None, groups: pd.DataFrame | None = None) -> int:
