@@ -28,6 +28,7 @@ from bmelearn import __version__
 from bmelearn.compute.backends import joblib_threads, on_threads, running
 from bmelearn.compute.cache import content_digest
 from bmelearn.compute.checkpoint import Checkpoint, unit_key
+from bmelearn.compute.memory import release_freed_memory
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.evaluate import trial_ids
 from bmelearn.evaluation.targets import expand_votes
@@ -218,6 +219,7 @@ def _run_into(plan: Plan, folder: Path, progress: Progress, final: Path) -> tupl
     regression = plan.scoring.task == "regression"
     calibration = calibration_trials(raw, windows.classes) if streamable(signal) and not regression else []
     del raw  # from here on, the signals' features and windows only (22 3DC participants: 775 MB less)
+    release_freed_memory()
     inputs = {"features": featurized.X, "raw": windows.arrays.get(signal.raw)}
     y = plan.target(windows)
     positive = None if regression else plan.positive_class(windows.classes, y)
