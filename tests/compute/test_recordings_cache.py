@@ -314,3 +314,20 @@ def test_only_files_not_kept_are_parsed_and_kept_in_a_new_pack(tmp_path, parses)
     for i, (data, header) in enumerate(read):
         np.testing.assert_array_equal(data, [[i, 1], [2, 3]])
         assert header is None
+
+
+def test_entries_of_earlier_versions_are_left_aside_unread(tmp_path, parses, monkeypatch):
+    path = write(tmp_path / "trial.csv", "1,2\n3,4\n")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    for i in range(3):  # one-file entries, as bmelearn wrote them before packs
+        np.savez(folder / f"{i:040x}.npz", data=np.zeros((2, 2)), key=np.array(["a", "b", "c", "d"]))
+    opened = []
+    load = np.load
+    monkeypatch.setattr(np, "load", lambda file, *a, **k: opened.append(Path(file).name) or load(file, *a, **k))
+    with recordings_cache(folder):
+        read_matrix(path)
+    with recordings_cache(folder):
+        data, _ = read_matrix(path)
+    np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
+    assert len(parses) == 1 and all(name.startswith("pack-") for name in opened) and opened

@@ -11,8 +11,9 @@ file, or a new parser, misses the cache and is parsed again. One archive per bat
 one per file: writing the 1,936 files of 22 3DC participants as as many archives took 1.6 s of
 CPU (1.3 s of it creating files in the file system), as one archive 0.3 s.
 
-A file is looked up by its key among the packs of the folder, the newest first; each pack's keys
-are read once per process. Packs are written under a temporary name and renamed: an interrupted
+A file is looked up by its key among the packs of the folder (``pack-*.npz``), the newest
+first; each pack's keys are read once per process. The one-file entries of earlier versions
+are left aside unread. Packs are written under a temporary name and renamed: an interrupted
 run leaves whole packs or none, and several processes can share one folder. An entry that cannot
 be read (a pack truncated or corrupted: the archive's CRC, another layout) counts as missing:
 the file is parsed again and kept in a new pack.
@@ -38,6 +39,9 @@ import numpy as np
 
 #: What an entry's samples may be stored as, smallest first (:func:`_compact`).
 _STORED_TYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.float32), np.dtype(np.float64))
+
+#: How a pack's file name begins.
+_PACK = "pack-"
 
 Key = tuple[str, ...]
 #: One file's parse: its samples (n_samples, n_columns) and header names, if any.
@@ -100,11 +104,11 @@ def load_recordings(folder: Path, keys: Sequence[Key]) -> list[Parsed | None]:
 
 
 def _packs(folder: Path) -> list[_Pack]:
-    """The readable packs of ``folder``, the newest first (temporary files left aside)."""
+    """The readable packs of ``folder``, the newest first (temporary files, named ``.pack-*``, left aside)."""
     try:
         with os.scandir(folder) as listing:
             files = [(entry.stat(), Path(entry.path)) for entry in listing
-                     if entry.name.endswith(".npz") and not entry.name.startswith(".") and entry.is_file()]
+                     if entry.name.startswith(_PACK) and entry.name.endswith(".npz") and entry.is_file()]
     except OSError:
         return []
     packs = []
@@ -156,7 +160,7 @@ def store_recordings(folder: Path, entries: Sequence[tuple[Key, np.ndarray, list
     if not entries:
         return
     folder = Path(folder)
-    path = folder / f"{uuid.uuid4().hex}.npz"
+    path = folder / f"{_PACK}{uuid.uuid4().hex}.npz"
     temporary = path.with_name(f".{path.stem}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ class LeakageGuard:
         self.meta = meta
         self.groups = [(columns, meta.groupby(columns, sort=False, dropna=False).ngroup().to_numpy())
                        for columns in (list(GROUP_KEYS), ["trial"]) if set(columns) <= set(meta.columns)]
+        self.counts = [int(group.max(initial=-1)) + 1 for _, group in self.groups]
 
     def check(self, train: np.ndarray, test: np.ndarray, protocol: str = "split") -> None:
         """Raise :class:`LeakageError` if a window, a (subject, session, repetition) group or a trial
@@ -27,8 +28,8 @@ class LeakageGuard:
         overlap = _shared(train, test, len(self.meta))
         if len(overlap):
             raise LeakageError(f"{protocol}: {len(overlap)} window(s) are in both the training and the test set.")
-        for columns, group in self.groups:
-            shared = _shared(group[train], group[test], int(group.max(initial=-1)) + 1)
+        for (columns, group), count in zip(self.groups, self.counts, strict=True):
+            shared = _shared(group[train], group[test], count)
             if len(shared):
                 first = self.meta.iloc[int(np.flatnonzero(group == shared[0])[0])]
                 example = {k: str(first[k]) for k in columns}
