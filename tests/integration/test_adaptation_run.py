@@ -22,7 +22,8 @@ def adaptation_run(tmp_path_factory):
 
 def test_the_run_writes_the_curve_its_means_the_comparisons_and_the_rotations(adaptation_run):
     curve = run_folder.read_table(adaptation_run, run_folder.ADAPTATION)
-    assert set(curve["method"]) == {"none", "recentre", "retrain", "scratch", "adaptive", "align", "align_adaptive"}
+    assert set(curve["method"]) == {"none", "recentre", "self_train", "retrain", "scratch", "adaptive", "align",
+                                    "align_adaptive"}
     assert set(curve["repetitions"]) == {0, 1, 2}
     summary = run_folder.read_table(adaptation_run, run_folder.ADAPTATION_SUMMARY)
     accuracy = summary[(summary["metric"] == "accuracy") & (summary["class"] == "")].set_index(
@@ -39,6 +40,7 @@ def test_the_report_shows_the_adaptation_section(adaptation_run):
     page = (adaptation_run / run_folder.REPORT).read_text()
     assert 'id="adaptation"' in page and "Adapting to a new day" in page
     assert "Rotations found by the alignment" in page and "rotation aligned" in page
+    assert "self-trained (no labels)" in page and "<strong>Self-trained</strong>" in page
     assert "-1 in every one of the 3 sessions" in page  # each participant's second session, rotated by 1
 
 

@@ -1,4 +1,5 @@
-"""Adapting a fitted model to a new condition: adaptive LDA, recentring (a mean shift), rotation alignment."""
+"""Adapting a fitted model to a new condition: adaptive LDA, recentring (a mean shift), self-training,
+rotation alignment."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from bmelearn.evaluation.robustness import electrode_shift
-from bmelearn.models.adaptation import MeanShift, adaptive_lda, best_rotation, is_lda, recentred
+from bmelearn.models.adaptation import MeanShift, adaptive_lda, best_rotation, is_lda, recentred, self_trained
 
 
 def blobs(n_classes: int, n: int = 60, n_features: int = 5, seed: int = 0, offset: float = 0.0):
@@ -76,6 +77,45 @@ def test_recentring_recovers_an_offset_of_log_amplitude_features_without_labels(
     adapted = recentred(model, X, X_new[::3])  # a third of the new windows, labels unread
     assert np.mean(adapted.predict(X_new) == y) == pytest.approx(np.mean(model.predict(X) == y), abs=0.02)
     assert [name for name, _ in adapted.steps] == ["recentre", "lda"] and [n for n, _ in model.steps] == ["lda"]
+
+
+def drifting_day(seed: int = 2):
+    """Four classes on day 1, and on day 2 every feature offset (new gains) and each class moved its own way."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.5, (4, 5))
+    y = np.repeat(np.arange(4), 100).astype(str)
+    X = centres[y.astype(int)] + rng.normal(0, 1.0, (400, 5))
+    moves = rng.normal(0, 0.8, (4, 5))
+    X_new = centres[y.astype(int)] + moves[y.astype(int)] + 2.0 + rng.normal(0, 1.0, (400, 5))
+    return X, y, X_new
+
+
+def test_self_training_is_the_pipeline_fitted_again_on_its_own_guesses_behind_the_shift():
+    X, y, X_new = drifting_day()
+    pipeline = Pipeline([("scale", StandardScaler()), ("lda", LinearDiscriminantAnalysis())])
+    model = pipeline.fit(X, y)
+    before = model.predict_proba(X_new)
+    first = np.arange(len(X_new)) % 4 == 0  # the new day's first windows, labels unread
+    adapted = self_trained(model, Pipeline([("scale", StandardScaler()), ("lda", LinearDiscriminantAnalysis())]),
+                           X, y, X_new[first])
+    assert [name for name, _ in adapted.steps] == ["recentre", "scale", "lda"]
+    moved = X_new[first] - X_new[first].mean(axis=0) + X.mean(axis=0)
+    by_hand = Pipeline([("scale", StandardScaler()), ("lda", LinearDiscriminantAnalysis())]).fit(
+        np.concatenate([X, moved]), np.concatenate([y, model.predict(moved)]))
+    shifted_test = X_new - X_new[first].mean(axis=0) + X.mean(axis=0)
+    np.testing.assert_array_equal(adapted.predict(X_new), by_hand.predict(shifted_test))
+    np.testing.assert_allclose(adapted.predict_proba(X_new), by_hand.predict_proba(shifted_test), atol=1e-12)
+    np.testing.assert_array_equal(model.predict_proba(X_new), before)  # the given model left as it was
+
+
+def test_self_training_follows_classes_that_moved_each_its_own_way():
+    X, y, X_new = drifting_day()
+    model = Pipeline([("lda", LinearDiscriminantAnalysis())]).fit(X, y)
+    first, test = np.arange(len(X_new)) % 4 == 0, np.arange(len(X_new)) % 4 != 0
+    recentred_accuracy = np.mean(recentred(model, X, X_new[first]).predict(X_new[test]) == y[test])
+    adapted = self_trained(model, Pipeline([("lda", LinearDiscriminantAnalysis())]), X, y, X_new[first])
+    assert np.mean(model.predict(X_new[test]) == y[test]) < 0.5  # the new day unadapted
+    assert np.mean(adapted.predict(X_new[test]) == y[test]) > recentred_accuracy + 0.02  # 0.80 against 0.76
 
 
 def rotating_data(n_channels: int = 8, seed: int = 0):

@@ -15,6 +15,9 @@ The methods (:data:`METHODS`):
   before its test windows, those of the largest k with their labels unread
   (:func:`bmelearn.models.adaptation.recentred`: a mean shift of the features, AdaBN for a
   network); never to the test windows themselves;
+- ``self_train`` (models on features, k = 0): ``recentre``, then the model trained again on the
+  training windows and those same unlabelled windows, labelled by its own predictions
+  (:func:`bmelearn.models.adaptation.self_trained`); never the test windows themselves;
 - ``adversarial`` (networks, k = 0): trained again with a domain-adversarial head that learns to
   tell the training windows from those same unlabelled windows of the test session, through a
   gradient reversal layer (DANN: Ganin et al., JMLR 17(59), 2016), with the network's
@@ -64,7 +67,7 @@ from bmelearn.evaluation.leakage import check_split
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
 from bmelearn.evaluation.robustness import electrode_shift
 from bmelearn.evaluation.statistics import paired_against
-from bmelearn.models.adaptation import adaptive_lda, best_rotation, fine_tuned, is_lda, recentred
+from bmelearn.models.adaptation import adaptive_lda, best_rotation, fine_tuned, is_lda, recentred, self_trained
 from bmelearn.models.capabilities import capabilities
 from bmelearn.registry import Entry, Registry
 
@@ -86,6 +89,8 @@ METHODS: Registry[Entry] = Registry("adaptation method", [
         ("none", "not adapted", "the model trained on the training sessions, unchanged"),
         ("recentre", "recentred (no labels)", "the features moved to the training data's mean from the new session's "
                                               "first windows, unlabelled; a network's batch-norm statistics re-estimated"),
+        ("self_train", "self-trained (no labels)", "recentred, then trained again on the training windows and the "
+                                                   "new session's first windows labelled by its own predictions"),
         ("adversarial", "domain-adversarial (no labels)", "a network trained again so that its features cannot tell the "
                                                           "training windows from the new session's first windows, "
                                                           "unlabelled (DANN)"),
@@ -111,6 +116,8 @@ def applies(method: str, model: BaseEstimator) -> bool:
     if method == "recentre":  # a network inside a calibration or operating-point wrapper has no AdaBN here
         return capabilities(model).input == "features" or (isinstance(model, Pipeline)
                                                            and hasattr(model.steps[-1][1], "adapt_to"))
+    if method == "self_train":  # a network would be trained again from the start for each session
+        return capabilities(model).input == "features" and not capabilities(model).fine_tunable
     return True
 
 
@@ -205,6 +212,8 @@ def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train
             X_cal, y_cal = view(shift, rotation, calibration), labels[calibration]
             if method == "recentre":
                 return recentred(source, X[train], view(shift, 0.0, unlabelled)), rotation
+            if method == "self_train":
+                return self_trained(source, pipeline, X[train], y[train], view(shift, 0.0, unlabelled)), rotation
             if method == "adversarial":
                 return adversarial(pipeline, X[train], y[train], view(shift, 0.0, unlabelled)), rotation
             if method == "retrain":  # the new session first: a network's validation windows stay the training ones

