@@ -81,7 +81,8 @@ def test_the_plan_leaves_out_what_does_not_apply_to_a_model():
     lda, svm = Pipeline([("lda", LinearDiscriminantAnalysis())]), Pipeline([("svm", SVC())])
     methods = ["none", "recentre", "self_train", "retrain", "adaptive", "align"]
     assert plan(methods, [0, 1], [0.0], lda) == [(0.0, 0, "none"), (0.0, 0, "recentre"), (0.0, 0, "self_train"),
-                                                 (0.0, 1, "retrain"), (0.0, 1, "adaptive"), (0.0, 1, "align")]
+                                                 (0.0, 1, "self_train"), (0.0, 1, "retrain"), (0.0, 1, "adaptive"),
+                                                 (0.0, 1, "align")]
     assert (0.0, 1, "adaptive") not in plan(methods, [0, 1], [0.0], svm)
     assert (0.0, 0, "self_train") in plan(methods, [0, 1], [0.0], svm)  # any model on features is trained again
     assert rotations(8) == [-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
@@ -181,19 +182,26 @@ def test_self_training_is_fitted_as_by_hand_on_the_windows_before_the_test_ones(
     raw, meta = data
     X, y = features(raw), meta["label"].to_numpy()
     table, _ = adaptation_curve(X, meta, {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
-                                {"cross_session": CrossSession()}, [0, 2], ["none", "self_train"], [0.0],
+                                {"cross_session": CrossSession()}, [0, 1, 2], ["none", "self_train"], [0.0],
                                 [f"g{c}" for c in range(N_CLASSES)], views_of(raw), N_CHANNELS, n_boot=10)
     for subject in ("1", "2", "3"):
         mine = (meta["subject"] == subject).to_numpy()
         day2 = mine & (meta["session"] == "day2").to_numpy()
         train = mine & (meta["session"] == "day1").to_numpy()
         before, test = day2 & (meta["repetition"] < 2).to_numpy(), day2 & (meta["repetition"] >= 2).to_numpy()
+        offset = X[train].mean(axis=0) - X[before].mean(axis=0)  # every window before the test ones, labels unread
+        # k = 0: the model trained on day 1 labels them all
         source = LinearDiscriminantAnalysis().fit(X[train], y[train])
-        offset = X[train].mean(axis=0) - X[before].mean(axis=0)
-        guessed = source.predict(X[before] + offset)  # its own labels for the windows before the test ones
         refit = LinearDiscriminantAnalysis().fit(np.concatenate([X[train], X[before] + offset]),
-                                                 np.concatenate([y[train], guessed]))
+                                                 np.concatenate([y[train], source.predict(X[before] + offset)]))
         assert accuracy(table, "self_train", 0, 0.0)[subject] == pytest.approx(np.mean(refit.predict(X[test] + offset) == y[test]))
+        # k = 1: repetition 0 brings its labels, 5 times (CALIBRATION_WEIGHT); repetition 1 is guessed
+        first, second = day2 & (meta["repetition"] == 0).to_numpy(), day2 & (meta["repetition"] == 1).to_numpy()
+        X_known = np.concatenate([X[train], *[X[first] + offset] * 5])
+        y_known = np.concatenate([y[train], *[y[first]] * 5])
+        guessed = LinearDiscriminantAnalysis().fit(X_known, y_known).predict(X[second] + offset)
+        refit = LinearDiscriminantAnalysis().fit(np.concatenate([X_known, X[second] + offset]), np.concatenate([y_known, guessed]))
+        assert accuracy(table, "self_train", 1, 0.0)[subject] == pytest.approx(np.mean(refit.predict(X[test] + offset) == y[test]))
     assert accuracy(table, "self_train", 0, 0.0).mean() > accuracy(table, "none", 0, 0.0).mean()  # day 2's new gains
 
 

@@ -40,7 +40,7 @@ def test_the_report_shows_the_adaptation_section(adaptation_run):
     page = (adaptation_run / run_folder.REPORT).read_text()
     assert 'id="adaptation"' in page and "Adapting to a new day" in page
     assert "Rotations found by the alignment" in page and "rotation aligned" in page
-    assert "self-trained (no labels)" in page and "<strong>Self-trained</strong>" in page
+    assert "self-trained" in page and "<strong>Self-trained</strong>" in page
     assert "-1 in every one of the 3 sessions" in page  # each participant's second session, rotated by 1
 
 

@@ -15,9 +15,11 @@ The methods (:data:`METHODS`):
   before its test windows, those of the largest k with their labels unread
   (:func:`bmelearn.models.adaptation.recentred`: a mean shift of the features, AdaBN for a
   network); never to the test windows themselves;
-- ``self_train`` (models on features, k = 0): ``recentre``, then the model trained again on the
-  training windows and those same unlabelled windows, labelled by its own predictions
-  (:func:`bmelearn.models.adaptation.self_trained`); never the test windows themselves;
+- ``self_train`` (models on features, every k): ``recentre``, then the model trained again on
+  the training windows and those same windows of the test session, each labelled by its own
+  prediction, except the calibration windows, which bring their labels and count
+  :data:`CALIBRATION_WEIGHT` times (:func:`bmelearn.models.adaptation.self_trained`); never the
+  test windows themselves;
 - ``adversarial`` (networks, k = 0): trained again with a domain-adversarial head that learns to
   tell the training windows from those same unlabelled windows of the test session, through a
   gradient reversal layer (DANN: Ganin et al., JMLR 17(59), 2016), with the network's
@@ -80,17 +82,20 @@ ADVERSARIAL_WEIGHT = 0.3
 ROTATION_COLUMNS = ["pipeline", "protocol", "subject", "session", "shift", "repetitions", "rotation"]
 SESSION = ("subject", "session")  # calibration by repetition number in each session, whatever the class
 SUPERVISED = ("retrain", "scratch", "adaptive", "align", "align_adaptive")
+#: Methods that run at every k: without labels at k = 0, with the calibration windows' labels after.
+EVERY_K = ("self_train",)
 
 #: The adaptation methods by name (see the module text): ``label`` in the report, ``labelled``
 #: whether it reads the calibration windows' labels (then k >= 1), ``description``.
 METHODS: Registry[Entry] = Registry("adaptation method", [
-    Entry(name, description, {}, {"label": label, "labelled": name in SUPERVISED})
+    Entry(name, description, {}, {"label": label, "labelled": name in SUPERVISED, "every_k": name in EVERY_K})
     for name, label, description in (
         ("none", "not adapted", "the model trained on the training sessions, unchanged"),
         ("recentre", "recentred (no labels)", "the features moved to the training data's mean from the new session's "
                                               "first windows, unlabelled; a network's batch-norm statistics re-estimated"),
-        ("self_train", "self-trained (no labels)", "recentred, then trained again on the training windows and the "
-                                                   "new session's first windows labelled by its own predictions"),
+        ("self_train", "self-trained", "recentred, then trained again on the training windows and the new session's "
+                                       "first windows, labelled by its own predictions but for the k calibration "
+                                       f"repetitions (each counted {CALIBRATION_WEIGHT} times)"),
         ("adversarial", "domain-adversarial (no labels)", "a network trained again so that its features cannot tell the "
                                                           "training windows from the new session's first windows, "
                                                           "unlabelled (DANN)"),
@@ -168,9 +173,11 @@ def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repe
 def plan(methods: Sequence[str], repetitions: Sequence[int], shifts: Sequence[float],
          model: BaseEstimator) -> list[tuple[float, int, str]]:
     """The (shift, k, method) variants a unit predicts, in order: the unlabelled methods at k = 0,
-    the labelled ones at every k >= 1, the methods that do not apply to ``model`` left out."""
+    the labelled ones at every k >= 1, those of :data:`EVERY_K` at every k, the methods that do
+    not apply to ``model`` left out."""
     return [(shift, k, method) for shift in shifts for k in repetitions for method in methods
-            if applies(method, model) and (k >= 1) == METHODS[method].metadata["labelled"]]
+            if applies(method, model) and ((k >= 1) == METHODS[method].metadata["labelled"]
+                                           or METHODS[method].metadata["every_k"])]
 
 
 def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train: np.ndarray, session: Session,
@@ -212,8 +219,9 @@ def adaptation_unit(pipeline: BaseEstimator, X: np.ndarray, y: np.ndarray, train
             X_cal, y_cal = view(shift, rotation, calibration), labels[calibration]
             if method == "recentre":
                 return recentred(source, X[train], view(shift, 0.0, unlabelled)), rotation
-            if method == "self_train":
-                return self_trained(source, pipeline, X[train], y[train], view(shift, 0.0, unlabelled)), rotation
+            if method == "self_train":  # the calibration windows are the first of the unlabelled ones
+                return self_trained(source, pipeline, X[train], y[train], view(shift, 0.0, unlabelled),
+                                    np.isin(unlabelled, calibration), y_cal, CALIBRATION_WEIGHT), rotation
             if method == "adversarial":
                 return adversarial(pipeline, X[train], y[train], view(shift, 0.0, unlabelled)), rotation
             if method == "retrain":  # the new session first: a network's validation windows stay the training ones
