@@ -101,8 +101,10 @@ def _imports_kept() -> Iterator[None]:
     good what the imports made (:func:`gc.freeze`): modules live as long as the process, yet every
     full collection walks them. Importing scikit-learn, SciPy and pandas for a run otherwise triggers
     five full collections (0.36 s of its 1.9 s), and each full collection later in the run walks
-    them again (0.6 s of a 22-participant 3DC run's 10 s, 0.06 s with them set aside). Nothing
-    is set aside when nothing was imported (a second run in one process, as in the tests)."""
+    them again (0.6 s of a 22-participant 3DC run's 10 s, 0.06 s with them set aside). What the
+    process held before is set aside too, garbage included, for its life (no collection first:
+    that would cost what this saves); nothing is set aside when nothing was imported (a second
+    run in one process, as in the tests)."""
     enabled, modules = gc.isenabled(), len(sys.modules)
     gc.disable()
     try:

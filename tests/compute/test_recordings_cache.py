@@ -42,7 +42,7 @@ def write(path: Path, text: str) -> Path:
 
 def packs(folder: Path) -> list[Path]:
     cache_module.finish_writes()  # the packs are written on a thread of their own
-    return sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns)
+    return sorted(folder.glob("*.npz"))  # pack names begin with their time of writing
 
 
 def entries(folder: Path) -> list[tuple[str, ...]]:
@@ -331,3 +331,39 @@ def test_entries_of_earlier_versions_are_left_aside_unread(tmp_path, parses, mon
         data, _ = read_matrix(path)
     np.testing.assert_array_equal(data, [[1, 2], [3, 4]])
     assert len(parses) == 1 and all(name.startswith("pack-") for name in opened) and opened
+
+
+def test_a_damaged_newer_entry_gives_way_to_an_older_one(tmp_path, parses):
+    path = write(tmp_path / "trial.csv", "EMG1,EMG2\n" + "".join(f"{i},{-i / 7:.5f}\n" for i in range(100)))
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        first = read_matrix(path)
+    (pack,) = packs(folder)
+    raw = pack.read_bytes()
+    at = raw.index(b"data_0.npy") + 400  # one of the samples
+    newer = folder / "pack-99999999999999999999-damaged.npz"  # the newest name: a later copy, damaged
+    newer.write_bytes(raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:])
+    cache_module._indexes.clear()  # as a new process finds the folder
+    with recordings_cache(folder):
+        again = read_matrix(path)
+    same(first, again)
+    assert len(parses) == 1  # read from the older pack, not parsed again
+
+
+def test_files_read_one_at_a_time_list_the_folder_only_for_keys_it_lacks(tmp_path, parses, monkeypatch):
+    paths = [write(tmp_path / "data" / f"trial{i}.csv", f"{i},1\n2,3\n") for i in range(30)]
+    folder = tmp_path / "cache"
+    with recordings_cache(folder):
+        for path in paths:  # as a reader of one file at a time does: a pack each
+            read_matrix(path)
+    assert len(packs(folder)) == 30 and len(parses) == 30
+    cache_module._indexes.clear()  # a new process
+    listed, opened = [], []
+    listdir, read_keys = os.listdir, cache_module._read_keys
+    monkeypatch.setattr(os, "listdir", lambda where: listed.append(where) or listdir(where))
+    monkeypatch.setattr(cache_module, "_read_keys", lambda pack: opened.append(pack) or read_keys(pack))
+    with recordings_cache(folder):
+        for path in paths:
+            read_matrix(path)
+    assert len(parses) == 30  # every one from the cache
+    assert len(listed) == 1 and len(opened) == 30  # the folder listed once, each pack's keys read once

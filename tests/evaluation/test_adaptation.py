@@ -178,12 +178,20 @@ def test_recentring_reads_the_windows_before_the_test_ones_never_the_test_window
         np.testing.assert_array_equal(windows, X[first & (meta["subject"] == subject).to_numpy()])
 
 
+def noisy_curve(X: np.ndarray, meta: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """The adaptation curve of LDA on features ``X`` (no rotation), k = 0, 1, 2."""
+    table, _ = adaptation_curve(X, meta, {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
+                                {"cross_session": CrossSession()}, [0, 1, 2], methods, [0.0],
+                                [f"g{c}" for c in range(N_CLASSES)], lambda pool, keys: {key: X[pool] for key in keys},
+                                N_CHANNELS, n_boot=10)
+    return table
+
+
 def test_self_training_is_fitted_as_by_hand_on_the_windows_before_the_test_ones(data):
     raw, meta = data
-    X, y = features(raw), meta["label"].to_numpy()
-    table, _ = adaptation_curve(X, meta, {"lda": Pipeline([("lda", LinearDiscriminantAnalysis())])},
-                                {"cross_session": CrossSession()}, [0, 1, 2], ["none", "self_train"], [0.0],
-                                [f"g{c}" for c in range(N_CLASSES)], views_of(raw), N_CHANNELS, n_boot=10)
+    # noise enough that the model guesses a fifth of the new day's windows wrong: its guesses matter
+    X, y = features(raw) + np.random.default_rng(1).normal(0, 0.5, (len(raw), N_CHANNELS)), meta["label"].to_numpy()
+    table = noisy_curve(X, meta, ["none", "recentre", "self_train"])
     for subject in ("1", "2", "3"):
         mine = (meta["subject"] == subject).to_numpy()
         day2 = mine & (meta["session"] == "day2").to_numpy()
@@ -202,7 +210,20 @@ def test_self_training_is_fitted_as_by_hand_on_the_windows_before_the_test_ones(
         guessed = LinearDiscriminantAnalysis().fit(X_known, y_known).predict(X[second] + offset)
         refit = LinearDiscriminantAnalysis().fit(np.concatenate([X_known, X[second] + offset]), np.concatenate([y_known, guessed]))
         assert accuracy(table, "self_train", 1, 0.0)[subject] == pytest.approx(np.mean(refit.predict(X[test] + offset) == y[test]))
-    assert accuracy(table, "self_train", 0, 0.0).mean() > accuracy(table, "none", 0, 0.0).mean()  # day 2's new gains
+    # the guesses are not the truth, and self-training is not recentring
+    assert accuracy(table, "recentre", 0, 0.0).max() < 0.9
+    assert (accuracy(table, "self_train", 0, 0.0) != accuracy(table, "recentre", 0, 0.0)).any()
+
+
+def test_self_training_without_labels_reads_none_of_the_new_days(data):
+    raw, meta = data
+    X = features(raw) + np.random.default_rng(1).normal(0, 0.5, (len(raw), N_CHANNELS))
+    shuffled = meta.copy()
+    before = ((meta["session"] == "day2") & (meta["repetition"] < 2)).to_numpy()
+    shuffled.loc[before, "label"] = np.random.default_rng(2).permutation(meta.loc[before, "label"].to_numpy())
+    honest, poisoned = noisy_curve(X, meta, ["self_train"]), noisy_curve(X, shuffled, ["self_train"])
+    pd.testing.assert_series_equal(accuracy(honest, "self_train", 0, 0.0), accuracy(poisoned, "self_train", 0, 0.0))
+    assert not accuracy(honest, "self_train", 1, 0.0).equals(accuracy(poisoned, "self_train", 1, 0.0))  # k = 1 reads them
 
 
 def test_from_scratch_and_retrained_models_are_fitted_as_by_hand(data):

@@ -1,7 +1,8 @@
 """Parsed text recordings cached on disk, so that a second run does not parse the same text files again.
 
 The cache folder holds *packs*: one ``.npz`` archive of plain ``.npy`` arrays (never unpickled)
-for each batch of files parsed together (the text files of a dataset that a run read). For each
+for each batch of files parsed together (the text files of one of a dataset's modalities that a
+run read, or a file read alone), named by its time of writing. For each
 file a pack holds its samples (stored channels × samples, in the smallest of int16, int32,
 float32 and float64 that holds every value bit for bit: the integer ADC values most amplifiers
 write take a quarter of the bytes, 3DC's 775 MB of 22 participants 194 MB), its header names,
@@ -11,11 +12,13 @@ file, or a new parser, misses the cache and is parsed again. One archive per bat
 one per file: writing the 1,936 files of 22 3DC participants as as many archives took 1.6 s of
 CPU (1.3 s of it creating files in the file system), as one archive 0.3 s.
 
-A file is looked up by its key among the packs of the folder (``pack-*.npz``), the newest
-first; each pack's keys are read once per process. The one-file entries of earlier versions
-are left aside unread. Packs are written under a temporary name and renamed: an interrupted
-run leaves whole packs or none, and several processes can share one folder. An entry that cannot
-be read (a pack truncated or corrupted: the archive's CRC, another layout) counts as missing:
+A file is looked up by its key in this process's index of the folder's packs (``pack-*.npz``),
+the newest first; the folder is listed again only for a key the index lacks, and each pack's
+keys are read once per process. An entry is used only when the pack's own list of keys holds its
+key. The one-file entries of earlier versions are left aside unread. Packs are written under a
+temporary name and renamed: an interrupted run leaves whole packs or none, and several processes
+can share one folder. An entry that cannot be read (a pack truncated or corrupted: the archive's
+CRC, another layout) gives way to an older pack's entry of the same key, else counts as missing:
 the file is parsed again and kept in a new pack.
 
 Packs are written on a thread of their own (:func:`store_later`) while the caller goes on;
@@ -27,12 +30,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import uuid
 import warnings
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,68 +68,91 @@ def entry_key(path: Path, stat: os.stat_result, parser: str) -> tuple[str, str, 
     return str(path), str(stat.st_size), str(stat.st_mtime_ns), parser
 
 
-@dataclass(frozen=True)
-class _Pack:
-    """A pack's file and the keys it holds, each with its entry's number in the pack."""
+@dataclass
+class _Index:
+    """What this process knows of one cache folder: the packs it has seen (by name) and, for each
+    key, the packs that hold it with the entry's number there, the newest pack first."""
 
-    path: Path
-    numbers: dict[Key, int]
+    seen: set[str] = field(default_factory=set)
+    where: dict[Key, list[tuple[str, int]]] = field(default_factory=dict)
+    #: The folder's modification time (ns) when its packs were last all known; None: never.
+    stamp: int | None = None
+
+    def add(self, name: str, keys: Sequence[Key]) -> None:
+        """Pack ``name`` holds ``keys`` (entry 0, 1 ...; none for a pack that cannot be read). Call under :data:`_lock`."""
+        if name in self.seen:
+            return
+        self.seen.add(name)
+        for number, key in enumerate(keys):
+            holders = self.where.setdefault(tuple(key), [])
+            holders.append((name, number))
+            holders.sort(reverse=True)  # pack names begin with their time of writing: the newest first
 
 
 _lock = threading.Lock()
 _writer: ThreadPoolExecutor | None = None
 #: The entries being written, by folder and key, and what writes them.
 _pending: dict[tuple[Path, Key], Future] = {}
-#: The keys of each pack seen, by its path, size and modification time; None: a pack that cannot be read.
-_seen: dict[tuple[Path, int, int], _Pack | None] = {}
+#: This process's index of each cache folder (:class:`_Index`).
+_indexes: dict[Path, _Index] = {}
 
 
 def load_recordings(folder: Path, keys: Sequence[Key]) -> list[Parsed | None]:
     """The samples (n_samples, n_columns) and header names cached under each of ``keys``; None for
-    a key without a usable entry (missing, unreadable, or of another layout)."""
+    a key without a usable entry (missing, unreadable, or of another layout). An entry that
+    cannot be read gives way to the same key's entry in an older pack, if there is one."""
+    if not keys:
+        return []
     folder = Path(folder)
     with _lock:
         writing = {_pending[(folder, key)] for key in keys if (folder, key) in _pending}
     for future in writing:
         future.exception()  # its outcome is seen by finish_writes
-    packs = _packs(folder)
-    wanted: dict[Path, list[tuple[int, int]]] = {}  # by pack: (index in keys, entry number)
-    for index, key in enumerate(keys):
-        pack = next((p for p in packs if key in p.numbers), None)
-        if pack is not None:
-            wanted.setdefault(pack.path, []).append((index, pack.numbers[key]))
+    index = _index(folder, keys)
     found: list[Parsed | None] = [None] * len(keys)
-    for path, entries in wanted.items():
-        with contextlib.suppress(Exception), np.load(path, allow_pickle=False) as archive:  # a damaged pack: misses
-            names = set(archive.files)
-            for index, number in entries:
-                found[index] = _entry(archive, names, number)
+    with _lock:
+        left = {i: list(index.where.get(tuple(key), ())) for i, key in enumerate(keys)}
+    left = {i: holders for i, holders in left.items() if holders}
+    while left:  # each key's newest pack first, each pack opened once a round
+        by_pack: dict[str, list[tuple[int, int]]] = {}
+        for i, holders in left.items():
+            name, number = holders.pop(0)
+            by_pack.setdefault(name, []).append((i, number))
+        for name, entries in by_pack.items():
+            with contextlib.suppress(Exception), np.load(folder / name, allow_pickle=False) as archive:  # damaged: misses
+                members, held = set(archive.files), archive["keys"].tolist()  # the pack's own keys, not the index's
+                for i, number in entries:
+                    if number < len(held) and tuple(held[number]) == tuple(keys[i]):
+                        found[i] = _entry(archive, members, number)
+        left = {i: holders for i, holders in left.items() if found[i] is None and holders}
     return found
 
 
-def _packs(folder: Path) -> list[_Pack]:
-    """The readable packs of ``folder``, the newest first (temporary files, named ``.pack-*``, left aside)."""
+def _index(folder: Path, keys: Sequence[Key]) -> _Index:
+    """This process's index of ``folder``; when it lacks one of ``keys``, first brought up to date
+    with the packs written since (by this process or another), their keys read once."""
+    with _lock:
+        index = _indexes.setdefault(folder, _Index())
+        complete = all(tuple(key) in index.where for key in keys)
     try:
-        with os.scandir(folder) as listing:
-            files = [(entry.stat(), Path(entry.path)) for entry in listing
-                     if entry.name.startswith(_PACK) and entry.name.endswith(".npz") and entry.is_file()]
+        stamp = None if complete else os.stat(folder).st_mtime_ns
+        if complete or stamp == index.stamp:  # nothing written there since it was last listed
+            return index
+        names = os.listdir(folder)
     except OSError:
-        return []
-    packs = []
-    for stat, path in sorted(files, key=lambda item: (item[0].st_mtime_ns, item[1].name), reverse=True):
-        stamp = (path, stat.st_size, stat.st_mtime_ns)
+        return index
+    with _lock:
+        new = sorted(set(names) - index.seen)
+    for name in new:  # other files (temporary ones, entries of earlier versions) are seen, never opened
+        held = (_read_keys(folder / name) or []) if name.startswith(_PACK) and name.endswith(".npz") else []
         with _lock:
-            known, pack = stamp in _seen, _seen.get(stamp)
-        if not known:
-            pack = _read_keys(path)
-            with _lock:
-                _seen[stamp] = pack
-        if pack is not None:
-            packs.append(pack)
-    return packs
+            index.add(name, held)
+    with _lock:
+        index.stamp = stamp
+    return index
 
 
-def _read_keys(path: Path) -> _Pack | None:
+def _read_keys(path: Path) -> list[Key] | None:
     """The keys of the pack at ``path``; None when it cannot be read or holds no list of keys."""
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -134,7 +161,7 @@ def _read_keys(path: Path) -> _Pack | None:
         return None
     if keys.dtype.kind != "U" or keys.ndim != 2:
         return None
-    return _Pack(path, {tuple(key): number for number, key in enumerate(keys.tolist())})
+    return [tuple(key) for key in keys.tolist()]
 
 
 def _entry(archive: np.lib.npyio.NpzFile, names: set[str], number: int) -> Parsed | None:
@@ -160,7 +187,7 @@ def store_recordings(folder: Path, entries: Sequence[tuple[Key, np.ndarray, list
     if not entries:
         return
     folder = Path(folder)
-    path = folder / f"{_PACK}{uuid.uuid4().hex}.npz"
+    path = folder / f"{_PACK}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
     temporary = path.with_name(f".{path.stem}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -170,7 +197,14 @@ def store_recordings(folder: Path, entries: Sequence[tuple[Key, np.ndarray, list
                 _write_array(archive, f"data_{number}", _compact(np.ascontiguousarray(data.T, dtype=np.float64)))
                 if header is not None:
                     _write_array(archive, f"header_{number}", np.array(header, dtype=str))
+        before = os.stat(folder).st_mtime_ns
         os.replace(temporary, path)
+        after = os.stat(folder).st_mtime_ns
+        with _lock:
+            index = _indexes.setdefault(folder, _Index())
+            index.add(path.name, [key for key, _, _ in entries])
+            if index.stamp == before:  # the folder changed by this pack alone: still all known
+                index.stamp = after
     except OSError as exc:
         warnings.warn(f"{folder}: cannot write the cache of parsed recordings there ({exc.strerror or exc}); "
                       "text files are parsed again next time. Check the cache folder (execution.cache).", stacklevel=2)

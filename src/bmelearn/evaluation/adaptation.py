@@ -15,7 +15,7 @@ The methods (:data:`METHODS`):
   before its test windows, those of the largest k with their labels unread
   (:func:`bmelearn.models.adaptation.recentred`: a mean shift of the features, AdaBN for a
   network); never to the test windows themselves;
-- ``self_train`` (models on features, every k): ``recentre``, then the model trained again on
+- ``self_train`` (models on features other than networks, every k): ``recentre``, then the model trained again on
   the training windows and those same windows of the test session, each labelled by its own
   prediction, except the calibration windows, which bring their labels and count
   :data:`CALIBRATION_WEIGHT` times (:func:`bmelearn.models.adaptation.self_trained`); never the
@@ -65,7 +65,7 @@ from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_k
 from bmelearn.errors import ConfigError
 from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
-from bmelearn.evaluation.leakage import check_split
+from bmelearn.evaluation.leakage import LeakageGuard
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
 from bmelearn.evaluation.robustness import electrode_shift
 from bmelearn.evaluation.statistics import paired_against
@@ -164,8 +164,9 @@ def split_sessions(meta: pd.DataFrame, train: np.ndarray, test: np.ndarray, repe
     position = np.full(len(meta), -1)
     position[pool] = np.arange(len(pool))
     calibration = {k: position[first_repetitions(meta, tested, k, SESSION)] for k in repetitions}
+    guard = LeakageGuard(meta)
     for k, rows in calibration.items():
-        check_split(meta, np.concatenate([train, pool[rows]]), np.flatnonzero(rest), f"{protocol} calibrated with {k}")
+        guard.check(np.concatenate([train, pool[rows]]), np.flatnonzero(rest), f"{protocol} calibrated with {k}")
     sessions = meta.iloc[pool].groupby(["subject", "session"], sort=False).ngroup().to_numpy()
     return Session(pool, calibration, position[rest], sessions)
 
