@@ -224,7 +224,9 @@ def test_a_closed_stream_is_said_waited_for_and_taken_again(lsl, simulated, tmp_
 
     thread = threading.Thread(target=again, daemon=True)
     thread.start()
-    online = lsl_module.run_online(model, "bmelearn-test-closed", duration=7.0, wait=20, say=said.append,
+    # LSL's inlet reconnects to a new source by polling: 6 s after the old one closed, in one CI run
+    # on a loaded machine; the run lasts long enough for the new source to be found and heard
+    online = lsl_module.run_online(model, "bmelearn-test-closed", duration=15.0, wait=20, say=said.append,
                                    log=tmp_path / "closed.parquet")
     thread.join(20)
     assert any("has closed (its source is gone); waiting for it" in m for m in said)
