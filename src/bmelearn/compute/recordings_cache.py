@@ -13,8 +13,9 @@ one per file: writing the 1,936 files of 22 3DC participants as as many archives
 CPU (1.3 s of it creating files in the file system), as one archive 0.3 s.
 
 A file is looked up by its key in this process's index of the folder's packs (``pack-*.npz``),
-the newest first; the folder is listed again only for a key the index lacks, and each pack's
-keys are read once per process. An entry is used only when the pack's own list of keys holds its
+the newest first; the folder is listed again only for a key the index lacks and only when it
+changed since (a pack another process wrote within the same tick of the folder's clock may be
+missed: its files are parsed again), and each pack's keys are read once per process. An entry is used only when the pack's own list of keys holds its
 key. The one-file entries of earlier versions are left aside unread. Packs are written under a
 temporary name and renamed: an interrupted run leaves whole packs or none, and several processes
 can share one folder. An entry that cannot be read (a pack truncated or corrupted: the archive's
