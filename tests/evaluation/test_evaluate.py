@@ -15,6 +15,7 @@ from bmelearn.evaluation import (
     make_protocol,
     summarize,
 )
+from bmelearn.evaluation.evaluate import mean_over_subjects
 from bmelearn.features import FeatureExtractor
 from bmelearn.models import make_model
 from bmelearn.signals.windowing import cut_windows
@@ -148,6 +149,18 @@ def test_evaluate_gives_a_tidy_table_and_summary(simulated):
     assert cs["ci_low"] <= cs["mean"] <= cs["ci_high"]
     # within-subject beats a new subject
     assert cs["mean"] > summary["loso"]["lda"]["accuracy"]["mean"]
+
+
+def test_a_groups_interval_over_subjects_does_not_depend_on_the_other_groups():
+    rng = np.random.default_rng(4)
+    accuracy = pd.DataFrame({"pipeline": "lda", "subject": list("1234567"), "value": rng.uniform(0.7, 0.95, 7)})
+    other = accuracy.assign(pipeline="svm", value=rng.uniform(0.6, 0.9, 7))
+    alone = mean_over_subjects(accuracy, ["pipeline"], 300, seed=2)
+    after = mean_over_subjects(pd.concat([other, accuracy]), ["pipeline"], 300, seed=2)  # another group drawn first
+    pd.testing.assert_frame_equal(after[after.pipeline == "lda"].reset_index(drop=True), alone)
+    assert alone.loc[0, "ci_low"] < alone.loc[0, "mean"] < alone.loc[0, "ci_high"]
+    # the seed still counts: another seed resamples the subjects differently
+    assert mean_over_subjects(accuracy, ["pipeline"], 300, seed=3).loc[0, "ci_low"] != alone.loc[0, "ci_low"]
 
 
 def test_unknown_protocol_is_a_clear_error():

@@ -287,6 +287,23 @@ def test_debounce_holds_the_output_until_a_new_decision_lasts():
     assert rows["instability"] == pytest.approx(3 / 9)  # (none)→a, a→b in t1, (none)→b in t2
 
 
+def test_a_subjects_control_intervals_do_not_depend_on_the_other_pipelines():
+    from bmelearn.evaluation.control import Decisions, control_table
+
+    rng = np.random.default_rng(1)
+    n = 120
+    predictions = pd.DataFrame({
+        "pipeline": "lda", "protocol": "cross_session", "subject": "1", "trial": np.repeat([f"t{i}" for i in range(12)], 10),
+        "window": np.arange(n), "true": np.repeat(["a", "b"] * 6, 10),
+    })
+    predictions["predicted"] = np.where(rng.random(n) < 0.8, predictions["true"], np.where(predictions["true"] == "a", "b", "a"))
+    other = predictions.assign(pipeline="svm", predicted=rng.permutation(predictions["predicted"].to_numpy()))
+    alone = control_table(predictions, ["a", "b"], Decisions(vote=3), 200, 0.95, seed=5)
+    after = control_table(pd.concat([other, predictions]), ["a", "b"], Decisions(vote=3), 200, 0.95, seed=5)
+    pd.testing.assert_frame_equal(after[after.pipeline == "lda"].reset_index(drop=True), alone)
+    assert (alone["ci_low"] < alone["ci_high"]).any()
+
+
 def test_control_metrics_in_a_run(tmp_path):
     cfg = load_config(None, ["dataset.n_subjects=2", "dataset.duration=1.5", "models=[lda]", "protocols=[cross_session]",
                              "evaluation.n_boot=100", "evaluation.control={vote: 3, reject_below: 0.5, rest: rest, debounce: 2}"])

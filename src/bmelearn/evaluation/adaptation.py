@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import functools
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -63,7 +62,7 @@ from sklearn.pipeline import Pipeline
 from bmelearn.compute.backends import single_threaded
 from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_key
 from bmelearn.errors import ConfigError
-from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT, keyed_seed
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, class_scores, score_rows, trial_ids
 from bmelearn.evaluation.leakage import LeakageGuard
 from bmelearn.evaluation.protocols import MetadataSplitter, first_repetitions
@@ -324,7 +323,7 @@ def adaptation_curve(X: np.ndarray, meta: pd.DataFrame, pipelines: Mapping[str, 
                                                                      rotations_of, strict=True):
                 for subject in pd.unique(mine):
                     at = mine == subject
-                    seed_of = (seed, zlib.crc32(repr((protocol_name, name, shift, k, method, subject)).encode()))
+                    seed_of = keyed_seed(seed, (protocol_name, name, shift, k, method, subject))
                     for row in score_rows(y[test][at], predicted[at], None if scores is None else scores[at],
                                           trials[test][at], y[test][at], classes, n_boot, confidence,
                                           np.random.default_rng(seed_of)):

@@ -14,6 +14,8 @@ sqrt(n/(n − 1))·t_{n−1}, n the number of units that the metric depends on. 
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 from scipy.special import ndtr, ndtri, stdtrit
 
@@ -63,6 +65,13 @@ def replicate_weights(clusters: np.ndarray, strata: np.ndarray, n_boot: int, rng
 def replicate_interval(values: np.ndarray, n_boot: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The BCa interval of a statistic computed on the rows of :func:`replicate_weights`."""
     return bca_interval(values[0], values[1 : n_boot + 1], values[n_boot + 1 :], confidence)
+
+
+def keyed_seed(seed: int, key: tuple) -> tuple[int, int]:
+    """The seed of one row's resamples: the experiment's ``seed`` and a checksum of ``key`` (what
+    the row is the interval of: pipeline, protocol, subject, ...), so that a row's interval
+    depends on neither the other rows nor their order."""
+    return seed, zlib.crc32(repr(key).encode())
 
 
 def mean_replicates(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:

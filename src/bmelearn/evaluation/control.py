@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bmelearn.evaluation.bootstrap import replicate_interval, replicate_weights
+from bmelearn.evaluation.bootstrap import keyed_seed, replicate_interval, replicate_weights
 
 CONTROL_METRICS = ("active_error", "instability", "rejection_rate", "decision_accuracy")
 REJECTED = ""
@@ -120,10 +120,10 @@ def control_rows(part: pd.DataFrame, classes: list[str], rule: Decisions, n_boot
 def control_table(predictions: pd.DataFrame, classes: list[str], rule: Decisions, n_boot: int, confidence: float,
                   seed: int = 0) -> pd.DataFrame:
     """Control metrics per pipeline, protocol and subject: pipeline, protocol, subject, metric,
-    value, ci_low, ci_high."""
-    rng = np.random.default_rng(seed)
+    value, ci_low, ci_high; each subject's resamples seeded by ``seed`` and the row's key."""
     rows = []
     for (pipeline, protocol, subject), part in predictions.groupby(["pipeline", "protocol", "subject"], sort=False):
+        rng = np.random.default_rng(keyed_seed(seed, (str(pipeline), str(protocol), str(subject))))
         for row in control_rows(part, classes, rule, n_boot, confidence, rng):
             rows.append((pipeline, protocol, subject, *row))
     return pd.DataFrame(rows, columns=["pipeline", "protocol", "subject", "metric", "value", "ci_low", "ci_high"])

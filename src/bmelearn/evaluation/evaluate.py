@@ -9,7 +9,6 @@ the interval of that mean over resampled subjects.
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from bmelearn.evaluation.bootstrap import (
     CONFIDENCE,
     N_BOOT,
     bca_interval,
+    keyed_seed,
     mean_jackknife,
     mean_replicates,
     replicate_interval,
@@ -188,7 +188,7 @@ def evaluate(
             units = [(s, subjects[windows] == s, trials[windows], strata_of[windows]) for s in pd.unique(subjects[windows])]
         return [((dataset, key[0], key[1], *key[2:], subject),
                  (y[windows][mine], predicted[mine], None if scores is None else scores[mine], clusters[mine],
-                  strata[mine], classes, n_boot, confidence, (seed, zlib.crc32(repr((*key[:2], subject)).encode()))))
+                  strata[mine], classes, n_boot, confidence, keyed_seed(seed, (*key[:2], subject))))
                 for subject, mine, clusters, strata in units]
 
     def score(tasks: list[tuple[list, tuple, tuple]]) -> None:
@@ -310,12 +310,14 @@ def count_fits(meta: pd.DataFrame, pipelines: Mapping, protocols: Mapping[str, M
 def mean_over_subjects(table: pd.DataFrame, keys: Sequence[str], n_boot: int = N_BOOT, confidence: float = CONFIDENCE,
                        seed: int = 0) -> pd.DataFrame:
     """Per group of ``keys``: the mean ``value`` over its subjects (one row each) with the
-    interval of that mean over resampled subjects, or the row's own interval for one subject."""
-    rng = np.random.default_rng(seed)
+    interval of that mean over resampled subjects, or the row's own interval for one subject.
+    Each group resamples from its own stream, seeded by ``seed`` and the group's key, so a group's
+    interval does not depend on the other groups in ``table``."""
     rows = []
     for key, part in table.groupby(list(keys), sort=False):
         values = part["value"].to_numpy(dtype=float)
         if len(values) > 1:
+            rng = np.random.default_rng(keyed_seed(seed, tuple(map(str, key))))
             low, high = bca_interval(values.mean(), mean_replicates(values, n_boot, rng), mean_jackknife(values), confidence)
         else:
             low, high = float(part["ci_low"].iloc[0]), float(part["ci_high"].iloc[0])

@@ -19,13 +19,12 @@ and averaged over subjects with the interval of that mean over resampled subject
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT, replicate_interval, replicate_weights
+from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT, keyed_seed, replicate_interval, replicate_weights
 from bmelearn.evaluation.evaluate import RESULT_COLUMNS, mean_over_subjects
 from bmelearn.models.ordinal import category_key, ordinal_scale, scale_positions
 
@@ -86,7 +85,7 @@ def ordinal_scores(predictions: pd.DataFrame, order: Sequence | None = None, n_b
         trial_cells = np.zeros((len(trials), n_categories**2))
         np.add.at(trial_cells, (trial_of.ravel(), part["cell"].to_numpy()), 1.0)
         trial_class = part.groupby("trial")["true"].first().loc[trials].astype(str).to_numpy()
-        rng = np.random.default_rng((seed, zlib.crc32(repr((pipeline, protocol, subject)).encode())))
+        rng = np.random.default_rng(keyed_seed(seed, (pipeline, protocol, subject)))
         weights = replicate_weights(trials, trial_class, n_boot, rng)  # a row per weighting, a column per trial
         counts = (weights @ trial_cells).reshape(-1, n_categories, n_categories)
         for metric, replicates in ordinal_replicates(counts, values).items():

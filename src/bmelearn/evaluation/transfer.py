@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 from bmelearn.compute.backends import single_threaded
 from bmelearn.compute.checkpoint import Checkpoint, UnitResult, run_kept, unit_key
 from bmelearn.errors import ConfigError
-from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT
+from bmelearn.evaluation.bootstrap import CONFIDENCE, N_BOOT, keyed_seed
 from bmelearn.evaluation.evaluate import (
     RESULT_COLUMNS,
     class_scores,
@@ -64,7 +64,6 @@ def transfer_curve(X: np.ndarray, meta: pd.DataFrame, networks: Mapping[str, Pip
             raise ConfigError(f"evaluation.transfer: {name!r} cannot be fine-tuned; transfer learning applies to "
                               "the neural networks (mlp, cnn, lstm, gru, tcn, transformer).")
     data = unit_key(X, y, classes) if checkpoint is not None else None
-    rng = np.random.default_rng(seed)
     rows = []
     for protocol_name, protocol in protocols.items():
         folds = list(protocol.split(X, y, groups=meta))
@@ -85,6 +84,7 @@ def transfer_curve(X: np.ndarray, meta: pd.DataFrame, networks: Mapping[str, Pip
                 scores = None if any(p[2] is None for p in parts) else np.concatenate([p[2] for p in parts])
                 for subject in pd.unique(subjects[windows]):
                     mine = subjects[windows] == subject
+                    rng = np.random.default_rng(keyed_seed(seed, (protocol_name, name, training, k, str(subject))))
                     for row in score_rows(y[windows][mine], predicted[mine], None if scores is None else scores[mine],
                                           trials[windows][mine], y[windows][mine], classes, n_boot, confidence, rng):
                         rows.append((dataset, name, protocol_name, subject, *row, training, k))
